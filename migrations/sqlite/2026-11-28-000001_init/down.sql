@@ -1,0 +1,9 @@
+DROP TABLE spent_tokens;
+DROP TABLE idempotency;
+DROP TABLE attachment_chunks;
+DROP TABLE attachments;
+DROP TABLE sealed_keys;
+DROP TABLE tips;
+DROP TABLE unit_townships;
+DROP TABLE units;
+DROP TABLE keyring;

@@ -1,0 +1,182 @@
+//! One Config: built-in defaults, then `tipline.toml` (if present), then `TIPLINE_*` variables.
+
+use serde::Deserialize;
+use std::path::PathBuf;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {0}: {1}")]
+    Read(PathBuf, std::io::Error),
+    #[error("{0} is not valid TOML: {1}")]
+    Toml(PathBuf, String),
+    #[error("{name} has an invalid value: {why}")]
+    Invalid { name: &'static str, why: String },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RateLimit {
+    Off,
+    PerMinute(u32),
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub database_url: String,
+    pub data_dir: PathBuf,
+    pub keys_dir: PathBuf,
+    pub listen: String,
+    pub admin_listen: Option<String>,
+    pub public_url: String,
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+    pub captcha: bool,
+    pub rate_limit: RateLimit,
+    /// Largest single attachment, bytes.
+    pub max_attachment_bytes: usize,
+    pub max_attachments: usize,
+    /// Largest image, in pixels, kept after re-encoding.
+    pub max_image_pixels: u64,
+    /// Seconds an epoch key lives before a new one is sealed.
+    pub epoch_seconds: u64,
+    pub workers: usize,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    database_url: Option<String>,
+    data_dir: Option<PathBuf>,
+    keys_dir: Option<PathBuf>,
+    listen: Option<String>,
+    admin_listen: Option<String>,
+    public_url: Option<String>,
+    trusted_proxies: Option<Vec<String>>,
+    captcha: Option<String>,
+    rate_limit: Option<String>,
+    max_attachment_bytes: Option<usize>,
+    max_attachments: Option<usize>,
+    max_image_pixels: Option<u64>,
+    epoch_seconds: Option<u64>,
+    workers: Option<usize>,
+}
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+fn parse_on_off(name: &'static str, v: &str) -> Result<bool, ConfigError> {
+    match v.to_ascii_lowercase().as_str() {
+        "on" | "true" | "1" | "yes" => Ok(true),
+        "off" | "false" | "0" | "no" => Ok(false),
+        _ => Err(ConfigError::Invalid {
+            name,
+            why: "expected on or off".into(),
+        }),
+    }
+}
+
+fn parse_rate(v: &str) -> Result<RateLimit, ConfigError> {
+    if v.eq_ignore_ascii_case("off") {
+        return Ok(RateLimit::Off);
+    }
+    v.parse::<u32>()
+        .ok()
+        .filter(|n| *n > 0)
+        .map(RateLimit::PerMinute)
+        .ok_or(ConfigError::Invalid {
+            name: "TIPLINE_RATE_LIMIT",
+            why: "expected a positive number of requests per minute, or off".into(),
+        })
+}
+
+fn parse_usize(name: &'static str, v: &str) -> Result<usize, ConfigError> {
+    v.parse().map_err(|_| ConfigError::Invalid {
+        name,
+        why: "expected a whole number".into(),
+    })
+}
+
+impl Config {
+    /// Loads `tipline.toml` from the working directory (or `TIPLINE_CONFIG`), then the environment.
+    pub fn load() -> Result<Self, ConfigError> {
+        let path = PathBuf::from(env("TIPLINE_CONFIG").unwrap_or_else(|| "tipline.toml".into()));
+        let file = if path.exists() {
+            let text = std::fs::read_to_string(&path).map_err(|e| ConfigError::Read(path.clone(), e))?;
+            toml::from_str::<FileConfig>(&text).map_err(|e| ConfigError::Toml(path.clone(), e.to_string()))?
+        } else {
+            FileConfig::default()
+        };
+        Self::from_parts(file)
+    }
+
+    fn from_parts(f: FileConfig) -> Result<Self, ConfigError> {
+        let data_dir = env("TIPLINE_DATA_DIR")
+            .map(PathBuf::from)
+            .or(f.data_dir)
+            .unwrap_or_else(|| PathBuf::from("data"));
+        let keys_dir = env("TIPLINE_KEYS_DIR")
+            .map(PathBuf::from)
+            .or(f.keys_dir)
+            .unwrap_or_else(|| PathBuf::from("keys"));
+        let database_url = env("TIPLINE_DATABASE_URL")
+            .or(f.database_url)
+            .unwrap_or_else(|| format!("sqlite://{}/tipline.db", data_dir.display()));
+        let listen = env("TIPLINE_LISTEN")
+            .or(f.listen)
+            .unwrap_or_else(|| "127.0.0.1:8080".into());
+        let public_url = env("TIPLINE_PUBLIC_URL")
+            .or(f.public_url)
+            .unwrap_or_else(|| format!("http://{listen}"));
+        let proxies_raw: Vec<String> = match env("TIPLINE_TRUSTED_PROXIES") {
+            Some(v) => v.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect(),
+            None => f.trusted_proxies.unwrap_or_default(),
+        };
+        let trusted_proxies = proxies_raw
+            .iter()
+            .map(|s| {
+                s.parse().map_err(|_| ConfigError::Invalid {
+                    name: "TIPLINE_TRUSTED_PROXIES",
+                    why: "expected a comma-separated list of IP addresses".into(),
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let captcha = match env("TIPLINE_CAPTCHA").or(f.captcha) {
+            Some(v) => parse_on_off("TIPLINE_CAPTCHA", &v)?,
+            None => true,
+        };
+        let rate_limit = match env("TIPLINE_RATE_LIMIT").or(f.rate_limit) {
+            Some(v) => parse_rate(&v)?,
+            None => RateLimit::PerMinute(30),
+        };
+        let num = |name: &'static str, file: Option<usize>, default: usize| -> Result<usize, ConfigError> {
+            match env(name) {
+                Some(v) => parse_usize(name, &v),
+                None => Ok(file.unwrap_or(default)),
+            }
+        };
+        Ok(Self {
+            database_url,
+            data_dir,
+            keys_dir,
+            admin_listen: env("TIPLINE_ADMIN_LISTEN").or(f.admin_listen),
+            listen,
+            public_url,
+            trusted_proxies,
+            captcha,
+            rate_limit,
+            max_attachment_bytes: num("TIPLINE_MAX_ATTACHMENT_BYTES", f.max_attachment_bytes, 10 * 1024 * 1024)?,
+            max_attachments: num("TIPLINE_MAX_ATTACHMENTS", f.max_attachments, 5)?,
+            max_image_pixels: num("TIPLINE_MAX_IMAGE_PIXELS", f.max_image_pixels.map(|v| v as usize), 16_000_000)? as u64,
+            epoch_seconds: num("TIPLINE_EPOCH_SECONDS", f.epoch_seconds.map(|v| v as usize), 60)? as u64,
+            workers: num("TIPLINE_WORKERS", f.workers, 0)?,
+        })
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        self.database_url.starts_with("postgres://") || self.database_url.starts_with("postgresql://")
+    }
+
+    /// Largest request body we accept: every attachment at its cap plus room for the fields.
+    pub fn max_body_bytes(&self) -> usize {
+        self.max_attachment_bytes * self.max_attachments + 256 * 1024
+    }
+}

@@ -1,0 +1,385 @@
+//! Sealed objects (DESIGN.md section 2). Every object gets its own random data key (DEK) and is
+//! encrypted with AES-256-GCM. DEKs are wrapped under a short-lived epoch key, and the epoch key
+//! is sealed once with HPKE (auth mode) to the recipient's public key. One HPKE seal costs about
+//! ten HTTP requests, so the hot path pays it once per epoch, not once per tip; when an epoch
+//! ends its key is dropped (and wiped), so a node broken into later cannot open earlier epochs.
+
+use super::{CryptoError, Secret32};
+use aes_gcm::aead::{Aead, Payload};
+use aes_gcm::{Aes256Gcm, KeyInit, Nonce};
+use hpke::{Deserializable, Kem as _, OpModeR, OpModeS, Serializable};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use zeroize::Zeroizing;
+
+pub type Kem = hpke::kem::X25519HkdfSha256;
+type Kdf = hpke::kdf::HkdfSha256;
+type HpkeAead = hpke::aead::AesGcm256;
+pub type KemPrivate = <Kem as hpke::Kem>::PrivateKey;
+pub type KemPublic = <Kem as hpke::Kem>::PublicKey;
+
+pub const SCHEMA_VERSION: u8 = 1;
+const HPKE_INFO: &[u8] = b"tipline epoch v1";
+const NONCE_LEN: usize = 12;
+
+/// Associated data binding a ciphertext to what it is, which object, under which key.
+pub fn aad(kind: &str, object_id: &str, key_id: &str) -> Vec<u8> {
+    let mut out = Vec::with_capacity(kind.len() + object_id.len() + key_id.len() + 16);
+    for part in [kind.as_bytes(), object_id.as_bytes(), key_id.as_bytes()] {
+        out.extend_from_slice(&(part.len() as u32).to_be_bytes());
+        out.extend_from_slice(part);
+    }
+    out.push(SCHEMA_VERSION);
+    out
+}
+
+/// AES-256-GCM with a random 96-bit nonce; output is `nonce || ciphertext || tag`.
+pub fn aead_seal(key: &Secret32, aad: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, CryptoError> {
+    let cipher = Aes256Gcm::new(key.expose().into());
+    let nonce_bytes = super::random_bytes::<NONCE_LEN>()?;
+    let ct = cipher
+        .encrypt(
+            &Nonce::from(nonce_bytes),
+            Payload {
+                msg: plaintext,
+                aad,
+            },
+        )
+        .map_err(|_| CryptoError::Seal)?;
+    let mut out = Vec::with_capacity(NONCE_LEN + ct.len());
+    out.extend_from_slice(&nonce_bytes);
+    out.extend_from_slice(&ct);
+    Ok(out)
+}
+
+pub fn aead_open(
+    key: &Secret32,
+    aad: &[u8],
+    sealed: &[u8],
+) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
+    if sealed.len() < NONCE_LEN + 16 {
+        return Err(CryptoError::Open);
+    }
+    let (nonce, ct) = sealed.split_at(NONCE_LEN);
+    let nonce: [u8; NONCE_LEN] = nonce.try_into().map_err(|_| CryptoError::Open)?;
+    let cipher = Aes256Gcm::new(key.expose().into());
+    cipher
+        .decrypt(&Nonce::from(nonce), Payload { msg: ct, aad })
+        .map(Zeroizing::new)
+        .map_err(|_| CryptoError::Open)
+}
+
+/// One row of `sealed_keys`: a key sealed to a recipient (an HPKE key, or an epoch key).
+#[derive(Clone, Debug)]
+pub struct SealedKey {
+    pub object_kind: String,
+    pub object_id: String,
+    pub recipient_key_id: String,
+    /// HPKE encapsulated key; empty when the recipient is an epoch key.
+    pub encapped: Vec<u8>,
+    pub sealed_key: Vec<u8>,
+}
+
+/// A public key objects can be sealed to.
+#[derive(Clone)]
+pub struct Recipient {
+    pub key_id: String,
+    pub public: KemPublic,
+}
+
+/// The node's HPKE identity: it authenticates every epoch it seals (HPKE auth mode), so a
+/// database writer without the node key cannot forge sealed tips.
+#[derive(Clone)]
+pub struct NodeIdentity {
+    pub key_id: String,
+    pub private: KemPrivate,
+    pub public: KemPublic,
+}
+
+struct Epoch {
+    id: String,
+    key: Secret32,
+    row: Arc<SealedKey>,
+    born: Instant,
+    uses: u32,
+}
+
+/// A freshly sealed object, ready to insert.
+pub struct SealedObject {
+    pub ciphertext: Vec<u8>,
+    /// The object's DEK wrapped under the epoch key.
+    pub dek_row: SealedKey,
+    /// The epoch key sealed to the recipient; inserted once, shared by many objects.
+    pub epoch_row: Arc<SealedKey>,
+}
+
+/// An object's DEK for streaming encryption (attachments), with its rows.
+pub struct StreamKey {
+    pub dek: Secret32,
+    pub dek_row: SealedKey,
+    pub epoch_row: Arc<SealedKey>,
+}
+
+pub struct Sealer {
+    node: NodeIdentity,
+    max_age: Duration,
+    max_uses: u32,
+    epochs: Mutex<HashMap<String, Epoch>>,
+}
+
+impl Sealer {
+    pub fn new(node: NodeIdentity, max_age: Duration, max_uses: u32) -> Self {
+        Self {
+            node,
+            max_age,
+            max_uses,
+            epochs: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Returns the current epoch key for a recipient, starting a new epoch when the old one
+    /// has aged out or been used enough.
+    fn epoch_for(
+        &self,
+        to: &Recipient,
+    ) -> Result<(String, Secret32, Arc<SealedKey>), CryptoError> {
+        let mut epochs = self.epochs.lock().map_err(|_| CryptoError::Seal)?;
+        let fresh = |e: &Epoch| e.born.elapsed() < self.max_age && e.uses < self.max_uses;
+        if let Some(e) = epochs.get_mut(&to.key_id).filter(|e| fresh(e)) {
+            e.uses += 1;
+            return Ok((e.id.clone(), e.key.clone(), e.row.clone()));
+        }
+        let id = hex::encode(super::random_bytes::<16>()?);
+        let key = Secret32::random()?;
+        let row = Arc::new(self.seal_key_to(to, "epoch", &id, &key)?);
+        let epoch = Epoch {
+            id: id.clone(),
+            key: key.clone(),
+            row: row.clone(),
+            born: Instant::now(),
+            uses: 1,
+        };
+        // The replaced epoch drops here and its key is zeroized.
+        epochs.insert(to.key_id.clone(), epoch);
+        Ok((id, key, row))
+    }
+
+    /// HPKE auth-mode seal of a 256-bit key to a recipient.
+    pub fn seal_key_to(
+        &self,
+        to: &Recipient,
+        kind: &str,
+        object_id: &str,
+        key: &Secret32,
+    ) -> Result<SealedKey, CryptoError> {
+        let mode = OpModeS::Auth((self.node.private.clone(), self.node.public.clone()));
+        let (encapped, sealed) = hpke::single_shot_seal::<HpkeAead, Kdf, Kem>(
+            &mode,
+            &to.public,
+            HPKE_INFO,
+            key.expose(),
+            &aad(kind, object_id, &to.key_id),
+        )
+        .map_err(|_| CryptoError::Seal)?;
+        Ok(SealedKey {
+            object_kind: kind.to_string(),
+            object_id: object_id.to_string(),
+            recipient_key_id: to.key_id.clone(),
+            encapped: encapped.to_bytes().to_vec(),
+            sealed_key: sealed,
+        })
+    }
+
+    /// A new DEK for `kind`/`object_id`, wrapped under the recipient's current epoch.
+    pub fn new_dek(
+        &self,
+        to: &Recipient,
+        kind: &str,
+        object_id: &str,
+    ) -> Result<StreamKey, CryptoError> {
+        let (epoch_id, epoch_key, epoch_row) = self.epoch_for(to)?;
+        let dek = Secret32::random()?;
+        let wrapped = aead_seal(&epoch_key, &aad(kind, object_id, &epoch_id), dek.expose())?;
+        Ok(StreamKey {
+            dek,
+            dek_row: SealedKey {
+                object_kind: kind.to_string(),
+                object_id: object_id.to_string(),
+                recipient_key_id: format!("epoch:{epoch_id}"),
+                encapped: Vec::new(),
+                sealed_key: wrapped,
+            },
+            epoch_row,
+        })
+    }
+
+    pub fn seal(
+        &self,
+        to: &Recipient,
+        kind: &str,
+        object_id: &str,
+        plaintext: &[u8],
+    ) -> Result<SealedObject, CryptoError> {
+        let k = self.new_dek(to, kind, object_id)?;
+        let ciphertext = aead_seal(&k.dek, &aad(kind, object_id, &k.dek_row.recipient_key_id), plaintext)?;
+        Ok(SealedObject {
+            ciphertext,
+            dek_row: k.dek_row,
+            epoch_row: k.epoch_row,
+        })
+    }
+}
+
+/// Opens objects with a recipient's private key. Staff reading a tip is rare, so this path
+/// does the full HPKE open every time and keeps nothing.
+pub struct Opener {
+    pub key_id: String,
+    private: KemPrivate,
+    /// Node keys whose epochs we accept (HPKE auth mode sender check).
+    senders: Vec<KemPublic>,
+}
+
+impl Opener {
+    pub fn new(key_id: String, private: KemPrivate, senders: Vec<KemPublic>) -> Self {
+        Self {
+            key_id,
+            private,
+            senders,
+        }
+    }
+
+    /// Opens an HPKE-sealed key row addressed to this opener.
+    pub fn open_key(&self, row: &SealedKey) -> Result<Secret32, CryptoError> {
+        if row.recipient_key_id != self.key_id {
+            return Err(CryptoError::Open);
+        }
+        let encapped = <Kem as hpke::Kem>::EncappedKey::from_bytes(&row.encapped)
+            .map_err(|_| CryptoError::Open)?;
+        let aad = aad(&row.object_kind, &row.object_id, &row.recipient_key_id);
+        for sender in &self.senders {
+            let mode = OpModeR::Auth(sender.clone());
+            if let Ok(pt) = hpke::single_shot_open::<HpkeAead, Kdf, Kem>(
+                &mode,
+                &self.private,
+                &encapped,
+                HPKE_INFO,
+                &row.sealed_key,
+                &aad,
+            ) {
+                let key = Secret32::from_slice(&pt)?;
+                let mut pt = pt;
+                zeroize::Zeroize::zeroize(&mut pt);
+                return Ok(key);
+            }
+        }
+        Err(CryptoError::Open)
+    }
+
+    /// Unwraps an object's DEK given its epoch row and its DEK row.
+    pub fn open_dek(&self, epoch_row: &SealedKey, dek_row: &SealedKey) -> Result<Secret32, CryptoError> {
+        let epoch_key = self.open_key(epoch_row)?;
+        let epoch_id = dek_row
+            .recipient_key_id
+            .strip_prefix("epoch:")
+            .ok_or(CryptoError::Open)?;
+        if epoch_id != epoch_row.object_id {
+            return Err(CryptoError::Open);
+        }
+        let dek = aead_open(
+            &epoch_key,
+            &aad(&dek_row.object_kind, &dek_row.object_id, epoch_id),
+            &dek_row.sealed_key,
+        )?;
+        Secret32::from_slice(&dek)
+    }
+
+    pub fn open(
+        &self,
+        epoch_row: &SealedKey,
+        dek_row: &SealedKey,
+        ciphertext: &[u8],
+    ) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
+        let dek = self.open_dek(epoch_row, dek_row)?;
+        aead_open(
+            &dek,
+            &aad(&dek_row.object_kind, &dek_row.object_id, &dek_row.recipient_key_id),
+            ciphertext,
+        )
+    }
+}
+
+pub fn kem_keypair_from_seed(seed: &[u8; 32]) -> (KemPrivate, KemPublic) {
+    Kem::derive_keypair(seed)
+}
+
+pub fn kem_public_from_bytes(b: &[u8]) -> Result<KemPublic, CryptoError> {
+    KemPublic::from_bytes(b).map_err(|_| CryptoError::KeyMaterial("bad X25519 public key".into()))
+}
+
+pub fn kem_public_bytes(pk: &KemPublic) -> Vec<u8> {
+    pk.to_bytes().to_vec()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn setup() -> (Sealer, Recipient, Opener) {
+        let (nsk, npk) = kem_keypair_from_seed(&[1u8; 32]);
+        let (osk, opk) = kem_keypair_from_seed(&[2u8; 32]);
+        let node = NodeIdentity {
+            key_id: "node".into(),
+            private: nsk,
+            public: npk.clone(),
+        };
+        let sealer = Sealer::new(node, Duration::from_secs(60), 1000);
+        let to = Recipient {
+            key_id: "office".into(),
+            public: opk,
+        };
+        (sealer, to, Opener::new("office".into(), osk, vec![npk]))
+    }
+
+    #[test]
+    fn seal_then_open() {
+        let (sealer, to, opener) = setup();
+        let s = sealer.seal(&to, "tip", "t1", b"secret tip").unwrap();
+        let pt = opener.open(&s.epoch_row, &s.dek_row, &s.ciphertext).unwrap();
+        assert_eq!(&pt[..], b"secret tip");
+    }
+
+    #[test]
+    fn objects_in_one_epoch_share_the_epoch_row() {
+        let (sealer, to, _) = setup();
+        let a = sealer.seal(&to, "tip", "a", b"x").unwrap();
+        let b = sealer.seal(&to, "tip", "b", b"y").unwrap();
+        assert_eq!(a.epoch_row.object_id, b.epoch_row.object_id);
+        assert_ne!(a.dek_row.sealed_key, b.dek_row.sealed_key);
+    }
+
+    #[test]
+    fn swapped_object_ids_do_not_open() {
+        let (sealer, to, opener) = setup();
+        let a = sealer.seal(&to, "tip", "a", b"x").unwrap();
+        let b = sealer.seal(&to, "tip", "b", b"y").unwrap();
+        assert!(opener.open(&a.epoch_row, &b.dek_row, &a.ciphertext).is_err());
+    }
+
+    #[test]
+    fn forged_sender_is_refused() {
+        let (_, to, opener) = setup();
+        let (fsk, fpk) = kem_keypair_from_seed(&[9u8; 32]);
+        let forger = Sealer::new(
+            NodeIdentity {
+                key_id: "x".into(),
+                private: fsk,
+                public: fpk,
+            },
+            Duration::from_secs(60),
+            10,
+        );
+        let s = forger.seal(&to, "tip", "t", b"forged").unwrap();
+        assert!(opener.open(&s.epoch_row, &s.dek_row, &s.ciphertext).is_err());
+    }
+}

@@ -1,0 +1,164 @@
+//! Database access: one connection type over SQLite and PostgreSQL (diesel MultiConnection),
+//! chosen by the URL scheme; per-backend migrations embedded in the binary and run at start.
+
+pub mod keys;
+pub mod schema;
+
+use diesel::connection::SimpleConnection;
+use diesel::pg::PgConnection;
+use diesel::prelude::*;
+use diesel::r2d2::{self, ManageConnection};
+use diesel::sqlite::SqliteConnection;
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+use std::time::Duration;
+
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+#[derive(diesel::MultiConnection)]
+pub enum DbConn {
+    Pg(PgConnection),
+    Sqlite(SqliteConnection),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("database error: {0}")]
+    Query(#[from] diesel::result::Error),
+    #[error("cannot connect to the database: {0}")]
+    Connect(String),
+    #[error("connection pool: {0}")]
+    Pool(String),
+    #[error("migrations failed: {0}")]
+    Migrate(String),
+    #[error("unsupported database URL (use sqlite://PATH or postgres://...)")]
+    Url,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Debug, Clone)]
+pub struct DbTarget {
+    pub backend: Backend,
+    /// A file path for SQLite, a libpq URL for PostgreSQL.
+    pub location: String,
+}
+
+impl DbTarget {
+    pub fn parse(url: &str) -> Result<Self, DbError> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Self {
+                backend: Backend::Postgres,
+                location: url.to_string(),
+            })
+        } else if let Some(path) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
+            if path.is_empty() {
+                return Err(DbError::Url);
+            }
+            Ok(Self {
+                backend: Backend::Sqlite,
+                location: path.to_string(),
+            })
+        } else {
+            Err(DbError::Url)
+        }
+    }
+
+    pub fn connect(&self) -> Result<DbConn, DbError> {
+        match self.backend {
+            Backend::Postgres => {
+                let mut c = PgConnection::establish(&self.location)
+                    .map_err(|e| DbError::Connect(e.to_string()))?;
+                // Durable means the commit is on disk before a receipt is shown.
+                c.batch_execute("SET synchronous_commit = on")?;
+                Ok(DbConn::Pg(c))
+            }
+            Backend::Sqlite => {
+                if let Some(parent) = std::path::Path::new(&self.location).parent()
+                    && !parent.as_os_str().is_empty()
+                {
+                    std::fs::create_dir_all(parent).map_err(|e| DbError::Connect(e.to_string()))?;
+                }
+                let mut c = SqliteConnection::establish(&self.location)
+                    .map_err(|e| DbError::Connect(e.to_string()))?;
+                // WAL + synchronous=FULL: a commit is on disk when it returns. secure_delete
+                // overwrites deleted content instead of leaving it in free pages.
+                c.batch_execute(
+                    "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; \
+                     PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; \
+                     PRAGMA secure_delete = ON;",
+                )?;
+                Ok(DbConn::Sqlite(c))
+            }
+        }
+    }
+}
+
+pub struct Manager(DbTarget);
+
+impl ManageConnection for Manager {
+    type Connection = DbConn;
+    type Error = DbError;
+
+    fn connect(&self) -> Result<DbConn, DbError> {
+        self.0.connect()
+    }
+
+    fn is_valid(&self, conn: &mut DbConn) -> Result<(), DbError> {
+        conn.batch_execute("SELECT 1").map_err(DbError::from)
+    }
+
+    fn has_broken(&self, _conn: &mut DbConn) -> bool {
+        false
+    }
+}
+
+pub type Pool = r2d2::Pool<Manager>;
+pub type PooledConn = r2d2::PooledConnection<Manager>;
+
+pub fn pool(target: &DbTarget, size: u32) -> Result<Pool, DbError> {
+    r2d2::Pool::builder()
+        .max_size(size)
+        .connection_timeout(Duration::from_secs(10))
+        .build(Manager(target.clone()))
+        .map_err(|e| DbError::Pool(e.to_string()))
+}
+
+/// Runs pending migrations. On PostgreSQL under an advisory lock, so nodes may start together.
+pub fn migrate(conn: &mut DbConn) -> Result<(), DbError> {
+    const LOCK: i64 = 0x7469_706c_696e_65; // "tipline"
+    match conn {
+        DbConn::Sqlite(c) => {
+            c.run_pending_migrations(SQLITE_MIGRATIONS)
+                .map_err(|e| DbError::Migrate(e.to_string()))?;
+        }
+        DbConn::Pg(c) => {
+            c.batch_execute(&format!("SELECT pg_advisory_lock({LOCK})"))?;
+            let result = c
+                .run_pending_migrations(PG_MIGRATIONS)
+                .map(|_| ())
+                .map_err(|e| DbError::Migrate(e.to_string()));
+            c.batch_execute(&format!("SELECT pg_advisory_unlock({LOCK})"))?;
+            result?;
+        }
+    }
+    Ok(())
+}
+
+pub fn now_unix() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+pub fn is_unique_violation(e: &diesel::result::Error) -> bool {
+    matches!(
+        e,
+        diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)
+    )
+}

@@ -1,0 +1,308 @@
+//! The one intake pipeline. Every channel (web form, JSON API, and later SMS, email and
+//! staff-entered hotline/box tips) builds a `NewTip` and calls `Intake::submit`, which
+//! validates, seals and commits in one transaction, and returns the receipt only after the
+//! commit is durable.
+
+pub mod attachment;
+pub mod catalog;
+pub mod store;
+pub mod writer;
+
+use crate::crypto::keyring::Keyring;
+use crate::crypto::receipt::Receipt;
+use crate::crypto::seal::{SealedObject, Sealer, kem_keypair_from_seed, kem_public_bytes};
+use crate::crypto::{CryptoError, Secret32, keyed_hash, random_bytes, subkey};
+use crate::db::DbError;
+use attachment::SealedAttachment;
+use serde::Serialize;
+use std::sync::Arc;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Channel {
+    Web,
+    Api,
+    Sms,
+    Email,
+    Hotline,
+    Box,
+}
+
+impl Channel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::Web => "web",
+            Channel::Api => "api",
+            Channel::Sms => "sms",
+            Channel::Email => "email",
+            Channel::Hotline => "hotline",
+            Channel::Box => "box",
+        }
+    }
+}
+
+/// What a reporter told us, before validation. Text is as received.
+#[derive(Debug, Default, Clone)]
+pub struct TipFields {
+    pub category: String,
+    pub township: String,
+    pub description: String,
+    pub location: Option<String>,
+    pub occurred_at: Option<String>,
+    pub people: Option<String>,
+    pub vehicles: Option<String>,
+    pub county_only: bool,
+}
+
+pub struct NewTip {
+    pub channel: Channel,
+    pub fields: TipFields,
+    pub attachments: Vec<SealedAttachment>,
+}
+
+/// Field limits, in characters.
+pub const LIMITS: &[(&str, usize)] = &[
+    ("description", 10_000),
+    ("location", 1_000),
+    ("occurred_at", 200),
+    ("people", 4_000),
+    ("vehicles", 2_000),
+];
+
+pub fn limit(field: &str) -> usize {
+    LIMITS.iter().find(|(f, _)| *f == field).map(|(_, n)| *n).unwrap_or(1_000)
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldError {
+    pub field: &'static str,
+    pub code: &'static str,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum IntakeError {
+    #[error("some fields are invalid")]
+    Invalid(Vec<FieldError>),
+    #[error("the captcha was already used")]
+    CaptchaReplayed,
+    #[error("this idempotency key was used for a different submission")]
+    IdempotencyMismatch,
+    #[error(transparent)]
+    Crypto(#[from] CryptoError),
+    #[error(transparent)]
+    Db(#[from] DbError),
+    #[error("the tip store is shutting down")]
+    Unavailable,
+}
+
+impl From<diesel::result::Error> for IntakeError {
+    fn from(e: diesel::result::Error) -> Self {
+        IntakeError::Db(DbError::Query(e))
+    }
+}
+
+fn clean(s: &str) -> String {
+    // NUL and other C0 controls (except tab and newlines) have no place in a tip.
+    s.chars()
+        .filter(|c| !c.is_control() || matches!(c, '\n' | '\r' | '\t'))
+        .collect::<String>()
+        .trim()
+        .to_string()
+}
+
+fn optional(v: &Option<String>) -> Option<String> {
+    v.as_deref().map(clean).filter(|s| !s.is_empty())
+}
+
+impl TipFields {
+    /// Checks every field and reports all problems at once, so a form can show them together.
+    pub fn validate(&self) -> Result<TipFields, Vec<FieldError>> {
+        let mut errors = Vec::new();
+        if self.category.is_empty() {
+            errors.push(FieldError { field: "category", code: "required" });
+        } else if catalog::category(&self.category).is_none() {
+            errors.push(FieldError { field: "category", code: "unknown_choice" });
+        }
+        if self.township.is_empty() {
+            errors.push(FieldError { field: "township", code: "required" });
+        } else if catalog::township(&self.township).is_none() {
+            errors.push(FieldError { field: "township", code: "unknown_choice" });
+        }
+        let description = clean(&self.description);
+        if description.is_empty() {
+            errors.push(FieldError { field: "description", code: "required" });
+        }
+        let out = TipFields {
+            category: self.category.clone(),
+            township: self.township.clone(),
+            description,
+            location: optional(&self.location),
+            occurred_at: optional(&self.occurred_at),
+            people: optional(&self.people),
+            vehicles: optional(&self.vehicles),
+            county_only: self.county_only,
+        };
+        for (field, value) in [
+            ("description", Some(&out.description)),
+            ("location", out.location.as_ref()),
+            ("occurred_at", out.occurred_at.as_ref()),
+            ("people", out.people.as_ref()),
+            ("vehicles", out.vehicles.as_ref()),
+        ] {
+            if value.is_some_and(|v| v.chars().count() > limit(field)) {
+                let field = LIMITS.iter().find(|(f, _)| *f == field).map(|(f, _)| *f).unwrap_or("description");
+                errors.push(FieldError { field, code: "too_long" });
+            }
+        }
+        if errors.is_empty() { Ok(out) } else { Err(errors) }
+    }
+}
+
+/// A client's retry token (the `Idempotency-Key` header or the form's one-time token).
+/// The receipt stored with it is sealed under a key derived from the token itself.
+#[derive(Clone)]
+pub struct IdempotencyKey {
+    pub lookup: Vec<u8>,
+    pub seal_key: Secret32,
+    pub request_hash: Vec<u8>,
+}
+
+impl IdempotencyKey {
+    pub fn new(pepper: &Secret32, token: &str, request_fingerprint: &[u8]) -> Self {
+        Self {
+            lookup: keyed_hash(pepper, &[b"idem-lookup", token.as_bytes()]).to_vec(),
+            seal_key: Secret32::from_bytes(keyed_hash(pepper, &[b"idem-seal", token.as_bytes()])),
+            request_hash: keyed_hash(pepper, &[b"idem-request", token.as_bytes(), request_fingerprint]).to_vec(),
+        }
+    }
+}
+
+/// Everything the database needs, already sealed. Built off the writer thread.
+pub struct PreparedTip {
+    pub id: String,
+    pub public_ref: String,
+    pub channel: Channel,
+    pub category: String,
+    pub township: String,
+    pub county_only: bool,
+    pub created_hour: i64,
+    pub receipt: Receipt,
+    pub receipt_hash: Vec<u8>,
+    pub reply_pubkey: Vec<u8>,
+    pub payload: SealedObject,
+    pub attachments: Vec<SealedAttachment>,
+    pub idempotency: Option<IdempotencyKey>,
+    /// Fingerprint and expiry of a solved captcha, spent in the same transaction.
+    pub spend_token: Option<(Vec<u8>, i64)>,
+}
+
+#[derive(Serialize)]
+struct Payload<'a> {
+    v: u8,
+    channel: &'a str,
+    submitted_at: i64,
+    description: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    location: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    occurred_at: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    people: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    vehicles: Option<&'a str>,
+    attachments: Vec<&'a attachment::AttachmentMeta>,
+}
+
+pub enum Submitted {
+    Created(Receipt),
+    /// A retry of a submission that already committed: the same receipt, no second tip.
+    Replayed(Receipt),
+}
+
+impl Submitted {
+    pub fn receipt(&self) -> &Receipt {
+        match self {
+            Submitted::Created(r) | Submitted::Replayed(r) => r,
+        }
+    }
+}
+
+const REF_ALPHABET: &[u8] = b"23456789ABCDEFGHJKLMNPQRSTUVWXYZ";
+
+fn public_ref() -> Result<String, CryptoError> {
+    let b = random_bytes::<8>()?;
+    Ok(std::iter::once('T')
+        .chain(b.iter().map(|x| char::from(REF_ALPHABET[(*x as usize) % REF_ALPHABET.len()])))
+        .collect())
+}
+
+pub struct Intake {
+    pub keys: Arc<Keyring>,
+    pub sealer: Arc<Sealer>,
+    pub store: writer::TipStore,
+}
+
+impl Intake {
+    /// Seals a validated tip. CPU work only; runs on the request's worker, not the writer.
+    pub fn prepare(
+        &self,
+        channel: Channel,
+        fields: &TipFields,
+        attachments: Vec<SealedAttachment>,
+        idempotency: Option<IdempotencyKey>,
+        spend_token: Option<(Vec<u8>, i64)>,
+    ) -> Result<PreparedTip, IntakeError> {
+        let now = crate::db::now_unix();
+        let id = hex::encode(random_bytes::<16>()?);
+        let receipt = Receipt::generate()?;
+        let receipt_hash = receipt.hash(&self.keys.peppers.receipt).0.to_vec();
+        let (_, reply_pk) = kem_keypair_from_seed(&receipt.reply_seed(&self.keys.peppers.reply));
+        let metas: Vec<&attachment::AttachmentMeta> = attachments.iter().map(|a| &a.meta).collect();
+        let payload = Payload {
+            v: 1,
+            channel: channel.as_str(),
+            submitted_at: now,
+            description: &fields.description,
+            location: fields.location.as_deref(),
+            occurred_at: fields.occurred_at.as_deref(),
+            people: fields.people.as_deref(),
+            vehicles: fields.vehicles.as_deref(),
+            attachments: metas,
+        };
+        let json = zeroize::Zeroizing::new(serde_json::to_vec(&payload).map_err(|_| CryptoError::Seal)?);
+        let sealed = self.sealer.seal(&self.keys.office, "tip", &id, &json)?;
+        Ok(PreparedTip {
+            public_ref: public_ref()?,
+            id,
+            channel,
+            category: fields.category.clone(),
+            township: fields.township.clone(),
+            county_only: fields.county_only,
+            created_hour: now - now.rem_euclid(3600),
+            receipt,
+            receipt_hash,
+            reply_pubkey: kem_public_bytes(&reply_pk),
+            payload: sealed,
+            attachments,
+            idempotency,
+            spend_token,
+        })
+    }
+
+    /// Validates, seals and durably stores a tip; returns its receipt.
+    pub async fn submit(
+        &self,
+        tip: NewTip,
+        idempotency: Option<IdempotencyKey>,
+        spend_token: Option<(Vec<u8>, i64)>,
+    ) -> Result<Submitted, IntakeError> {
+        let fields = tip.fields.validate().map_err(IntakeError::Invalid)?;
+        let prepared = self.prepare(tip.channel, &fields, tip.attachments, idempotency, spend_token)?;
+        self.store.commit(prepared).await
+    }
+
+    /// Key under which captcha and form tokens are sealed.
+    pub fn token_key(&self) -> Secret32 {
+        subkey(&self.keys.peppers.token, "public-tokens")
+    }
+}

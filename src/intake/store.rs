@@ -1,0 +1,157 @@
+//! The SQL of intake: one insert function used by every backend and every channel, and the
+//! receipt-holder's lookups.
+
+use super::{IntakeError, PreparedTip, Submitted};
+use crate::crypto::receipt::{Receipt, ReceiptHash};
+use crate::crypto::seal::{SealedKey, aead_open, aead_seal};
+use crate::db::schema::{attachment_chunks, attachments, idempotency, spent_tokens, tips};
+use crate::db::{DbConn, is_unique_violation, now_unix};
+use diesel::prelude::*;
+use diesel::sql_types::{Binary, Text};
+
+/// How long a retry token keeps returning the same receipt.
+pub const IDEMPOTENCY_SECONDS: i64 = 24 * 3600;
+
+fn insert_sealed_key(conn: &mut DbConn, k: &SealedKey) -> QueryResult<usize> {
+    // Epoch rows are shared by many tips committed concurrently: first one wins.
+    diesel::sql_query(
+        "INSERT INTO sealed_keys (object_kind, object_id, recipient_key_id, encapped, sealed_key) \
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+    )
+    .bind::<Text, _>(&k.object_kind)
+    .bind::<Text, _>(&k.object_id)
+    .bind::<Text, _>(&k.recipient_key_id)
+    .bind::<Binary, _>(&k.encapped)
+    .bind::<Binary, _>(&k.sealed_key)
+    .execute(conn)
+}
+
+/// Looks up a retry token. `Some` means the submission already committed.
+pub fn find_replay(conn: &mut DbConn, key: &super::IdempotencyKey) -> Result<Option<Receipt>, IntakeError> {
+    let row = idempotency::table
+        .filter(idempotency::key_hash.eq(&key.lookup))
+        .filter(idempotency::expires_at.gt(now_unix()))
+        .select((idempotency::request_hash, idempotency::sealed_receipt))
+        .first::<(Vec<u8>, Vec<u8>)>(conn)
+        .optional()?;
+    let Some((request_hash, sealed)) = row else {
+        return Ok(None);
+    };
+    if !crate::crypto::ct_eq(&request_hash, &key.request_hash) {
+        return Err(IntakeError::IdempotencyMismatch);
+    }
+    let digits = aead_open(&key.seal_key, b"idempotent-receipt", &sealed)?;
+    let text = std::str::from_utf8(&digits).map_err(|_| crate::crypto::CryptoError::Open)?;
+    Receipt::parse(text)
+        .map(Some)
+        .map_err(|_| IntakeError::Crypto(crate::crypto::CryptoError::Open))
+}
+
+/// Inserts one prepared tip. Call inside a transaction (or savepoint): on error nothing stays.
+pub fn insert_prepared(conn: &mut DbConn, t: &PreparedTip) -> Result<Submitted, IntakeError> {
+    if let Some(key) = &t.idempotency
+        && let Some(receipt) = find_replay(conn, key)?
+    {
+        return Ok(Submitted::Replayed(receipt));
+    }
+    if let Some((fp, expires)) = &t.spend_token {
+        let spent = diesel::insert_into(spent_tokens::table)
+            .values((spent_tokens::fingerprint.eq(fp), spent_tokens::expires_at.eq(expires)))
+            .execute(conn);
+        match spent {
+            Err(e) if is_unique_violation(&e) => return Err(IntakeError::CaptchaReplayed),
+            other => other?,
+        };
+    }
+    let unit = crate::triage::routing::route(conn, &t.category, &t.township, t.county_only)?;
+    insert_sealed_key(conn, &t.payload.epoch_row)?;
+    insert_sealed_key(conn, &t.payload.dek_row)?;
+    diesel::insert_into(tips::table)
+        .values((
+            tips::id.eq(&t.id),
+            tips::public_ref.eq(&t.public_ref),
+            tips::channel.eq(t.channel.as_str()),
+            tips::category.eq(&t.category),
+            tips::township.eq(&t.township),
+            tips::unit_code.eq(&unit),
+            tips::status.eq("received"),
+            tips::priority.eq(0),
+            tips::county_only.eq(t.county_only),
+            tips::created_hour.eq(t.created_hour),
+            tips::updated_at.eq(t.created_hour),
+            tips::receipt_hash.eq(&t.receipt_hash),
+            tips::reply_pubkey.eq(&t.reply_pubkey),
+            tips::payload.eq(&t.payload.ciphertext),
+            tips::attachment_count.eq(t.attachments.len() as i32),
+        ))
+        .execute(conn)?;
+    for a in &t.attachments {
+        insert_sealed_key(conn, &a.epoch_row)?;
+        insert_sealed_key(conn, &a.dek_row)?;
+        diesel::insert_into(attachments::table)
+            .values((
+                attachments::id.eq(&a.meta.id),
+                attachments::tip_id.eq(&t.id),
+                attachments::nonce_prefix.eq(&a.nonce_prefix),
+                attachments::chunk_count.eq(a.chunks.len() as i32),
+            ))
+            .execute(conn)?;
+        for (seq, data) in a.chunks.iter().enumerate() {
+            diesel::insert_into(attachment_chunks::table)
+                .values((
+                    attachment_chunks::attachment_id.eq(&a.meta.id),
+                    attachment_chunks::seq.eq(seq as i32),
+                    attachment_chunks::data.eq(data),
+                ))
+                .execute(conn)?;
+        }
+    }
+    if let Some(key) = &t.idempotency {
+        let sealed = aead_seal(&key.seal_key, b"idempotent-receipt", t.receipt.digits().as_bytes())?;
+        diesel::insert_into(idempotency::table)
+            .values((
+                idempotency::key_hash.eq(&key.lookup),
+                idempotency::request_hash.eq(&key.request_hash),
+                idempotency::sealed_receipt.eq(sealed),
+                idempotency::expires_at.eq(now_unix() + IDEMPOTENCY_SECONDS),
+            ))
+            .execute(conn)?;
+    }
+    Ok(Submitted::Created(t.receipt.clone()))
+}
+
+/// What the receipt holder may learn: a coarse status and the hour of the last change.
+pub struct PublicStatus {
+    pub status: &'static str,
+    pub updated_at: i64,
+}
+
+/// Maps internal triage states to what the reporter sees: no hint of the investigation.
+pub fn public_status(internal: &str) -> &'static str {
+    match internal {
+        "received" => "received",
+        "triaging" | "assigned" | "investigating" => "in_progress",
+        "verified" => "verified",
+        _ => "closed",
+    }
+}
+
+pub fn lookup_status(conn: &mut DbConn, hash: &ReceiptHash) -> QueryResult<Option<PublicStatus>> {
+    let row = tips::table
+        .filter(tips::receipt_hash.eq(&hash.0[..]))
+        .select((tips::status, tips::updated_at))
+        .first::<(String, i64)>(conn)
+        .optional()?;
+    Ok(row.map(|(s, at)| PublicStatus {
+        status: public_status(&s),
+        updated_at: at - at.rem_euclid(3600),
+    }))
+}
+
+/// Deletes expired retry tokens and spent captchas.
+pub fn purge_expired(conn: &mut DbConn) -> QueryResult<usize> {
+    let now = now_unix();
+    let a = diesel::delete(idempotency::table.filter(idempotency::expires_at.lt(now))).execute(conn)?;
+    let b = diesel::delete(spent_tokens::table.filter(spent_tokens::expires_at.lt(now))).execute(conn)?;
+    Ok(a + b)
+}

@@ -1,0 +1,10 @@
+//! tipline: an anonymous tip-line and reward portal for anti-drug offices.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+
+pub mod config;
+pub mod crypto;
+pub mod db;
+pub mod intake;
+pub mod server;
+pub mod triage;
+pub mod web;

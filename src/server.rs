@@ -1,0 +1,153 @@
+//! Starting the portal: configuration, database, migrations, keys, then the HTTP listeners.
+
+use crate::config::Config;
+use crate::crypto::seal::Sealer;
+use crate::db::keys::{KeyCheckError, KeyOutcome, load_or_init};
+use crate::db::{self, Backend, DbError, DbTarget};
+use crate::intake::writer::TipStore;
+use crate::intake::{Intake, store};
+use crate::web::{self, AppState, Metrics, captcha::CaptchaService, headers, ratelimit::RateLimiter};
+use actix_web::dev::Service;
+use actix_web::{App, HttpServer, web as aw};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    #[error(transparent)]
+    Db(#[from] DbError),
+    #[error(transparent)]
+    Keys(#[from] KeyCheckError),
+    #[error("cannot listen on {0}: {1}")]
+    Bind(String, std::io::Error),
+    #[error("random number generator failed")]
+    Random,
+}
+
+/// Connects, migrates, seeds the units and loads (or, on first start, creates) the keys.
+pub fn prepare(config: &Config) -> Result<(DbTarget, Arc<crate::crypto::keyring::Keyring>), StartError> {
+    let target = DbTarget::parse(&config.database_url)?;
+    let mut conn = target.connect()?;
+    db::migrate(&mut conn)?;
+    if crate::triage::routing::seed_units(&mut conn)? {
+        tracing::info!("seeded the county brigade and one police station per township");
+    }
+    let keys = match load_or_init(&mut conn, &config.keys_dir)? {
+        KeyOutcome::Generated(k) => {
+            let dir = std::fs::canonicalize(&config.keys_dir).unwrap_or_else(|_| config.keys_dir.clone());
+            println!(
+                "Generated new keys in {}.\n\
+                 BACK THEM UP NOW, separately from the database and from {}: without them no stored tip can be opened.\n\
+                 The database only records their fingerprints.",
+                dir.display(),
+                config.data_dir.display()
+            );
+            k
+        }
+        KeyOutcome::Adopted(k) => {
+            println!("Recorded the keys in {} for this new database.", config.keys_dir.display());
+            k
+        }
+        KeyOutcome::Matched(k) => k,
+    };
+    Ok((target, Arc::new(keys)))
+}
+
+pub async fn serve(config: Config) -> Result<(), StartError> {
+    let (target, keys) = prepare(&config)?;
+    if !config.captcha {
+        tracing::warn!("TIPLINE_CAPTCHA=off: captchas are disabled. Development and tests only, never production.");
+        eprintln!("WARNING: captchas are OFF (TIPLINE_CAPTCHA=off). Development and tests only.");
+    }
+    let workers = if config.workers > 0 {
+        config.workers
+    } else {
+        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2)
+    };
+    let pool = db::pool(&target, (workers as u32 * 4).max(8))?;
+    let store = match target.backend {
+        Backend::Sqlite => TipStore::sqlite(&target)?,
+        Backend::Postgres => TipStore::pooled(pool.clone()),
+    };
+    let sealer = Arc::new(Sealer::new(
+        keys.node.clone(),
+        Duration::from_secs(config.epoch_seconds.max(1)),
+        10_000,
+    ));
+    let state = aw::Data::new(AppState {
+        captcha: CaptchaService::new(crate::crypto::subkey(&keys.peppers.token, "captcha"), config.captcha),
+        limiter: RateLimiter::new(config.rate_limit, config.trusted_proxies.clone()).map_err(|_| StartError::Random)?,
+        intake: Intake { keys, sealer, store },
+        pool: pool.clone(),
+        uploads: tokio::sync::Semaphore::new(web::UPLOAD_SLOTS),
+        metrics: Metrics::default(),
+        config: config.clone(),
+    });
+
+    // Housekeeping: expired retry tokens and spent captchas.
+    let purge_pool = pool.clone();
+    actix_web::rt::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(600));
+        loop {
+            tick.tick().await;
+            let p = purge_pool.clone();
+            let _ = aw::block(move || p.get().ok().map(|mut c| store::purge_expired(&mut c))).await;
+        }
+    });
+
+    let https = config.public_url.starts_with("https://");
+    let app_state = state.clone();
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(app_state.clone())
+            .wrap(headers::security_headers(https))
+            .wrap_fn(|req, srv| {
+                // Method, route pattern, status, latency: nothing that identifies a reporter.
+                let started = Instant::now();
+                let method = req.method().to_string();
+                let route = req.match_pattern().unwrap_or_else(|| "-".into());
+                let fut = srv.call(req);
+                async move {
+                    let res = fut.await?;
+                    tracing::info!(
+                        target: "tipline::access",
+                        method = %method,
+                        route = %route,
+                        status = res.status().as_u16(),
+                        ms = started.elapsed().as_millis() as u64,
+                    );
+                    Ok(res)
+                }
+            })
+            .configure(web::configure)
+    })
+    .workers(workers)
+    .bind(&config.listen)
+    .map_err(|e| StartError::Bind(config.listen.clone(), e))?;
+    for addr in server.addrs() {
+        println!("tipline listening on http://{addr}");
+    }
+    let server = server.run();
+
+    if let Some(admin) = &config.admin_listen {
+        let admin_state = state.clone();
+        let admin_server = HttpServer::new(move || {
+            App::new()
+                .app_data(admin_state.clone())
+                .route("/healthz", aw::get().to(web::healthz))
+                .route("/metrics", aw::get().to(web::metrics))
+        })
+        .workers(1)
+        .bind(admin)
+        .map_err(|e| StartError::Bind(admin.clone(), e))?;
+        for addr in admin_server.addrs() {
+            println!("admin (healthz, metrics) on http://{addr}");
+        }
+        actix_web::rt::spawn(admin_server.run());
+    }
+    use std::io::Write;
+    let _ = std::io::stdout().flush();
+    server.await.map_err(|e| StartError::Bind(config.listen.clone(), e))
+}

@@ -1,0 +1,3 @@
+//! Working the tips. For now: routing a new tip to the unit that serves it.
+
+pub mod routing;

@@ -1,0 +1,144 @@
+//! The public JSON API under /api/v1 (DESIGN.md section 6).
+
+use super::errors::ApiError;
+use super::submission::{MAX_JSON_BODY, from_json, from_multipart, read_body, submit};
+use super::{AppState, lang_of, rate_limit};
+use crate::crypto::receipt::Receipt;
+use crate::intake::catalog::{CATEGORIES, Choice, TOWNSHIPS};
+use crate::intake::{Channel, Submitted};
+use actix_multipart::Multipart;
+use actix_web::{HttpRequest, HttpResponse, web};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use serde::{Deserialize, Serialize};
+use tipline_views::Lang;
+
+pub const OPENAPI: &str = include_str!("openapi.json");
+
+#[derive(Serialize)]
+struct Label {
+    code: &'static str,
+    zh: &'static str,
+    en: &'static str,
+}
+
+fn labels(list: &'static [Choice]) -> Vec<Label> {
+    list.iter()
+        .map(|c| Label {
+            code: c.code,
+            zh: c.zh,
+            en: c.en,
+        })
+        .collect()
+}
+
+pub async fn meta(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok().json(serde_json::json!({
+        "categories": labels(CATEGORIES),
+        "townships": labels(TOWNSHIPS),
+        "captcha": state.captcha.enabled,
+        "limits": {
+            "description": crate::intake::limit("description"),
+            "location": crate::intake::limit("location"),
+            "occurred_at": crate::intake::limit("occurred_at"),
+            "people": crate::intake::limit("people"),
+            "vehicles": crate::intake::limit("vehicles"),
+            "attachments": state.config.max_attachments,
+            "attachment_bytes": state.config.max_attachment_bytes,
+        }
+    }))
+}
+
+pub async fn captcha(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    let now = crate::db::now_unix();
+    let zh = lang_of(&req) == Lang::Zh;
+    let st = state.clone();
+    let (id, png, wav) = web::block(move || {
+        let id = st.captcha.issue(now).ok_or(ApiError::Internal)?;
+        let png = st.captcha.png(&id, now).map_err(|_| ApiError::Internal)?;
+        let wav = st.captcha.wav(&id, zh, now).map_err(|_| ApiError::Internal)?;
+        Ok::<_, ApiError>((id, png, wav))
+    })
+    .await
+    .map_err(|_| ApiError::Internal)??;
+    Ok(HttpResponse::Ok().json(serde_json::json!({
+        "id": id,
+        "image": format!("data:image/png;base64,{}", STANDARD.encode(png)),
+        "audio": format!("data:audio/wav;base64,{}", STANDARD.encode(wav)),
+        "expires_in": crate::web::captcha::CAPTCHA_SECONDS,
+    })))
+}
+
+#[derive(Serialize)]
+struct Created {
+    receipt: String,
+    status: &'static str,
+}
+
+pub async fn create_tip(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    rate_limit(&state, &req)?;
+    let content_type = req
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    let sub = if content_type.starts_with("application/json") {
+        from_json(&read_body(payload, MAX_JSON_BODY).await?)?
+    } else if content_type.starts_with("multipart/form-data") {
+        let (sub, parsed) = from_multipart(&state, Multipart::new(req.headers(), payload)).await;
+        parsed?;
+        sub
+    } else {
+        return Err(ApiError::UnsupportedMediaType);
+    };
+    let token = req
+        .headers()
+        .get("idempotency-key")
+        .map(|v| v.to_str().map(str::to_string).map_err(|_| ApiError::BadIdempotencyKey))
+        .transpose()?;
+    let outcome = submit(&state, Channel::Web, sub, token.as_deref()).await?;
+    state.metrics.count_submission(&outcome);
+    let mut resp = HttpResponse::Created();
+    if matches!(outcome, Submitted::Replayed(_)) {
+        resp.insert_header(("Idempotent-Replayed", "true"));
+    }
+    Ok(resp.json(Created {
+        receipt: outcome.receipt().display(),
+        status: "received",
+    }))
+}
+
+#[derive(Deserialize)]
+struct StatusRequest {
+    receipt: String,
+}
+
+pub async fn status(state: web::Data<AppState>, req: HttpRequest, payload: web::Payload) -> Result<HttpResponse, ApiError> {
+    rate_limit(&state, &req)?;
+    let body = read_body(payload, 4096).await?;
+    if std::str::from_utf8(&body).is_err() {
+        return Err(ApiError::InvalidUtf8);
+    }
+    let r: StatusRequest = serde_json::from_slice(&body).map_err(|_| ApiError::MalformedJson)?;
+    let receipt = Receipt::parse(&r.receipt).map_err(ApiError::Receipt)?;
+    let found = super::lookup(&state, receipt).await?;
+    let s = found.ok_or(ApiError::ReceiptUnknown)?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({
+        "status": s.status,
+        "updated_at": super::hour_iso(s.updated_at),
+        "messages": [],
+        "reward": null,
+    })))
+}
+
+pub async fn openapi() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .insert_header(("Cache-Control", "public, max-age=300"))
+        .body(OPENAPI)
+}

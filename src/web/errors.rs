@@ -1,0 +1,208 @@
+//! One error type for the HTTP layer, mapped to a status and a stable code in one place.
+//! Messages never echo the input; details of unexpected failures go to the log only.
+
+use crate::crypto::receipt::ReceiptError;
+use crate::intake::attachment::AttachmentError;
+use crate::intake::{FieldError, IntakeError};
+use crate::web::captcha::CaptchaError;
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("some fields are missing or invalid")]
+    Validation(Vec<FieldError>),
+    #[error("the request body is not valid JSON of the expected shape")]
+    MalformedJson,
+    #[error("the multipart body could not be read")]
+    MalformedMultipart,
+    #[error("text must be valid UTF-8")]
+    InvalidUtf8,
+    #[error("the request body is too large")]
+    PayloadTooLarge,
+    #[error("send application/json or multipart/form-data")]
+    UnsupportedMediaType,
+    #[error("an attachment is larger than allowed")]
+    AttachmentTooLarge,
+    #[error("too many attachments")]
+    TooManyAttachments,
+    #[error("attachment refused: {0}")]
+    Attachment(AttachmentError),
+    #[error("{0}")]
+    Captcha(CaptchaError),
+    #[error("this captcha was already used; get a new one")]
+    CaptchaReplayed,
+    #[error("this Idempotency-Key was already used for a different submission")]
+    IdempotencyMismatch,
+    #[error("the Idempotency-Key header must be 8 to 128 visible ASCII characters")]
+    BadIdempotencyKey,
+    #[error("{0}")]
+    Receipt(ReceiptError),
+    #[error("no tip is known under this receipt")]
+    ReceiptUnknown,
+    #[error("too many requests; try again later")]
+    RateLimited(u64),
+    #[error("not found")]
+    NotFound,
+    #[error("the server is busy; try again shortly")]
+    Unavailable,
+    #[error("internal error")]
+    Internal,
+}
+
+#[derive(Serialize)]
+struct FieldBody {
+    field: &'static str,
+    code: &'static str,
+    message: &'static str,
+}
+
+#[derive(Serialize)]
+struct ErrorBody {
+    code: &'static str,
+    message: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    fields: Vec<FieldBody>,
+}
+
+#[derive(Serialize)]
+struct Envelope {
+    error: ErrorBody,
+}
+
+pub fn field_message(code: &str) -> &'static str {
+    match code {
+        "required" => "this field is required",
+        "unknown_choice" => "not one of the allowed codes (see GET /api/v1/meta)",
+        "too_long" => "too long",
+        "captcha_wrong" => "wrong answer",
+        "captcha_expired" => "the captcha expired",
+        _ => "invalid",
+    }
+}
+
+impl ApiError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::Validation(_) => "validation_failed",
+            ApiError::MalformedJson => "malformed_json",
+            ApiError::MalformedMultipart => "malformed_multipart",
+            ApiError::InvalidUtf8 => "invalid_utf8",
+            ApiError::PayloadTooLarge => "payload_too_large",
+            ApiError::UnsupportedMediaType => "unsupported_media_type",
+            ApiError::AttachmentTooLarge => "attachment_too_large",
+            ApiError::TooManyAttachments => "too_many_attachments",
+            ApiError::Attachment(AttachmentError::BadImage) => "bad_image",
+            ApiError::Attachment(AttachmentError::BadText) => "bad_text",
+            ApiError::Attachment(AttachmentError::TooLarge) => "attachment_too_large",
+            ApiError::Attachment(_) => "unsupported_attachment",
+            ApiError::Captcha(CaptchaError::Missing) => "captcha_required",
+            ApiError::Captcha(CaptchaError::Wrong) => "captcha_wrong",
+            ApiError::Captcha(CaptchaError::Expired) => "captcha_expired",
+            ApiError::Captcha(CaptchaError::Invalid) => "captcha_invalid",
+            ApiError::CaptchaReplayed => "captcha_used",
+            ApiError::IdempotencyMismatch => "idempotency_mismatch",
+            ApiError::BadIdempotencyKey => "bad_idempotency_key",
+            ApiError::Receipt(ReceiptError::CheckDigit) => "receipt_check_digit",
+            ApiError::Receipt(_) => "receipt_invalid",
+            ApiError::ReceiptUnknown => "receipt_unknown",
+            ApiError::RateLimited(_) => "rate_limited",
+            ApiError::NotFound => "not_found",
+            ApiError::Unavailable => "unavailable",
+            ApiError::Internal => "internal",
+        }
+    }
+
+    /// The form field an error belongs to, for pages that show errors beside fields.
+    pub fn field(&self) -> Option<&'static str> {
+        match self {
+            ApiError::Captcha(_) | ApiError::CaptchaReplayed => Some("captcha_answer"),
+            ApiError::AttachmentTooLarge | ApiError::TooManyAttachments | ApiError::Attachment(_) => Some("attachment"),
+            ApiError::Receipt(_) => Some("receipt"),
+            _ => None,
+        }
+    }
+
+    fn fields(&self) -> Vec<FieldBody> {
+        match self {
+            ApiError::Validation(list) => list
+                .iter()
+                .map(|f| FieldBody {
+                    field: f.field,
+                    code: f.code,
+                    message: field_message(f.code),
+                })
+                .collect(),
+            other => other
+                .field()
+                .map(|field| {
+                    vec![FieldBody {
+                        field,
+                        code: other.code(),
+                        message: field_message(other.code()),
+                    }]
+                })
+                .unwrap_or_default(),
+        }
+    }
+}
+
+impl From<IntakeError> for ApiError {
+    fn from(e: IntakeError) -> Self {
+        match e {
+            IntakeError::Invalid(list) => ApiError::Validation(list),
+            IntakeError::CaptchaReplayed => ApiError::CaptchaReplayed,
+            IntakeError::IdempotencyMismatch => ApiError::IdempotencyMismatch,
+            IntakeError::Unavailable => ApiError::Unavailable,
+            IntakeError::Crypto(e) => {
+                tracing::error!(error = %e, "sealing failed");
+                ApiError::Internal
+            }
+            IntakeError::Db(e) => {
+                tracing::error!(error = %e, "tip was not stored");
+                ApiError::Internal
+            }
+        }
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            ApiError::Validation(_) | ApiError::Captcha(_) | ApiError::IdempotencyMismatch => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
+            ApiError::MalformedJson
+            | ApiError::MalformedMultipart
+            | ApiError::InvalidUtf8
+            | ApiError::BadIdempotencyKey
+            | ApiError::Receipt(_) => StatusCode::BAD_REQUEST,
+            ApiError::PayloadTooLarge | ApiError::AttachmentTooLarge | ApiError::TooManyAttachments => {
+                StatusCode::PAYLOAD_TOO_LARGE
+            }
+            ApiError::Attachment(AttachmentError::TooLarge) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::Attachment(AttachmentError::Seal) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::Attachment(_) | ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::CaptchaReplayed => StatusCode::CONFLICT,
+            ApiError::ReceiptUnknown | ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let mut resp = HttpResponse::build(self.status_code());
+        if let ApiError::RateLimited(secs) = self {
+            resp.insert_header(("Retry-After", secs.to_string()));
+        }
+        resp.json(Envelope {
+            error: ErrorBody {
+                code: self.code(),
+                message: self.to_string(),
+                fields: self.fields(),
+            },
+        })
+    }
+}

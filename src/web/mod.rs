@@ -1,0 +1,167 @@
+//! The actix app: routes, shared state, and the helpers every handler uses.
+
+pub mod api;
+pub mod captcha;
+pub mod errors;
+pub mod headers;
+pub mod pages;
+pub mod ratelimit;
+pub mod submission;
+
+use crate::config::Config;
+use crate::crypto::receipt::Receipt;
+use crate::db::Pool;
+use crate::intake::store::{PublicStatus, lookup_status};
+use crate::intake::{Intake, Submitted};
+use actix_web::{HttpRequest, HttpResponse, web};
+use errors::ApiError;
+use std::sync::atomic::{AtomicU64, Ordering};
+use tipline_views::Lang;
+
+/// Submissions whose attachments are being read and sealed at once; bounds memory under a
+/// flood of large uploads (each holds at most one file's plaintext and its ciphertext).
+pub const UPLOAD_SLOTS: usize = 4;
+
+#[derive(Default)]
+pub struct Metrics {
+    pub tips_created: AtomicU64,
+    pub tips_replayed: AtomicU64,
+    pub status_checks: AtomicU64,
+}
+
+impl Metrics {
+    pub fn count_submission(&self, s: &Submitted) {
+        match s {
+            Submitted::Created(_) => self.tips_created.fetch_add(1, Ordering::Relaxed),
+            Submitted::Replayed(_) => self.tips_replayed.fetch_add(1, Ordering::Relaxed),
+        };
+    }
+
+    pub fn render(&self) -> String {
+        format!(
+            "# TYPE tipline_tips_created_total counter\ntipline_tips_created_total {}\n\
+             # TYPE tipline_tips_replayed_total counter\ntipline_tips_replayed_total {}\n\
+             # TYPE tipline_status_checks_total counter\ntipline_status_checks_total {}\n",
+            self.tips_created.load(Ordering::Relaxed),
+            self.tips_replayed.load(Ordering::Relaxed),
+            self.status_checks.load(Ordering::Relaxed),
+        )
+    }
+}
+
+pub struct AppState {
+    pub config: Config,
+    pub intake: Intake,
+    pub pool: Pool,
+    pub captcha: captcha::CaptchaService,
+    pub limiter: ratelimit::RateLimiter,
+    pub uploads: tokio::sync::Semaphore,
+    pub metrics: Metrics,
+}
+
+/// The page language: `?lang=en` or a form's `lang` field; Chinese by default.
+pub fn lang_of(req: &HttpRequest) -> Lang {
+    let q = req.query_string();
+    let en = q.split('&').any(|kv| kv.eq_ignore_ascii_case("lang=en"));
+    if en { Lang::En } else { Lang::Zh }
+}
+
+pub fn rate_limit(state: &AppState, req: &HttpRequest) -> Result<(), ApiError> {
+    state.limiter.check(req).map_err(ApiError::RateLimited)
+}
+
+/// The receipt holder's lookup. Known and unknown receipts take the same path (one keyed hash,
+/// one indexed select), so neither the answer's shape nor its timing says which it was.
+pub async fn lookup(state: &web::Data<AppState>, receipt: Receipt) -> Result<Option<PublicStatus>, ApiError> {
+    state.metrics.status_checks.fetch_add(1, Ordering::Relaxed);
+    let hash = receipt.hash(&state.intake.keys.peppers.receipt);
+    let pool = state.pool.clone();
+    web::block(move || {
+        let mut conn = pool.get().map_err(|_| ApiError::Unavailable)?;
+        lookup_status(&mut conn, &hash).map_err(|e| {
+            tracing::error!(error = %e, "status lookup failed");
+            ApiError::Internal
+        })
+    })
+    .await
+    .map_err(|_| ApiError::Internal)?
+}
+
+/// Days since 1970-01-01 to (year, month, day), proleptic Gregorian (H. Hinnant's algorithm).
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { yoe + era * 400 + 1 } else { yoe + era * 400 }, m, d)
+}
+
+pub fn hour_iso(unix: i64) -> String {
+    let (y, m, d) = civil_from_days(unix.div_euclid(86_400));
+    format!("{y:04}-{m:02}-{d:02}T{:02}:00:00Z", unix.rem_euclid(86_400) / 3600)
+}
+
+/// The hour in Beijing time (UTC+8, no daylight saving), for people.
+pub fn hour_local(unix: i64) -> String {
+    let local = unix + 8 * 3600;
+    let (y, m, d) = civil_from_days(local.div_euclid(86_400));
+    format!("{y:04}-{m:02}-{d:02} {:02}", local.rem_euclid(86_400) / 3600)
+}
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/", web::get().to(pages::index))
+        .route("/", web::post().to(pages::submit_form))
+        .route("/status", web::get().to(pages::status_form))
+        .route("/status", web::post().to(pages::status_check))
+        .route("/captcha/{file}", web::get().to(pages::captcha_media))
+        .route("/static/style.css", web::get().to(pages::stylesheet))
+        .route("/openapi.json", web::get().to(api::openapi))
+        .service(
+            web::scope("/api/v1")
+                .route("/meta", web::get().to(api::meta))
+                .route("/captcha", web::get().to(api::captcha))
+                .route("/tips", web::post().to(api::create_tip))
+                .route("/status", web::post().to(api::status))
+                .route("/openapi.json", web::get().to(api::openapi)),
+        )
+        .default_service(web::to(pages::not_found));
+}
+
+pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
+    let pool = state.pool.clone();
+    let ok = web::block(move || {
+        pool.get()
+            .ok()
+            .and_then(|mut c| diesel::connection::SimpleConnection::batch_execute(&mut *c, "SELECT 1").ok())
+            .is_some()
+    })
+    .await
+    .unwrap_or(false);
+    if ok {
+        HttpResponse::Ok().body("ok")
+    } else {
+        HttpResponse::ServiceUnavailable().body("database unavailable")
+    }
+}
+
+pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4")
+        .body(state.metrics.render())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hours_format() {
+        assert_eq!(hour_iso(0), "1970-01-01T00:00:00Z");
+        assert_eq!(hour_iso(1_795_906_800), "2026-11-28T23:00:00Z");
+        assert_eq!(hour_local(1_795_906_800), "2026-11-29 07");
+    }
+}

@@ -1,0 +1,207 @@
+//! The HTML pages: report form, receipt, status, captcha media, stylesheet.
+
+use super::errors::ApiError;
+use super::submission::{from_multipart, submit};
+use super::{AppState, lang_of, rate_limit};
+use crate::crypto::random_bytes;
+use crate::crypto::receipt::Receipt;
+use crate::intake::catalog::{CATEGORIES, TOWNSHIPS};
+use crate::intake::{Channel, Submitted};
+use actix_multipart::Multipart;
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
+use tipline_views::maud::Markup;
+use std::collections::HashMap;
+use tipline_views::{self as views, Choice, FieldErr, FormValues, Lang, ReportForm, StatusOutcome, StatusView};
+
+fn html(status: StatusCode, m: Markup) -> HttpResponse {
+    HttpResponse::build(status)
+        .content_type("text/html; charset=utf-8")
+        .body(m.into_string())
+}
+
+fn choices(lang: Lang, list: &'static [crate::intake::catalog::Choice]) -> Vec<Choice> {
+    list.iter()
+        .map(|c| Choice {
+            code: c.code,
+            label: if lang == Lang::Zh { c.zh } else { c.en },
+        })
+        .collect()
+}
+
+fn new_form_token() -> String {
+    random_bytes::<16>().map(hex::encode).unwrap_or_default()
+}
+
+fn render_form(
+    state: &AppState,
+    lang: Lang,
+    values: FormValues,
+    errors: Vec<FieldErr>,
+    general: Option<&'static str>,
+    form_token: String,
+    status: StatusCode,
+) -> HttpResponse {
+    let captcha_id = if state.captcha.enabled {
+        state.captcha.issue(crate::db::now_unix())
+    } else {
+        None
+    };
+    let form = ReportForm {
+        lang,
+        categories: choices(lang, CATEGORIES),
+        townships: choices(lang, TOWNSHIPS),
+        values,
+        errors,
+        general_error: general,
+        captcha_id,
+        form_token,
+    };
+    html(status, views::report_form(&form))
+}
+
+pub async fn index(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
+    render_form(
+        &state,
+        lang_of(&req),
+        FormValues::default(),
+        Vec::new(),
+        None,
+        new_form_token(),
+        StatusCode::OK,
+    )
+}
+
+pub async fn submit_form(state: web::Data<AppState>, req: HttpRequest, payload: web::Payload) -> HttpResponse {
+    let lang = lang_of(&req);
+    let t = lang.t();
+    if let Err(e) = rate_limit(&state, &req) {
+        return render_form(&state, lang, FormValues::default(), Vec::new(), Some(t.general_error(e.code())), new_form_token(), e.status_code())
+            .customize_retry(&e);
+    }
+    let (sub, parsed) = from_multipart(&state, Multipart::new(req.headers(), payload)).await;
+    let values = FormValues {
+        category: sub.fields.category.clone(),
+        township: sub.fields.township.clone(),
+        description: sub.fields.description.clone(),
+        location: sub.fields.location.clone().unwrap_or_default(),
+        occurred_at: sub.fields.occurred_at.clone().unwrap_or_default(),
+        people: sub.fields.people.clone().unwrap_or_default(),
+        vehicles: sub.fields.vehicles.clone().unwrap_or_default(),
+        county_only: sub.fields.county_only,
+    };
+    let token = sub.form_token.clone().filter(|t| !t.is_empty());
+    let result = match parsed {
+        Ok(()) => submit(&state, Channel::Web, sub, token.as_deref()).await,
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(outcome) => {
+            state.metrics.count_submission(&outcome);
+            let replayed = matches!(outcome, Submitted::Replayed(_));
+            html(StatusCode::OK, views::receipt_page(lang, &outcome.receipt().display(), replayed))
+        }
+        Err(e) => {
+            let errors: Vec<FieldErr> = match &e {
+                ApiError::Validation(list) => list
+                    .iter()
+                    .map(|f| FieldErr { field: f.field.into(), code: f.code.into() })
+                    .collect(),
+                other => other
+                    .field()
+                    .map(|field| vec![FieldErr { field: field.into(), code: other.code().into() }])
+                    .unwrap_or_default(),
+            };
+            let general = errors.is_empty().then(|| t.general_error(e.code()));
+            // The same token again: nothing was stored under it, and a retry stays idempotent.
+            let token = token.unwrap_or_else(new_form_token);
+            render_form(&state, lang, values, errors, general, token, e.status_code()).customize_retry(&e)
+        }
+    }
+}
+
+trait RetryAfter {
+    fn customize_retry(self, e: &ApiError) -> HttpResponse;
+}
+
+impl RetryAfter for HttpResponse {
+    fn customize_retry(mut self, e: &ApiError) -> HttpResponse {
+        if let ApiError::RateLimited(secs) = e
+            && let Ok(v) = actix_web::http::header::HeaderValue::from_str(&secs.to_string())
+        {
+            self.headers_mut().insert(actix_web::http::header::RETRY_AFTER, v);
+        }
+        self
+    }
+}
+
+pub async fn status_form(req: HttpRequest) -> HttpResponse {
+    html(StatusCode::OK, views::status_page(lang_of(&req), StatusOutcome::Form))
+}
+
+pub async fn status_check(state: web::Data<AppState>, req: HttpRequest, body: web::Bytes) -> HttpResponse {
+    let lang = lang_of(&req);
+    if let Err(e) = rate_limit(&state, &req) {
+        return html(e.status_code(), views::error_page(lang, lang.t().general_error(e.code()))).customize_retry(&e);
+    }
+    if body.len() > 4096 {
+        return html(StatusCode::PAYLOAD_TOO_LARGE, views::error_page(lang, lang.t().general_error("payload_too_large")));
+    }
+    let form: HashMap<String, String> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+    let typed = form.get("receipt").map(String::as_str).unwrap_or_default();
+    let receipt = match Receipt::parse(typed) {
+        Ok(r) => r,
+        Err(e) => {
+            let err = ApiError::Receipt(e);
+            let outcome = StatusOutcome::Invalid(FieldErr { field: "receipt".into(), code: err.code().into() });
+            return html(StatusCode::BAD_REQUEST, views::status_page(lang, outcome));
+        }
+    };
+    match super::lookup(&state, receipt).await {
+        Ok(Some(s)) => {
+            let view = StatusView {
+                label: lang.t().status_label(s.status),
+                updated: format!("{}{}", super::hour_local(s.updated_at), lang.t().hour_suffix),
+            };
+            html(StatusCode::OK, views::status_page(lang, StatusOutcome::Found(&view)))
+        }
+        Ok(None) => html(StatusCode::NOT_FOUND, views::status_page(lang, StatusOutcome::Unknown)),
+        Err(e) => html(e.status_code(), views::error_page(lang, lang.t().general_error(e.code()))),
+    }
+}
+
+pub async fn captcha_media(state: web::Data<AppState>, req: HttpRequest, path: web::Path<String>) -> HttpResponse {
+    let file = path.into_inner();
+    let now = crate::db::now_unix();
+    let zh = lang_of(&req) == Lang::Zh;
+    let st = state.clone();
+    let rendered = web::block(move || {
+        if let Some(id) = file.strip_suffix(".png") {
+            st.captcha.png(id, now).map(|b| (b, "image/png"))
+        } else if let Some(id) = file.strip_suffix(".wav") {
+            st.captcha.wav(id, zh, now).map(|b| (b, "audio/wav"))
+        } else {
+            Err(crate::web::captcha::CaptchaError::Invalid)
+        }
+    })
+    .await;
+    match rendered {
+        Ok(Ok((bytes, ct))) => HttpResponse::Ok().content_type(ct).body(bytes),
+        _ => HttpResponse::NotFound().content_type("text/plain; charset=utf-8").body("captcha not found or expired"),
+    }
+}
+
+pub async fn stylesheet() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/css; charset=utf-8")
+        .insert_header(("Cache-Control", "public, max-age=86400"))
+        .body(include_str!("../../public/style.css"))
+}
+
+pub async fn not_found(req: HttpRequest) -> HttpResponse {
+    if req.path().starts_with("/api/") {
+        return ApiError::NotFound.error_response();
+    }
+    let lang = lang_of(&req);
+    html(StatusCode::NOT_FOUND, views::error_page(lang, lang.t().general_error("not_found")))
+}

@@ -1,0 +1,287 @@
+//! Reading a submission from the web form or the JSON API into the intake pipeline's terms,
+//! and the steps every public submission goes through: fields, retry token, captcha, commit.
+
+use super::AppState;
+use super::errors::ApiError;
+use crate::crypto::sha256;
+use crate::intake::attachment::{AttachmentError, SealedAttachment, seal_file};
+use crate::intake::store::find_replay;
+use crate::intake::{Channel, FieldError, IdempotencyKey, NewTip, Submitted, TipFields};
+use crate::web::captcha::CaptchaError;
+use actix_multipart::Multipart;
+use actix_web::web;
+use futures_util::StreamExt;
+use serde::Deserialize;
+use std::time::Duration;
+
+/// Largest text field in a multipart body, in bytes (the longest field, 10,000 characters, fits).
+const MAX_TEXT_FIELD: usize = 64 * 1024;
+/// Largest JSON body.
+pub const MAX_JSON_BODY: usize = 128 * 1024;
+
+#[derive(Default)]
+pub struct Submission {
+    pub fields: TipFields,
+    pub attachments: Vec<SealedAttachment>,
+    pub captcha_id: Option<String>,
+    pub captcha_answer: Option<String>,
+    pub form_token: Option<String>,
+    pub lang: Option<String>,
+    /// Hash of everything submitted, so a retry token reused for other content is refused.
+    pub fingerprint: Vec<u8>,
+}
+
+#[derive(Deserialize)]
+struct JsonTip {
+    #[serde(default)]
+    category: String,
+    #[serde(default)]
+    township: String,
+    #[serde(default)]
+    description: String,
+    location: Option<String>,
+    occurred_at: Option<String>,
+    people: Option<String>,
+    vehicles: Option<String>,
+    #[serde(default)]
+    county_only: bool,
+    captcha_id: Option<String>,
+    captcha_answer: Option<String>,
+}
+
+fn fingerprint(f: &TipFields, attachment_hashes: &[[u8; 32]]) -> Vec<u8> {
+    let mut parts: Vec<&[u8]> = vec![
+        f.category.as_bytes(),
+        f.township.as_bytes(),
+        f.description.as_bytes(),
+        f.location.as_deref().unwrap_or_default().as_bytes(),
+        f.occurred_at.as_deref().unwrap_or_default().as_bytes(),
+        f.people.as_deref().unwrap_or_default().as_bytes(),
+        f.vehicles.as_deref().unwrap_or_default().as_bytes(),
+        if f.county_only { b"1" } else { b"0" },
+    ];
+    for h in attachment_hashes {
+        parts.push(h);
+    }
+    let mut buf = Vec::new();
+    for p in parts {
+        buf.extend_from_slice(&(p.len() as u64).to_be_bytes());
+        buf.extend_from_slice(p);
+    }
+    sha256(&buf).to_vec()
+}
+
+pub fn from_json(body: &[u8]) -> Result<Submission, ApiError> {
+    if std::str::from_utf8(body).is_err() {
+        return Err(ApiError::InvalidUtf8);
+    }
+    let j: JsonTip = serde_json::from_slice(body).map_err(|_| ApiError::MalformedJson)?;
+    let fields = TipFields {
+        category: j.category,
+        township: j.township,
+        description: j.description,
+        location: j.location,
+        occurred_at: j.occurred_at,
+        people: j.people,
+        vehicles: j.vehicles,
+        county_only: j.county_only,
+    };
+    Ok(Submission {
+        fingerprint: fingerprint(&fields, &[]),
+        fields,
+        captcha_id: j.captcha_id,
+        captcha_answer: j.captcha_answer,
+        ..Default::default()
+    })
+}
+
+/// Reads a JSON body up to the limit.
+pub async fn read_body(mut payload: web::Payload, limit: usize) -> Result<Vec<u8>, ApiError> {
+    let mut body = Vec::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|_| ApiError::MalformedJson)?;
+        if body.len() + chunk.len() > limit {
+            return Err(ApiError::PayloadTooLarge);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+async fn read_field(field: &mut actix_multipart::Field, limit: usize, too_large: ApiError) -> Result<Vec<u8>, ApiError> {
+    let mut buf = Vec::new();
+    while let Some(chunk) = field.next().await {
+        let chunk = chunk.map_err(|_| ApiError::MalformedMultipart)?;
+        if buf.len() + chunk.len() > limit {
+            return Err(too_large);
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    Ok(buf)
+}
+
+/// Parses a multipart body. Each file is sealed as soon as it has arrived, so at most one
+/// file's plaintext is in memory at a time, and only in memory. A refused file does not stop
+/// the parse: the rest of the form is still read, so the page can show what was typed.
+pub async fn from_multipart(state: &web::Data<AppState>, mut mp: Multipart) -> (Submission, Result<(), ApiError>) {
+    let mut sub = Submission::default();
+    let result = read_multipart(state, &mut mp, &mut sub).await;
+    (sub, result)
+}
+
+async fn read_multipart(state: &web::Data<AppState>, mp: &mut Multipart, sub: &mut Submission) -> Result<(), ApiError> {
+    let _permit = tokio::time::timeout(Duration::from_secs(30), state.uploads.acquire())
+        .await
+        .map_err(|_| ApiError::Unavailable)?
+        .map_err(|_| ApiError::Unavailable)?;
+    let mut attachment_hashes = Vec::new();
+    let mut refused: Option<ApiError> = None;
+    let mut total = 0usize;
+    while let Some(field) = mp.next().await {
+        let mut field = field.map_err(|_| ApiError::MalformedMultipart)?;
+        let name = field.name().unwrap_or_default().to_string();
+        if name == "attachment" {
+            let limit = state.config.max_attachment_bytes;
+            let bytes = match read_field(&mut field, limit, ApiError::AttachmentTooLarge).await {
+                Ok(b) => b,
+                Err(ApiError::AttachmentTooLarge) => {
+                    // Drain the rest of this file without keeping it, within the body cap.
+                    total += limit;
+                    while let Some(chunk) = field.next().await {
+                        total += chunk.map_err(|_| ApiError::MalformedMultipart)?.len();
+                        if total > state.config.max_body_bytes() {
+                            return Err(ApiError::PayloadTooLarge);
+                        }
+                    }
+                    refused.get_or_insert(ApiError::AttachmentTooLarge);
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            total += bytes.len();
+            if bytes.is_empty() {
+                // A file input left empty still sends an empty part.
+                continue;
+            }
+            if sub.attachments.len() >= state.config.max_attachments {
+                refused.get_or_insert(ApiError::TooManyAttachments);
+                continue;
+            }
+            attachment_hashes.push(sha256(&bytes));
+            let st = state.clone();
+            let sealed = web::block(move || {
+                let mut bytes = bytes;
+                let r = seal_file(&st.intake.sealer, &st.intake.keys.office, &bytes, st.config.max_image_pixels);
+                zeroize::Zeroize::zeroize(&mut bytes);
+                r
+            })
+            .await
+            .map_err(|_| ApiError::Internal)?;
+            match sealed {
+                Ok(a) => sub.attachments.push(a),
+                Err(AttachmentError::Seal) => return Err(ApiError::Internal),
+                Err(other) => {
+                    refused.get_or_insert(ApiError::Attachment(other));
+                }
+            }
+            continue;
+        }
+        let bytes = read_field(&mut field, MAX_TEXT_FIELD, ApiError::PayloadTooLarge).await?;
+        total += bytes.len();
+        if total > state.config.max_body_bytes() {
+            return Err(ApiError::PayloadTooLarge);
+        }
+        let text = String::from_utf8(bytes).map_err(|_| ApiError::InvalidUtf8)?;
+        match name.as_str() {
+            "category" => sub.fields.category = text,
+            "township" => sub.fields.township = text,
+            "description" => sub.fields.description = text,
+            "location" => sub.fields.location = Some(text),
+            "occurred_at" => sub.fields.occurred_at = Some(text),
+            "people" => sub.fields.people = Some(text),
+            "vehicles" => sub.fields.vehicles = Some(text),
+            "county_only" => sub.fields.county_only = matches!(text.as_str(), "on" | "true" | "1" | "yes"),
+            "captcha_id" => sub.captcha_id = Some(text),
+            "captcha_answer" => sub.captcha_answer = Some(text),
+            "form_token" => sub.form_token = Some(text),
+            "lang" => sub.lang = Some(text),
+            // Unknown parts are ignored, not stored.
+            _ => {}
+        }
+    }
+    sub.fingerprint = fingerprint(&sub.fields, &attachment_hashes);
+    match refused {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
+pub fn check_token_shape(token: &str) -> Result<(), ApiError> {
+    if (8..=128).contains(&token.len()) && token.bytes().all(|b| b.is_ascii_graphic()) {
+        Ok(())
+    } else {
+        Err(ApiError::BadIdempotencyKey)
+    }
+}
+
+/// The steps every public submission takes. Field errors and a captcha error are reported
+/// together, so a form can show both at once.
+pub async fn submit(
+    state: &web::Data<AppState>,
+    channel: Channel,
+    sub: Submission,
+    retry_token: Option<&str>,
+) -> Result<Submitted, ApiError> {
+    let key = match retry_token {
+        Some(t) => {
+            check_token_shape(t)?;
+            Some(IdempotencyKey::new(&state.intake.keys.peppers.idempotency, t, &sub.fingerprint))
+        }
+        None => None,
+    };
+    // A retry after a dropped connection carries an already spent captcha: answer it from the
+    // stored receipt before looking at the captcha.
+    if let Some(k) = &key {
+        let pool = state.pool.clone();
+        let lookup = k.clone();
+        let replay = web::block(move || {
+            let mut conn = pool.get().map_err(|_| ApiError::Unavailable)?;
+            find_replay(&mut conn, &lookup).map_err(ApiError::from)
+        })
+        .await
+        .map_err(|_| ApiError::Internal)??;
+        if let Some(receipt) = replay {
+            return Ok(Submitted::Replayed(receipt));
+        }
+    }
+    let now = crate::db::now_unix();
+    let field_errors = sub.fields.validate().err().unwrap_or_default();
+    let captcha = state
+        .captcha
+        .check(sub.captcha_id.as_deref(), sub.captcha_answer.as_deref(), now);
+    match (field_errors.is_empty(), captcha) {
+        (true, Ok(spend)) => {
+            let tip = NewTip {
+                channel,
+                fields: sub.fields,
+                attachments: sub.attachments,
+            };
+            Ok(state.intake.submit(tip, key, spend).await?)
+        }
+        (true, Err(e)) => Err(ApiError::Captcha(e)),
+        (false, captcha) => {
+            let mut errors = field_errors;
+            if let Err(e) = captcha {
+                errors.push(FieldError {
+                    field: "captcha_answer",
+                    code: match e {
+                        CaptchaError::Missing => "required",
+                        CaptchaError::Expired => "captcha_expired",
+                        _ => "captcha_wrong",
+                    },
+                });
+            }
+            Err(ApiError::Validation(errors))
+        }
+    }
+}

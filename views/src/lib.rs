@@ -1,0 +1,303 @@
+//! The public pages as pure functions from view models to HTML. No database, no HTTP: the web
+//! layer fills the models, these render them. Pages work without JavaScript (there is none),
+//! on a narrow phone screen, and with a screen reader: every control has a label, hints and
+//! errors are tied to their fields with `aria-describedby`, and an error summary links to them.
+
+pub mod strings;
+
+pub use maud;
+use maud::{DOCTYPE, Markup, html};
+pub use strings::{Lang, Strings};
+
+pub struct Choice {
+    pub code: &'static str,
+    pub label: &'static str,
+}
+
+#[derive(Default, Clone)]
+pub struct FormValues {
+    pub category: String,
+    pub township: String,
+    pub description: String,
+    pub location: String,
+    pub occurred_at: String,
+    pub people: String,
+    pub vehicles: String,
+    pub county_only: bool,
+}
+
+pub struct FieldErr {
+    pub field: String,
+    pub code: String,
+}
+
+pub struct ReportForm<'a> {
+    pub lang: Lang,
+    pub categories: Vec<Choice>,
+    pub townships: Vec<Choice>,
+    pub values: FormValues,
+    pub errors: Vec<FieldErr>,
+    pub general_error: Option<&'a str>,
+    /// `None` when captchas are off.
+    pub captcha_id: Option<String>,
+    pub form_token: String,
+}
+
+/// `here` is the path the language switch links to; `None` hides the switch (the receipt page,
+/// where leaving would lose the receipt shown only once).
+fn page(lang: Lang, title: &str, here: Option<&str>, captcha_off: bool, body: Markup) -> Markup {
+    let t = lang.t();
+    let other = lang.other();
+    html! {
+        (DOCTYPE)
+        html lang=(lang.html_lang()) {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                meta name="referrer" content="no-referrer";
+                title { (title) " - " (t.site) }
+                link rel="stylesheet" href="/static/style.css";
+            }
+            body {
+                a class="skip" href="#main" { (t.skip) }
+                header {
+                    p class="site" { a href={ "/?lang=" (lang.code()) } { (t.site) } }
+                    nav aria-label=(if lang == Lang::Zh { "语言和页面" } else { "Language and pages" }) {
+                        a href={ "/?lang=" (lang.code()) } { (t.report_title) }
+                        " · "
+                        a href={ "/status?lang=" (lang.code()) } { (t.check_status) }
+                        @if let Some(here) = here {
+                            " · "
+                            a href={ (here) "?lang=" (other.code()) } lang=(other.html_lang()) hreflang=(other.html_lang()) { (other.t().switch_to) }
+                        }
+                    }
+                }
+                @if captcha_off {
+                    p class="warning" role="note" { (t.captcha_off) }
+                }
+                main id="main" { (body) }
+                footer { p { (t.footer) } }
+            }
+        }
+    }
+}
+
+fn error_for<'a>(errors: &'a [FieldErr], field: &str) -> Option<&'a FieldErr> {
+    errors.iter().find(|e| e.field == field)
+}
+
+fn described_by(field: &str, has_hint: bool, has_error: bool) -> String {
+    let mut ids = Vec::new();
+    if has_hint {
+        ids.push(format!("{field}-hint"));
+    }
+    if has_error {
+        ids.push(format!("{field}-error"));
+    }
+    ids.join(" ")
+}
+
+/// Label, hint and error for one field; `control` renders the input itself.
+fn field(
+    t: &Strings,
+    errors: &[FieldErr],
+    name: &str,
+    label: &str,
+    hint: Option<&str>,
+    required: bool,
+    control: impl FnOnce(String, bool) -> Markup,
+) -> Markup {
+    let err = error_for(errors, name);
+    let describedby = described_by(name, hint.is_some(), err.is_some());
+    html! {
+        div class={ "field" @if err.is_some() { " has-error" } } {
+            label for=(name) {
+                (label)
+                " "
+                span class="tag" { "(" (if required { t.required } else { t.optional }) ")" }
+            }
+            @if let Some(h) = hint { p class="hint" id={ (name) "-hint" } { (h) } }
+            @if let Some(e) = err { p class="error" id={ (name) "-error" } { (t.field_error(&e.field, &e.code)) } }
+            (control(describedby, err.is_some()))
+        }
+    }
+}
+
+fn text_area(name: &str, value: &str, rows: u32, maxlength: usize, required: bool, describedby: String, invalid: bool) -> Markup {
+    html! {
+        textarea id=(name) name=(name) rows=(rows) maxlength=(maxlength) required[required]
+            aria-describedby=(describedby) aria-invalid=[invalid.then_some("true")] { (value) }
+    }
+}
+
+fn select(name: &str, choices: &[Choice], selected: &str, placeholder: &str, describedby: String, invalid: bool) -> Markup {
+    html! {
+        select id=(name) name=(name) required aria-describedby=(describedby) aria-invalid=[invalid.then_some("true")] {
+            option value="" selected[selected.is_empty()] { (placeholder) }
+            @for c in choices {
+                option value=(c.code) selected[c.code == selected] { (c.label) }
+            }
+        }
+    }
+}
+
+pub fn report_form(f: &ReportForm) -> Markup {
+    let t = f.lang.t();
+    let v = &f.values;
+    let e = &f.errors[..];
+    let body = html! {
+        h1 { (t.report_title) }
+        @if !f.errors.is_empty() || f.general_error.is_some() {
+            div class="error-summary" role="alert" aria-labelledby="error-summary-title" tabindex="-1" {
+                h2 id="error-summary-title" { (t.errors_title) }
+                ul {
+                    @if let Some(g) = f.general_error { li { (g) } }
+                    @for err in &f.errors {
+                        li { a href={ "#" (err.field) } { (t.field_error(&err.field, &err.code)) } }
+                    }
+                }
+            }
+        }
+        p { (t.report_intro) }
+        details class="keep" open[f.errors.is_empty()] {
+            summary { (t.keep_title) }
+            ul { @for line in t.keep { li { (line) } } }
+        }
+        form method="post" action={ "/?lang=" (f.lang.code()) } enctype="multipart/form-data" novalidate {
+            input type="hidden" name="form_token" value=(f.form_token);
+            input type="hidden" name="lang" value=(f.lang.code());
+            (field(t, e, "category", t.category, None, true, |d, i| select("category", &f.categories, &v.category, t.choose, d, i)))
+            (field(t, e, "township", t.township, Some(t.township_hint), true, |d, i| select("township", &f.townships, &v.township, t.choose, d, i)))
+            (field(t, e, "description", t.description, Some(t.description_hint), true, |d, i| text_area("description", &v.description, 8, 10_000, true, d, i)))
+            (field(t, e, "location", t.location, Some(t.location_hint), false, |d, i| text_area("location", &v.location, 2, 1_000, false, d, i)))
+            (field(t, e, "occurred_at", t.occurred_at, Some(t.occurred_at_hint), false, |d, i| html! {
+                input type="text" id="occurred_at" name="occurred_at" value=(v.occurred_at) maxlength="200" aria-describedby=(d) aria-invalid=[i.then_some("true")];
+            }))
+            (field(t, e, "people", t.people, Some(t.people_hint), false, |d, i| text_area("people", &v.people, 3, 4_000, false, d, i)))
+            (field(t, e, "vehicles", t.vehicles, Some(t.vehicles_hint), false, |d, i| text_area("vehicles", &v.vehicles, 2, 2_000, false, d, i)))
+            (field(t, e, "attachment", t.attachments, Some(t.attachments_hint), false, |d, i| html! {
+                input type="file" id="attachment" name="attachment" multiple accept="image/jpeg,image/png,image/webp,text/plain" aria-describedby=(d) aria-invalid=[i.then_some("true")];
+            }))
+            div class="field checkbox" {
+                input type="checkbox" id="county_only" name="county_only" value="on" checked[v.county_only] aria-describedby="county_only-hint";
+                label for="county_only" { (t.county_only) }
+                p class="hint" id="county_only-hint" { (t.county_only_hint) }
+            }
+            @if let Some(id) = &f.captcha_id {
+                fieldset class={ "captcha" @if error_for(e, "captcha_answer").is_some() { " has-error" } } {
+                    legend { (t.captcha) " " span class="tag" { "(" (t.required) ")" } }
+                    input type="hidden" name="captcha_id" value=(id);
+                    img src={ "/captcha/" (id) ".png" } alt=(t.captcha_img_alt) width="240" height="100";
+                    p {
+                        (t.captcha_audio) ": "
+                        audio controls preload="none" src={ "/captcha/" (id) ".wav?lang=" (f.lang.code()) } {
+                            a href={ "/captcha/" (id) ".wav?lang=" (f.lang.code()) } { (t.captcha_audio) }
+                        }
+                    }
+                    p { a href={ "/?lang=" (f.lang.code()) } { (t.captcha_new) } }
+                    (field(t, e, "captcha_answer", t.captcha, Some(t.captcha_hint), true, |d, i| html! {
+                        input type="text" id="captcha_answer" name="captcha_answer" inputmode="numeric" autocomplete="off" maxlength="10" required aria-describedby=(d) aria-invalid=[i.then_some("true")];
+                    }))
+                }
+            }
+            button type="submit" { (t.submit) }
+        }
+    };
+    page(f.lang, t.report_title, Some("/"), f.captcha_id.is_none(), body)
+}
+
+pub fn receipt_page(lang: Lang, receipt: &str, replayed: bool) -> Markup {
+    let t = lang.t();
+    let body = html! {
+        h1 { (t.receipt_title) }
+        @if replayed { p class="note" { (t.receipt_replayed) } }
+        p { (t.receipt_lead) }
+        p class="receipt" {
+            span class="visually-hidden" { (t.receipt_label) ": " }
+            strong id="receipt" { (receipt) }
+        }
+        ul class="advice" { @for line in t.receipt_advice { li { (line) } } }
+        p { a href={ "/status?lang=" (lang.code()) } { (t.check_status) } }
+    };
+    page(lang, t.receipt_title, None, false, body)
+}
+
+pub struct StatusView {
+    pub label: &'static str,
+    pub updated: String,
+}
+
+pub enum StatusOutcome<'a> {
+    Form,
+    Invalid(FieldErr),
+    Unknown,
+    Found(&'a StatusView),
+}
+
+pub fn status_page(lang: Lang, outcome: StatusOutcome) -> Markup {
+    let t = lang.t();
+    let err = match &outcome {
+        StatusOutcome::Invalid(e) => vec![FieldErr { field: e.field.clone(), code: e.code.clone() }],
+        _ => Vec::new(),
+    };
+    let body = html! {
+        h1 { (t.status_title) }
+        @match &outcome {
+            StatusOutcome::Found(s) => {
+                div class="status" role="status" {
+                    h2 { (t.status_result) ": " (s.label) }
+                    p { (t.status_updated) ": " (s.updated) }
+                }
+            }
+            StatusOutcome::Unknown => {
+                div class="status" role="status" { p { (t.status_unknown) } }
+            }
+            _ => {}
+        }
+        p { (t.status_intro) }
+        form method="post" action={ "/status?lang=" (lang.code()) } {
+            input type="hidden" name="lang" value=(lang.code());
+            (field(t, &err, "receipt", t.receipt_field, Some(t.receipt_hint), true, |d, i| html! {
+                input type="text" id="receipt" name="receipt" autocomplete="off" spellcheck="false" inputmode="numeric"
+                    maxlength="64" required aria-describedby=(d) aria-invalid=[i.then_some("true")];
+            }))
+            button type="submit" { (t.status_submit) }
+        }
+        p { a href={ "/?lang=" (lang.code()) } { (t.new_report) } }
+    };
+    page(lang, t.status_title, Some("/status"), false, body)
+}
+
+pub fn error_page(lang: Lang, message: &str) -> Markup {
+    let t = lang.t();
+    let body = html! {
+        h1 { (t.error_title) }
+        p { (message) }
+        p { a href={ "/?lang=" (lang.code()) } { (t.report_title) } }
+    };
+    page(lang, t.error_title, Some("/"), false, body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_are_tied_to_their_fields() {
+        let f = ReportForm {
+            lang: Lang::En,
+            categories: vec![Choice { code: "other", label: "Other" }],
+            townships: vec![],
+            values: FormValues { description: "<script>x</script>".into(), ..Default::default() },
+            errors: vec![FieldErr { field: "category".into(), code: "required".into() }],
+            general_error: None,
+            captcha_id: Some("abc".into()),
+            form_token: "tok".into(),
+        };
+        let html = report_form(&f).into_string();
+        assert!(html.contains(r#"aria-describedby="category-error""#));
+        assert!(html.contains(r##"href="#category""##));
+        assert!(html.contains("&lt;script&gt;"), "user text is escaped");
+        assert!(html.contains(r#"lang="en""#));
+    }
+}
