@@ -100,8 +100,10 @@ impl Config {
     pub fn load() -> Result<Self, ConfigError> {
         let path = PathBuf::from(env("TIPLINE_CONFIG").unwrap_or_else(|| "tipline.toml".into()));
         let file = if path.exists() {
-            let text = std::fs::read_to_string(&path).map_err(|e| ConfigError::Read(path.clone(), e))?;
-            toml::from_str::<FileConfig>(&text).map_err(|e| ConfigError::Toml(path.clone(), e.to_string()))?
+            let text =
+                std::fs::read_to_string(&path).map_err(|e| ConfigError::Read(path.clone(), e))?;
+            toml::from_str::<FileConfig>(&text)
+                .map_err(|e| ConfigError::Toml(path.clone(), e.to_string()))?
         } else {
             FileConfig::default()
         };
@@ -127,7 +129,11 @@ impl Config {
             .or(f.public_url)
             .unwrap_or_else(|| format!("http://{listen}"));
         let proxies_raw: Vec<String> = match env("TIPLINE_TRUSTED_PROXIES") {
-            Some(v) => v.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect(),
+            Some(v) => v
+                .split(',')
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .collect(),
             None => f.trusted_proxies.unwrap_or_default(),
         };
         let trusted_proxies = proxies_raw
@@ -147,7 +153,10 @@ impl Config {
             Some(v) => parse_rate(&v)?,
             None => RateLimit::PerMinute(30),
         };
-        let num = |name: &'static str, file: Option<usize>, default: usize| -> Result<usize, ConfigError> {
+        let num = |name: &'static str,
+                   file: Option<usize>,
+                   default: usize|
+         -> Result<usize, ConfigError> {
             match env(name) {
                 Some(v) => parse_usize(name, &v),
                 None => Ok(file.unwrap_or(default)),
@@ -163,16 +172,29 @@ impl Config {
             trusted_proxies,
             captcha,
             rate_limit,
-            max_attachment_bytes: num("TIPLINE_MAX_ATTACHMENT_BYTES", f.max_attachment_bytes, 10 * 1024 * 1024)?,
+            max_attachment_bytes: num(
+                "TIPLINE_MAX_ATTACHMENT_BYTES",
+                f.max_attachment_bytes,
+                10 * 1024 * 1024,
+            )?,
             max_attachments: num("TIPLINE_MAX_ATTACHMENTS", f.max_attachments, 5)?,
-            max_image_pixels: num("TIPLINE_MAX_IMAGE_PIXELS", f.max_image_pixels.map(|v| v as usize), 16_000_000)? as u64,
-            epoch_seconds: num("TIPLINE_EPOCH_SECONDS", f.epoch_seconds.map(|v| v as usize), 60)? as u64,
+            max_image_pixels: num(
+                "TIPLINE_MAX_IMAGE_PIXELS",
+                f.max_image_pixels.map(|v| v as usize),
+                16_000_000,
+            )? as u64,
+            epoch_seconds: num(
+                "TIPLINE_EPOCH_SECONDS",
+                f.epoch_seconds.map(|v| v as usize),
+                60,
+            )? as u64,
             workers: num("TIPLINE_WORKERS", f.workers, 0)?,
         })
     }
 
     pub fn is_postgres(&self) -> bool {
-        self.database_url.starts_with("postgres://") || self.database_url.starts_with("postgresql://")
+        self.database_url.starts_with("postgres://")
+            || self.database_url.starts_with("postgresql://")
     }
 
     /// Largest request body we accept: every attachment at its cap plus room for the fields.

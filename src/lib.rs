@@ -1,5 +1,8 @@
 //! tipline: an anonymous tip-line and reward portal for anti-drug offices.
-#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
 
 pub mod config;
 pub mod crypto;

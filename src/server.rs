@@ -6,7 +6,9 @@ use crate::db::keys::{KeyCheckError, KeyOutcome, load_or_init};
 use crate::db::{self, Backend, DbError, DbTarget};
 use crate::intake::writer::TipStore;
 use crate::intake::{Intake, store};
-use crate::web::{self, AppState, Metrics, captcha::CaptchaService, headers, ratelimit::RateLimiter};
+use crate::web::{
+    self, AppState, Metrics, captcha::CaptchaService, headers, ratelimit::RateLimiter,
+};
 use actix_web::dev::Service;
 use actix_web::{App, HttpServer, web as aw};
 use std::sync::Arc;
@@ -27,7 +29,9 @@ pub enum StartError {
 }
 
 /// Connects, migrates, seeds the units and loads (or, on first start, creates) the keys.
-pub fn prepare(config: &Config) -> Result<(DbTarget, Arc<crate::crypto::keyring::Keyring>), StartError> {
+pub fn prepare(
+    config: &Config,
+) -> Result<(DbTarget, Arc<crate::crypto::keyring::Keyring>), StartError> {
     let target = DbTarget::parse(&config.database_url)?;
     let mut conn = target.connect()?;
     db::migrate(&mut conn)?;
@@ -36,7 +40,8 @@ pub fn prepare(config: &Config) -> Result<(DbTarget, Arc<crate::crypto::keyring:
     }
     let keys = match load_or_init(&mut conn, &config.keys_dir)? {
         KeyOutcome::Generated(k) => {
-            let dir = std::fs::canonicalize(&config.keys_dir).unwrap_or_else(|_| config.keys_dir.clone());
+            let dir =
+                std::fs::canonicalize(&config.keys_dir).unwrap_or_else(|_| config.keys_dir.clone());
             println!(
                 "Generated new keys in {}.\n\
                  BACK THEM UP NOW, separately from the database and from {}: without them no stored tip can be opened.\n\
@@ -47,7 +52,10 @@ pub fn prepare(config: &Config) -> Result<(DbTarget, Arc<crate::crypto::keyring:
             k
         }
         KeyOutcome::Adopted(k) => {
-            println!("Recorded the keys in {} for this new database.", config.keys_dir.display());
+            println!(
+                "Recorded the keys in {} for this new database.",
+                config.keys_dir.display()
+            );
             k
         }
         KeyOutcome::Matched(k) => k,
@@ -58,13 +66,17 @@ pub fn prepare(config: &Config) -> Result<(DbTarget, Arc<crate::crypto::keyring:
 pub async fn serve(config: Config) -> Result<(), StartError> {
     let (target, keys) = prepare(&config)?;
     if !config.captcha {
-        tracing::warn!("TIPLINE_CAPTCHA=off: captchas are disabled. Development and tests only, never production.");
+        tracing::warn!(
+            "TIPLINE_CAPTCHA=off: captchas are disabled. Development and tests only, never production."
+        );
         eprintln!("WARNING: captchas are OFF (TIPLINE_CAPTCHA=off). Development and tests only.");
     }
     let workers = if config.workers > 0 {
         config.workers
     } else {
-        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2)
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2)
     };
     let pool = db::pool(&target, (workers as u32 * 4).max(8))?;
     let store = match target.backend {
@@ -77,9 +89,17 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
         10_000,
     ));
     let state = aw::Data::new(AppState {
-        captcha: CaptchaService::new(crate::crypto::subkey(&keys.peppers.token, "captcha"), config.captcha),
-        limiter: RateLimiter::new(config.rate_limit, config.trusted_proxies.clone()).map_err(|_| StartError::Random)?,
-        intake: Intake { keys, sealer, store },
+        captcha: CaptchaService::new(
+            crate::crypto::subkey(&keys.peppers.token, "captcha"),
+            config.captcha,
+        ),
+        limiter: RateLimiter::new(config.rate_limit, config.trusted_proxies.clone())
+            .map_err(|_| StartError::Random)?,
+        intake: Intake {
+            keys,
+            sealer,
+            store,
+        },
         pool: pool.clone(),
         uploads: tokio::sync::Semaphore::new(web::UPLOAD_SLOTS),
         metrics: Metrics::default(),
@@ -149,5 +169,7 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
     }
     use std::io::Write;
     let _ = std::io::stdout().flush();
-    server.await.map_err(|e| StartError::Bind(config.listen.clone(), e))
+    server
+        .await
+        .map_err(|e| StartError::Bind(config.listen.clone(), e))
 }

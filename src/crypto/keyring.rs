@@ -16,9 +16,15 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
     #[error("cannot read key file {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("cannot write key file {path}: {source}")]
-    Write { path: PathBuf, source: std::io::Error },
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("key file {0} is malformed")]
     Malformed(PathBuf),
     #[error("key file {0} already exists; refusing to overwrite keys")]
@@ -126,7 +132,8 @@ fn check_private_mode(path: &Path) -> Result<(), KeyError> {
 
 fn unhex32(s: &str, path: &Path) -> Result<[u8; 32], KeyError> {
     let v = hex::decode(s).map_err(|_| KeyError::Malformed(path.to_path_buf()))?;
-    v.try_into().map_err(|_| KeyError::Malformed(path.to_path_buf()))
+    v.try_into()
+        .map_err(|_| KeyError::Malformed(path.to_path_buf()))
 }
 
 fn random_seed() -> Result<[u8; 32], KeyError> {
@@ -160,9 +167,9 @@ fn keypair_json(kind: &str, seed: &[u8; 32], signing: Option<&[u8; 32]>) -> (Str
 impl Keyring {
     /// True when the directory holds any key file (so generating would overwrite or mix keys).
     pub fn present(dir: &Path) -> bool {
-        [OFFICE, RELAY, NODE, PEPPERS].iter().any(|k| {
-            dir.join(format!("{k}.key")).exists() || dir.join(format!("{k}.pub")).exists()
-        })
+        [OFFICE, RELAY, NODE, PEPPERS]
+            .iter()
+            .any(|k| dir.join(format!("{k}.key")).exists() || dir.join(format!("{k}.pub")).exists())
     }
 
     /// Creates a complete new set of keys in `dir`.
@@ -178,7 +185,11 @@ impl Keyring {
         }
         for kind in [OFFICE, RELAY, NODE] {
             let seed = random_seed()?;
-            let signing = if kind == NODE { Some(random_seed()?) } else { None };
+            let signing = if kind == NODE {
+                Some(random_seed()?)
+            } else {
+                None
+            };
             let (public, private) = keypair_json(kind, &seed, signing.as_ref());
             write_private(&dir.join(format!("{kind}.key")), &private)?;
             let pub_path = dir.join(format!("{kind}.pub"));
@@ -210,8 +221,8 @@ impl Keyring {
         } else {
             dir.join(format!("{kind}.pub"))
         };
-        let f: KeypairFile =
-            serde_json::from_str(&read_file(&path)?).map_err(|_| KeyError::Malformed(path.clone()))?;
+        let f: KeypairFile = serde_json::from_str(&read_file(&path)?)
+            .map_err(|_| KeyError::Malformed(path.clone()))?;
         if f.kind != kind {
             return Err(KeyError::Malformed(path));
         }
@@ -225,7 +236,8 @@ impl Keyring {
         }
         Ok(Recipient {
             key_id: f.key_id.clone(),
-            public: kem_public_from_bytes(&public).map_err(|_| KeyError::Malformed(path.to_path_buf()))?,
+            public: kem_public_from_bytes(&public)
+                .map_err(|_| KeyError::Malformed(path.to_path_buf()))?,
         })
     }
 
@@ -251,10 +263,15 @@ impl Keyring {
         let node_path = dir.join(format!("{NODE}.key"));
         let (node_f, node_path) = match Self::load_pair(dir, NODE)? {
             (f, p) if f.private.is_some() && f.signing_private.is_some() => (f, p),
-            _ => return Err(KeyError::Read {
-                path: node_path,
-                source: std::io::Error::new(std::io::ErrorKind::NotFound, "node private key missing"),
-            }),
+            _ => {
+                return Err(KeyError::Read {
+                    path: node_path,
+                    source: std::io::Error::new(
+                        std::io::ErrorKind::NotFound,
+                        "node private key missing",
+                    ),
+                });
+            }
         };
         let node_seed = unhex32(node_f.private.as_deref().unwrap_or_default(), &node_path)?;
         let (nsk, npk) = kem_keypair_from_seed(&node_seed);
@@ -300,10 +317,18 @@ impl Keyring {
     pub fn fingerprints(&self) -> Vec<(String, String)> {
         let pepper_fp = {
             let p = &self.peppers;
-            let parts: Vec<&[u8]> = [&p.receipt, &p.reply, &p.claim, &p.alias, &p.blind_index, &p.token, &p.idempotency]
-                .iter()
-                .map(|s| &s.expose()[..])
-                .collect();
+            let parts: Vec<&[u8]> = [
+                &p.receipt,
+                &p.reply,
+                &p.claim,
+                &p.alias,
+                &p.blind_index,
+                &p.token,
+                &p.idempotency,
+            ]
+            .iter()
+            .map(|s| &s.expose()[..])
+            .collect();
             // A keyed hash of a constant under a hash of all peppers: identifies, reveals nothing.
             let all = Secret32::from_bytes(sha256(&parts.concat()));
             hex::encode(&keyed_hash(&all, &[b"pepper-fingerprint"])[..8])
@@ -319,7 +344,11 @@ impl Keyring {
     /// An opener for the office key, if this node holds it (police zone).
     pub fn office_opener(&self) -> Option<Opener> {
         self.office_private.as_ref().map(|sk| {
-            Opener::new(self.office.key_id.clone(), sk.clone(), vec![self.node.public.clone()])
+            Opener::new(
+                self.office.key_id.clone(),
+                sk.clone(),
+                vec![self.node.public.clone()],
+            )
         })
     }
 }
@@ -335,7 +364,10 @@ mod tests {
         let k = Keyring::load(dir.path()).unwrap();
         assert!(k.office_opener().is_some());
         assert_eq!(k.fingerprints().len(), 4);
-        assert!(matches!(Keyring::generate(dir.path()), Err(KeyError::Exists(_))));
+        assert!(matches!(
+            Keyring::generate(dir.path()),
+            Err(KeyError::Exists(_))
+        ));
         let again = Keyring::load(dir.path()).unwrap();
         assert_eq!(k.fingerprints(), again.fingerprints());
     }

@@ -140,10 +140,7 @@ impl Sealer {
 
     /// Returns the current epoch key for a recipient, starting a new epoch when the old one
     /// has aged out or been used enough.
-    fn epoch_for(
-        &self,
-        to: &Recipient,
-    ) -> Result<(String, Secret32, Arc<SealedKey>), CryptoError> {
+    fn epoch_for(&self, to: &Recipient) -> Result<(String, Secret32, Arc<SealedKey>), CryptoError> {
         let mut epochs = self.epochs.lock().map_err(|_| CryptoError::Seal)?;
         let fresh = |e: &Epoch| e.born.elapsed() < self.max_age && e.uses < self.max_uses;
         if let Some(e) = epochs.get_mut(&to.key_id).filter(|e| fresh(e)) {
@@ -222,7 +219,11 @@ impl Sealer {
         plaintext: &[u8],
     ) -> Result<SealedObject, CryptoError> {
         let k = self.new_dek(to, kind, object_id)?;
-        let ciphertext = aead_seal(&k.dek, &aad(kind, object_id, &k.dek_row.recipient_key_id), plaintext)?;
+        let ciphertext = aead_seal(
+            &k.dek,
+            &aad(kind, object_id, &k.dek_row.recipient_key_id),
+            plaintext,
+        )?;
         Ok(SealedObject {
             ciphertext,
             dek_row: k.dek_row,
@@ -277,7 +278,11 @@ impl Opener {
     }
 
     /// Unwraps an object's DEK given its epoch row and its DEK row.
-    pub fn open_dek(&self, epoch_row: &SealedKey, dek_row: &SealedKey) -> Result<Secret32, CryptoError> {
+    pub fn open_dek(
+        &self,
+        epoch_row: &SealedKey,
+        dek_row: &SealedKey,
+    ) -> Result<Secret32, CryptoError> {
         let epoch_key = self.open_key(epoch_row)?;
         let epoch_id = dek_row
             .recipient_key_id
@@ -303,7 +308,11 @@ impl Opener {
         let dek = self.open_dek(epoch_row, dek_row)?;
         aead_open(
             &dek,
-            &aad(&dek_row.object_kind, &dek_row.object_id, &dek_row.recipient_key_id),
+            &aad(
+                &dek_row.object_kind,
+                &dek_row.object_id,
+                &dek_row.recipient_key_id,
+            ),
             ciphertext,
         )
     }
@@ -345,7 +354,9 @@ mod tests {
     fn seal_then_open() {
         let (sealer, to, opener) = setup();
         let s = sealer.seal(&to, "tip", "t1", b"secret tip").unwrap();
-        let pt = opener.open(&s.epoch_row, &s.dek_row, &s.ciphertext).unwrap();
+        let pt = opener
+            .open(&s.epoch_row, &s.dek_row, &s.ciphertext)
+            .unwrap();
         assert_eq!(&pt[..], b"secret tip");
     }
 
@@ -363,7 +374,11 @@ mod tests {
         let (sealer, to, opener) = setup();
         let a = sealer.seal(&to, "tip", "a", b"x").unwrap();
         let b = sealer.seal(&to, "tip", "b", b"y").unwrap();
-        assert!(opener.open(&a.epoch_row, &b.dek_row, &a.ciphertext).is_err());
+        assert!(
+            opener
+                .open(&a.epoch_row, &b.dek_row, &a.ciphertext)
+                .is_err()
+        );
     }
 
     #[test]
@@ -380,6 +395,10 @@ mod tests {
             10,
         );
         let s = forger.seal(&to, "tip", "t", b"forged").unwrap();
-        assert!(opener.open(&s.epoch_row, &s.dek_row, &s.ciphertext).is_err());
+        assert!(
+            opener
+                .open(&s.epoch_row, &s.dek_row, &s.ciphertext)
+                .is_err()
+        );
     }
 }

@@ -132,6 +132,9 @@ mod tests {
         s.push(&data).unwrap();
         let prefix = s.nonce_prefix;
         let chunks = s.finish().unwrap();
-        assert_eq!(&open_chunks(&dek, &[], &prefix, &chunks).unwrap()[..], &data[..]);
+        assert_eq!(
+            &open_chunks(&dek, &[], &prefix, &chunks).unwrap()[..],
+            &data[..]
+        );
     }
 }

@@ -17,7 +17,12 @@ pub enum TokenError {
 /// Longest token we accept, so a hostile id never costs more than a small decode.
 const MAX_TOKEN_LEN: usize = 512;
 
-pub fn seal_token(key: &Secret32, purpose: &str, expires_at: i64, payload: &[u8]) -> Option<String> {
+pub fn seal_token(
+    key: &Secret32,
+    purpose: &str,
+    expires_at: i64,
+    payload: &[u8],
+) -> Option<String> {
     let mut pt = Vec::with_capacity(8 + payload.len());
     pt.extend_from_slice(&expires_at.to_be_bytes());
     pt.extend_from_slice(payload);
@@ -26,11 +31,18 @@ pub fn seal_token(key: &Secret32, purpose: &str, expires_at: i64, payload: &[u8]
 }
 
 /// Opens a token and returns its payload if it is authentic and not expired at `now`.
-pub fn open_token(key: &Secret32, purpose: &str, token: &str, now: i64) -> Result<Vec<u8>, TokenError> {
+pub fn open_token(
+    key: &Secret32,
+    purpose: &str,
+    token: &str,
+    now: i64,
+) -> Result<Vec<u8>, TokenError> {
     if token.len() > MAX_TOKEN_LEN {
         return Err(TokenError::Invalid);
     }
-    let raw = URL_SAFE_NO_PAD.decode(token).map_err(|_| TokenError::Invalid)?;
+    let raw = URL_SAFE_NO_PAD
+        .decode(token)
+        .map_err(|_| TokenError::Invalid)?;
     let pt = aead_open(key, purpose.as_bytes(), &raw).map_err(|_| TokenError::Invalid)?;
     if pt.len() < 8 {
         return Err(TokenError::Invalid);
@@ -59,6 +71,9 @@ mod tests {
         assert_eq!(open_token(&k, "captcha", &t, 50).unwrap(), b"2345");
         assert_eq!(open_token(&k, "captcha", &t, 101), Err(TokenError::Expired));
         assert_eq!(open_token(&k, "form", &t, 50), Err(TokenError::Invalid));
-        assert_eq!(open_token(&k, "captcha", "garbage!", 50), Err(TokenError::Invalid));
+        assert_eq!(
+            open_token(&k, "captcha", "garbage!", 50),
+            Err(TokenError::Invalid)
+        );
     }
 }

@@ -82,7 +82,10 @@ pub fn load_or_init(conn: &mut DbConn, dir: &Path) -> Result<KeyOutcome, KeyChec
     let ring = Keyring::load(dir)?;
     let found = ring.fingerprints();
     for (purpose, expected) in &known {
-        let have = found.iter().find(|(p, _)| p == purpose).map(|(_, f)| f.clone());
+        let have = found
+            .iter()
+            .find(|(p, _)| p == purpose)
+            .map(|(_, f)| f.clone());
         if have.as_deref() != Some(expected.as_str()) {
             return Err(KeyCheckError::Mismatch {
                 dir: dir.display().to_string(),

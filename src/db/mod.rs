@@ -55,7 +55,10 @@ impl DbTarget {
                 backend: Backend::Postgres,
                 location: url.to_string(),
             })
-        } else if let Some(path) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
+        } else if let Some(path) = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+        {
             if path.is_empty() {
                 return Err(DbError::Url);
             }
@@ -130,7 +133,7 @@ pub fn pool(target: &DbTarget, size: u32) -> Result<Pool, DbError> {
 
 /// Runs pending migrations. On PostgreSQL under an advisory lock, so nodes may start together.
 pub fn migrate(conn: &mut DbConn) -> Result<(), DbError> {
-    const LOCK: i64 = 0x7469_706c_696e_65; // "tipline"
+    const LOCK: i64 = 0x0074_6970_6c69_6e65; // "tipline"
     match conn {
         DbConn::Sqlite(c) => {
             c.run_pending_migrations(SQLITE_MIGRATIONS)

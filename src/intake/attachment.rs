@@ -76,7 +76,11 @@ pub fn sniff(head: &[u8]) -> Option<Kind> {
 
 /// Decodes an image under limits, applies its EXIF orientation, shrinks it under the pixel cap
 /// and re-encodes it. The encoder writes pixels only, so EXIF, GPS and XMP are gone.
-pub fn reencode_image(bytes: &[u8], kind: Kind, max_pixels: u64) -> Result<(Vec<u8>, &'static str), AttachmentError> {
+pub fn reencode_image(
+    bytes: &[u8],
+    kind: Kind,
+    max_pixels: u64,
+) -> Result<(Vec<u8>, &'static str), AttachmentError> {
     let format = match kind {
         Kind::Jpeg => ImageFormat::Jpeg,
         Kind::Png => ImageFormat::Png,
@@ -89,9 +93,12 @@ pub fn reencode_image(bytes: &[u8], kind: Kind, max_pixels: u64) -> Result<(Vec<
     limits.max_image_height = Some(20_000);
     limits.max_alloc = Some(512 * 1024 * 1024);
     reader.limits(limits);
-    let mut decoder = reader.into_decoder().map_err(|_| AttachmentError::BadImage)?;
+    let mut decoder = reader
+        .into_decoder()
+        .map_err(|_| AttachmentError::BadImage)?;
     let orientation = decoder.orientation().ok();
-    let mut img = image::DynamicImage::from_decoder(decoder).map_err(|_| AttachmentError::BadImage)?;
+    let mut img =
+        image::DynamicImage::from_decoder(decoder).map_err(|_| AttachmentError::BadImage)?;
     if let Some(o) = orientation {
         img.apply_orientation(o);
     }
@@ -105,13 +112,15 @@ pub fn reencode_image(bytes: &[u8], kind: Kind, max_pixels: u64) -> Result<(Vec<
     let mut out = Cursor::new(Vec::new());
     match kind {
         Kind::Png => {
-            img.write_to(&mut out, ImageFormat::Png).map_err(|_| AttachmentError::BadImage)?;
+            img.write_to(&mut out, ImageFormat::Png)
+                .map_err(|_| AttachmentError::BadImage)?;
             Ok((out.into_inner(), "image/png"))
         }
         _ => {
             let rgb = image::DynamicImage::ImageRgb8(img.to_rgb8());
             let enc = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 85);
-            rgb.write_with_encoder(enc).map_err(|_| AttachmentError::BadImage)?;
+            rgb.write_with_encoder(enc)
+                .map_err(|_| AttachmentError::BadImage)?;
             Ok((out.into_inner(), "image/jpeg"))
         }
     }
@@ -128,7 +137,10 @@ pub fn seal_file(
     let (clean, content_type): (std::borrow::Cow<[u8]>, &'static str) = match kind {
         Kind::Text => {
             std::str::from_utf8(bytes).map_err(|_| AttachmentError::BadText)?;
-            (std::borrow::Cow::Borrowed(bytes), "text/plain; charset=utf-8")
+            (
+                std::borrow::Cow::Borrowed(bytes),
+                "text/plain; charset=utf-8",
+            )
         }
         _ => {
             let (b, t) = reencode_image(bytes, kind, max_pixels)?;
@@ -137,7 +149,10 @@ pub fn seal_file(
     };
     let id = hex::encode(random_bytes::<16>()?);
     let key = sealer.new_dek(to, "attachment", &id)?;
-    let mut stream = ChunkSealer::new(&key.dek, aad("attachment", &id, &key.dek_row.recipient_key_id))?;
+    let mut stream = ChunkSealer::new(
+        &key.dek,
+        aad("attachment", &id, &key.dek_row.recipient_key_id),
+    )?;
     stream.push(&clean)?;
     let size = stream.plaintext_len();
     let nonce_prefix = stream.nonce_prefix.to_vec();
@@ -146,7 +161,11 @@ pub fn seal_file(
         zeroize::Zeroize::zeroize(&mut v);
     }
     Ok(SealedAttachment {
-        meta: AttachmentMeta { id, content_type, size },
+        meta: AttachmentMeta {
+            id,
+            content_type,
+            size,
+        },
         nonce_prefix,
         chunks,
         dek_row: key.dek_row,

@@ -13,21 +13,50 @@ const fn c(code: &'static str, zh: &'static str, en: &'static str) -> Choice {
 }
 
 pub const CATEGORIES: &[Choice] = &[
-    c("trafficking", "贩卖、运输、制造毒品", "Selling, transporting or making drugs"),
-    c("outflow", "外流贩毒（到县外贩毒）", "Trafficking outside the county"),
-    c("use_hosting", "吸毒、容留他人吸毒", "Drug use, or letting others use drugs"),
+    c(
+        "trafficking",
+        "贩卖、运输、制造毒品",
+        "Selling, transporting or making drugs",
+    ),
+    c(
+        "outflow",
+        "外流贩毒（到县外贩毒）",
+        "Trafficking outside the county",
+    ),
+    c(
+        "use_hosting",
+        "吸毒、容留他人吸毒",
+        "Drug use, or letting others use drugs",
+    ),
     c("group_use", "聚众吸毒", "Group drug use"),
-    c("drug_driving", "毒驾", "Driving under the influence of drugs"),
-    c("precursors_labs", "制毒物品、制毒窝点", "Precursor chemicals or drug labs"),
+    c(
+        "drug_driving",
+        "毒驾",
+        "Driving under the influence of drugs",
+    ),
+    c(
+        "precursors_labs",
+        "制毒物品、制毒窝点",
+        "Precursor chemicals or drug labs",
+    ),
     c("growing", "非法种植毒品原植物", "Growing drug plants"),
-    c("venues", "宾馆、茶楼、歌厅（KTV）、网吧等场所涉毒", "Drugs at hotels, teahouses, KTV or internet cafes"),
+    c(
+        "venues",
+        "宾馆、茶楼、歌厅（KTV）、网吧等场所涉毒",
+        "Drugs at hotels, teahouses, KTV or internet cafes",
+    ),
     c("fugitive", "涉毒在逃人员", "Drug fugitives"),
-    c("gang_network", "涉黑涉恶贩毒团伙、网络", "Gang-linked trafficking networks"),
+    c(
+        "gang_network",
+        "涉黑涉恶贩毒团伙、网络",
+        "Gang-linked trafficking networks",
+    ),
     c("other", "其他涉毒线索", "Other drug crime"),
 ];
 
 /// Categories the county brigade handles whatever the township (DESIGN.md section 4).
-pub const COUNTY_WIDE_CATEGORIES: &[&str] = &["outflow", "fugitive", "gang_network", "precursors_labs"];
+pub const COUNTY_WIDE_CATEGORIES: &[&str] =
+    &["outflow", "fugitive", "gang_network", "precursors_labs"];
 
 pub const UNKNOWN_TOWNSHIP: &str = "other";
 

@@ -70,7 +70,11 @@ pub const LIMITS: &[(&str, usize)] = &[
 ];
 
 pub fn limit(field: &str) -> usize {
-    LIMITS.iter().find(|(f, _)| *f == field).map(|(_, n)| *n).unwrap_or(1_000)
+    LIMITS
+        .iter()
+        .find(|(f, _)| *f == field)
+        .map(|(_, n)| *n)
+        .unwrap_or(1_000)
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -119,18 +123,33 @@ impl TipFields {
     pub fn validate(&self) -> Result<TipFields, Vec<FieldError>> {
         let mut errors = Vec::new();
         if self.category.is_empty() {
-            errors.push(FieldError { field: "category", code: "required" });
+            errors.push(FieldError {
+                field: "category",
+                code: "required",
+            });
         } else if catalog::category(&self.category).is_none() {
-            errors.push(FieldError { field: "category", code: "unknown_choice" });
+            errors.push(FieldError {
+                field: "category",
+                code: "unknown_choice",
+            });
         }
         if self.township.is_empty() {
-            errors.push(FieldError { field: "township", code: "required" });
+            errors.push(FieldError {
+                field: "township",
+                code: "required",
+            });
         } else if catalog::township(&self.township).is_none() {
-            errors.push(FieldError { field: "township", code: "unknown_choice" });
+            errors.push(FieldError {
+                field: "township",
+                code: "unknown_choice",
+            });
         }
         let description = clean(&self.description);
         if description.is_empty() {
-            errors.push(FieldError { field: "description", code: "required" });
+            errors.push(FieldError {
+                field: "description",
+                code: "required",
+            });
         }
         let out = TipFields {
             category: self.category.clone(),
@@ -150,11 +169,22 @@ impl TipFields {
             ("vehicles", out.vehicles.as_ref()),
         ] {
             if value.is_some_and(|v| v.chars().count() > limit(field)) {
-                let field = LIMITS.iter().find(|(f, _)| *f == field).map(|(f, _)| *f).unwrap_or("description");
-                errors.push(FieldError { field, code: "too_long" });
+                let field = LIMITS
+                    .iter()
+                    .find(|(f, _)| *f == field)
+                    .map(|(f, _)| *f)
+                    .unwrap_or("description");
+                errors.push(FieldError {
+                    field,
+                    code: "too_long",
+                });
             }
         }
-        if errors.is_empty() { Ok(out) } else { Err(errors) }
+        if errors.is_empty() {
+            Ok(out)
+        } else {
+            Err(errors)
+        }
     }
 }
 
@@ -172,7 +202,11 @@ impl IdempotencyKey {
         Self {
             lookup: keyed_hash(pepper, &[b"idem-lookup", token.as_bytes()]).to_vec(),
             seal_key: Secret32::from_bytes(keyed_hash(pepper, &[b"idem-seal", token.as_bytes()])),
-            request_hash: keyed_hash(pepper, &[b"idem-request", token.as_bytes(), request_fingerprint]).to_vec(),
+            request_hash: keyed_hash(
+                pepper,
+                &[b"idem-request", token.as_bytes(), request_fingerprint],
+            )
+            .to_vec(),
         }
     }
 }
@@ -232,7 +266,10 @@ const REF_ALPHABET: &[u8] = b"23456789ABCDEFGHJKLMNPQRSTUVWXYZ";
 fn public_ref() -> Result<String, CryptoError> {
     let b = random_bytes::<8>()?;
     Ok(std::iter::once('T')
-        .chain(b.iter().map(|x| char::from(REF_ALPHABET[(*x as usize) % REF_ALPHABET.len()])))
+        .chain(
+            b.iter()
+                .map(|x| char::from(REF_ALPHABET[(*x as usize) % REF_ALPHABET.len()])),
+        )
         .collect())
 }
 
@@ -269,7 +306,8 @@ impl Intake {
             vehicles: fields.vehicles.as_deref(),
             attachments: metas,
         };
-        let json = zeroize::Zeroizing::new(serde_json::to_vec(&payload).map_err(|_| CryptoError::Seal)?);
+        let json =
+            zeroize::Zeroizing::new(serde_json::to_vec(&payload).map_err(|_| CryptoError::Seal)?);
         let sealed = self.sealer.seal(&self.keys.office, "tip", &id, &json)?;
         Ok(PreparedTip {
             public_ref: public_ref()?,
@@ -297,7 +335,13 @@ impl Intake {
         spend_token: Option<(Vec<u8>, i64)>,
     ) -> Result<Submitted, IntakeError> {
         let fields = tip.fields.validate().map_err(IntakeError::Invalid)?;
-        let prepared = self.prepare(tip.channel, &fields, tip.attachments, idempotency, spend_token)?;
+        let prepared = self.prepare(
+            tip.channel,
+            &fields,
+            tip.attachments,
+            idempotency,
+            spend_token,
+        )?;
         self.store.commit(prepared).await
     }
 

@@ -27,7 +27,10 @@ fn insert_sealed_key(conn: &mut DbConn, k: &SealedKey) -> QueryResult<usize> {
 }
 
 /// Looks up a retry token. `Some` means the submission already committed.
-pub fn find_replay(conn: &mut DbConn, key: &super::IdempotencyKey) -> Result<Option<Receipt>, IntakeError> {
+pub fn find_replay(
+    conn: &mut DbConn,
+    key: &super::IdempotencyKey,
+) -> Result<Option<Receipt>, IntakeError> {
     let row = idempotency::table
         .filter(idempotency::key_hash.eq(&key.lookup))
         .filter(idempotency::expires_at.gt(now_unix()))
@@ -56,7 +59,10 @@ pub fn insert_prepared(conn: &mut DbConn, t: &PreparedTip) -> Result<Submitted, 
     }
     if let Some((fp, expires)) = &t.spend_token {
         let spent = diesel::insert_into(spent_tokens::table)
-            .values((spent_tokens::fingerprint.eq(fp), spent_tokens::expires_at.eq(expires)))
+            .values((
+                spent_tokens::fingerprint.eq(fp),
+                spent_tokens::expires_at.eq(expires),
+            ))
             .execute(conn);
         match spent {
             Err(e) if is_unique_violation(&e) => return Err(IntakeError::CaptchaReplayed),
@@ -107,7 +113,11 @@ pub fn insert_prepared(conn: &mut DbConn, t: &PreparedTip) -> Result<Submitted, 
         }
     }
     if let Some(key) = &t.idempotency {
-        let sealed = aead_seal(&key.seal_key, b"idempotent-receipt", t.receipt.digits().as_bytes())?;
+        let sealed = aead_seal(
+            &key.seal_key,
+            b"idempotent-receipt",
+            t.receipt.digits().as_bytes(),
+        )?;
         diesel::insert_into(idempotency::table)
             .values((
                 idempotency::key_hash.eq(&key.lookup),
@@ -151,7 +161,9 @@ pub fn lookup_status(conn: &mut DbConn, hash: &ReceiptHash) -> QueryResult<Optio
 /// Deletes expired retry tokens and spent captchas.
 pub fn purge_expired(conn: &mut DbConn) -> QueryResult<usize> {
     let now = now_unix();
-    let a = diesel::delete(idempotency::table.filter(idempotency::expires_at.lt(now))).execute(conn)?;
-    let b = diesel::delete(spent_tokens::table.filter(spent_tokens::expires_at.lt(now))).execute(conn)?;
+    let a =
+        diesel::delete(idempotency::table.filter(idempotency::expires_at.lt(now))).execute(conn)?;
+    let b = diesel::delete(spent_tokens::table.filter(spent_tokens::expires_at.lt(now)))
+        .execute(conn)?;
     Ok(a + b)
 }

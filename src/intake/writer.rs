@@ -69,7 +69,9 @@ fn commit_one(conn: &mut DbConn, tip: &PreparedTip) -> Result<Submitted, IntakeE
     loop {
         attempt += 1;
         match conn.transaction(|c| insert_prepared(c, tip)) {
-            Err(IntakeError::Db(DbError::Query(e))) if attempt < 3 && is_unique_violation(&e) => continue,
+            Err(IntakeError::Db(DbError::Query(e))) if attempt < 3 && is_unique_violation(&e) => {
+                continue;
+            }
             other => return other,
         }
     }

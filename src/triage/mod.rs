@@ -1,3 +1,4 @@
 //! Working the tips. For now: routing a new tip to the unit that serves it.
 
+pub mod reader;
 pub mod routing;

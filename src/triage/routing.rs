@@ -5,12 +5,17 @@
 use crate::db::schema::{unit_townships, units};
 use crate::db::{DbConn, DbError};
 use crate::intake::catalog::{
-    COUNTY_UNIT, COUNTY_UNIT_EN, COUNTY_UNIT_ZH, COUNTY_WIDE_CATEGORIES, TOWNSHIPS, UNKNOWN_TOWNSHIP,
-    station_code,
+    COUNTY_UNIT, COUNTY_UNIT_EN, COUNTY_UNIT_ZH, COUNTY_WIDE_CATEGORIES, TOWNSHIPS,
+    UNKNOWN_TOWNSHIP, station_code,
 };
 use diesel::prelude::*;
 
-pub fn route(conn: &mut DbConn, category: &str, township: &str, county_only: bool) -> Result<String, DbError> {
+pub fn route(
+    conn: &mut DbConn,
+    category: &str,
+    township: &str,
+    county_only: bool,
+) -> Result<String, DbError> {
     if county_only || COUNTY_WIDE_CATEGORIES.contains(&category) || township == UNKNOWN_TOWNSHIP {
         return Ok(COUNTY_UNIT.to_string());
     }
@@ -54,7 +59,10 @@ pub fn seed_units(conn: &mut DbConn) -> Result<bool, DbError> {
                 ))
                 .execute(c)?;
             diesel::insert_into(unit_townships::table)
-                .values((unit_townships::township.eq(t.code), unit_townships::unit_code.eq(&code)))
+                .values((
+                    unit_townships::township.eq(t.code),
+                    unit_townships::unit_code.eq(&code),
+                ))
                 .execute(c)?;
         }
         Ok(())

@@ -49,14 +49,20 @@ pub async fn meta(state: web::Data<AppState>) -> HttpResponse {
     }))
 }
 
-pub async fn captcha(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+pub async fn captcha(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
     let now = crate::db::now_unix();
     let zh = lang_of(&req) == Lang::Zh;
     let st = state.clone();
     let (id, png, wav) = web::block(move || {
         let id = st.captcha.issue(now).ok_or(ApiError::Internal)?;
         let png = st.captcha.png(&id, now).map_err(|_| ApiError::Internal)?;
-        let wav = st.captcha.wav(&id, zh, now).map_err(|_| ApiError::Internal)?;
+        let wav = st
+            .captcha
+            .wav(&id, zh, now)
+            .map_err(|_| ApiError::Internal)?;
         Ok::<_, ApiError>((id, png, wav))
     })
     .await
@@ -99,7 +105,11 @@ pub async fn create_tip(
     let token = req
         .headers()
         .get("idempotency-key")
-        .map(|v| v.to_str().map(str::to_string).map_err(|_| ApiError::BadIdempotencyKey))
+        .map(|v| {
+            v.to_str()
+                .map(str::to_string)
+                .map_err(|_| ApiError::BadIdempotencyKey)
+        })
         .transpose()?;
     let outcome = submit(&state, Channel::Web, sub, token.as_deref()).await?;
     state.metrics.count_submission(&outcome);
@@ -118,7 +128,11 @@ struct StatusRequest {
     receipt: String,
 }
 
-pub async fn status(state: web::Data<AppState>, req: HttpRequest, payload: web::Payload) -> Result<HttpResponse, ApiError> {
+pub async fn status(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
     rate_limit(&state, &req)?;
     let body = read_body(payload, 4096).await?;
     if std::str::from_utf8(&body).is_err() {

@@ -36,7 +36,9 @@ pub struct CaptchaService {
 }
 
 fn answer_of(payload: &[u8]) -> Option<&[u8]> {
-    payload.get(..LENGTH).filter(|a| a.iter().all(|b| ALPHABET.contains(b)))
+    payload
+        .get(..LENGTH)
+        .filter(|a| a.iter().all(|b| ALPHABET.contains(b)))
 }
 
 impl CaptchaService {
@@ -61,12 +63,15 @@ impl CaptchaService {
         seal_token(&self.key, PURPOSE, now + CAPTCHA_SECONDS, &payload)
     }
 
-    fn answer(&self, id: &str, now: i64) -> Result<Vec<u8>, CaptchaError> {
+    /// The answer sealed in an id. Tests holding the keys dir use it to solve captchas.
+    pub fn answer(&self, id: &str, now: i64) -> Result<Vec<u8>, CaptchaError> {
         let payload = open_token(&self.key, PURPOSE, id, now).map_err(|e| match e {
             TokenError::Expired => CaptchaError::Expired,
             TokenError::Invalid => CaptchaError::Invalid,
         })?;
-        answer_of(&payload).map(<[u8]>::to_vec).ok_or(CaptchaError::Invalid)
+        answer_of(&payload)
+            .map(<[u8]>::to_vec)
+            .ok_or(CaptchaError::Invalid)
     }
 
     pub fn png(&self, id: &str, now: i64) -> Result<Vec<u8>, CaptchaError> {
@@ -90,7 +95,12 @@ impl CaptchaService {
 
     /// Checks an answer. `Ok(Some((fingerprint, expiry)))` must then be spent with the tip;
     /// `Ok(None)` means captchas are off (development and tests only).
-    pub fn check(&self, id: Option<&str>, answer: Option<&str>, now: i64) -> Result<Option<(Vec<u8>, i64)>, CaptchaError> {
+    pub fn check(
+        &self,
+        id: Option<&str>,
+        answer: Option<&str>,
+        now: i64,
+    ) -> Result<Option<(Vec<u8>, i64)>, CaptchaError> {
         if !self.enabled {
             return Ok(None);
         }
@@ -195,11 +205,26 @@ mod tests {
         let answer = String::from_utf8(svc.answer(&id, 1000).unwrap()).unwrap();
         assert!(svc.check(Some(&id), Some(&answer), 1001).unwrap().is_some());
         // full-width digits from a Chinese keyboard are fine
-        let wide: String = answer.chars().map(|c| char::from_u32(c as u32 + 0xFEE0).unwrap()).collect();
+        let wide: String = answer
+            .chars()
+            .map(|c| char::from_u32(c as u32 + 0xFEE0).unwrap())
+            .collect();
         assert!(svc.check(Some(&id), Some(&wide), 1001).is_ok());
-        assert_eq!(svc.check(Some(&id), Some("99999"), 1001), Err(CaptchaError::Wrong));
-        assert_eq!(svc.check(Some(&id), Some(&answer), 1000 + CAPTCHA_SECONDS + 1), Err(CaptchaError::Expired));
-        assert_eq!(svc.check(Some("nonsense"), Some("12345"), 1001), Err(CaptchaError::Invalid));
-        assert_eq!(svc.check(None, Some("12345"), 1001), Err(CaptchaError::Missing));
+        assert_eq!(
+            svc.check(Some(&id), Some("99999"), 1001),
+            Err(CaptchaError::Wrong)
+        );
+        assert_eq!(
+            svc.check(Some(&id), Some(&answer), 1000 + CAPTCHA_SECONDS + 1),
+            Err(CaptchaError::Expired)
+        );
+        assert_eq!(
+            svc.check(Some("nonsense"), Some("12345"), 1001),
+            Err(CaptchaError::Invalid)
+        );
+        assert_eq!(
+            svc.check(None, Some("12345"), 1001),
+            Err(CaptchaError::Missing)
+        );
     }
 }

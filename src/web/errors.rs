@@ -118,7 +118,9 @@ impl ApiError {
     pub fn field(&self) -> Option<&'static str> {
         match self {
             ApiError::Captcha(_) | ApiError::CaptchaReplayed => Some("captcha_answer"),
-            ApiError::AttachmentTooLarge | ApiError::TooManyAttachments | ApiError::Attachment(_) => Some("attachment"),
+            ApiError::AttachmentTooLarge
+            | ApiError::TooManyAttachments
+            | ApiError::Attachment(_) => Some("attachment"),
             ApiError::Receipt(_) => Some("receipt"),
             _ => None,
         }
@@ -178,12 +180,14 @@ impl ResponseError for ApiError {
             | ApiError::InvalidUtf8
             | ApiError::BadIdempotencyKey
             | ApiError::Receipt(_) => StatusCode::BAD_REQUEST,
-            ApiError::PayloadTooLarge | ApiError::AttachmentTooLarge | ApiError::TooManyAttachments => {
-                StatusCode::PAYLOAD_TOO_LARGE
-            }
+            ApiError::PayloadTooLarge
+            | ApiError::AttachmentTooLarge
+            | ApiError::TooManyAttachments => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Attachment(AttachmentError::TooLarge) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Attachment(AttachmentError::Seal) => StatusCode::INTERNAL_SERVER_ERROR,
-            ApiError::Attachment(_) | ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::Attachment(_) | ApiError::UnsupportedMediaType => {
+                StatusCode::UNSUPPORTED_MEDIA_TYPE
+            }
             ApiError::CaptchaReplayed => StatusCode::CONFLICT,
             ApiError::ReceiptUnknown | ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,

@@ -72,7 +72,10 @@ pub fn rate_limit(state: &AppState, req: &HttpRequest) -> Result<(), ApiError> {
 
 /// The receipt holder's lookup. Known and unknown receipts take the same path (one keyed hash,
 /// one indexed select), so neither the answer's shape nor its timing says which it was.
-pub async fn lookup(state: &web::Data<AppState>, receipt: Receipt) -> Result<Option<PublicStatus>, ApiError> {
+pub async fn lookup(
+    state: &web::Data<AppState>,
+    receipt: Receipt,
+) -> Result<Option<PublicStatus>, ApiError> {
     state.metrics.status_checks.fetch_add(1, Ordering::Relaxed);
     let hash = receipt.hash(&state.intake.keys.peppers.receipt);
     let pool = state.pool.clone();
@@ -97,19 +100,33 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
     let mp = (5 * doy + 2) / 153;
     let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
     let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { yoe + era * 400 + 1 } else { yoe + era * 400 }, m, d)
+    (
+        if m <= 2 {
+            yoe + era * 400 + 1
+        } else {
+            yoe + era * 400
+        },
+        m,
+        d,
+    )
 }
 
 pub fn hour_iso(unix: i64) -> String {
     let (y, m, d) = civil_from_days(unix.div_euclid(86_400));
-    format!("{y:04}-{m:02}-{d:02}T{:02}:00:00Z", unix.rem_euclid(86_400) / 3600)
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:00:00Z",
+        unix.rem_euclid(86_400) / 3600
+    )
 }
 
 /// The hour in Beijing time (UTC+8, no daylight saving), for people.
 pub fn hour_local(unix: i64) -> String {
     let local = unix + 8 * 3600;
     let (y, m, d) = civil_from_days(local.div_euclid(86_400));
-    format!("{y:04}-{m:02}-{d:02} {:02}", local.rem_euclid(86_400) / 3600)
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}",
+        local.rem_euclid(86_400) / 3600
+    )
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -136,7 +153,9 @@ pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
     let ok = web::block(move || {
         pool.get()
             .ok()
-            .and_then(|mut c| diesel::connection::SimpleConnection::batch_execute(&mut *c, "SELECT 1").ok())
+            .and_then(|mut c| {
+                diesel::connection::SimpleConnection::batch_execute(&mut *c, "SELECT 1").ok()
+            })
             .is_some()
     })
     .await

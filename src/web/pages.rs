@@ -10,9 +10,11 @@ use crate::intake::{Channel, Submitted};
 use actix_multipart::Multipart;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
-use tipline_views::maud::Markup;
 use std::collections::HashMap;
-use tipline_views::{self as views, Choice, FieldErr, FormValues, Lang, ReportForm, StatusOutcome, StatusView};
+use tipline_views::maud::Markup;
+use tipline_views::{
+    self as views, Choice, FieldErr, FormValues, Lang, ReportForm, StatusOutcome, StatusView,
+};
 
 fn html(status: StatusCode, m: Markup) -> HttpResponse {
     HttpResponse::build(status)
@@ -72,12 +74,24 @@ pub async fn index(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse
     )
 }
 
-pub async fn submit_form(state: web::Data<AppState>, req: HttpRequest, payload: web::Payload) -> HttpResponse {
+pub async fn submit_form(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> HttpResponse {
     let lang = lang_of(&req);
     let t = lang.t();
     if let Err(e) = rate_limit(&state, &req) {
-        return render_form(&state, lang, FormValues::default(), Vec::new(), Some(t.general_error(e.code())), new_form_token(), e.status_code())
-            .customize_retry(&e);
+        return render_form(
+            &state,
+            lang,
+            FormValues::default(),
+            Vec::new(),
+            Some(t.general_error(e.code())),
+            new_form_token(),
+            e.status_code(),
+        )
+        .customize_retry(&e);
     }
     let (sub, parsed) = from_multipart(&state, Multipart::new(req.headers(), payload)).await;
     let values = FormValues {
@@ -99,23 +113,43 @@ pub async fn submit_form(state: web::Data<AppState>, req: HttpRequest, payload: 
         Ok(outcome) => {
             state.metrics.count_submission(&outcome);
             let replayed = matches!(outcome, Submitted::Replayed(_));
-            html(StatusCode::OK, views::receipt_page(lang, &outcome.receipt().display(), replayed))
+            html(
+                StatusCode::OK,
+                views::receipt_page(lang, &outcome.receipt().display(), replayed),
+            )
         }
         Err(e) => {
             let errors: Vec<FieldErr> = match &e {
                 ApiError::Validation(list) => list
                     .iter()
-                    .map(|f| FieldErr { field: f.field.into(), code: f.code.into() })
+                    .map(|f| FieldErr {
+                        field: f.field.into(),
+                        code: f.code.into(),
+                    })
                     .collect(),
                 other => other
                     .field()
-                    .map(|field| vec![FieldErr { field: field.into(), code: other.code().into() }])
+                    .map(|field| {
+                        vec![FieldErr {
+                            field: field.into(),
+                            code: other.code().into(),
+                        }]
+                    })
                     .unwrap_or_default(),
             };
             let general = errors.is_empty().then(|| t.general_error(e.code()));
             // The same token again: nothing was stored under it, and a retry stays idempotent.
             let token = token.unwrap_or_else(new_form_token);
-            render_form(&state, lang, values, errors, general, token, e.status_code()).customize_retry(&e)
+            render_form(
+                &state,
+                lang,
+                values,
+                errors,
+                general,
+                token,
+                e.status_code(),
+            )
+            .customize_retry(&e)
         }
     }
 }
@@ -129,23 +163,38 @@ impl RetryAfter for HttpResponse {
         if let ApiError::RateLimited(secs) = e
             && let Ok(v) = actix_web::http::header::HeaderValue::from_str(&secs.to_string())
         {
-            self.headers_mut().insert(actix_web::http::header::RETRY_AFTER, v);
+            self.headers_mut()
+                .insert(actix_web::http::header::RETRY_AFTER, v);
         }
         self
     }
 }
 
 pub async fn status_form(req: HttpRequest) -> HttpResponse {
-    html(StatusCode::OK, views::status_page(lang_of(&req), StatusOutcome::Form))
+    html(
+        StatusCode::OK,
+        views::status_page(lang_of(&req), StatusOutcome::Form),
+    )
 }
 
-pub async fn status_check(state: web::Data<AppState>, req: HttpRequest, body: web::Bytes) -> HttpResponse {
+pub async fn status_check(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> HttpResponse {
     let lang = lang_of(&req);
     if let Err(e) = rate_limit(&state, &req) {
-        return html(e.status_code(), views::error_page(lang, lang.t().general_error(e.code()))).customize_retry(&e);
+        return html(
+            e.status_code(),
+            views::error_page(lang, lang.t().general_error(e.code())),
+        )
+        .customize_retry(&e);
     }
     if body.len() > 4096 {
-        return html(StatusCode::PAYLOAD_TOO_LARGE, views::error_page(lang, lang.t().general_error("payload_too_large")));
+        return html(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            views::error_page(lang, lang.t().general_error("payload_too_large")),
+        );
     }
     let form: HashMap<String, String> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
     let typed = form.get("receipt").map(String::as_str).unwrap_or_default();
@@ -153,7 +202,10 @@ pub async fn status_check(state: web::Data<AppState>, req: HttpRequest, body: we
         Ok(r) => r,
         Err(e) => {
             let err = ApiError::Receipt(e);
-            let outcome = StatusOutcome::Invalid(FieldErr { field: "receipt".into(), code: err.code().into() });
+            let outcome = StatusOutcome::Invalid(FieldErr {
+                field: "receipt".into(),
+                code: err.code().into(),
+            });
             return html(StatusCode::BAD_REQUEST, views::status_page(lang, outcome));
         }
     };
@@ -161,16 +213,33 @@ pub async fn status_check(state: web::Data<AppState>, req: HttpRequest, body: we
         Ok(Some(s)) => {
             let view = StatusView {
                 label: lang.t().status_label(s.status),
-                updated: format!("{}{}", super::hour_local(s.updated_at), lang.t().hour_suffix),
+                updated: format!(
+                    "{}{}",
+                    super::hour_local(s.updated_at),
+                    lang.t().hour_suffix
+                ),
             };
-            html(StatusCode::OK, views::status_page(lang, StatusOutcome::Found(&view)))
+            html(
+                StatusCode::OK,
+                views::status_page(lang, StatusOutcome::Found(&view)),
+            )
         }
-        Ok(None) => html(StatusCode::NOT_FOUND, views::status_page(lang, StatusOutcome::Unknown)),
-        Err(e) => html(e.status_code(), views::error_page(lang, lang.t().general_error(e.code()))),
+        Ok(None) => html(
+            StatusCode::NOT_FOUND,
+            views::status_page(lang, StatusOutcome::Unknown),
+        ),
+        Err(e) => html(
+            e.status_code(),
+            views::error_page(lang, lang.t().general_error(e.code())),
+        ),
     }
 }
 
-pub async fn captcha_media(state: web::Data<AppState>, req: HttpRequest, path: web::Path<String>) -> HttpResponse {
+pub async fn captcha_media(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> HttpResponse {
     let file = path.into_inner();
     let now = crate::db::now_unix();
     let zh = lang_of(&req) == Lang::Zh;
@@ -187,7 +256,9 @@ pub async fn captcha_media(state: web::Data<AppState>, req: HttpRequest, path: w
     .await;
     match rendered {
         Ok(Ok((bytes, ct))) => HttpResponse::Ok().content_type(ct).body(bytes),
-        _ => HttpResponse::NotFound().content_type("text/plain; charset=utf-8").body("captcha not found or expired"),
+        _ => HttpResponse::NotFound()
+            .content_type("text/plain; charset=utf-8")
+            .body("captcha not found or expired"),
     }
 }
 
@@ -203,5 +274,8 @@ pub async fn not_found(req: HttpRequest) -> HttpResponse {
         return ApiError::NotFound.error_response();
     }
     let lang = lang_of(&req);
-    html(StatusCode::NOT_FOUND, views::error_page(lang, lang.t().general_error("not_found")))
+    html(
+        StatusCode::NOT_FOUND,
+        views::error_page(lang, lang.t().general_error("not_found")),
+    )
 }

@@ -17,7 +17,10 @@ pub struct RateLimiter {
 }
 
 impl RateLimiter {
-    pub fn new(limit: RateLimit, trusted_proxies: Vec<IpAddr>) -> Result<Self, crate::crypto::CryptoError> {
+    pub fn new(
+        limit: RateLimit,
+        trusted_proxies: Vec<IpAddr>,
+    ) -> Result<Self, crate::crypto::CryptoError> {
         Ok(Self {
             limit,
             key: Secret32::random()?,

@@ -108,7 +108,11 @@ pub async fn read_body(mut payload: web::Payload, limit: usize) -> Result<Vec<u8
     Ok(body)
 }
 
-async fn read_field(field: &mut actix_multipart::Field, limit: usize, too_large: ApiError) -> Result<Vec<u8>, ApiError> {
+async fn read_field(
+    field: &mut actix_multipart::Field,
+    limit: usize,
+    too_large: ApiError,
+) -> Result<Vec<u8>, ApiError> {
     let mut buf = Vec::new();
     while let Some(chunk) = field.next().await {
         let chunk = chunk.map_err(|_| ApiError::MalformedMultipart)?;
@@ -123,13 +127,20 @@ async fn read_field(field: &mut actix_multipart::Field, limit: usize, too_large:
 /// Parses a multipart body. Each file is sealed as soon as it has arrived, so at most one
 /// file's plaintext is in memory at a time, and only in memory. A refused file does not stop
 /// the parse: the rest of the form is still read, so the page can show what was typed.
-pub async fn from_multipart(state: &web::Data<AppState>, mut mp: Multipart) -> (Submission, Result<(), ApiError>) {
+pub async fn from_multipart(
+    state: &web::Data<AppState>,
+    mut mp: Multipart,
+) -> (Submission, Result<(), ApiError>) {
     let mut sub = Submission::default();
     let result = read_multipart(state, &mut mp, &mut sub).await;
     (sub, result)
 }
 
-async fn read_multipart(state: &web::Data<AppState>, mp: &mut Multipart, sub: &mut Submission) -> Result<(), ApiError> {
+async fn read_multipart(
+    state: &web::Data<AppState>,
+    mp: &mut Multipart,
+    sub: &mut Submission,
+) -> Result<(), ApiError> {
     let _permit = tokio::time::timeout(Duration::from_secs(30), state.uploads.acquire())
         .await
         .map_err(|_| ApiError::Unavailable)?
@@ -171,7 +182,12 @@ async fn read_multipart(state: &web::Data<AppState>, mp: &mut Multipart, sub: &m
             let st = state.clone();
             let sealed = web::block(move || {
                 let mut bytes = bytes;
-                let r = seal_file(&st.intake.sealer, &st.intake.keys.office, &bytes, st.config.max_image_pixels);
+                let r = seal_file(
+                    &st.intake.sealer,
+                    &st.intake.keys.office,
+                    &bytes,
+                    st.config.max_image_pixels,
+                );
                 zeroize::Zeroize::zeroize(&mut bytes);
                 r
             })
@@ -200,7 +216,9 @@ async fn read_multipart(state: &web::Data<AppState>, mp: &mut Multipart, sub: &m
             "occurred_at" => sub.fields.occurred_at = Some(text),
             "people" => sub.fields.people = Some(text),
             "vehicles" => sub.fields.vehicles = Some(text),
-            "county_only" => sub.fields.county_only = matches!(text.as_str(), "on" | "true" | "1" | "yes"),
+            "county_only" => {
+                sub.fields.county_only = matches!(text.as_str(), "on" | "true" | "1" | "yes")
+            }
             "captcha_id" => sub.captcha_id = Some(text),
             "captcha_answer" => sub.captcha_answer = Some(text),
             "form_token" => sub.form_token = Some(text),
@@ -235,7 +253,11 @@ pub async fn submit(
     let key = match retry_token {
         Some(t) => {
             check_token_shape(t)?;
-            Some(IdempotencyKey::new(&state.intake.keys.peppers.idempotency, t, &sub.fingerprint))
+            Some(IdempotencyKey::new(
+                &state.intake.keys.peppers.idempotency,
+                t,
+                &sub.fingerprint,
+            ))
         }
         None => None,
     };
@@ -256,9 +278,11 @@ pub async fn submit(
     }
     let now = crate::db::now_unix();
     let field_errors = sub.fields.validate().err().unwrap_or_default();
-    let captcha = state
-        .captcha
-        .check(sub.captcha_id.as_deref(), sub.captcha_answer.as_deref(), now);
+    let captcha = state.captcha.check(
+        sub.captcha_id.as_deref(),
+        sub.captcha_answer.as_deref(),
+        now,
+    );
     match (field_errors.is_empty(), captcha) {
         (true, Ok(spend)) => {
             let tip = NewTip {

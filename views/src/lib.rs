@@ -68,7 +68,7 @@ fn page(lang: Lang, title: &str, here: Option<&str>, captcha_off: bool, body: Ma
                         a href={ "/status?lang=" (lang.code()) } { (t.check_status) }
                         @if let Some(here) = here {
                             " · "
-                            a href={ (here) "?lang=" (other.code()) } lang=(other.html_lang()) hreflang=(other.html_lang()) { (other.t().switch_to) }
+                            a href={ (here) "?lang=" (other.code()) } lang=(other.html_lang()) hreflang=(other.html_lang()) { (t.switch_to) }
                         }
                     }
                 }
@@ -123,14 +123,29 @@ fn field(
     }
 }
 
-fn text_area(name: &str, value: &str, rows: u32, maxlength: usize, required: bool, describedby: String, invalid: bool) -> Markup {
+fn text_area(
+    name: &str,
+    value: &str,
+    rows: u32,
+    maxlength: usize,
+    required: bool,
+    describedby: String,
+    invalid: bool,
+) -> Markup {
     html! {
         textarea id=(name) name=(name) rows=(rows) maxlength=(maxlength) required[required]
             aria-describedby=(describedby) aria-invalid=[invalid.then_some("true")] { (value) }
     }
 }
 
-fn select(name: &str, choices: &[Choice], selected: &str, placeholder: &str, describedby: String, invalid: bool) -> Markup {
+fn select(
+    name: &str,
+    choices: &[Choice],
+    selected: &str,
+    placeholder: &str,
+    describedby: String,
+    invalid: bool,
+) -> Markup {
     html! {
         select id=(name) name=(name) required aria-describedby=(describedby) aria-invalid=[invalid.then_some("true")] {
             option value="" selected[selected.is_empty()] { (placeholder) }
@@ -203,7 +218,13 @@ pub fn report_form(f: &ReportForm) -> Markup {
             button type="submit" { (t.submit) }
         }
     };
-    page(f.lang, t.report_title, Some("/"), f.captcha_id.is_none(), body)
+    page(
+        f.lang,
+        t.report_title,
+        Some("/"),
+        f.captcha_id.is_none(),
+        body,
+    )
 }
 
 pub fn receipt_page(lang: Lang, receipt: &str, replayed: bool) -> Markup {
@@ -237,7 +258,10 @@ pub enum StatusOutcome<'a> {
 pub fn status_page(lang: Lang, outcome: StatusOutcome) -> Markup {
     let t = lang.t();
     let err = match &outcome {
-        StatusOutcome::Invalid(e) => vec![FieldErr { field: e.field.clone(), code: e.code.clone() }],
+        StatusOutcome::Invalid(e) => vec![FieldErr {
+            field: e.field.clone(),
+            code: e.code.clone(),
+        }],
         _ => Vec::new(),
     };
     let body = html! {
@@ -286,10 +310,19 @@ mod tests {
     fn errors_are_tied_to_their_fields() {
         let f = ReportForm {
             lang: Lang::En,
-            categories: vec![Choice { code: "other", label: "Other" }],
+            categories: vec![Choice {
+                code: "other",
+                label: "Other",
+            }],
             townships: vec![],
-            values: FormValues { description: "<script>x</script>".into(), ..Default::default() },
-            errors: vec![FieldErr { field: "category".into(), code: "required".into() }],
+            values: FormValues {
+                description: "<script>x</script>".into(),
+                ..Default::default()
+            },
+            errors: vec![FieldErr {
+                field: "category".into(),
+                code: "required".into(),
+            }],
             general_error: None,
             captcha_id: Some("abc".into()),
             form_token: "tok".into(),

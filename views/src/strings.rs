@@ -119,13 +119,17 @@ impl Strings {
             ("captcha_expired", _, true) => "验证码已过期，请输入新图片中的数字。",
             ("captcha_expired", _, false) => "The captcha expired; type the digits of the new one.",
             ("captcha_used", _, true) => "这个验证码已经用过，请输入新图片中的数字。",
-            ("captcha_used", _, false) => "That captcha was already used; type the digits of the new one.",
+            ("captcha_used", _, false) => {
+                "That captcha was already used; type the digits of the new one."
+            }
             ("attachment_too_large", _, true) => "附件太大，每个文件最多 10 MB。",
             ("attachment_too_large", _, false) => "A file is too large (10 MB at most each).",
             ("too_many_attachments", _, true) => "附件太多，最多 5 个。",
             ("too_many_attachments", _, false) => "Too many files (5 at most).",
             ("unsupported_attachment", _, true) => "只能上传照片（JPEG、PNG、WebP）或文本文件。",
-            ("unsupported_attachment", _, false) => "Only photos (JPEG, PNG, WebP) or text files can be attached.",
+            ("unsupported_attachment", _, false) => {
+                "Only photos (JPEG, PNG, WebP) or text files can be attached."
+            }
             ("bad_image", _, true) => "有一张图片无法读取，请换一张。",
             ("bad_image", _, false) => "One image could not be read; try another.",
             ("bad_text", _, true) => "文本文件必须是 UTF-8 编码。",
@@ -133,7 +137,9 @@ impl Strings {
             ("receipt_invalid", _, true) => "回执号是 20 位数字。",
             ("receipt_invalid", _, false) => "A receipt is 20 digits.",
             ("receipt_check_digit", _, true) => "回执号有误（校验位不符），请仔细核对。",
-            ("receipt_check_digit", _, false) => "This receipt has a typo (the check digit does not match).",
+            ("receipt_check_digit", _, false) => {
+                "This receipt has a typo (the check digit does not match)."
+            }
             (_, _, true) => "这一项有误。",
             (_, _, false) => "This is not valid.",
         }
@@ -160,14 +166,22 @@ impl Strings {
             ("rate_limited", false) => "Too many attempts; please wait a minute and try again.",
             ("payload_too_large", true) => "提交的内容太大。",
             ("payload_too_large", false) => "What you sent is too large.",
-            ("malformed_multipart", true) | ("invalid_utf8", true) => "提交的内容无法读取，请重试。",
-            ("malformed_multipart", false) | ("invalid_utf8", false) => "What you sent could not be read; please try again.",
+            ("malformed_multipart", true) | ("invalid_utf8", true) => {
+                "提交的内容无法读取，请重试。"
+            }
+            ("malformed_multipart", false) | ("invalid_utf8", false) => {
+                "What you sent could not be read; please try again."
+            }
             ("idempotency_mismatch", true) => "这个表单已经提交过，请重新打开举报页面。",
-            ("idempotency_mismatch", false) => "This form was already sent; please open the report page again.",
+            ("idempotency_mismatch", false) => {
+                "This form was already sent; please open the report page again."
+            }
             ("not_found", true) => "页面不存在。",
             ("not_found", false) => "There is no such page.",
             (_, true) => "服务器暂时出错，您的线索没有保存，请稍后再试。",
-            (_, false) => "Something went wrong on our side; your tip was not saved. Please try again later.",
+            (_, false) => {
+                "Something went wrong on our side; your tip was not saved. Please try again later."
+            }
         }
     }
 }

@@ -1,0 +1,126 @@
+//! Opening sealed tips with the office key (police zone). Staff pages will call these; the
+//! tests use them to prove that what intake sealed opens, and only with the right key.
+
+use crate::crypto::CryptoError;
+use crate::crypto::seal::{Opener, SealedKey, aad};
+use crate::crypto::stream::open_chunks;
+use crate::db::schema::{attachment_chunks, attachments, sealed_keys, tips};
+use crate::db::{DbConn, DbError};
+use diesel::prelude::*;
+use zeroize::Zeroizing;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    #[error(transparent)]
+    Db(#[from] DbError),
+    #[error(transparent)]
+    Crypto(#[from] CryptoError),
+    #[error("no such object")]
+    NotFound,
+}
+
+impl From<diesel::result::Error> for ReadError {
+    fn from(e: diesel::result::Error) -> Self {
+        ReadError::Db(DbError::Query(e))
+    }
+}
+
+type KeyRow = (String, String, String, Vec<u8>, Vec<u8>);
+
+fn to_sealed(
+    (object_kind, object_id, recipient_key_id, encapped, sealed_key): KeyRow,
+) -> SealedKey {
+    SealedKey {
+        object_kind,
+        object_id,
+        recipient_key_id,
+        encapped,
+        sealed_key,
+    }
+}
+
+fn key_rows(
+    conn: &mut DbConn,
+    kind: &str,
+    id: &str,
+    opener: &Opener,
+) -> Result<(SealedKey, SealedKey), ReadError> {
+    let dek = sealed_keys::table
+        .filter(sealed_keys::object_kind.eq(kind))
+        .filter(sealed_keys::object_id.eq(id))
+        .filter(sealed_keys::recipient_key_id.like("epoch:%"))
+        .select((
+            sealed_keys::object_kind,
+            sealed_keys::object_id,
+            sealed_keys::recipient_key_id,
+            sealed_keys::encapped,
+            sealed_keys::sealed_key,
+        ))
+        .first::<KeyRow>(conn)
+        .optional()?
+        .map(to_sealed)
+        .ok_or(ReadError::NotFound)?;
+    let epoch_id = dek
+        .recipient_key_id
+        .trim_start_matches("epoch:")
+        .to_string();
+    let epoch = sealed_keys::table
+        .filter(sealed_keys::object_kind.eq("epoch"))
+        .filter(sealed_keys::object_id.eq(&epoch_id))
+        .filter(sealed_keys::recipient_key_id.eq(&opener.key_id))
+        .select((
+            sealed_keys::object_kind,
+            sealed_keys::object_id,
+            sealed_keys::recipient_key_id,
+            sealed_keys::encapped,
+            sealed_keys::sealed_key,
+        ))
+        .first::<KeyRow>(conn)
+        .optional()?
+        .map(to_sealed)
+        .ok_or(ReadError::NotFound)?;
+    Ok((epoch, dek))
+}
+
+/// The decrypted payload (JSON) of a tip.
+pub fn open_payload(
+    conn: &mut DbConn,
+    opener: &Opener,
+    tip_id: &str,
+) -> Result<Zeroizing<Vec<u8>>, ReadError> {
+    let ct = tips::table
+        .filter(tips::id.eq(tip_id))
+        .select(tips::payload)
+        .first::<Vec<u8>>(conn)
+        .optional()?
+        .ok_or(ReadError::NotFound)?;
+    let (epoch, dek) = key_rows(conn, "tip", tip_id, opener)?;
+    Ok(opener.open(&epoch, &dek, &ct)?)
+}
+
+/// The decrypted bytes of an attachment.
+pub fn open_attachment(
+    conn: &mut DbConn,
+    opener: &Opener,
+    attachment_id: &str,
+) -> Result<Zeroizing<Vec<u8>>, ReadError> {
+    let prefix = attachments::table
+        .filter(attachments::id.eq(attachment_id))
+        .select(attachments::nonce_prefix)
+        .first::<Vec<u8>>(conn)
+        .optional()?
+        .ok_or(ReadError::NotFound)?;
+    let chunks = attachment_chunks::table
+        .filter(attachment_chunks::attachment_id.eq(attachment_id))
+        .order(attachment_chunks::seq)
+        .select(attachment_chunks::data)
+        .load::<Vec<u8>>(conn)?;
+    let (epoch, dek_row) = key_rows(conn, "attachment", attachment_id, opener)?;
+    let dek = opener.open_dek(&epoch, &dek_row)?;
+    Ok(open_chunks(
+        &dek,
+        &aad("attachment", attachment_id, &dek_row.recipient_key_id),
+        &prefix,
+        &chunks,
+    )?)
+}
