@@ -463,10 +463,82 @@ async fn openapi_describes_the_public_routes() {
             assert!(paths.contains_key(p), "{p} documented");
         }
     }
+    let r = s.client.put(s.url("/api/v1/tips")).send().await.unwrap();
+    assert_eq!(r.status(), 405);
+    assert_eq!(r.headers()["allow"], "POST");
+    assert_eq!(
+        r.json::<serde_json::Value>().await.unwrap()["error"]["code"],
+        "method_not_allowed"
+    );
+    let r = s.client.delete(s.url("/")).send().await.unwrap();
+    assert_eq!(r.status(), 405);
     let r = s.client.get(s.url("/api/v1/nothing")).send().await.unwrap();
     assert_eq!(r.status(), 404);
     assert_eq!(
         r.json::<serde_json::Value>().await.unwrap()["error"]["code"],
         "not_found"
     );
+}
+
+#[tokio::test]
+async fn many_concurrent_submissions_each_get_a_receipt_that_resolves() {
+    let s = Server::start().await;
+    let mut handles = Vec::new();
+    for i in 0..40 {
+        let c = s.client.clone();
+        let url = s.url("/api/v1/tips");
+        handles.push(tokio::spawn(async move {
+            let r = c
+                .post(url)
+                .json(&tip(&format!("并发提交 {i}")))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 201);
+            r.json::<serde_json::Value>().await.unwrap()["receipt"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        }));
+    }
+    let mut receipts = Vec::new();
+    for h in handles {
+        receipts.push(h.await.unwrap());
+    }
+    let mut unique = receipts.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), 40);
+    assert_eq!(s.count("tips"), 40);
+    for r in receipts {
+        let st = s
+            .post_json("/api/v1/status", &json!({ "receipt": r }))
+            .await;
+        assert_eq!(st.status(), 200);
+    }
+}
+
+#[tokio::test]
+async fn invalid_utf8_in_a_multipart_field_is_refused() {
+    let s = Server::start().await;
+    let form = reqwest::multipart::Form::new()
+        .text("category", "other")
+        .text("township", "xidu")
+        .part(
+            "description",
+            reqwest::multipart::Part::bytes(b"\xc3\x28 bad".to_vec()),
+        );
+    let r = s
+        .client
+        .post(s.url("/api/v1/tips"))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    assert_eq!(
+        r.json::<serde_json::Value>().await.unwrap()["error"]["code"],
+        "invalid_utf8"
+    );
+    assert_eq!(s.count("tips"), 0);
 }

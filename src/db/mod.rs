@@ -83,8 +83,18 @@ impl DbTarget {
             Backend::Sqlite => {
                 if let Some(parent) = std::path::Path::new(&self.location).parent()
                     && !parent.as_os_str().is_empty()
+                    && !parent.exists()
                 {
                     std::fs::create_dir_all(parent).map_err(|e| DbError::Connect(e.to_string()))?;
+                    // A data dir we create is readable by the service account only.
+                    #[cfg(unix)]
+                    {
+                        use std::os::unix::fs::PermissionsExt;
+                        let _ = std::fs::set_permissions(
+                            parent,
+                            std::fs::Permissions::from_mode(0o700),
+                        );
+                    }
                 }
                 let mut c = SqliteConnection::establish(&self.location)
                     .map_err(|e| DbError::Connect(e.to_string()))?;

@@ -169,11 +169,6 @@ impl TipFields {
             ("vehicles", out.vehicles.as_ref()),
         ] {
             if value.is_some_and(|v| v.chars().count() > limit(field)) {
-                let field = LIMITS
-                    .iter()
-                    .find(|(f, _)| *f == field)
-                    .map(|(f, _)| *f)
-                    .unwrap_or("description");
                 errors.push(FieldError {
                     field,
                     code: "too_long",

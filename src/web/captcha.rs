@@ -56,8 +56,8 @@ impl CaptchaService {
         let raw = random_bytes::<{ LENGTH + 8 }>().ok()?;
         let mut payload = Vec::with_capacity(LENGTH + 8);
         for b in &raw[..LENGTH] {
-            // 248 = 31 * 8: reject the top of the range so every digit is equally likely.
-            payload.push(ALPHABET[(*b as usize % 248) % ALPHABET.len()]);
+            // 256 is a multiple of 8: every digit is equally likely.
+            payload.push(ALPHABET[*b as usize % ALPHABET.len()]);
         }
         payload.extend_from_slice(&raw[LENGTH..]);
         seal_token(&self.key, PURPOSE, now + CAPTCHA_SECONDS, &payload)

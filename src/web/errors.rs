@@ -45,6 +45,8 @@ pub enum ApiError {
     RateLimited(u64),
     #[error("not found")]
     NotFound,
+    #[error("this method is not allowed here; see the Allow header")]
+    MethodNotAllowed,
     #[error("the server is busy; try again shortly")]
     Unavailable,
     #[error("internal error")]
@@ -109,6 +111,7 @@ impl ApiError {
             ApiError::ReceiptUnknown => "receipt_unknown",
             ApiError::RateLimited(_) => "rate_limited",
             ApiError::NotFound => "not_found",
+            ApiError::MethodNotAllowed => "method_not_allowed",
             ApiError::Unavailable => "unavailable",
             ApiError::Internal => "internal",
         }
@@ -190,6 +193,7 @@ impl ResponseError for ApiError {
             }
             ApiError::CaptchaReplayed => StatusCode::CONFLICT,
             ApiError::ReceiptUnknown | ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,

@@ -129,23 +129,45 @@ pub fn hour_local(unix: i64) -> String {
     )
 }
 
+/// A resource whose other methods get 405 with an `Allow` header (not the 404 of unknown paths).
+fn resource(path: &str, allow: &'static str) -> actix_web::Resource {
+    web::resource(path).default_service(web::to(move |req: HttpRequest| async move {
+        let mut resp = if req.path().starts_with("/api/") {
+            actix_web::ResponseError::error_response(&ApiError::MethodNotAllowed)
+        } else {
+            HttpResponse::MethodNotAllowed().finish()
+        };
+        resp.headers_mut().insert(
+            actix_web::http::header::ALLOW,
+            actix_web::http::header::HeaderValue::from_static(allow),
+        );
+        resp
+    }))
+}
+
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/", web::get().to(pages::index))
-        .route("/", web::post().to(pages::submit_form))
-        .route("/status", web::get().to(pages::status_form))
-        .route("/status", web::post().to(pages::status_check))
-        .route("/captcha/{file}", web::get().to(pages::captcha_media))
-        .route("/static/style.css", web::get().to(pages::stylesheet))
-        .route("/openapi.json", web::get().to(api::openapi))
-        .service(
-            web::scope("/api/v1")
-                .route("/meta", web::get().to(api::meta))
-                .route("/captcha", web::get().to(api::captcha))
-                .route("/tips", web::post().to(api::create_tip))
-                .route("/status", web::post().to(api::status))
-                .route("/openapi.json", web::get().to(api::openapi)),
-        )
-        .default_service(web::to(pages::not_found));
+    cfg.service(
+        resource("/", "GET, POST")
+            .route(web::get().to(pages::index))
+            .route(web::post().to(pages::submit_form)),
+    )
+    .service(
+        resource("/status", "GET, POST")
+            .route(web::get().to(pages::status_form))
+            .route(web::post().to(pages::status_check)),
+    )
+    .service(resource("/captcha/{file}", "GET").route(web::get().to(pages::captcha_media)))
+    .service(resource("/static/style.css", "GET").route(web::get().to(pages::stylesheet)))
+    .service(resource("/openapi.json", "GET").route(web::get().to(api::openapi)))
+    .service(
+        web::scope("/api/v1")
+            .service(resource("/meta", "GET").route(web::get().to(api::meta)))
+            .service(resource("/captcha", "GET").route(web::get().to(api::captcha)))
+            .service(resource("/tips", "POST").route(web::post().to(api::create_tip)))
+            .service(resource("/status", "POST").route(web::post().to(api::status)))
+            .service(resource("/openapi.json", "GET").route(web::get().to(api::openapi))),
+    )
+    .default_service(web::to(pages::not_found));
 }
 
 pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
