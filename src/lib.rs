@@ -4,10 +4,12 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+pub mod audit;
 pub mod config;
 pub mod crypto;
 pub mod db;
 pub mod intake;
 pub mod server;
+pub mod staff;
 pub mod triage;
 pub mod web;

@@ -27,6 +27,81 @@ enum Command {
         #[command(subcommand)]
         action: KeysAction,
     },
+    /// Units: the county brigade and the police stations, and the townships each serves.
+    Unit {
+        #[command(subcommand)]
+        action: UnitAction,
+    },
+    /// Staff accounts.
+    User {
+        #[command(subcommand)]
+        action: UserAction,
+    },
+    /// Bearer tokens for the staff API.
+    Token {
+        #[command(subcommand)]
+        action: TokenAction,
+    },
+    /// The audit log.
+    Audit {
+        #[command(subcommand)]
+        action: AuditAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum UnitAction {
+    List,
+    Add {
+        #[arg(long)]
+        code: String,
+        #[arg(long)]
+        name: String,
+        /// Comma-separated township codes (see GET /api/v1/meta); they move to this unit.
+        #[arg(long, value_delimiter = ',')]
+        townships: Vec<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserAction {
+    Add {
+        #[arg(long)]
+        username: String,
+        /// officer, supervisor, finance, admin or auditor
+        #[arg(long)]
+        role: String,
+        /// Unit code; a supervisor without a unit is county-wide.
+        #[arg(long)]
+        unit: Option<String>,
+        /// Read the initial password from this file instead of generating one.
+        #[arg(long)]
+        password_file: Option<std::path::PathBuf>,
+    },
+    List,
+    Disable {
+        #[arg(long)]
+        username: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokenAction {
+    Issue {
+        #[arg(long)]
+        username: String,
+        #[arg(long, default_value_t = 30)]
+        expires: i64,
+    },
+    Revoke {
+        id: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditAction {
+    /// Check every entry's hash chain and signature; exit non-zero naming the first bad entry.
+    Verify,
 }
 
 #[derive(Subcommand)]
@@ -72,6 +147,135 @@ fn run() -> Result<(), String> {
             action: KeysAction::Init,
         } => {
             tipline::server::prepare(&config).map_err(|e| e.to_string())?;
+            Ok(())
+        }
+        Command::Unit { action } => {
+            let (target, keys) = tipline::server::prepare(&config).map_err(|e| e.to_string())?;
+            let mut conn = target.connect().map_err(|e| e.to_string())?;
+            match action {
+                UnitAction::List => {
+                    for u in tipline::triage::routing::list_units(&mut conn)
+                        .map_err(|e| e.to_string())?
+                    {
+                        println!("{}\t{}\t{}", u.code, u.name_zh, u.townships.join(","));
+                    }
+                }
+                UnitAction::Add {
+                    code,
+                    name,
+                    townships,
+                } => {
+                    tipline::triage::routing::add_unit(
+                        &mut conn,
+                        &keys.audit_signer(),
+                        "cli",
+                        &code,
+                        &name,
+                        &townships,
+                    )
+                    .map_err(|e| e.to_string())?;
+                    println!("unit {code} added");
+                }
+            }
+            Ok(())
+        }
+        Command::User { action } => {
+            let (target, keys) = tipline::server::prepare(&config).map_err(|e| e.to_string())?;
+            let mut conn = target.connect().map_err(|e| e.to_string())?;
+            let signer = keys.audit_signer();
+            match action {
+                UserAction::Add {
+                    username,
+                    role,
+                    unit,
+                    password_file,
+                } => {
+                    let (password, generated) = match password_file {
+                        Some(p) => {
+                            let text = std::fs::read_to_string(&p)
+                                .map_err(|e| format!("{}: {e}", p.display()))?;
+                            (
+                                zeroize::Zeroizing::new(
+                                    text.trim_end_matches(['\n', '\r']).to_string(),
+                                ),
+                                false,
+                            )
+                        }
+                        None => (
+                            tipline::staff::accounts::generate_password()
+                                .map_err(|e| e.to_string())?,
+                            true,
+                        ),
+                    };
+                    let u = tipline::staff::accounts::NewUser {
+                        username: &username,
+                        role: &role,
+                        unit: unit.as_deref(),
+                        password: &password,
+                    };
+                    tipline::staff::accounts::add_user(&mut conn, &signer, "cli", &u)
+                        .map_err(|e| e.to_string())?;
+                    println!("user {username} added ({role})");
+                    if generated {
+                        println!("initial password (shown once): {}", password.as_str());
+                    }
+                    println!("At first login they enrol an authenticator app (TOTP).");
+                }
+                UserAction::List => {
+                    for (_, name, role, unit, disabled) in
+                        tipline::staff::accounts::list_users(&mut conn)
+                            .map_err(|e| e.to_string())?
+                    {
+                        println!(
+                            "{name}\t{role}\t{}\t{}",
+                            unit.unwrap_or_else(|| "-".into()),
+                            if disabled { "disabled" } else { "active" }
+                        );
+                    }
+                }
+                UserAction::Disable { username } => {
+                    tipline::staff::accounts::set_disabled(
+                        &mut conn, &signer, "cli", &username, true,
+                    )
+                    .map_err(|e| e.to_string())?;
+                    println!("user {username} disabled; their sessions ended");
+                }
+            }
+            Ok(())
+        }
+        Command::Token { action } => {
+            let (target, keys) = tipline::server::prepare(&config).map_err(|e| e.to_string())?;
+            let mut conn = target.connect().map_err(|e| e.to_string())?;
+            let signer = keys.audit_signer();
+            match action {
+                TokenAction::Issue { username, expires } => {
+                    let (id, token) = tipline::staff::auth::issue_token(
+                        &mut conn, &signer, "cli", &username, expires,
+                    )
+                    .map_err(|e| e.to_string())?;
+                    println!("token {id} for {username}, valid {expires} days (shown once):");
+                    println!("{token}");
+                }
+                TokenAction::Revoke { id } => {
+                    tipline::staff::auth::revoke_token(&mut conn, &signer, "cli", &id)
+                        .map_err(|e| e.to_string())?;
+                    println!("token {id} revoked");
+                }
+            }
+            Ok(())
+        }
+        Command::Audit {
+            action: AuditAction::Verify,
+        } => {
+            let (target, keys) = tipline::server::prepare(&config).map_err(|e| e.to_string())?;
+            let mut conn = target.connect().map_err(|e| e.to_string())?;
+            let v = tipline::audit::verify(&mut conn, &[keys.audit_verifier()])
+                .map_err(|e| format!("audit log is NOT intact: {e}"))?;
+            println!(
+                "audit log intact: {} entries, head {}",
+                v.entries,
+                hex::encode(&v.head_hash)
+            );
             Ok(())
         }
         Command::Keys {

@@ -88,7 +88,14 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
         Duration::from_secs(config.epoch_seconds.max(1)),
         10_000,
     ));
+    let staff = web::StaffKeys {
+        signer: keys.audit_signer(),
+        opener: keys.office_opener(),
+        totp_key: crate::crypto::subkey(&keys.peppers.token, "totp-secrets"),
+        csrf_key: crate::crypto::subkey(&keys.peppers.token, "csrf"),
+    };
     let state = aw::Data::new(AppState {
+        staff,
         captcha: CaptchaService::new(
             crate::crypto::subkey(&keys.peppers.token, "captcha"),
             config.captcha,

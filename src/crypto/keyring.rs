@@ -353,6 +353,17 @@ impl Keyring {
     }
 }
 
+impl Keyring {
+    /// The node's Ed25519 key: signs audit entries.
+    pub fn audit_signer(&self) -> ed25519_dalek::SigningKey {
+        ed25519_dalek::SigningKey::from_bytes(self.node_signing.expose())
+    }
+
+    pub fn audit_verifier(&self) -> ed25519_dalek::VerifyingKey {
+        self.audit_signer().verifying_key()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

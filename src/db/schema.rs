@@ -41,6 +41,89 @@ diesel::table! {
         payload -> Binary,
         contact -> Nullable<Binary>,
         attachment_count -> Integer,
+        assigned_to -> Nullable<Text>,
+        tags -> Text,
+    }
+}
+
+diesel::table! {
+    staff (id) {
+        id -> Text,
+        username -> Text,
+        role -> Text,
+        unit_code -> Nullable<Text>,
+        password_hash -> Text,
+        totp_sealed -> Nullable<Binary>,
+        totp_enabled -> Bool,
+        totp_last_step -> BigInt,
+        disabled -> Bool,
+        failed_logins -> Integer,
+        locked_until -> BigInt,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    sessions (id_hash) {
+        id_hash -> Binary,
+        staff_id -> Text,
+        stage -> Text,
+        created_at -> BigInt,
+        last_seen -> BigInt,
+    }
+}
+
+diesel::table! {
+    api_tokens (id) {
+        id -> Text,
+        staff_id -> Text,
+        token_hash -> Binary,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+        revoked -> Bool,
+    }
+}
+
+diesel::table! {
+    audit_log (seq) {
+        seq -> BigInt,
+        at -> BigInt,
+        actor -> Text,
+        action -> Text,
+        object -> Text,
+        outcome -> Text,
+        prev_hash -> Binary,
+        hash -> Binary,
+        signature -> Binary,
+    }
+}
+
+diesel::table! {
+    audit_head (id) {
+        id -> Integer,
+        seq -> BigInt,
+        hash -> Binary,
+    }
+}
+
+diesel::table! {
+    tip_events (id) {
+        id -> Text,
+        tip_id -> Text,
+        at -> BigInt,
+        actor -> Text,
+        from_status -> Text,
+        to_status -> Text,
+    }
+}
+
+diesel::table! {
+    tip_notes (id) {
+        id -> Text,
+        tip_id -> Text,
+        author -> Text,
+        at -> BigInt,
+        body -> Binary,
     }
 }
 
@@ -90,6 +173,10 @@ diesel::table! {
 diesel::joinable!(tips -> units (unit_code));
 diesel::joinable!(unit_townships -> units (unit_code));
 diesel::joinable!(attachments -> tips (tip_id));
+diesel::joinable!(sessions -> staff (staff_id));
+diesel::joinable!(api_tokens -> staff (staff_id));
+diesel::joinable!(tip_events -> tips (tip_id));
+diesel::joinable!(tip_notes -> tips (tip_id));
 diesel::joinable!(attachment_chunks -> attachments (attachment_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
@@ -102,4 +189,11 @@ diesel::allow_tables_to_appear_in_same_query!(
     attachment_chunks,
     idempotency,
     spent_tokens,
+    staff,
+    sessions,
+    api_tokens,
+    audit_log,
+    audit_head,
+    tip_events,
+    tip_notes,
 );

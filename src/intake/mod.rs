@@ -223,6 +223,14 @@ pub struct PreparedTip {
     pub idempotency: Option<IdempotencyKey>,
     /// Fingerprint and expiry of a solved captcha, spent in the same transaction.
     pub spend_token: Option<(Vec<u8>, i64)>,
+    /// Staff-entered tips (hotline, box) are audited in the same transaction; tips from the
+    /// public are not (an audit row would time-stamp the reporter).
+    pub audit: Option<StaffStamp>,
+}
+
+pub struct StaffStamp {
+    pub actor: String,
+    pub signer: ed25519_dalek::SigningKey,
 }
 
 #[derive(Serialize)]
@@ -319,6 +327,7 @@ impl Intake {
             attachments,
             idempotency,
             spend_token,
+            audit: None,
         })
     }
 
@@ -338,6 +347,21 @@ impl Intake {
             spend_token,
         )?;
         self.store.commit(prepared).await
+    }
+
+    /// A tip taken by staff from the hotline or the report box: same pipeline, no captcha,
+    /// audited. Returns the receipt to read back to the caller, and the tip id.
+    pub async fn submit_by_staff(
+        &self,
+        channel: Channel,
+        fields: TipFields,
+        stamp: StaffStamp,
+    ) -> Result<(Submitted, String), IntakeError> {
+        let fields = fields.validate().map_err(IntakeError::Invalid)?;
+        let mut prepared = self.prepare(channel, &fields, Vec::new(), None, None)?;
+        prepared.audit = Some(stamp);
+        let id = prepared.id.clone();
+        Ok((self.store.commit(prepared).await?, id))
     }
 
     /// Key under which captcha and form tokens are sealed.

@@ -12,7 +12,7 @@ use diesel::sql_types::{Binary, Text};
 /// How long a retry token keeps returning the same receipt.
 pub const IDEMPOTENCY_SECONDS: i64 = 24 * 3600;
 
-fn insert_sealed_key(conn: &mut DbConn, k: &SealedKey) -> QueryResult<usize> {
+pub fn insert_sealed_key(conn: &mut DbConn, k: &SealedKey) -> QueryResult<usize> {
     // Epoch rows are shared by many tips committed concurrently: first one wins.
     diesel::sql_query(
         "INSERT INTO sealed_keys (object_kind, object_id, recipient_key_id, encapped, sealed_key) \
@@ -52,6 +52,10 @@ pub fn find_replay(
 
 /// Inserts one prepared tip. Call inside a transaction (or savepoint): on error nothing stays.
 pub fn insert_prepared(conn: &mut DbConn, t: &PreparedTip) -> Result<Submitted, IntakeError> {
+    if t.audit.is_some() {
+        // Staff transactions take the audit head first; so must this one, or two could deadlock.
+        crate::audit::lock_head(conn)?;
+    }
     if let Some(key) = &t.idempotency
         && let Some(receipt) = find_replay(conn, key)?
     {
@@ -126,6 +130,18 @@ pub fn insert_prepared(conn: &mut DbConn, t: &PreparedTip) -> Result<Submitted, 
                 idempotency::expires_at.eq(now_unix() + IDEMPOTENCY_SECONDS),
             ))
             .execute(conn)?;
+    }
+    if let Some(stamp) = &t.audit {
+        crate::audit::append(
+            conn,
+            &stamp.signer,
+            &crate::audit::Entry {
+                actor: &stamp.actor,
+                action: &format!("tip.create.{}", t.channel.as_str()),
+                object: &format!("tip:{}", t.id),
+                outcome: crate::audit::Outcome::Ok,
+            },
+        )?;
     }
     Ok(Submitted::Created(t.receipt.clone()))
 }

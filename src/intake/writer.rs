@@ -88,6 +88,9 @@ fn writer_loop(conn: &mut DbConn, rx: mpsc::Receiver<(Box<PreparedTip>, Reply)>)
         }
         let mut results: Vec<Result<Submitted, IntakeError>> = Vec::with_capacity(batch.len());
         let committed = conn.transaction::<_, diesel::result::Error, _>(|c| {
+            // Take SQLite's write lock with the first statement: a transaction that reads first
+            // and writes later can fail to upgrade while staff connections write.
+            crate::audit::lock_head(c)?;
             results.clear();
             for (tip, _) in &batch {
                 // Each tip in a savepoint: its failure rolls back only itself.

@@ -2,3 +2,5 @@
 
 pub mod reader;
 pub mod routing;
+pub mod states;
+pub mod work;

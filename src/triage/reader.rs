@@ -124,3 +124,25 @@ pub fn open_attachment(
         &chunks,
     )?)
 }
+
+/// Opens a small sealed object (a note) whose ciphertext is in `table`.
+pub fn open_object(
+    conn: &mut DbConn,
+    opener: &Opener,
+    kind: &str,
+    id: &str,
+    table: &str,
+) -> Result<Zeroizing<Vec<u8>>, ReadError> {
+    use crate::db::schema::tip_notes;
+    let ct = match table {
+        "tip_notes" => tip_notes::table
+            .filter(tip_notes::id.eq(id))
+            .select(tip_notes::body)
+            .first::<Vec<u8>>(conn)
+            .optional()?
+            .ok_or(ReadError::NotFound)?,
+        _ => return Err(ReadError::NotFound),
+    };
+    let (epoch, dek) = key_rows(conn, kind, id, opener)?;
+    Ok(opener.open(&epoch, &dek, &ct)?)
+}

@@ -69,3 +69,121 @@ pub fn seed_units(conn: &mut DbConn) -> Result<bool, DbError> {
     })?;
     Ok(true)
 }
+
+#[derive(serde::Serialize)]
+pub struct UnitView {
+    pub code: String,
+    pub name_zh: String,
+    pub name_en: String,
+    pub county_wide: bool,
+    pub townships: Vec<String>,
+}
+
+pub fn list_units(conn: &mut DbConn) -> Result<Vec<UnitView>, DbError> {
+    let rows: Vec<(String, String, String, bool)> = units::table
+        .order(units::code)
+        .select((
+            units::code,
+            units::name_zh,
+            units::name_en,
+            units::county_wide,
+        ))
+        .load(conn)?;
+    let towns: Vec<(String, String)> = unit_townships::table
+        .select((unit_townships::unit_code, unit_townships::township))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(code, name_zh, name_en, county_wide)| UnitView {
+            townships: towns
+                .iter()
+                .filter(|(u, _)| *u == code)
+                .map(|(_, t)| t.clone())
+                .collect(),
+            code,
+            name_zh,
+            name_en,
+            county_wide,
+        })
+        .collect())
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum UnitError {
+    #[error("unit codes are 2-32 lowercase letters, digits or dashes")]
+    BadCode,
+    #[error("a unit with this code exists")]
+    Exists,
+    #[error("unknown township {0}")]
+    UnknownTownship(String),
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+/// Adds a unit and moves the named townships to it (each township has exactly one unit).
+pub fn add_unit(
+    conn: &mut DbConn,
+    signer: &ed25519_dalek::SigningKey,
+    by: &str,
+    code: &str,
+    name: &str,
+    townships: &[String],
+) -> Result<(), UnitError> {
+    if !(2..=32).contains(&code.len())
+        || !code
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    {
+        return Err(UnitError::BadCode);
+    }
+    for t in townships {
+        if crate::intake::catalog::township(t).is_none() {
+            return Err(UnitError::UnknownTownship(t.clone()));
+        }
+    }
+    conn.transaction::<_, UnitError, _>(|c| {
+        crate::audit::lock_head(c)?;
+        let n: i64 = units::table
+            .filter(units::code.eq(code))
+            .count()
+            .get_result(c)?;
+        if n > 0 {
+            return Err(UnitError::Exists);
+        }
+        diesel::insert_into(units::table)
+            .values((
+                units::code.eq(code),
+                units::name_zh.eq(name),
+                units::name_en.eq(name),
+                units::county_wide.eq(false),
+            ))
+            .execute(c)?;
+        for t in townships {
+            diesel::delete(unit_townships::table.filter(unit_townships::township.eq(t)))
+                .execute(c)?;
+            diesel::insert_into(unit_townships::table)
+                .values((
+                    unit_townships::township.eq(t),
+                    unit_townships::unit_code.eq(code),
+                ))
+                .execute(c)?;
+        }
+        crate::audit::append(
+            c,
+            signer,
+            &crate::audit::Entry {
+                actor: by,
+                action: "unit.add",
+                object: &format!("unit:{code}"),
+                outcome: crate::audit::Outcome::Ok,
+            },
+        )?;
+        Ok(())
+    })
+}
+
+impl From<diesel::result::Error> for UnitError {
+    fn from(e: diesel::result::Error) -> Self {
+        UnitError::Db(DbError::Query(e))
+    }
+}

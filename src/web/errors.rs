@@ -45,6 +45,14 @@ pub enum ApiError {
     RateLimited(u64),
     #[error("not found")]
     NotFound,
+    #[error("sign in first: send Authorization: Bearer <token>")]
+    Unauthorized,
+    #[error("your role may not do this")]
+    Forbidden,
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    Invalid(String),
     #[error("this method is not allowed here; see the Allow header")]
     MethodNotAllowed,
     #[error("the server is busy; try again shortly")]
@@ -111,6 +119,10 @@ impl ApiError {
             ApiError::ReceiptUnknown => "receipt_unknown",
             ApiError::RateLimited(_) => "rate_limited",
             ApiError::NotFound => "not_found",
+            ApiError::Unauthorized => "unauthorized",
+            ApiError::Forbidden => "forbidden",
+            ApiError::Conflict(_) => "conflict",
+            ApiError::Invalid(_) => "invalid",
             ApiError::MethodNotAllowed => "method_not_allowed",
             ApiError::Unavailable => "unavailable",
             ApiError::Internal => "internal",
@@ -194,6 +206,10 @@ impl ResponseError for ApiError {
             ApiError::CaptchaReplayed => StatusCode::CONFLICT,
             ApiError::ReceiptUnknown | ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden => StatusCode::FORBIDDEN,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
@@ -205,6 +221,9 @@ impl ResponseError for ApiError {
         if let ApiError::RateLimited(secs) = self {
             resp.insert_header(("Retry-After", secs.to_string()));
         }
+        if let ApiError::Unauthorized = self {
+            resp.insert_header(("WWW-Authenticate", "Bearer"));
+        }
         resp.json(Envelope {
             error: ErrorBody {
                 code: self.code(),
@@ -212,5 +231,42 @@ impl ResponseError for ApiError {
                 fields: self.fields(),
             },
         })
+    }
+}
+
+impl From<crate::triage::work::TriageError> for ApiError {
+    fn from(e: crate::triage::work::TriageError) -> Self {
+        use crate::triage::work::TriageError as T;
+        match e {
+            T::NotFound => ApiError::NotFound,
+            T::Forbidden => ApiError::Forbidden,
+            T::InvalidTransition { .. } => ApiError::Conflict(e.to_string()),
+            T::BadInput(m) => ApiError::Invalid(m.to_string()),
+            T::Db(d) => {
+                tracing::error!(error = %d, "triage database error");
+                ApiError::Internal
+            }
+            T::Crypto => {
+                tracing::error!("a sealed object did not open");
+                ApiError::Internal
+            }
+        }
+    }
+}
+
+impl From<crate::staff::StaffError> for ApiError {
+    fn from(e: crate::staff::StaffError) -> Self {
+        use crate::staff::StaffError as S;
+        match e {
+            S::Exists => ApiError::Conflict(e.to_string()),
+            S::NoSuchUser | S::NoSuchToken => ApiError::NotFound,
+            S::BadCredentials | S::Locked => ApiError::Unauthorized,
+            S::Db(d) => {
+                tracing::error!(error = %d, "staff database error");
+                ApiError::Internal
+            }
+            S::Crypto(_) => ApiError::Internal,
+            other => ApiError::Invalid(other.to_string()),
+        }
     }
 }

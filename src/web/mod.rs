@@ -6,6 +6,7 @@ pub mod errors;
 pub mod headers;
 pub mod pages;
 pub mod ratelimit;
+pub mod staff_api;
 pub mod submission;
 
 use crate::config::Config;
@@ -49,6 +50,15 @@ impl Metrics {
     }
 }
 
+/// Keys the staff side uses. The opener exists only where the office private key is present
+/// (the police zone).
+pub struct StaffKeys {
+    pub signer: ed25519_dalek::SigningKey,
+    pub opener: Option<crate::crypto::seal::Opener>,
+    pub totp_key: crate::crypto::Secret32,
+    pub csrf_key: crate::crypto::Secret32,
+}
+
 pub struct AppState {
     pub config: Config,
     pub intake: Intake,
@@ -57,6 +67,17 @@ pub struct AppState {
     pub limiter: ratelimit::RateLimiter,
     pub uploads: tokio::sync::Semaphore,
     pub metrics: Metrics,
+    pub staff: StaffKeys,
+}
+
+impl AppState {
+    pub fn desk(&self) -> crate::triage::work::Desk<'_> {
+        crate::triage::work::Desk {
+            signer: &self.staff.signer,
+            sealer: &self.intake.sealer,
+            office: &self.intake.keys.office,
+        }
+    }
 }
 
 /// The page language: `?lang=en` or a form's `lang` field; Chinese by default.
@@ -130,7 +151,7 @@ pub fn hour_local(unix: i64) -> String {
 }
 
 /// A resource whose other methods get 405 with an `Allow` header (not the 404 of unknown paths).
-fn resource(path: &str, allow: &'static str) -> actix_web::Resource {
+pub(crate) fn resource(path: &str, allow: &'static str) -> actix_web::Resource {
     web::resource(path).default_service(web::to(move |req: HttpRequest| async move {
         let mut resp = if req.path().starts_with("/api/") {
             actix_web::ResponseError::error_response(&ApiError::MethodNotAllowed)
@@ -165,7 +186,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(resource("/captcha", "GET").route(web::get().to(api::captcha)))
             .service(resource("/tips", "POST").route(web::post().to(api::create_tip)))
             .service(resource("/status", "POST").route(web::post().to(api::status)))
-            .service(resource("/openapi.json", "GET").route(web::get().to(api::openapi))),
+            .service(resource("/openapi.json", "GET").route(web::get().to(api::openapi)))
+            .service(web::scope("/staff").configure(staff_api::configure)),
     )
     .default_service(web::to(pages::not_found));
 }

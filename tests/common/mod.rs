@@ -139,8 +139,11 @@ impl Server {
             std::thread::sleep(Duration::from_millis(100));
             return Err(output.lock().unwrap().clone());
         };
+        // No idle connection reuse: the server may close an idle keep-alive connection while a
+        // test runs a slow CLI step, and reusing it would fail the next request.
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
+            .pool_max_idle_per_host(0)
             .build()
             .unwrap();
         Ok(Server {
@@ -346,4 +349,107 @@ pub fn jpeg_with_exif(marker: &str) -> Vec<u8> {
     out.extend_from_slice(&exif);
     out.extend_from_slice(&jpeg[2..]);
     out
+}
+
+impl Server {
+    /// Runs a `tipline` subcommand against this server's database and keys.
+    pub fn cli(&self, args: &[&str]) -> std::process::Output {
+        let mut cmd = Command::new(bin());
+        cmd.args(args)
+            .current_dir(self.dir.path())
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default());
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
+        cmd.output().unwrap()
+    }
+
+    /// Creates a user from the CLI and returns a bearer token for them.
+    pub fn staff_token(&self, username: &str, role: &str, unit: Option<&str>) -> String {
+        let pw = self.dir.path().join(format!("{username}.pw"));
+        std::fs::write(&pw, "correct horse battery staple\n").unwrap();
+        let mut args = vec![
+            "user",
+            "add",
+            "--username",
+            username,
+            "--role",
+            role,
+            "--password-file",
+            pw.to_str().unwrap(),
+        ];
+        if let Some(u) = unit {
+            args.extend(["--unit", u]);
+        }
+        let out = self.cli(&args);
+        assert!(
+            out.status.success(),
+            "user add: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let out = self.cli(&["token", "issue", "--username", username]);
+        assert!(
+            out.status.success(),
+            "token issue: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .last()
+            .unwrap()
+            .trim()
+            .to_string()
+    }
+
+    pub async fn staff_get(&self, token: &str, path: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn staff_post(
+        &self,
+        token: &str,
+        path: &str,
+        body: &serde_json::Value,
+    ) -> reqwest::Response {
+        self.client
+            .post(self.url(path))
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Files a public tip and returns (tip id, receipt) for it.
+    pub async fn public_tip(
+        &self,
+        category: &str,
+        township: &str,
+        description: &str,
+    ) -> (String, String) {
+        let r = self.post_json("/api/v1/tips", &serde_json::json!({"category": category, "township": township, "description": description})).await;
+        assert_eq!(r.status(), 201);
+        let receipt = r.json::<serde_json::Value>().await.unwrap()["receipt"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let hash = tipline::crypto::receipt::Receipt::parse(&receipt)
+            .unwrap()
+            .hash(&self.keyring().peppers.receipt);
+        use tipline::db::schema::tips;
+        let mut conn = self.db();
+        let id: String = tips::table
+            .filter(tips::receipt_hash.eq(&hash.0[..]))
+            .select(tips::id)
+            .first(&mut conn)
+            .unwrap();
+        (id, receipt)
+    }
 }

@@ -1,0 +1,10 @@
+DROP INDEX tips_unit_created;
+ALTER TABLE tips DROP COLUMN tags;
+ALTER TABLE tips DROP COLUMN assigned_to;
+DROP TABLE tip_notes;
+DROP TABLE tip_events;
+DROP TABLE audit_head;
+DROP TABLE audit_log;
+DROP TABLE api_tokens;
+DROP TABLE sessions;
+DROP TABLE staff;

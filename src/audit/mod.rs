@@ -1,0 +1,204 @@
+//! The tamper-evident audit log (DESIGN.md section 2). Each entry carries the previous entry's
+//! hash and is signed with the node's Ed25519 key, which lives in the keys dir, not the
+//! database. Appending locks the single head row, so entries are strictly ordered on every
+//! backend and are written in the same transaction as the change they record.
+
+use crate::crypto::sha256;
+use crate::db::schema::{audit_head, audit_log};
+use crate::db::{DbConn, now_unix};
+use diesel::prelude::*;
+use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Ok,
+    /// Refused by the access rules.
+    Denied,
+    /// Refused for another reason (invalid transition, wrong code...).
+    Failed,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Ok => "ok",
+            Outcome::Denied => "denied",
+            Outcome::Failed => "failed",
+        }
+    }
+}
+
+/// Actor, action, object: never tip content. Objects are ids like `tip:abc` or `staff:u1`.
+pub struct Entry<'a> {
+    pub actor: &'a str,
+    pub action: &'a str,
+    pub object: &'a str,
+    pub outcome: Outcome,
+}
+
+fn canonical(
+    seq: i64,
+    at: i64,
+    actor: &str,
+    action: &str,
+    object: &str,
+    outcome: &str,
+    prev: &[u8],
+) -> Vec<u8> {
+    let mut out = Vec::with_capacity(128);
+    out.extend_from_slice(b"tipline-audit-v1");
+    out.extend_from_slice(&seq.to_be_bytes());
+    out.extend_from_slice(&at.to_be_bytes());
+    for part in [
+        actor.as_bytes(),
+        action.as_bytes(),
+        object.as_bytes(),
+        outcome.as_bytes(),
+        prev,
+    ] {
+        out.extend_from_slice(&(part.len() as u32).to_be_bytes());
+        out.extend_from_slice(part);
+    }
+    out
+}
+
+/// Takes the audit head's row lock. Every staff write transaction calls this first, so on
+/// SQLite the transaction holds the write lock from its first statement (no upgrade race), and
+/// on every backend audit entries come out in commit order.
+pub fn lock_head(conn: &mut DbConn) -> QueryResult<()> {
+    diesel::update(audit_head::table.filter(audit_head::id.eq(1)))
+        .set(audit_head::seq.eq(audit_head::seq))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Appends one entry. Call inside the transaction of the change it records.
+pub fn append(conn: &mut DbConn, signer: &SigningKey, e: &Entry) -> QueryResult<i64> {
+    lock_head(conn)?;
+    let (seq, prev): (i64, Vec<u8>) = audit_head::table
+        .filter(audit_head::id.eq(1))
+        .select((audit_head::seq, audit_head::hash))
+        .first(conn)?;
+    let seq = seq + 1;
+    let at = now_unix();
+    let hash = sha256(&canonical(
+        seq,
+        at,
+        e.actor,
+        e.action,
+        e.object,
+        e.outcome.as_str(),
+        &prev,
+    ));
+    let signature = signer.sign(&hash).to_bytes().to_vec();
+    diesel::insert_into(audit_log::table)
+        .values((
+            audit_log::seq.eq(seq),
+            audit_log::at.eq(at),
+            audit_log::actor.eq(e.actor),
+            audit_log::action.eq(e.action),
+            audit_log::object.eq(e.object),
+            audit_log::outcome.eq(e.outcome.as_str()),
+            audit_log::prev_hash.eq(&prev),
+            audit_log::hash.eq(&hash[..]),
+            audit_log::signature.eq(&signature),
+        ))
+        .execute(conn)?;
+    diesel::update(audit_head::table.filter(audit_head::id.eq(1)))
+        .set((audit_head::seq.eq(seq), audit_head::hash.eq(&hash[..])))
+        .execute(conn)?;
+    Ok(seq)
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum VerifyError {
+    #[error("audit entry {seq}: {why}")]
+    Bad { seq: i64, why: &'static str },
+    #[error(
+        "the audit head (seq {head}) does not match the last entry (seq {last}): entries were removed or added"
+    )]
+    Head { head: i64, last: i64 },
+    #[error("database error: {0}")]
+    Db(String),
+}
+
+pub struct Verified {
+    pub entries: i64,
+    pub head_hash: Vec<u8>,
+}
+
+pub type AuditRow = (
+    i64,
+    i64,
+    String,
+    String,
+    String,
+    String,
+    Vec<u8>,
+    Vec<u8>,
+    Vec<u8>,
+);
+
+/// Checks every entry in order: contiguous sequence numbers, each entry's hash over its fields
+/// and the previous hash, each signature by one of `keys`, and the head row.
+pub fn verify(conn: &mut DbConn, keys: &[VerifyingKey]) -> Result<Verified, VerifyError> {
+    let db = |e: diesel::result::Error| VerifyError::Db(e.to_string());
+    let mut expected_seq = 1i64;
+    let mut prev = vec![0u8; 32];
+    loop {
+        let batch: Vec<AuditRow> = audit_log::table
+            .filter(audit_log::seq.ge(expected_seq))
+            .order(audit_log::seq)
+            .limit(5_000)
+            .load(conn)
+            .map_err(db)?;
+        if batch.is_empty() {
+            break;
+        }
+        for (seq, at, actor, action, object, outcome, prev_hash, hash, sig) in batch {
+            let bad = |why| {
+                Err(VerifyError::Bad {
+                    seq: expected_seq.min(seq),
+                    why,
+                })
+            };
+            if seq != expected_seq {
+                return bad("missing entry before this one (sequence gap)");
+            }
+            if prev_hash != prev {
+                return bad("does not chain to the previous entry");
+            }
+            let computed = sha256(&canonical(
+                seq, at, &actor, &action, &object, &outcome, &prev_hash,
+            ));
+            if computed[..] != hash[..] {
+                return bad("its fields were changed (hash mismatch)");
+            }
+            let Ok(sig) = <[u8; 64]>::try_from(sig.as_slice()).map(|b| Signature::from_bytes(&b))
+            else {
+                return bad("malformed signature");
+            };
+            if !keys.iter().any(|k| k.verify_strict(&hash, &sig).is_ok()) {
+                return bad("signature does not verify with the node key (forged)");
+            }
+            prev = hash;
+            expected_seq += 1;
+        }
+    }
+    let (head_seq, head_hash): (i64, Vec<u8>) = audit_head::table
+        .filter(audit_head::id.eq(1))
+        .select((audit_head::seq, audit_head::hash))
+        .first(conn)
+        .map_err(db)?;
+    let last = expected_seq - 1;
+    if head_seq != last || head_hash != prev {
+        return Err(VerifyError::Head {
+            head: head_seq,
+            last,
+        });
+    }
+    Ok(Verified {
+        entries: last,
+        head_hash: prev,
+    })
+}

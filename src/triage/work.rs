@@ -1,0 +1,655 @@
+//! Working a unit's tips: the queue (metadata only, keyset pagination), opening a tip (decrypted
+//! for that person, audited), transitions, assignment, priority and tags, sealed notes. Each
+//! action checks role and unit, and writes its audit entry in the same transaction; refused
+//! attempts are audited too.
+
+use super::reader::{ReadError, open_payload};
+use super::states;
+use crate::audit::{self, Entry, Outcome};
+use crate::crypto::random_bytes;
+use crate::crypto::seal::{Opener, Recipient, Sealer};
+use crate::db::schema::{staff, tip_events, tip_notes, tips};
+use crate::db::{DbConn, DbError, now_unix};
+use crate::staff::{Actor, Role};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use diesel::prelude::*;
+use ed25519_dalek::SigningKey;
+use serde::Serialize;
+
+#[derive(Debug, thiserror::Error)]
+pub enum TriageError {
+    #[error("no such tip")]
+    NotFound,
+    #[error("your role may not do this")]
+    Forbidden,
+    #[error("a tip cannot go from {from} to {to}")]
+    InvalidTransition { from: String, to: String },
+    #[error("{0}")]
+    BadInput(&'static str),
+    #[error(transparent)]
+    Db(#[from] DbError),
+    #[error("sealed data could not be opened")]
+    Crypto,
+}
+
+impl From<diesel::result::Error> for TriageError {
+    fn from(e: diesel::result::Error) -> Self {
+        TriageError::Db(DbError::Query(e))
+    }
+}
+
+impl From<ReadError> for TriageError {
+    fn from(e: ReadError) -> Self {
+        match e {
+            ReadError::NotFound => TriageError::NotFound,
+            ReadError::Db(d) => TriageError::Db(d),
+            ReadError::Crypto(_) => TriageError::Crypto,
+        }
+    }
+}
+
+impl From<crate::crypto::CryptoError> for TriageError {
+    fn from(_: crate::crypto::CryptoError) -> Self {
+        TriageError::Crypto
+    }
+}
+
+/// What a change that seals something needs: the audit signer, the sealer and the office key.
+pub struct Desk<'a> {
+    pub signer: &'a SigningKey,
+    pub sealer: &'a Sealer,
+    pub office: &'a Recipient,
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct QueueFilter {
+    pub status: Option<String>,
+    pub category: Option<String>,
+    pub township: Option<String>,
+    pub channel: Option<String>,
+    pub priority: Option<i32>,
+    pub tag: Option<String>,
+    /// Only tips at most this many days old.
+    pub max_age_days: Option<i64>,
+    pub oldest_first: bool,
+    pub cursor: Option<String>,
+    pub limit: Option<i64>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct QueueItem {
+    pub id: String,
+    pub public_ref: String,
+    pub channel: String,
+    pub category: String,
+    pub township: String,
+    pub unit: String,
+    pub status: String,
+    pub priority: i32,
+    pub county_only: bool,
+    pub created_hour: i64,
+    pub tags: Vec<String>,
+    pub assigned_to: Option<String>,
+    pub attachments: i32,
+}
+
+type QueueRow = (
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    i32,
+    bool,
+    i64,
+    String,
+    Option<String>,
+    i32,
+);
+
+fn tags_of(stored: &str) -> Vec<String> {
+    stored
+        .split(',')
+        .filter(|t| !t.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+fn encode_cursor(hour: i64, id: &str) -> String {
+    URL_SAFE_NO_PAD.encode(format!("{hour}:{id}"))
+}
+
+fn decode_cursor(c: &str) -> Result<(i64, String), TriageError> {
+    let raw = URL_SAFE_NO_PAD
+        .decode(c)
+        .map_err(|_| TriageError::BadInput("bad cursor"))?;
+    let text = String::from_utf8(raw).map_err(|_| TriageError::BadInput("bad cursor"))?;
+    let (h, id) = text
+        .split_once(':')
+        .ok_or(TriageError::BadInput("bad cursor"))?;
+    Ok((
+        h.parse().map_err(|_| TriageError::BadInput("bad cursor"))?,
+        id.to_string(),
+    ))
+}
+
+fn require_reader(actor: &Actor) -> Result<(), TriageError> {
+    if actor.role.reads_tips() {
+        Ok(())
+    } else {
+        Err(TriageError::Forbidden)
+    }
+}
+
+/// The unit filter for an actor: `None` means every unit (county supervisors).
+fn scope(actor: &Actor) -> Option<String> {
+    if actor.sees_all() {
+        None
+    } else {
+        actor.unit.clone()
+    }
+}
+
+/// The queue: metadata only, never content; newest or oldest first, keyset pagination.
+pub fn queue(
+    conn: &mut DbConn,
+    actor: &Actor,
+    f: &QueueFilter,
+) -> Result<(Vec<QueueItem>, Option<String>), TriageError> {
+    require_reader(actor)?;
+    let limit = f.limit.unwrap_or(50).clamp(1, 200);
+    let mut q = tips::table.into_boxed();
+    if let Some(unit) = scope(actor) {
+        q = q.filter(tips::unit_code.eq(unit));
+    }
+    if let Some(s) = &f.status {
+        q = q.filter(tips::status.eq(s.clone()));
+    }
+    if let Some(s) = &f.category {
+        q = q.filter(tips::category.eq(s.clone()));
+    }
+    if let Some(s) = &f.township {
+        q = q.filter(tips::township.eq(s.clone()));
+    }
+    if let Some(s) = &f.channel {
+        q = q.filter(tips::channel.eq(s.clone()));
+    }
+    if let Some(p) = f.priority {
+        q = q.filter(tips::priority.eq(p));
+    }
+    if let Some(t) = &f.tag {
+        q = q.filter(tips::tags.like(format!("%,{t},%")));
+    }
+    if let Some(days) = f.max_age_days {
+        q = q.filter(tips::created_hour.ge(now_unix() - days.max(0) * 86_400));
+    }
+    if let Some(c) = &f.cursor {
+        let (h, id) = decode_cursor(c)?;
+        q = if f.oldest_first {
+            q.filter(
+                tips::created_hour
+                    .gt(h)
+                    .or(tips::created_hour.eq(h).and(tips::id.gt(id))),
+            )
+        } else {
+            q.filter(
+                tips::created_hour
+                    .lt(h)
+                    .or(tips::created_hour.eq(h).and(tips::id.lt(id))),
+            )
+        };
+    }
+    q = if f.oldest_first {
+        q.order((tips::created_hour.asc(), tips::id.asc()))
+    } else {
+        q.order((tips::created_hour.desc(), tips::id.desc()))
+    };
+    let rows: Vec<QueueRow> = q
+        .select((
+            tips::id,
+            tips::public_ref,
+            tips::channel,
+            tips::category,
+            tips::township,
+            tips::unit_code,
+            tips::status,
+            tips::priority,
+            tips::county_only,
+            tips::created_hour,
+            tips::tags,
+            tips::assigned_to,
+            tips::attachment_count,
+        ))
+        .limit(limit + 1)
+        .load(conn)?;
+    let more = rows.len() as i64 > limit;
+    let items: Vec<QueueItem> = rows
+        .into_iter()
+        .take(limit as usize)
+        .map(|r| QueueItem {
+            id: r.0,
+            public_ref: r.1,
+            channel: r.2,
+            category: r.3,
+            township: r.4,
+            unit: r.5,
+            status: r.6,
+            priority: r.7,
+            county_only: r.8,
+            created_hour: r.9,
+            tags: tags_of(&r.10),
+            assigned_to: r.11,
+            attachments: r.12,
+        })
+        .collect();
+    let next = if more {
+        items.last().map(|i| encode_cursor(i.created_hour, &i.id))
+    } else {
+        None
+    };
+    Ok((items, next))
+}
+
+/// Tips per status in the actor's scope.
+pub fn counts(conn: &mut DbConn, actor: &Actor) -> Result<Vec<(String, i64)>, TriageError> {
+    require_reader(actor)?;
+    let mut q = tips::table
+        .group_by(tips::status)
+        .select((tips::status, diesel::dsl::count_star()))
+        .into_boxed();
+    if let Some(unit) = scope(actor) {
+        q = q.filter(tips::unit_code.eq(unit));
+    }
+    Ok(q.load(conn)?)
+}
+
+fn deny(
+    conn: &mut DbConn,
+    signer: &SigningKey,
+    actor: &Actor,
+    action: &str,
+    object: &str,
+) -> Result<(), TriageError> {
+    conn.transaction::<_, TriageError, _>(|c| {
+        audit::append(
+            c,
+            signer,
+            &Entry {
+                actor: &actor.audit_name(),
+                action,
+                object,
+                outcome: Outcome::Denied,
+            },
+        )?;
+        Ok(())
+    })
+}
+
+/// Loads a tip's unit and status inside a transaction, checking the actor's scope. Outside the
+/// scope the tip does not exist for them (404), and the attempt is audited by the caller.
+fn scoped_tip(
+    c: &mut DbConn,
+    actor: &Actor,
+    id: &str,
+) -> Result<Option<(String, String)>, TriageError> {
+    let row = tips::table
+        .filter(tips::id.eq(id))
+        .select((tips::unit_code, tips::status))
+        .first::<(String, String)>(c)
+        .optional()?;
+    Ok(row.filter(|(unit, _)| actor.sees_unit(unit)))
+}
+
+/// Runs `change` on a tip in one transaction with its audit entry; refusals are audited too.
+fn act<T>(
+    conn: &mut DbConn,
+    signer: &SigningKey,
+    actor: &Actor,
+    action: &str,
+    id: &str,
+    change: impl FnOnce(&mut DbConn, &str) -> Result<T, TriageError>,
+) -> Result<T, TriageError> {
+    let object = format!("tip:{id}");
+    if !actor.role.reads_tips() {
+        deny(conn, signer, actor, action, &object)?;
+        return Err(TriageError::Forbidden);
+    }
+    let result = conn.transaction::<_, TriageError, _>(|c| {
+        audit::lock_head(c)?;
+        let Some((_, status)) = scoped_tip(c, actor, id)? else {
+            return Err(TriageError::NotFound);
+        };
+        let out = change(c, &status)?;
+        audit::append(
+            c,
+            signer,
+            &Entry {
+                actor: &actor.audit_name(),
+                action,
+                object: &object,
+                outcome: Outcome::Ok,
+            },
+        )?;
+        Ok(out)
+    });
+    match &result {
+        Err(TriageError::NotFound) => deny(conn, signer, actor, action, &object)?,
+        Err(TriageError::InvalidTransition { .. }) | Err(TriageError::BadInput(_)) => {
+            conn.transaction::<_, TriageError, _>(|c| {
+                audit::append(
+                    c,
+                    signer,
+                    &Entry {
+                        actor: &actor.audit_name(),
+                        action,
+                        object: &object,
+                        outcome: Outcome::Failed,
+                    },
+                )?;
+                Ok(())
+            })?
+        }
+        _ => {}
+    }
+    result
+}
+
+#[derive(Serialize)]
+pub struct TipEvent {
+    pub at: i64,
+    pub actor: String,
+    pub from: String,
+    pub to: String,
+}
+
+#[derive(Serialize)]
+pub struct TipNote {
+    pub at: i64,
+    pub author: String,
+    pub body: String,
+}
+
+#[derive(Serialize)]
+pub struct TipView {
+    #[serde(flatten)]
+    pub meta: QueueItem,
+    /// The decrypted payload: what the reporter wrote. Never contact details.
+    pub report: serde_json::Value,
+    pub events: Vec<TipEvent>,
+    pub notes: Vec<TipNote>,
+    pub next_states: Vec<&'static str>,
+}
+
+/// Opens a tip for one person: audited in the same transaction as the read.
+pub fn open_tip(
+    conn: &mut DbConn,
+    signer: &SigningKey,
+    opener: &Opener,
+    actor: &Actor,
+    id: &str,
+) -> Result<TipView, TriageError> {
+    act(conn, signer, actor, "tip.read", id, |c, status| {
+        let r: QueueRow = tips::table
+            .filter(tips::id.eq(id))
+            .select((
+                tips::id,
+                tips::public_ref,
+                tips::channel,
+                tips::category,
+                tips::township,
+                tips::unit_code,
+                tips::status,
+                tips::priority,
+                tips::county_only,
+                tips::created_hour,
+                tips::tags,
+                tips::assigned_to,
+                tips::attachment_count,
+            ))
+            .first(c)?;
+        let payload = open_payload(c, opener, id)?;
+        let mut report: serde_json::Value =
+            serde_json::from_slice(&payload).map_err(|_| TriageError::Crypto)?;
+        // Defence in depth: a contact envelope is a separate object, but never let one through.
+        if let Some(o) = report.as_object_mut() {
+            o.remove("contact");
+        }
+        let events = tip_events::table
+            .filter(tip_events::tip_id.eq(id))
+            .order(tip_events::at)
+            .select((
+                tip_events::at,
+                tip_events::actor,
+                tip_events::from_status,
+                tip_events::to_status,
+            ))
+            .load::<(i64, String, String, String)>(c)?
+            .into_iter()
+            .map(|(at, actor, from, to)| TipEvent {
+                at,
+                actor,
+                from,
+                to,
+            })
+            .collect();
+        let note_rows = tip_notes::table
+            .filter(tip_notes::tip_id.eq(id))
+            .order(tip_notes::at)
+            .select((tip_notes::id, tip_notes::author, tip_notes::at))
+            .load::<(String, String, i64)>(c)?;
+        let mut notes = Vec::with_capacity(note_rows.len());
+        for (note_id, author, at) in note_rows {
+            let body = super::reader::open_object(c, opener, "note", &note_id, "tip_notes")?;
+            notes.push(TipNote {
+                at,
+                author,
+                body: String::from_utf8_lossy(&body).into_owned(),
+            });
+        }
+        Ok(TipView {
+            meta: QueueItem {
+                id: r.0,
+                public_ref: r.1,
+                channel: r.2,
+                category: r.3,
+                township: r.4,
+                unit: r.5,
+                status: r.6,
+                priority: r.7,
+                county_only: r.8,
+                created_hour: r.9,
+                tags: tags_of(&r.10),
+                assigned_to: r.11,
+                attachments: r.12,
+            },
+            report,
+            events,
+            notes,
+            next_states: states::next_states(status).to_vec(),
+        })
+    })
+}
+
+/// Moves a tip to another state, with an optional sealed note.
+pub fn transition(
+    conn: &mut DbConn,
+    desk: &Desk,
+    actor: &Actor,
+    id: &str,
+    to: &str,
+    note: Option<&str>,
+) -> Result<(), TriageError> {
+    if !states::STATUSES.contains(&to) {
+        return Err(TriageError::BadInput("unknown status"));
+    }
+    let action = format!("tip.transition.{to}");
+    act(conn, desk.signer, actor, &action, id, |c, from| {
+        if !states::allowed(from, to) {
+            return Err(TriageError::InvalidTransition {
+                from: from.to_string(),
+                to: to.to_string(),
+            });
+        }
+        let now = now_unix();
+        diesel::update(tips::table.filter(tips::id.eq(id)))
+            .set((tips::status.eq(to), tips::updated_at.eq(now)))
+            .execute(c)?;
+        diesel::insert_into(tip_events::table)
+            .values((
+                tip_events::id.eq(hex::encode(random_bytes::<12>()?)),
+                tip_events::tip_id.eq(id),
+                tip_events::at.eq(now),
+                tip_events::actor.eq(actor.audit_name()),
+                tip_events::from_status.eq(from),
+                tip_events::to_status.eq(to),
+            ))
+            .execute(c)?;
+        if let Some(text) = note.filter(|n| !n.trim().is_empty()) {
+            insert_note(c, desk, actor, id, text)?;
+        }
+        Ok(())
+    })
+}
+
+fn insert_note(
+    c: &mut DbConn,
+    desk: &Desk,
+    actor: &Actor,
+    tip_id: &str,
+    text: &str,
+) -> Result<(), TriageError> {
+    if text.chars().count() > 10_000 {
+        return Err(TriageError::BadInput("note too long"));
+    }
+    let note_id = hex::encode(random_bytes::<12>()?);
+    let sealed = desk
+        .sealer
+        .seal(desk.office, "note", &note_id, text.as_bytes())?;
+    crate::intake::store::insert_sealed_key(c, &sealed.epoch_row)?;
+    crate::intake::store::insert_sealed_key(c, &sealed.dek_row)?;
+    diesel::insert_into(tip_notes::table)
+        .values((
+            tip_notes::id.eq(&note_id),
+            tip_notes::tip_id.eq(tip_id),
+            tip_notes::author.eq(actor.audit_name()),
+            tip_notes::at.eq(now_unix()),
+            tip_notes::body.eq(&sealed.ciphertext),
+        ))
+        .execute(c)?;
+    Ok(())
+}
+
+/// Adds an internal note, sealed to the office key.
+pub fn add_note(
+    conn: &mut DbConn,
+    desk: &Desk,
+    actor: &Actor,
+    id: &str,
+    text: &str,
+) -> Result<(), TriageError> {
+    if text.trim().is_empty() {
+        return Err(TriageError::BadInput("empty note"));
+    }
+    act(conn, desk.signer, actor, "tip.note", id, |c, _| {
+        insert_note(c, desk, actor, id, text)
+    })
+}
+
+/// Assigns a tip to an officer of the tip's unit (or clears the assignment).
+pub fn assign(
+    conn: &mut DbConn,
+    signer: &SigningKey,
+    actor: &Actor,
+    id: &str,
+    username: Option<&str>,
+) -> Result<(), TriageError> {
+    act(conn, signer, actor, "tip.assign", id, |c, _| {
+        let assignee = match username {
+            None => None,
+            Some(u) => {
+                let (sid, role, unit): (String, String, Option<String>) = staff::table
+                    .filter(staff::username.eq(u))
+                    .filter(staff::disabled.eq(false))
+                    .select((staff::id, staff::role, staff::unit_code))
+                    .first(c)
+                    .optional()?
+                    .ok_or(TriageError::BadInput("no such officer"))?;
+                let tip_unit: String = tips::table
+                    .filter(tips::id.eq(id))
+                    .select(tips::unit_code)
+                    .first(c)?;
+                let role_ok = Role::parse(&role).is_some_and(Role::reads_tips);
+                let sees = Actor {
+                    id: sid.clone(),
+                    username: u.to_string(),
+                    role: Role::parse(&role).unwrap_or(Role::Auditor),
+                    unit,
+                };
+                if !role_ok || !sees.sees_unit(&tip_unit) {
+                    return Err(TriageError::BadInput("that person cannot work this tip"));
+                }
+                Some(sid)
+            }
+        };
+        diesel::update(tips::table.filter(tips::id.eq(id)))
+            .set((
+                tips::assigned_to.eq(assignee),
+                tips::updated_at.eq(now_unix()),
+            ))
+            .execute(c)?;
+        Ok(())
+    })
+}
+
+/// Sets priority (0-3) and/or tags (letters, digits, dash; at most 10).
+pub fn set_triage(
+    conn: &mut DbConn,
+    signer: &SigningKey,
+    actor: &Actor,
+    id: &str,
+    priority: Option<i32>,
+    tags: Option<&[String]>,
+) -> Result<(), TriageError> {
+    if priority.is_some_and(|p| !(0..=3).contains(&p)) {
+        return Err(TriageError::BadInput("priority is 0 to 3"));
+    }
+    let tag_text = match tags {
+        None => None,
+        Some(list) => {
+            if list.len() > 10
+                || list.iter().any(|t| {
+                    t.is_empty()
+                        || t.chars().count() > 32
+                        || !t
+                            .chars()
+                            .all(|c| c.is_alphanumeric() || c == '-' || c == '_')
+                })
+            {
+                return Err(TriageError::BadInput(
+                    "tags: at most 10, letters, digits, - and _",
+                ));
+            }
+            Some(if list.is_empty() {
+                String::new()
+            } else {
+                format!(",{},", list.join(","))
+            })
+        }
+    };
+    act(conn, signer, actor, "tip.triage", id, |c, _| {
+        if let Some(p) = priority {
+            diesel::update(tips::table.filter(tips::id.eq(id)))
+                .set(tips::priority.eq(p))
+                .execute(c)?;
+        }
+        if let Some(t) = &tag_text {
+            diesel::update(tips::table.filter(tips::id.eq(id)))
+                .set(tips::tags.eq(t))
+                .execute(c)?;
+        }
+        Ok(())
+    })
+}

@@ -1,0 +1,489 @@
+//! The staff JSON API under /api/v1/staff (DESIGN.md section 6). Bearer tokens from
+//! `tipline token issue`; every route checks role and unit, denies by default, and audits.
+//! 401 without a valid token, 403 where the role may not act, 404 for a tip outside the unit.
+
+use super::AppState;
+use super::errors::ApiError;
+use crate::audit::{self, Entry, Outcome};
+use crate::db::PooledConn;
+use crate::intake::{Channel, StaffStamp, Submitted, TipFields};
+use crate::staff::{Actor, Role, auth};
+use crate::triage::work::{self, QueueFilter};
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Deserialize;
+
+async fn db<T: Send + 'static>(
+    state: &web::Data<AppState>,
+    f: impl FnOnce(&mut PooledConn, &AppState) -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    let st = state.clone();
+    web::block(move || {
+        let mut conn = st.pool.get().map_err(|_| ApiError::Unavailable)?;
+        f(&mut conn, &st)
+    })
+    .await
+    .map_err(|_| ApiError::Internal)?
+}
+
+/// The actor behind the request's bearer token; 401 otherwise.
+pub async fn actor(state: &web::Data<AppState>, req: &HttpRequest) -> Result<Actor, ApiError> {
+    let token = req
+        .headers()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .filter(|t| !t.is_empty() && t.len() <= 128)
+        .ok_or(ApiError::Unauthorized)?
+        .to_string();
+    db(state, move |c, _| {
+        auth::actor_for_token(c, &token).map_err(ApiError::from)
+    })
+    .await?
+    .ok_or(ApiError::Unauthorized)
+}
+
+/// Refuses, and audits, a role that may not use a route.
+async fn require(
+    state: &web::Data<AppState>,
+    who: &Actor,
+    allowed: &[Role],
+    action: &'static str,
+) -> Result<(), ApiError> {
+    if allowed.contains(&who.role) {
+        return Ok(());
+    }
+    let name = who.audit_name();
+    db(state, move |c, st| {
+        diesel::Connection::transaction::<_, diesel::result::Error, _>(&mut **c, |c| {
+            audit::append(
+                c,
+                &st.staff.signer,
+                &Entry {
+                    actor: &name,
+                    action,
+                    object: "route",
+                    outcome: Outcome::Denied,
+                },
+            )
+        })
+        .map_err(|_| ApiError::Internal)
+    })
+    .await?;
+    Err(ApiError::Forbidden)
+}
+
+const TIP_WORKERS: &[Role] = &[Role::Officer, Role::Supervisor];
+
+#[derive(Deserialize, Default)]
+pub struct QueueQuery {
+    status: Option<String>,
+    category: Option<String>,
+    township: Option<String>,
+    channel: Option<String>,
+    priority: Option<i32>,
+    tag: Option<String>,
+    max_age_days: Option<i64>,
+    order: Option<String>,
+    cursor: Option<String>,
+    limit: Option<i64>,
+}
+
+fn query<T: serde::de::DeserializeOwned + Default>(req: &HttpRequest) -> Result<T, ApiError> {
+    serde_urlencoded::from_str(req.query_string())
+        .map_err(|_| ApiError::Invalid("malformed query string".into()))
+}
+
+fn json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    if std::str::from_utf8(body).is_err() {
+        return Err(ApiError::InvalidUtf8);
+    }
+    serde_json::from_slice(body).map_err(|_| ApiError::MalformedJson)
+}
+
+pub async fn me(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    let who = actor(&state, &req).await?;
+    Ok(HttpResponse::Ok().json(who))
+}
+
+pub async fn list_tips(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let who = actor(&state, &req).await?;
+    require(&state, &who, TIP_WORKERS, "tips.list").await?;
+    let q: QueueQuery = query(&req)?;
+    let filter = QueueFilter {
+        status: q.status,
+        category: q.category,
+        township: q.township,
+        channel: q.channel,
+        priority: q.priority,
+        tag: q.tag,
+        max_age_days: q.max_age_days,
+        oldest_first: q.order.as_deref() == Some("oldest"),
+        cursor: q.cursor,
+        limit: q.limit,
+    };
+    let (items, next, counts) = db(&state, move |c, _| {
+        let (items, next) = work::queue(c, &who, &filter)?;
+        let counts = work::counts(c, &who)?;
+        Ok((items, next, counts))
+    })
+    .await?;
+    let counts: serde_json::Map<String, serde_json::Value> =
+        counts.into_iter().map(|(s, n)| (s, n.into())).collect();
+    Ok(HttpResponse::Ok()
+        .json(serde_json::json!({ "items": items, "next_cursor": next, "counts": counts })))
+}
+
+pub async fn get_tip(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let who = actor(&state, &req).await?;
+    let id = path.into_inner();
+    let view = db(&state, move |c, st| {
+        let opener = st.staff.opener.as_ref().ok_or(ApiError::Unavailable)?;
+        Ok(work::open_tip(c, &st.staff.signer, opener, &who, &id)?)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+#[derive(Deserialize)]
+struct NewStaffTip {
+    channel: String,
+    category: String,
+    township: String,
+    description: String,
+    location: Option<String>,
+    occurred_at: Option<String>,
+    people: Option<String>,
+    vehicles: Option<String>,
+    #[serde(default)]
+    county_only: bool,
+}
+
+pub async fn create_tip(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let who = actor(&state, &req).await?;
+    require(&state, &who, TIP_WORKERS, "tips.create").await?;
+    let t: NewStaffTip = json(&body)?;
+    let channel = match t.channel.as_str() {
+        "hotline" => Channel::Hotline,
+        "box" => Channel::Box,
+        _ => return Err(ApiError::Invalid("channel must be hotline or box".into())),
+    };
+    let fields = TipFields {
+        category: t.category,
+        township: t.township,
+        description: t.description,
+        location: t.location,
+        occurred_at: t.occurred_at,
+        people: t.people,
+        vehicles: t.vehicles,
+        county_only: t.county_only,
+    };
+    let stamp = StaffStamp {
+        actor: who.audit_name(),
+        signer: state.staff.signer.clone(),
+    };
+    let (outcome, id) = state.intake.submit_by_staff(channel, fields, stamp).await?;
+    let Submitted::Created(receipt) = outcome else {
+        return Err(ApiError::Internal);
+    };
+    Ok(HttpResponse::Created().json(serde_json::json!({
+        "id": id,
+        "receipt": receipt.display(),
+        "status": "received",
+        "advice": "Read the receipt back to the caller digit by digit; it is shown only once. Suggest they exchange it for a new one on the web (rekey) since you have heard it.",
+    })))
+}
+
+#[derive(Deserialize)]
+struct TransitionBody {
+    to: String,
+    note: Option<String>,
+}
+
+pub async fn transition(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let who = actor(&state, &req).await?;
+    let b: TransitionBody = json(&body)?;
+    let id = path.into_inner();
+    db(&state, move |c, st| {
+        Ok(work::transition(
+            c,
+            &st.desk(),
+            &who,
+            &id,
+            &b.to,
+            b.note.as_deref(),
+        )?)
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Deserialize)]
+struct AssignBody {
+    username: Option<String>,
+}
+
+pub async fn assign(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let who = actor(&state, &req).await?;
+    let b: AssignBody = json(&body)?;
+    let id = path.into_inner();
+    db(&state, move |c, st| {
+        Ok(work::assign(
+            c,
+            &st.staff.signer,
+            &who,
+            &id,
+            b.username.as_deref(),
+        )?)
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Deserialize)]
+struct TriageBody {
+    priority: Option<i32>,
+    tags: Option<Vec<String>>,
+}
+
+pub async fn triage(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let who = actor(&state, &req).await?;
+    let b: TriageBody = json(&body)?;
+    let id = path.into_inner();
+    db(&state, move |c, st| {
+        Ok(work::set_triage(
+            c,
+            &st.staff.signer,
+            &who,
+            &id,
+            b.priority,
+            b.tags.as_deref(),
+        )?)
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Deserialize)]
+struct NoteBody {
+    body: String,
+}
+
+pub async fn note(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let who = actor(&state, &req).await?;
+    let b: NoteBody = json(&body)?;
+    let id = path.into_inner();
+    db(&state, move |c, st| {
+        Ok(work::add_note(c, &st.desk(), &who, &id, &b.body)?)
+    })
+    .await?;
+    Ok(HttpResponse::Created().finish())
+}
+
+#[derive(Deserialize, Default)]
+struct AuditQuery {
+    actor: Option<String>,
+    action: Option<String>,
+    object: Option<String>,
+    before: Option<i64>,
+    limit: Option<i64>,
+}
+
+pub async fn audit_log(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let who = actor(&state, &req).await?;
+    require(&state, &who, &[Role::Auditor], "audit.list").await?;
+    let q: AuditQuery = query(&req)?;
+    let rows = db(&state, move |c, st| {
+        use crate::db::schema::audit_log as a;
+        use diesel::prelude::*;
+        let mut sel = a::table.into_boxed();
+        if let Some(x) = q.actor {
+            sel = sel.filter(a::actor.eq(x));
+        }
+        if let Some(x) = q.action {
+            sel = sel.filter(a::action.like(format!("{x}%")));
+        }
+        if let Some(x) = q.object {
+            sel = sel.filter(a::object.eq(x));
+        }
+        if let Some(b) = q.before {
+            sel = sel.filter(a::seq.lt(b));
+        }
+        let rows: Vec<(i64, i64, String, String, String, String)> = sel
+            .order(a::seq.desc())
+            .limit(q.limit.unwrap_or(100).clamp(1, 1000))
+            .select((a::seq, a::at, a::actor, a::action, a::object, a::outcome))
+            .load(&mut **c)
+            .map_err(|_| ApiError::Internal)?;
+        let name = who.audit_name();
+        diesel::Connection::transaction::<_, diesel::result::Error, _>(&mut **c, |c| {
+            audit::append(
+                c,
+                &st.staff.signer,
+                &Entry {
+                    actor: &name,
+                    action: "audit.list",
+                    object: "audit",
+                    outcome: Outcome::Ok,
+                },
+            )
+        })
+        .map_err(|_| ApiError::Internal)?;
+        Ok(rows)
+    })
+    .await?;
+    let items: Vec<serde_json::Value> = rows
+        .into_iter()
+        .map(|(seq, at, actor, action, object, outcome)| serde_json::json!({"seq": seq, "at": at, "actor": actor, "action": action, "object": object, "outcome": outcome}))
+        .collect();
+    let next = items
+        .last()
+        .and_then(|i| i["seq"].as_i64())
+        .filter(|s| *s > 1);
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "items": items, "next_before": next })))
+}
+
+#[derive(Deserialize)]
+struct NewUserBody {
+    username: String,
+    role: String,
+    unit: Option<String>,
+    password: String,
+}
+
+pub async fn list_users(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let who = actor(&state, &req).await?;
+    require(&state, &who, &[Role::Admin], "users.list").await?;
+    let users = db(&state, |c, _| Ok(crate::staff::accounts::list_users(c)?)).await?;
+    let items: Vec<serde_json::Value> = users
+        .into_iter()
+        .map(|(id, username, role, unit, disabled)| serde_json::json!({"id": id, "username": username, "role": role, "unit": unit, "disabled": disabled}))
+        .collect();
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "items": items })))
+}
+
+pub async fn add_user(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let who = actor(&state, &req).await?;
+    require(&state, &who, &[Role::Admin], "users.add").await?;
+    let b: NewUserBody = json(&body)?;
+    let id = db(&state, move |c, st| {
+        let u = crate::staff::accounts::NewUser {
+            username: &b.username,
+            role: &b.role,
+            unit: b.unit.as_deref(),
+            password: &b.password,
+        };
+        Ok(crate::staff::accounts::add_user(
+            c,
+            &st.staff.signer,
+            &who.audit_name(),
+            &u,
+        )?)
+    })
+    .await?;
+    Ok(HttpResponse::Created().json(serde_json::json!({ "id": id })))
+}
+
+pub async fn disable_user(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let who = actor(&state, &req).await?;
+    require(&state, &who, &[Role::Admin], "users.disable").await?;
+    let username = path.into_inner();
+    db(&state, move |c, st| {
+        Ok(crate::staff::accounts::set_disabled(
+            c,
+            &st.staff.signer,
+            &who.audit_name(),
+            &username,
+            true,
+        )?)
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+pub async fn list_units(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let who = actor(&state, &req).await?;
+    require(
+        &state,
+        &who,
+        &[Role::Admin, Role::Officer, Role::Supervisor],
+        "units.list",
+    )
+    .await?;
+    let units = db(&state, |c, _| {
+        crate::triage::routing::list_units(c).map_err(|_| ApiError::Internal)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "items": units })))
+}
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    use super::resource;
+    cfg.service(resource("/me", "GET").route(web::get().to(me)))
+        .service(
+            resource("/tips", "GET, POST")
+                .route(web::get().to(list_tips))
+                .route(web::post().to(create_tip)),
+        )
+        .service(resource("/tips/{id}", "GET").route(web::get().to(get_tip)))
+        .service(resource("/tips/{id}/transition", "POST").route(web::post().to(transition)))
+        .service(resource("/tips/{id}/assign", "POST").route(web::post().to(assign)))
+        .service(resource("/tips/{id}/triage", "POST").route(web::post().to(triage)))
+        .service(resource("/tips/{id}/notes", "POST").route(web::post().to(note)))
+        .service(resource("/audit", "GET").route(web::get().to(audit_log)))
+        .service(
+            resource("/users", "GET, POST")
+                .route(web::get().to(list_users))
+                .route(web::post().to(add_user)),
+        )
+        .service(resource("/users/{username}/disable", "POST").route(web::post().to(disable_user)))
+        .service(resource("/units", "GET").route(web::get().to(list_units)));
+}
