@@ -311,6 +311,12 @@ impl Server {
             "attachment_chunks",
             "idempotency",
             "spent_tokens",
+            "staff",
+            "sessions",
+            "api_tokens",
+            "audit_log",
+            "tip_events",
+            "tip_notes",
         ] {
             let rows = diesel::sql_query(format!("SELECT CAST(t AS TEXT) AS v FROM {table} t"))
                 .load::<Row>(&mut conn)
