@@ -270,3 +270,9 @@ impl From<crate::staff::StaffError> for ApiError {
         }
     }
 }
+
+impl ApiError {
+    pub fn status_code_for_page(&self) -> StatusCode {
+        self.status_code()
+    }
+}

@@ -7,6 +7,7 @@ pub mod headers;
 pub mod pages;
 pub mod ratelimit;
 pub mod staff_api;
+pub mod staff_pages;
 pub mod submission;
 
 use crate::config::Config;
@@ -180,6 +181,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(resource("/captcha/{file}", "GET").route(web::get().to(pages::captcha_media)))
     .service(resource("/static/style.css", "GET").route(web::get().to(pages::stylesheet)))
     .service(resource("/openapi.json", "GET").route(web::get().to(api::openapi)))
+    .service(web::scope("/staff").configure(staff_pages::configure))
     .service(
         web::scope("/api/v1")
             .service(resource("/meta", "GET").route(web::get().to(api::meta)))

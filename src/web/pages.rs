@@ -202,10 +202,15 @@ pub async fn status_check(
         Ok(r) => r,
         Err(e) => {
             let err = ApiError::Receipt(e);
-            let outcome = StatusOutcome::Invalid(FieldErr {
-                field: "receipt".into(),
-                code: err.code().into(),
-            });
+            // Keep what was typed (at most the field's length) so one wrong digit can be fixed.
+            let kept: String = typed.chars().take(64).collect();
+            let outcome = StatusOutcome::Invalid(
+                FieldErr {
+                    field: "receipt".into(),
+                    code: err.code().into(),
+                },
+                kept,
+            );
             return html(StatusCode::BAD_REQUEST, views::status_page(lang, outcome));
         }
     };

@@ -163,7 +163,7 @@ pub fn report_form(f: &ReportForm) -> Markup {
     let body = html! {
         h1 { (t.report_title) }
         @if !f.errors.is_empty() || f.general_error.is_some() {
-            div class="error-summary" role="alert" aria-labelledby="error-summary-title" tabindex="-1" {
+            div class="error-summary" role="alert" aria-labelledby="error-summary-title" tabindex="-1" autofocus {
                 h2 id="error-summary-title" { (t.errors_title) }
                 ul {
                     @if let Some(g) = f.general_error { li { (g) } }
@@ -199,7 +199,7 @@ pub fn report_form(f: &ReportForm) -> Markup {
                 p class="hint" id="county_only-hint" { (t.county_only_hint) }
             }
             @if let Some(id) = &f.captcha_id {
-                fieldset class={ "captcha" @if error_for(e, "captcha_answer").is_some() { " has-error" } } {
+                fieldset class="captcha" {
                     legend { (t.captcha) " " span class="tag" { "(" (t.required) ")" } }
                     input type="hidden" name="captcha_id" value=(id);
                     img src={ "/captcha/" (id) ".png" } alt=(t.captcha_img_alt) width="240" height="100";
@@ -250,7 +250,8 @@ pub struct StatusView {
 
 pub enum StatusOutcome<'a> {
     Form,
-    Invalid(FieldErr),
+    /// A malformed receipt: the error, and what was typed (kept so it can be corrected).
+    Invalid(FieldErr, String),
     Unknown,
     Found(&'a StatusView),
 }
@@ -258,19 +259,23 @@ pub enum StatusOutcome<'a> {
 pub fn status_page(lang: Lang, outcome: StatusOutcome) -> Markup {
     let t = lang.t();
     let err = match &outcome {
-        StatusOutcome::Invalid(e) => vec![FieldErr {
+        StatusOutcome::Invalid(e, _) => vec![FieldErr {
             field: e.field.clone(),
             code: e.code.clone(),
         }],
         _ => Vec::new(),
+    };
+    let typed = match &outcome {
+        StatusOutcome::Invalid(_, typed) => Some(typed.as_str()),
+        _ => None,
     };
     let body = html! {
         h1 { (t.status_title) }
         @match &outcome {
             StatusOutcome::Found(s) => {
                 div class="status" role="status" {
-                    h2 { (t.status_result) ": " (s.label) }
-                    p { (t.status_updated) ": " (s.updated) }
+                    h2 { (t.status_result) (t.colon) (s.label) }
+                    p { (t.status_updated) (t.colon) (s.updated) }
                 }
             }
             StatusOutcome::Unknown => {
@@ -283,13 +288,18 @@ pub fn status_page(lang: Lang, outcome: StatusOutcome) -> Markup {
             input type="hidden" name="lang" value=(lang.code());
             (field(t, &err, "receipt", t.receipt_field, Some(t.receipt_hint), true, |d, i| html! {
                 input type="text" id="receipt" name="receipt" autocomplete="off" spellcheck="false" inputmode="numeric"
-                    maxlength="64" required aria-describedby=(d) aria-invalid=[i.then_some("true")];
+                    maxlength="64" required aria-describedby=(d) aria-invalid=[i.then_some("true")] value=[typed];
             }))
             button type="submit" { (t.status_submit) }
         }
         p { a href={ "/?lang=" (lang.code()) } { (t.new_report) } }
     };
-    page(lang, t.status_title, Some("/status"), false, body)
+    let title = if err.is_empty() {
+        t.status_title.to_string()
+    } else {
+        format!("{}{}", t.error_prefix, t.status_title)
+    };
+    page(lang, &title, Some("/status"), false, body)
 }
 
 pub fn error_page(lang: Lang, message: &str) -> Markup {
@@ -334,3 +344,4 @@ mod tests {
         assert!(html.contains(r#"lang="en""#));
     }
 }
+pub mod staff;

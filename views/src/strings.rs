@@ -95,6 +95,8 @@ pub struct Strings {
     pub footer: &'static str,
     pub error_title: &'static str,
     pub hour_suffix: &'static str,
+    pub colon: &'static str,
+    pub error_prefix: &'static str,
 }
 
 impl Strings {
@@ -191,7 +193,7 @@ pub static ZH: Strings = Strings {
     skip: "跳到主要内容",
     switch_to: "English",
     report_title: "匿名举报涉毒线索",
-    report_intro: "您无需留下姓名或联系方式。提交后您会得到一个回执号：凭回执号可以查询处理进度、与民警沟通、领取奖励。线索查证属实的，依照国家禁毒办《关于完善毒品违法犯罪举报奖励制度》的规定给予奖励。",
+    report_intro: "您无需留下姓名或联系方式。提交后您会得到一个回执号：凭回执号可以查询处理进度、与民警沟通、领取奖励。线索查证属实的，依照国家禁毒办、财政部《毒品违法犯罪举报奖励办法》的规定给予奖励。",
     keep_title: "我们保存什么、不保存什么",
     keep: &[
         "我们保存：您填写的内容和上传的文件（加密保存，只有办案民警能解密查看），以及提交的大致时间（精确到小时）。",
@@ -250,6 +252,8 @@ pub static ZH: Strings = Strings {
     footer: "本平台不使用第三方统计或外部资源。紧急情况请拨打 110。",
     error_title: "出错了",
     hour_suffix: "时（北京时间）",
+    colon: "：",
+    error_prefix: "错误：",
 };
 
 pub static EN: Strings = Strings {
@@ -316,4 +320,6 @@ pub static EN: Strings = Strings {
     footer: "This site uses no third-party analytics or outside resources. In an emergency call 110.",
     error_title: "Something went wrong",
     hour_suffix: ":00 (Beijing time)",
+    colon: ": ",
+    error_prefix: "Error: ",
 };

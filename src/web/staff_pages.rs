@@ -1,0 +1,1042 @@
+//! Staff pages under /staff: login with password then TOTP (enrolment shows a QR code and the
+//! otpauth URI), the queue, a tip, hotline/box entry, admin and auditor pages. Sessions are in
+//! the database behind an HttpOnly, SameSite=Lax cookie (Secure behind https); every form
+//! carries the session's CSRF token. Deny by default: no session sends you to the login page,
+//! the wrong role gets 403, a tip of another unit 404.
+
+// Helpers return `Err(response)` meaning "send this instead"; boxing it would buy nothing.
+#![allow(clippy::result_large_err)]
+
+use super::AppState;
+use super::errors::ApiError;
+use crate::crypto::token::{open_token, seal_token};
+use crate::db::{PooledConn, now_unix};
+use crate::intake::catalog::{CATEGORIES, TOWNSHIPS};
+use crate::intake::{Channel, StaffStamp, Submitted, TipFields};
+use crate::staff::auth::{self, LoginResult, Session, Stage};
+use crate::staff::{Role, accounts};
+use crate::triage::work::{self, QueueFilter};
+use actix_web::cookie::{Cookie, SameSite};
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use std::collections::HashMap;
+use std::time::Duration;
+use tipline_views::maud::Markup;
+use tipline_views::staff as v;
+
+const COOKIE: &str = "tipline_staff";
+
+fn page(status: StatusCode, m: Markup) -> HttpResponse {
+    HttpResponse::build(status)
+        .content_type("text/html; charset=utf-8")
+        .body(m.into_string())
+}
+
+fn see_other(to: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header(("Location", to))
+        .finish()
+}
+
+async fn db<T: Send + 'static>(
+    state: &web::Data<AppState>,
+    f: impl FnOnce(&mut PooledConn, &AppState) -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    let st = state.clone();
+    web::block(move || {
+        let mut conn = st.pool.get().map_err(|_| ApiError::Unavailable)?;
+        f(&mut conn, &st)
+    })
+    .await
+    .map_err(|_| ApiError::Internal)?
+}
+
+fn form(body: &[u8]) -> HashMap<String, String> {
+    serde_urlencoded::from_bytes(body).unwrap_or_default()
+}
+
+async fn session(
+    state: &web::Data<AppState>,
+    req: &HttpRequest,
+) -> Result<Option<Session>, ApiError> {
+    let Some(token) = req.cookie(COOKIE).map(|c| c.value().to_string()) else {
+        return Ok(None);
+    };
+    if token.len() > 128 {
+        return Ok(None);
+    }
+    db(state, move |c, _| {
+        auth::session(c, &token).map_err(ApiError::from)
+    })
+    .await
+}
+
+/// The signed-in, fully authenticated staff member, or the response to send instead.
+async fn signed_in(
+    state: &web::Data<AppState>,
+    req: &HttpRequest,
+) -> Result<Session, HttpResponse> {
+    match session(state, req).await {
+        Ok(Some(s)) if s.stage == Stage::Full => Ok(s),
+        Ok(Some(_)) => Err(see_other("/staff/totp")),
+        Ok(None) => Err(see_other("/staff/login")),
+        Err(e) => Err(error_page(&e, None)),
+    }
+}
+
+fn nav<'a>(s: &'a Session, csrf: &'a str) -> v::Nav<'a> {
+    v::Nav {
+        username: &s.actor.username,
+        role: s.actor.role.as_str(),
+        csrf,
+    }
+}
+
+fn error_page(e: &ApiError, s: Option<(&Session, &str)>) -> HttpResponse {
+    let text = match e {
+        ApiError::Forbidden => "您的角色不能进行这项操作。",
+        ApiError::NotFound => "没有这条记录，或它不属于您的单位。",
+        ApiError::Conflict(_) | ApiError::Invalid(_) => "操作未完成：输入或状态不符合要求。",
+        _ => "服务器出错，操作没有完成。",
+    };
+    let n = s.map(|(s, c)| nav(s, c));
+    page(
+        actix_web::ResponseError::status_code(e),
+        v::message("出错了", n.as_ref(), text),
+    )
+}
+
+fn csrf_of(state: &AppState, s: &Session) -> String {
+    auth::csrf_token(&state.staff.csrf_key, s)
+}
+
+/// Checks the form's CSRF token against the session.
+fn check_csrf(
+    state: &AppState,
+    s: &Session,
+    f: &HashMap<String, String>,
+) -> Result<(), HttpResponse> {
+    if auth::csrf_ok(
+        &state.staff.csrf_key,
+        s,
+        f.get("csrf").map(String::as_str).unwrap_or_default(),
+    ) {
+        Ok(())
+    } else {
+        Err(page(
+            StatusCode::FORBIDDEN,
+            v::message("表单已失效", None, "表单已过期或来源不明，请返回重新操作。"),
+        ))
+    }
+}
+
+fn session_cookie(state: &AppState, value: String, max_age: Option<i64>) -> Cookie<'static> {
+    let mut c = Cookie::build(COOKIE, value)
+        .path("/staff")
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(state.config.public_url.starts_with("https://"))
+        .finish();
+    if let Some(secs) = max_age {
+        c.set_max_age(actix_web::cookie::time::Duration::seconds(secs));
+    }
+    c
+}
+
+// --- login -----------------------------------------------------------------------------------
+
+const LOGIN_CSRF: &str = "login-csrf";
+
+fn login_csrf(state: &AppState) -> String {
+    seal_token(
+        &state.staff.csrf_key,
+        LOGIN_CSRF,
+        now_unix() + 3600,
+        b"login",
+    )
+    .unwrap_or_default()
+}
+
+pub async fn login_form(state: web::Data<AppState>) -> HttpResponse {
+    page(StatusCode::OK, v::login(&login_csrf(&state), None))
+}
+
+pub async fn login(state: web::Data<AppState>, req: HttpRequest, body: web::Bytes) -> HttpResponse {
+    if let Err(e) = super::rate_limit(&state, &req) {
+        return page(
+            e.status_code_for_page(),
+            v::login(&login_csrf(&state), Some("尝试次数太多，请稍后再试。")),
+        );
+    }
+    let f = form(&body);
+    if open_token(
+        &state.staff.csrf_key,
+        LOGIN_CSRF,
+        f.get("csrf").map(String::as_str).unwrap_or_default(),
+        now_unix(),
+    )
+    .is_err()
+    {
+        return page(
+            StatusCode::FORBIDDEN,
+            v::login(&login_csrf(&state), Some("登录表单已过期，请重试。")),
+        );
+    }
+    let username = f.get("username").cloned().unwrap_or_default();
+    let password = zeroize::Zeroizing::new(f.get("password").cloned().unwrap_or_default());
+    let result = db(&state, move |c, st| {
+        auth::login(c, &st.staff.signer, &username, &password).map_err(ApiError::from)
+    })
+    .await;
+    match result {
+        Ok(LoginResult::Session { token, .. }) => {
+            let mut resp = see_other("/staff/totp");
+            let _ = resp.add_cookie(&session_cookie(&state, token, None));
+            resp
+        }
+        Ok(LoginResult::Refused(e)) => {
+            // Failures cost time: a password guesser gets a second per try on top of the lock.
+            tokio::time::sleep(Duration::from_millis(800)).await;
+            let text = match e {
+                crate::staff::StaffError::Locked => {
+                    "账号因多次登录失败已被暂时锁定，请 15 分钟后再试。"
+                }
+                _ => "用户名或密码错误。",
+            };
+            page(
+                StatusCode::UNAUTHORIZED,
+                v::login(&login_csrf(&state), Some(text)),
+            )
+        }
+        Err(e) => error_page(&e, None),
+    }
+}
+
+fn qr_svg(uri: &str) -> String {
+    qrcode::QrCode::new(uri.as_bytes())
+        .map(|code| {
+            code.render::<qrcode::render::svg::Color>()
+                .min_dimensions(200, 200)
+                .build()
+        })
+        .unwrap_or_default()
+}
+
+pub async fn totp_form(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
+    totp_page(&state, &req, None, StatusCode::OK).await
+}
+
+async fn totp_page(
+    state: &web::Data<AppState>,
+    req: &HttpRequest,
+    error: Option<&str>,
+    status: StatusCode,
+) -> HttpResponse {
+    let s = match session(state, req).await {
+        Ok(Some(s)) if s.stage != Stage::Full => s,
+        Ok(Some(_)) => return see_other("/staff"),
+        _ => return see_other("/staff/login"),
+    };
+    let csrf = csrf_of(state, &s);
+    if s.stage == Stage::Enrol {
+        let actor = s.actor.clone();
+        let uri = match db(state, move |c, st| {
+            accounts::begin_totp(c, &st.staff.totp_key, &actor).map_err(ApiError::from)
+        })
+        .await
+        {
+            Ok(u) => u,
+            Err(e) => return error_page(&e, None),
+        };
+        let svg = qr_svg(&uri);
+        return page(status, v::totp(&csrf, Some((&uri, &svg)), error));
+    }
+    page(status, v::totp(&csrf, None, error))
+}
+
+pub async fn totp(state: web::Data<AppState>, req: HttpRequest, body: web::Bytes) -> HttpResponse {
+    let s = match session(&state, &req).await {
+        Ok(Some(s)) if s.stage != Stage::Full => s,
+        _ => return see_other("/staff/login"),
+    };
+    let f = form(&body);
+    if let Err(r) = check_csrf(&state, &s, &f) {
+        return r;
+    }
+    let code = f.get("code").cloned().unwrap_or_default();
+    let enrolling = s.stage == Stage::Enrol;
+    let ok = db(&state, move |c, st| {
+        auth::second_factor(c, &st.staff.signer, &st.staff.totp_key, &s, &code)
+            .map_err(ApiError::from)
+    })
+    .await;
+    match ok {
+        Ok(true) => see_other("/staff"),
+        Ok(false) => {
+            tokio::time::sleep(Duration::from_millis(800)).await;
+            let msg = if enrolling {
+                "验证码不正确。二维码已更新，请重新扫描后输入新的验证码。"
+            } else {
+                "验证码不正确或已使用过，请输入新的验证码。"
+            };
+            totp_page(&state, &req, Some(msg), StatusCode::UNAUTHORIZED).await
+        }
+        Err(e) => error_page(&e, None),
+    }
+}
+
+pub async fn logout(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> HttpResponse {
+    let Ok(Some(s)) = session(&state, &req).await else {
+        return see_other("/staff/login");
+    };
+    if let Err(r) = check_csrf(&state, &s, &form(&body)) {
+        return r;
+    }
+    let _ = db(&state, move |c, st| {
+        auth::logout(c, &st.staff.signer, &s).map_err(ApiError::from)
+    })
+    .await;
+    let mut resp = see_other("/staff/login");
+    let _ = resp.add_cookie(&session_cookie(&state, String::new(), Some(0)));
+    resp
+}
+
+pub async fn home(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
+    let s = match signed_in(&state, &req).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    match s.actor.role {
+        Role::Officer | Role::Supervisor => see_other("/staff/tips"),
+        Role::Admin => see_other("/staff/admin"),
+        Role::Auditor => see_other("/staff/audit"),
+        Role::Finance => {
+            let csrf = csrf_of(&state, &s);
+            page(
+                StatusCode::OK,
+                v::message(
+                    "财务",
+                    Some(&nav(&s, &csrf)),
+                    "奖励审批和支付功能将在下一版本中提供。",
+                ),
+            )
+        }
+    }
+}
+
+pub async fn password_form(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
+    let s = match signed_in(&state, &req).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let csrf = csrf_of(&state, &s);
+    page(StatusCode::OK, v::password(&nav(&s, &csrf), None))
+}
+
+pub async fn password(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> HttpResponse {
+    let s = match signed_in(&state, &req).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let f = form(&body);
+    if let Err(r) = check_csrf(&state, &s, &f) {
+        return r;
+    }
+    let current = zeroize::Zeroizing::new(f.get("current").cloned().unwrap_or_default());
+    let new = zeroize::Zeroizing::new(f.get("new").cloned().unwrap_or_default());
+    let actor = s.actor.clone();
+    let result = db(&state, move |c, st| {
+        use crate::db::schema::staff;
+        use diesel::prelude::*;
+        let hash: String = staff::table
+            .filter(staff::id.eq(&actor.id))
+            .select(staff::password_hash)
+            .first(&mut **c)
+            .map_err(|_| ApiError::Internal)?;
+        if !accounts::verify_password(&hash, &current) {
+            return Ok(Some("当前密码不正确。"));
+        }
+        match accounts::set_password(c, &st.staff.signer, &actor, &new) {
+            Ok(()) => Ok(None),
+            Err(crate::staff::StaffError::WeakPassword) => Ok(Some("新密码至少需要 12 个字符。")),
+            Err(e) => Err(ApiError::from(e)),
+        }
+    })
+    .await;
+    let csrf = csrf_of(&state, &s);
+    match result {
+        Ok(None) => {
+            let mut resp = see_other("/staff/login");
+            let _ = resp.add_cookie(&session_cookie(&state, String::new(), Some(0)));
+            resp
+        }
+        Ok(Some(msg)) => page(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            v::password(&nav(&s, &csrf), Some(msg)),
+        ),
+        Err(e) => error_page(&e, Some((&s, &csrf))),
+    }
+}
+
+// --- queue and tips ----------------------------------------------------------------------------
+
+fn label(list: &'static [crate::intake::catalog::Choice], code: &str) -> String {
+    list.iter()
+        .find(|c| c.code == code)
+        .map(|c| c.zh.to_string())
+        .unwrap_or_else(|| code.to_string())
+}
+
+fn status_zh(s: &str) -> &'static str {
+    match s {
+        "received" => "已收到",
+        "triaging" => "初查中",
+        "assigned" => "已指派",
+        "investigating" => "调查中",
+        "verified" => "查证属实",
+        "unfounded" => "查无实据",
+        "duplicate" => "重复线索",
+        "out_of_scope" => "不属受理范围",
+        "closed" => "已办结",
+        _ => "未知",
+    }
+}
+
+fn channel_zh(s: &str) -> &'static str {
+    match s {
+        "web" => "网上",
+        "sms" => "短信",
+        "email" => "邮件",
+        "hotline" => "电话",
+        "box" => "举报箱",
+        _ => "其他",
+    }
+}
+
+pub async fn queue(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
+    let s = match signed_in(&state, &req).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let csrf = csrf_of(&state, &s);
+    let q: HashMap<String, String> =
+        serde_urlencoded::from_str(req.query_string()).unwrap_or_default();
+    let get = |k: &str| q.get(k).filter(|v| !v.is_empty()).cloned();
+    let filter = QueueFilter {
+        status: get("status"),
+        category: get("category"),
+        township: get("township"),
+        channel: get("channel"),
+        priority: get("priority").and_then(|p| p.parse().ok()),
+        tag: get("tag"),
+        max_age_days: get("max_age_days").and_then(|p| p.parse().ok()),
+        oldest_first: get("order").as_deref() == Some("oldest"),
+        cursor: get("cursor"),
+        limit: Some(50),
+    };
+    let actor = s.actor.clone();
+    let f2 = filter.clone();
+    let result = db(&state, move |c, _| {
+        let (items, next) = work::queue(c, &actor, &f2)?;
+        Ok((items, next, work::counts(c, &actor)?))
+    })
+    .await;
+    let (items, next, counts) = match result {
+        Ok(x) => x,
+        Err(e) => return error_page(&e, Some((&s, &csrf))),
+    };
+    let next_link = next.map(|c| {
+        let mut q2 = q.clone();
+        q2.insert("cursor".into(), c);
+        format!(
+            "/staff/tips?{}",
+            serde_urlencoded::to_string(&q2).unwrap_or_default()
+        )
+    });
+    let opts = |list: &'static [crate::intake::catalog::Choice]| {
+        list.iter()
+            .map(|c| (c.code.to_string(), c.zh.to_string()))
+            .collect::<Vec<_>>()
+    };
+    let statuses = crate::triage::states::STATUSES
+        .iter()
+        .map(|s| (s.to_string(), status_zh(s).to_string()))
+        .collect();
+    let channels = ["web", "sms", "email", "hotline", "box"]
+        .iter()
+        .map(|c| (c.to_string(), channel_zh(c).to_string()))
+        .collect();
+    let sel = |k: &str| q.get(k).cloned().unwrap_or_default();
+    let p = v::QueuePage {
+        nav: nav(&s, &csrf),
+        rows: items
+            .into_iter()
+            .map(|i| v::QueueRow {
+                received: super::hour_local(i.created_hour),
+                category: label(CATEGORIES, &i.category),
+                township: label(TOWNSHIPS, &i.township),
+                channel: channel_zh(&i.channel).to_string(),
+                status: status_zh(&i.status).to_string(),
+                priority: i.priority,
+                tags: i.tags.join(", "),
+                id: i.id,
+                public_ref: i.public_ref,
+            })
+            .collect(),
+        counts: counts
+            .into_iter()
+            .map(|(st, n)| (status_zh(&st).to_string(), n))
+            .collect(),
+        next_link,
+        filters: vec![
+            ("status", "状态", statuses, sel("status")),
+            ("category", "类别", opts(CATEGORIES), sel("category")),
+            ("township", "乡镇", opts(TOWNSHIPS), sel("township")),
+            ("channel", "渠道", channels, sel("channel")),
+        ],
+        oldest_first: filter.oldest_first,
+    };
+    page(StatusCode::OK, v::queue(&p))
+}
+
+pub async fn tip(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> HttpResponse {
+    let s = match signed_in(&state, &req).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let csrf = csrf_of(&state, &s);
+    let id = path.into_inner();
+    let actor = s.actor.clone();
+    let idc = id.clone();
+    let view = db(&state, move |c, st| {
+        let opener = st.staff.opener.as_ref().ok_or(ApiError::Unavailable)?;
+        Ok(work::open_tip(c, &st.staff.signer, opener, &actor, &idc)?)
+    })
+    .await;
+    let t = match view {
+        Ok(t) => t,
+        Err(e) => return error_page(&e, Some((&s, &csrf))),
+    };
+    let text = |k: &str| {
+        t.report
+            .get(k)
+            .and_then(|v| v.as_str())
+            .unwrap_or_default()
+            .to_string()
+    };
+    let mut report = vec![("发生了什么", text("description"))];
+    for (k, l) in [
+        ("location", "地点"),
+        ("occurred_at", "时间"),
+        ("people", "人员"),
+        ("vehicles", "车辆"),
+    ] {
+        let v = text(k);
+        if !v.is_empty() {
+            report.push((l, v));
+        }
+    }
+    if let Some(n) = t
+        .report
+        .get("attachments")
+        .and_then(|a| a.as_array())
+        .map(Vec::len)
+        .filter(|n| *n > 0)
+    {
+        report.push(("附件", format!("{n} 个（加密保存）")));
+    }
+    let p = v::TipPage {
+        nav: nav(&s, &csrf),
+        id: &id,
+        public_ref: &t.meta.public_ref,
+        meta: vec![
+            ("状态", status_zh(&t.meta.status).to_string()),
+            ("类别", label(CATEGORIES, &t.meta.category)),
+            ("乡镇", label(TOWNSHIPS, &t.meta.township)),
+            ("渠道", channel_zh(&t.meta.channel).to_string()),
+            ("收到（小时）", super::hour_local(t.meta.created_hour)),
+            ("优先级", t.meta.priority.to_string()),
+            ("标签", t.meta.tags.join(", ")),
+            (
+                "只限县禁毒大队",
+                if t.meta.county_only { "是" } else { "否" }.to_string(),
+            ),
+        ],
+        report,
+        events: t
+            .events
+            .iter()
+            .map(|e| {
+                format!(
+                    "{} {}：{} → {}",
+                    super::hour_local(e.at),
+                    e.actor,
+                    status_zh(&e.from),
+                    status_zh(&e.to)
+                )
+            })
+            .collect(),
+        notes: t
+            .notes
+            .iter()
+            .map(|n| (n.author.clone(), n.body.clone()))
+            .collect(),
+        next_states: t.next_states.iter().map(|s| (*s, status_zh(s))).collect(),
+        error: None,
+    };
+    page(StatusCode::OK, v::tip(&p))
+}
+
+/// One POST handler for the tip's forms: transition, assign, triage, notes.
+pub async fn tip_action(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    body: web::Bytes,
+) -> HttpResponse {
+    let s = match signed_in(&state, &req).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let f = form(&body);
+    if let Err(r) = check_csrf(&state, &s, &f) {
+        return r;
+    }
+    let csrf = csrf_of(&state, &s);
+    let (id, action) = path.into_inner();
+    let actor = s.actor.clone();
+    let idc = id.clone();
+    let result = db(&state, move |c, st| {
+        let get = |k: &str| {
+            f.get(k)
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
+        match action.as_str() {
+            "transition" => work::transition(
+                c,
+                &st.desk(),
+                &actor,
+                &idc,
+                &get("to").unwrap_or_default(),
+                get("note").as_deref(),
+            ),
+            "assign" => work::assign(
+                c,
+                &st.staff.signer,
+                &actor,
+                &idc,
+                get("username").as_deref(),
+            ),
+            "triage" => {
+                let tags: Option<Vec<String>> = f.get("tags").map(|t| {
+                    t.split([',', '，'])
+                        .map(|x| x.trim().to_string())
+                        .filter(|x| !x.is_empty())
+                        .collect()
+                });
+                work::set_triage(
+                    c,
+                    &st.staff.signer,
+                    &actor,
+                    &idc,
+                    get("priority").and_then(|p| p.parse().ok()),
+                    tags.as_deref(),
+                )
+            }
+            "notes" => work::add_note(
+                c,
+                &st.desk(),
+                &actor,
+                &idc,
+                &get("body").unwrap_or_default(),
+            ),
+            _ => return Err(ApiError::NotFound),
+        }
+        .map_err(ApiError::from)
+    })
+    .await;
+    match result {
+        Ok(()) => see_other(&format!("/staff/tips/{id}")),
+        Err(e) => error_page(&e, Some((&s, &csrf))),
+    }
+}
+
+fn new_tip_page(s: &Session, csrf: &str, errors: Vec<String>) -> Markup {
+    v::new_tip(&v::NewTipPage {
+        nav: nav(s, csrf),
+        categories: CATEGORIES.iter().map(|c| (c.code, c.zh)).collect(),
+        townships: TOWNSHIPS.iter().map(|c| (c.code, c.zh)).collect(),
+        errors,
+    })
+}
+
+pub async fn new_tip_form(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
+    let s = match signed_in(&state, &req).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let csrf = csrf_of(&state, &s);
+    if !s.actor.role.reads_tips() {
+        return error_page(&ApiError::Forbidden, Some((&s, &csrf)));
+    }
+    page(StatusCode::OK, new_tip_page(&s, &csrf, Vec::new()))
+}
+
+pub async fn new_tip(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> HttpResponse {
+    let s = match signed_in(&state, &req).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let f = form(&body);
+    if let Err(r) = check_csrf(&state, &s, &f) {
+        return r;
+    }
+    let csrf = csrf_of(&state, &s);
+    if !s.actor.role.reads_tips() {
+        return error_page(&ApiError::Forbidden, Some((&s, &csrf)));
+    }
+    let get = |k: &str| f.get(k).cloned().unwrap_or_default();
+    let channel = if get("channel") == "box" {
+        Channel::Box
+    } else {
+        Channel::Hotline
+    };
+    let fields = TipFields {
+        category: get("category"),
+        township: get("township"),
+        description: get("description"),
+        location: f.get("location").cloned(),
+        county_only: get("county_only") == "on",
+        ..Default::default()
+    };
+    let stamp = StaffStamp {
+        actor: s.actor.audit_name(),
+        signer: state.staff.signer.clone(),
+    };
+    match state.intake.submit_by_staff(channel, fields, stamp).await {
+        Ok((Submitted::Created(receipt), id)) => {
+            let public_ref = db(&state, move |c, _| {
+                use crate::db::schema::tips;
+                use diesel::prelude::*;
+                tips::table
+                    .filter(tips::id.eq(&id))
+                    .select(tips::public_ref)
+                    .first::<String>(&mut **c)
+                    .map_err(|_| ApiError::Internal)
+            })
+            .await
+            .unwrap_or_default();
+            page(
+                StatusCode::CREATED,
+                v::caller_receipt(&nav(&s, &csrf), &receipt.display(), &public_ref),
+            )
+        }
+        Ok(_) => error_page(&ApiError::Internal, Some((&s, &csrf))),
+        Err(crate::intake::IntakeError::Invalid(list)) => {
+            let errors = list
+                .iter()
+                .map(|e| format!("{}：{}", e.field, super::errors::field_message(e.code)))
+                .collect();
+            page(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                new_tip_page(&s, &csrf, errors),
+            )
+        }
+        Err(e) => error_page(&ApiError::from(e), Some((&s, &csrf))),
+    }
+}
+
+// --- admin and audit ---------------------------------------------------------------------------
+
+async fn admin_page(
+    state: &web::Data<AppState>,
+    s: &Session,
+    error: Option<String>,
+    created: Option<(String, String)>,
+    status: StatusCode,
+) -> HttpResponse {
+    let csrf = csrf_of(state, s);
+    let data = db(state, |c, _| {
+        let users = accounts::list_users(c)?;
+        let units = crate::triage::routing::list_units(c).map_err(|_| ApiError::Internal)?;
+        Ok((users, units))
+    })
+    .await;
+    let (users, units) = match data {
+        Ok(x) => x,
+        Err(e) => return error_page(&e, Some((s, &csrf))),
+    };
+    let p = v::AdminPage {
+        nav: nav(s, &csrf),
+        users: users
+            .into_iter()
+            .map(|(_, u, r, unit, d)| (u, r, unit.unwrap_or_else(|| "全县".into()), d))
+            .collect(),
+        units: units
+            .into_iter()
+            .map(|u| {
+                (
+                    u.code,
+                    u.name_zh,
+                    u.townships
+                        .iter()
+                        .map(|t| label(TOWNSHIPS, t))
+                        .collect::<Vec<_>>()
+                        .join("、"),
+                )
+            })
+            .collect(),
+        error,
+        created,
+    };
+    page(status, v::admin(&p))
+}
+
+async fn require_role(
+    state: &web::Data<AppState>,
+    req: &HttpRequest,
+    role: Role,
+) -> Result<Session, HttpResponse> {
+    let s = signed_in(state, req).await?;
+    if s.actor.role != role {
+        let csrf = csrf_of(state, &s);
+        let name = s.actor.audit_name();
+        let _ = db(state, move |c, st| {
+            diesel::Connection::transaction::<_, diesel::result::Error, _>(&mut **c, |c| {
+                crate::audit::append(
+                    c,
+                    &st.staff.signer,
+                    &crate::audit::Entry {
+                        actor: &name,
+                        action: "page",
+                        object: "route",
+                        outcome: crate::audit::Outcome::Denied,
+                    },
+                )
+            })
+            .map_err(|_| ApiError::Internal)
+        })
+        .await;
+        return Err(error_page(&ApiError::Forbidden, Some((&s, &csrf))));
+    }
+    Ok(s)
+}
+
+pub async fn admin(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
+    match require_role(&state, &req, Role::Admin).await {
+        Ok(s) => admin_page(&state, &s, None, None, StatusCode::OK).await,
+        Err(r) => r,
+    }
+}
+
+pub async fn admin_add_user(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> HttpResponse {
+    let s = match require_role(&state, &req, Role::Admin).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let f = form(&body);
+    if let Err(r) = check_csrf(&state, &s, &f) {
+        return r;
+    }
+    let by = s.actor.audit_name();
+    let result = db(&state, move |c, st| {
+        let password = accounts::generate_password()?;
+        let unit = f.get("unit").filter(|u| !u.is_empty()).cloned();
+        let username = f.get("username").cloned().unwrap_or_default();
+        let u = accounts::NewUser {
+            username: &username,
+            role: f.get("role").map(String::as_str).unwrap_or_default(),
+            unit: unit.as_deref(),
+            password: &password,
+        };
+        match accounts::add_user(c, &st.staff.signer, &by, &u) {
+            Ok(_) => Ok(Ok((username, password.to_string()))),
+            Err(crate::staff::StaffError::Db(e)) => {
+                Err(ApiError::from(crate::staff::StaffError::Db(e)))
+            }
+            Err(e) => Ok(Err(e.to_string())),
+        }
+    })
+    .await;
+    match result {
+        Ok(Ok(created)) => admin_page(&state, &s, None, Some(created), StatusCode::CREATED).await,
+        Ok(Err(msg)) => {
+            admin_page(
+                &state,
+                &s,
+                Some(msg),
+                None,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+        Err(e) => error_page(&e, None),
+    }
+}
+
+pub async fn admin_disable_user(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> HttpResponse {
+    let s = match require_role(&state, &req, Role::Admin).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    if let Err(r) = check_csrf(&state, &s, &form(&body)) {
+        return r;
+    }
+    let by = s.actor.audit_name();
+    let username = path.into_inner();
+    match db(&state, move |c, st| {
+        accounts::set_disabled(c, &st.staff.signer, &by, &username, true).map_err(ApiError::from)
+    })
+    .await
+    {
+        Ok(()) => see_other("/staff/admin"),
+        Err(e) => {
+            let csrf = csrf_of(&state, &s);
+            error_page(&e, Some((&s, &csrf)))
+        }
+    }
+}
+
+pub async fn audit(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
+    let s = match require_role(&state, &req, Role::Auditor).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let csrf = csrf_of(&state, &s);
+    let q: HashMap<String, String> =
+        serde_urlencoded::from_str(req.query_string()).unwrap_or_default();
+    let actor_f = q.get("actor").cloned().unwrap_or_default();
+    let action_f = q.get("action").cloned().unwrap_or_default();
+    let before = q.get("before").and_then(|b| b.parse::<i64>().ok());
+    let (a2, b2) = (actor_f.clone(), action_f.clone());
+    let name = s.actor.audit_name();
+    let rows = db(&state, move |c, st| {
+        use crate::db::schema::audit_log as a;
+        use diesel::prelude::*;
+        let mut sel = a::table.into_boxed();
+        if !a2.is_empty() {
+            sel = sel.filter(a::actor.eq(a2));
+        }
+        if !b2.is_empty() {
+            sel = sel.filter(a::action.like(format!("{b2}%")));
+        }
+        if let Some(b) = before {
+            sel = sel.filter(a::seq.lt(b));
+        }
+        let rows: Vec<(i64, i64, String, String, String, String)> = sel
+            .order(a::seq.desc())
+            .limit(100)
+            .select((a::seq, a::at, a::actor, a::action, a::object, a::outcome))
+            .load(&mut **c)
+            .map_err(|_| ApiError::Internal)?;
+        diesel::Connection::transaction::<_, diesel::result::Error, _>(&mut **c, |c| {
+            crate::audit::append(
+                c,
+                &st.staff.signer,
+                &crate::audit::Entry {
+                    actor: &name,
+                    action: "audit.list",
+                    object: "audit",
+                    outcome: crate::audit::Outcome::Ok,
+                },
+            )
+        })
+        .map_err(|_| ApiError::Internal)?;
+        Ok(rows)
+    })
+    .await;
+    let rows = match rows {
+        Ok(r) => r,
+        Err(e) => return error_page(&e, Some((&s, &csrf))),
+    };
+    let next_link = rows.last().filter(|_| rows.len() == 100).map(|r| {
+        let mut q2 = q.clone();
+        q2.insert("before".into(), r.0.to_string());
+        format!(
+            "/staff/audit?{}",
+            serde_urlencoded::to_string(&q2).unwrap_or_default()
+        )
+    });
+    let p = v::AuditPage {
+        nav: nav(&s, &csrf),
+        rows: rows
+            .into_iter()
+            .map(|(seq, at, actor, action, object, outcome)| {
+                (
+                    seq,
+                    super::hour_iso(at).replace(":00:00Z", "时"),
+                    actor,
+                    action,
+                    object,
+                    outcome,
+                )
+            })
+            .collect(),
+        actor: &actor_f,
+        action: &action_f,
+        next_link,
+    };
+    page(StatusCode::OK, v::audit(&p))
+}
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    use super::resource;
+    cfg.service(resource("", "GET").route(web::get().to(home)))
+        .service(
+            resource("/login", "GET, POST")
+                .route(web::get().to(login_form))
+                .route(web::post().to(login)),
+        )
+        .service(
+            resource("/totp", "GET, POST")
+                .route(web::get().to(totp_form))
+                .route(web::post().to(totp)),
+        )
+        .service(resource("/logout", "POST").route(web::post().to(logout)))
+        .service(
+            resource("/password", "GET, POST")
+                .route(web::get().to(password_form))
+                .route(web::post().to(password)),
+        )
+        .service(resource("/tips", "GET").route(web::get().to(queue)))
+        .service(
+            resource("/tips/new", "GET, POST")
+                .route(web::get().to(new_tip_form))
+                .route(web::post().to(new_tip)),
+        )
+        .service(resource("/tips/{id}", "GET").route(web::get().to(tip)))
+        .service(resource("/tips/{id}/{action}", "POST").route(web::post().to(tip_action)))
+        .service(resource("/admin", "GET").route(web::get().to(admin)))
+        .service(resource("/admin/users", "POST").route(web::post().to(admin_add_user)))
+        .service(
+            resource("/admin/users/{username}/disable", "POST")
+                .route(web::post().to(admin_disable_user)),
+        )
+        .service(resource("/audit", "GET").route(web::get().to(audit)));
+}

@@ -1,0 +1,393 @@
+//! The staff pages as a person uses them: password, TOTP enrolment from the QR page, the queue,
+//! a tip, CSRF on every form, lockout, logout, and deny by default.
+
+mod common;
+use common::*;
+
+fn hidden(html: &str, name: &str) -> String {
+    let key = format!("name=\"{name}\" value=\"");
+    let start = html
+        .find(&key)
+        .unwrap_or_else(|| panic!("no {name} in {html}"))
+        + key.len();
+    html[start..start + html[start..].find('"').unwrap()].to_string()
+}
+
+fn cookie_of(r: &reqwest::Response) -> Option<String> {
+    r.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("tipline_staff="))
+        .map(|v| v.split(';').next().unwrap().to_string())
+}
+
+fn add_user(s: &Server, name: &str, role: &str, unit: Option<&str>) {
+    let pw = s.dir.path().join(format!("{name}.pw"));
+    std::fs::write(&pw, "correct horse battery staple").unwrap();
+    let mut args = vec![
+        "user",
+        "add",
+        "--username",
+        name,
+        "--role",
+        role,
+        "--password-file",
+        pw.to_str().unwrap(),
+    ];
+    if let Some(u) = unit {
+        args.extend(["--unit", u]);
+    }
+    assert!(s.cli(&args).status.success());
+}
+
+async fn password_step(s: &Server, name: &str, password: &str) -> reqwest::Response {
+    let page = s
+        .client
+        .get(s.url("/staff/login"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = hidden(&page, "csrf");
+    s.client
+        .post(s.url("/staff/login"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("username", name),
+            ("password", password),
+        ])
+        .send()
+        .await
+        .unwrap()
+}
+
+fn code_for(uri: &str, at: u64) -> String {
+    let totp = totp_rs::Totp::from_url(uri.replace("&amp;", "&")).unwrap();
+    totp.generate(at).to_string()
+}
+
+/// Logs in with password and TOTP (enrolling at first login); returns (cookie, otpauth uri).
+async fn login(s: &Server, name: &str, uri: Option<&str>, at: u64) -> (String, String) {
+    let r = password_step(s, name, "correct horse battery staple").await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(r.headers()["location"], "/staff/totp");
+    let cookie = cookie_of(&r).expect("session cookie");
+    let set = r.headers()["set-cookie"].to_str().unwrap().to_string();
+    assert!(
+        set.contains("HttpOnly") && set.contains("SameSite=Lax") && set.contains("Path=/staff"),
+        "{set}"
+    );
+    let page = s
+        .client
+        .get(s.url("/staff/totp"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let uri = match uri {
+        Some(u) => u.to_string(),
+        None => {
+            assert!(page.contains("<svg"), "enrolment shows a QR code");
+            let start = page.find("otpauth://").unwrap();
+            page[start..start + page[start..].find('<').unwrap()].to_string()
+        }
+    };
+    let r = s
+        .client
+        .post(s.url("/staff/totp"))
+        .header("cookie", &cookie)
+        .form(&[
+            ("csrf", hidden(&page, "csrf")),
+            ("code", code_for(&uri, at)),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303, "{}", r.text().await.unwrap());
+    (cookie, uri)
+}
+
+#[tokio::test]
+async fn login_with_totp_work_a_tip_and_log_out() {
+    let s = Server::start().await;
+    add_user(&s, "wang", "officer", Some("ps-xidu"));
+    let (tip, _) = s.public_tip("venues", "xidu", "歌厅里有人吸毒").await;
+    let now = tipline::db::now_unix() as u64;
+    let (cookie, uri) = login(&s, "wang", None, now).await;
+
+    let r = s
+        .client
+        .get(s.url("/staff"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers()["location"], "/staff/tips");
+    let queue = s
+        .client
+        .get(s.url("/staff/tips"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        queue.contains(&format!("/staff/tips/{tip}")) && !queue.contains("歌厅里有人吸毒"),
+        "queue shows metadata only"
+    );
+    let page = s
+        .client
+        .get(s.url(&format!("/staff/tips/{tip}")))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("歌厅里有人吸毒"));
+    let csrf = hidden(&page, "csrf");
+
+    // Without the CSRF token nothing changes.
+    let r = s
+        .client
+        .post(s.url(&format!("/staff/tips/{tip}/transition")))
+        .header("cookie", &cookie)
+        .form(&[("to", "triaging")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let r = s
+        .client
+        .post(s.url(&format!("/staff/tips/{tip}/transition")))
+        .header("cookie", &cookie)
+        .form(&[("to", "triaging"), ("csrf", &csrf)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let r = s
+        .client
+        .post(s.url(&format!("/staff/tips/{tip}/notes")))
+        .header("cookie", &cookie)
+        .form(&[("body", "备注"), ("csrf", &csrf)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let page = s
+        .client
+        .get(s.url(&format!("/staff/tips/{tip}")))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("初查中") && page.contains("备注"));
+
+    // Hotline entry shows the receipt to read back.
+    let r = s
+        .client
+        .post(s.url("/staff/tips/new"))
+        .header("cookie", &cookie)
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("channel", "hotline"),
+            ("category", "trafficking"),
+            ("township", "xidu"),
+            ("description", "电话举报"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    assert!(r.text().await.unwrap().contains("id=\"receipt\""));
+
+    // Logout ends the session at once; the same TOTP step cannot be used again.
+    let r = s
+        .client
+        .post(s.url("/staff/logout"))
+        .header("cookie", &cookie)
+        .form(&[("csrf", &csrf)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let r = s
+        .client
+        .get(s.url("/staff/tips"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers()["location"], "/staff/login");
+    let r = password_step(&s, "wang", "correct horse battery staple").await;
+    let cookie2 = cookie_of(&r).unwrap();
+    let page = s
+        .client
+        .get(s.url("/staff/totp"))
+        .header("cookie", &cookie2)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!page.contains("<svg"), "enrolled: no new QR code");
+    let r = s
+        .client
+        .post(s.url("/staff/totp"))
+        .header("cookie", &cookie2)
+        .form(&[
+            ("csrf", hidden(&page, "csrf")),
+            ("code", code_for(&uri, now)),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401, "a TOTP code is accepted once");
+    // The next time step works.
+    let page = s
+        .client
+        .get(s.url("/staff/totp"))
+        .header("cookie", &cookie2)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let r = s
+        .client
+        .post(s.url("/staff/totp"))
+        .header("cookie", &cookie2)
+        .form(&[
+            ("csrf", hidden(&page, "csrf")),
+            ("code", code_for(&uri, now + 30)),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+}
+
+#[tokio::test]
+async fn repeated_failures_lock_the_account() {
+    let s = Server::start().await;
+    add_user(&s, "li.si", "officer", Some("ps-xidu"));
+    for _ in 0..5 {
+        assert_eq!(
+            password_step(&s, "li.si", "wrong password here")
+                .await
+                .status(),
+            401
+        );
+    }
+    let r = password_step(&s, "li.si", "correct horse battery staple").await;
+    assert_eq!(r.status(), 401);
+    assert!(r.text().await.unwrap().contains("锁定"));
+    let r = password_step(&s, "nobody", "whatever password").await;
+    assert_eq!(r.status(), 401);
+    assert!(
+        !s.log().contains("nobody"),
+        "typed usernames are not logged"
+    );
+}
+
+#[tokio::test]
+async fn pages_deny_by_default() {
+    let s = Server::start().await;
+    add_user(&s, "off1", "officer", Some("ps-xidu"));
+    add_user(&s, "fin1", "finance", None);
+    add_user(&s, "adm1", "admin", None);
+    let (other_tip, _) = s.public_tip("other", "jinxi", "别的乡镇").await;
+    let now = tipline::db::now_unix() as u64;
+    for path in [
+        "/staff/tips",
+        "/staff/admin",
+        "/staff/audit",
+        &format!("/staff/tips/{other_tip}"),
+    ] {
+        let r = s.client.get(s.url(path)).send().await.unwrap();
+        assert_eq!(
+            (
+                r.status().as_u16(),
+                r.headers()["location"].to_str().unwrap()
+            ),
+            (303, "/staff/login"),
+            "{path}"
+        );
+    }
+    let (officer, _) = login(&s, "off1", None, now).await;
+    let (finance, _) = login(&s, "fin1", None, now).await;
+    let (admin, _) = login(&s, "adm1", None, now).await;
+    let get = |c: &str, p: &str| {
+        s.client
+            .get(s.url(p))
+            .header("cookie", c.to_string())
+            .send()
+    };
+    assert_eq!(
+        get(&officer, &format!("/staff/tips/{other_tip}"))
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+    assert_eq!(get(&officer, "/staff/admin").await.unwrap().status(), 403);
+    assert_eq!(get(&officer, "/staff/audit").await.unwrap().status(), 403);
+    assert_eq!(get(&finance, "/staff/tips").await.unwrap().status(), 403);
+    assert_eq!(
+        get(&finance, &format!("/staff/tips/{other_tip}"))
+            .await
+            .unwrap()
+            .status(),
+        403
+    );
+    assert_eq!(get(&admin, "/staff/tips").await.unwrap().status(), 403);
+    let page = get(&admin, "/staff/admin")
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("off1") && page.contains("ps-xidu"));
+    let csrf = hidden(&page, "csrf");
+    let r = s
+        .client
+        .post(s.url("/staff/admin/users"))
+        .header("cookie", &admin)
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("username", "new.officer"),
+            ("role", "officer"),
+            ("unit", "ps-jinxi"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    assert!(r.text().await.unwrap().contains("初始密码"));
+    let r = s
+        .client
+        .post(s.url("/staff/admin/users/off1/disable"))
+        .header("cookie", &admin)
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let r = get(&officer, "/staff/tips").await.unwrap();
+    assert_eq!(r.status(), 303, "a disabled user's session ends at once");
+}

@@ -1,0 +1,372 @@
+//! Staff pages (Chinese; the office works in Chinese). Pure functions of their view models.
+//! Every form carries the session's CSRF token; nothing here ever shows a reporter's contact.
+
+use maud::{DOCTYPE, Markup, PreEscaped, html};
+
+pub struct Nav<'a> {
+    pub username: &'a str,
+    pub role: &'a str,
+    pub csrf: &'a str,
+}
+
+fn layout(title: &str, nav: Option<&Nav>, body: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="zh-CN" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                meta name="referrer" content="no-referrer";
+                title { (title) " - 禁毒举报平台（工作人员）" }
+                link rel="stylesheet" href="/static/style.css";
+            }
+            body class="staff" {
+                a class="skip" href="#main" { "跳到主要内容" }
+                header {
+                    p class="site" { "禁毒举报平台 · 工作人员" }
+                    @if let Some(n) = nav {
+                        nav aria-label="工作人员导航" {
+                            @if n.role == "officer" || n.role == "supervisor" {
+                                a href="/staff/tips" { "线索队列" } " · "
+                                a href="/staff/tips/new" { "录入电话/举报箱线索" } " · "
+                            }
+                            @if n.role == "admin" { a href="/staff/admin" { "单位和账号" } " · " }
+                            @if n.role == "auditor" { a href="/staff/audit" { "审计日志" } " · " }
+                            a href="/staff/password" { "修改密码" } " · "
+                            form class="inline" method="post" action="/staff/logout" {
+                                input type="hidden" name="csrf" value=(n.csrf);
+                                button type="submit" class="link" { "退出（" (n.username) "）" }
+                            }
+                        }
+                    }
+                }
+                main id="main" { (body) }
+            }
+        }
+    }
+}
+
+pub fn message(title: &str, nav: Option<&Nav>, text: &str) -> Markup {
+    layout(title, nav, html! { h1 { (title) } p { (text) } })
+}
+
+pub fn login(csrf: &str, error: Option<&str>) -> Markup {
+    layout(
+        "登录",
+        None,
+        html! {
+            h1 { "工作人员登录" }
+            @if let Some(e) = error { p class="error" role="alert" id="login-error" { (e) } }
+            form method="post" action="/staff/login" {
+                input type="hidden" name="csrf" value=(csrf);
+                div class="field" {
+                    label for="username" { "用户名" }
+                    input type="text" id="username" name="username" autocomplete="username" required aria-describedby=[error.map(|_| "login-error")];
+                }
+                div class="field" {
+                    label for="password" { "密码" }
+                    input type="password" id="password" name="password" autocomplete="current-password" required;
+                }
+                button type="submit" { "下一步" }
+            }
+        },
+    )
+}
+
+/// The second factor: enrolment (QR code and otpauth URI) or a code.
+pub fn totp(csrf: &str, enrol: Option<(&str, &str)>, error: Option<&str>) -> Markup {
+    layout(
+        "动态验证码",
+        None,
+        html! {
+            h1 { @if enrol.is_some() { "绑定身份验证器" } @else { "输入动态验证码" } }
+            @if let Some(e) = error { p class="error" role="alert" id="code-error" { (e) } }
+            @if let Some((uri, svg)) = enrol {
+                p { "用手机上的身份验证器（TOTP）扫描二维码，或手动输入下面的地址，然后输入它显示的 6 位数字。" }
+                figure class="qr" { (PreEscaped(svg)) figcaption { "二维码：身份验证器绑定地址" } }
+                p { code class="otpauth" { (uri) } }
+            }
+            form method="post" action="/staff/totp" {
+                input type="hidden" name="csrf" value=(csrf);
+                div class="field" {
+                    label for="code" { "6 位动态验证码" }
+                    input type="text" id="code" name="code" inputmode="numeric" autocomplete="one-time-code" maxlength="8" required aria-describedby=[error.map(|_| "code-error")];
+                }
+                button type="submit" { "确认" }
+            }
+        },
+    )
+}
+
+pub struct QueueRow {
+    pub id: String,
+    pub public_ref: String,
+    pub received: String,
+    pub category: String,
+    pub township: String,
+    pub channel: String,
+    pub status: String,
+    pub priority: i32,
+    pub tags: String,
+}
+
+/// A select filter: field name, label, (value, label) options, the selected value.
+pub type Filter<'a> = (&'a str, &'a str, Vec<(String, String)>, String);
+
+pub struct QueuePage<'a> {
+    pub nav: Nav<'a>,
+    pub rows: Vec<QueueRow>,
+    pub counts: Vec<(String, i64)>,
+    pub next_link: Option<String>,
+    pub filters: Vec<Filter<'a>>,
+    pub oldest_first: bool,
+}
+
+pub fn queue(p: &QueuePage) -> Markup {
+    layout(
+        "线索队列",
+        Some(&p.nav),
+        html! {
+            h1 { "线索队列" }
+            p { "各状态数量：" @for (s, n) in &p.counts { span class="count" { (s) " " (n) } " " } }
+            form method="get" action="/staff/tips" class="filters" {
+                @for (name, label, options, selected) in &p.filters {
+                    div class="field" {
+                        label for={ "f-" (name) } { (label) }
+                        select id={ "f-" (name) } name=(name) {
+                            option value="" { "全部" }
+                            @for (v, l) in options { option value=(v) selected[v == selected] { (l) } }
+                        }
+                    }
+                }
+                div class="field" {
+                    label for="f-order" { "排序" }
+                    select id="f-order" name="order" {
+                        option value="newest" selected[!p.oldest_first] { "最新在前" }
+                        option value="oldest" selected[p.oldest_first] { "最早在前" }
+                    }
+                }
+                button type="submit" { "筛选" }
+            }
+            table {
+                caption { "线索（只显示元数据；打开线索会记入审计日志）" }
+                thead { tr { th scope="col" { "编号" } th scope="col" { "收到（小时）" } th scope="col" { "类别" } th scope="col" { "乡镇" } th scope="col" { "渠道" } th scope="col" { "状态" } th scope="col" { "优先级" } th scope="col" { "标签" } } }
+                tbody {
+                    @for r in &p.rows {
+                        tr {
+                            td { a href={ "/staff/tips/" (r.id) } { (r.public_ref) } }
+                            td { (r.received) } td { (r.category) } td { (r.township) } td { (r.channel) }
+                            td { (r.status) } td { (r.priority) } td { (r.tags) }
+                        }
+                    }
+                }
+            }
+            @if p.rows.is_empty() { p { "没有符合条件的线索。" } }
+            @if let Some(next) = &p.next_link { p { a href=(next) { "下一页" } } }
+        },
+    )
+}
+
+pub struct TipPage<'a> {
+    pub nav: Nav<'a>,
+    pub id: &'a str,
+    pub public_ref: &'a str,
+    pub meta: Vec<(&'a str, String)>,
+    pub report: Vec<(&'a str, String)>,
+    pub events: Vec<String>,
+    pub notes: Vec<(String, String)>,
+    pub next_states: Vec<(&'a str, &'a str)>,
+    pub error: Option<&'a str>,
+}
+
+pub fn tip(p: &TipPage) -> Markup {
+    let csrf = p.nav.csrf;
+    layout(
+        p.public_ref,
+        Some(&p.nav),
+        html! {
+            h1 { "线索 " (p.public_ref) }
+            @if let Some(e) = p.error { p class="error" role="alert" { (e) } }
+            dl class="meta" { @for (k, v) in &p.meta { dt { (k) } dd { (v) } } }
+            h2 { "举报内容" }
+            dl class="report" { @for (k, v) in &p.report { dt { (k) } dd class="pre" { (v) } } }
+            h2 { "处理" }
+            @if !p.next_states.is_empty() {
+                form method="post" action={ "/staff/tips/" (p.id) "/transition" } {
+                    input type="hidden" name="csrf" value=(csrf);
+                    div class="field" {
+                        label for="to" { "改为状态" }
+                        select id="to" name="to" { @for (v, l) in &p.next_states { option value=(v) { (l) } } }
+                    }
+                    div class="field" {
+                        label for="t-note" { "说明（加密保存，选填）" }
+                        textarea id="t-note" name="note" rows="2" maxlength="10000" {}
+                    }
+                    button type="submit" { "更改状态" }
+                }
+            }
+            form method="post" action={ "/staff/tips/" (p.id) "/assign" } {
+                input type="hidden" name="csrf" value=(csrf);
+                div class="field" { label for="assignee" { "指派给（用户名，留空为取消指派）" } input type="text" id="assignee" name="username"; }
+                button type="submit" { "指派" }
+            }
+            form method="post" action={ "/staff/tips/" (p.id) "/triage" } {
+                input type="hidden" name="csrf" value=(csrf);
+                div class="field" {
+                    label for="priority" { "优先级（0-3）" }
+                    select id="priority" name="priority" { @for n in 0..4 { option value=(n) { (n) } } }
+                }
+                div class="field" { label for="tags" { "标签（用逗号分隔）" } input type="text" id="tags" name="tags"; }
+                button type="submit" { "保存" }
+            }
+            h2 { "内部备注" }
+            ul { @for (who, body) in &p.notes { li { strong { (who) } "：" span class="pre" { (body) } } } }
+            form method="post" action={ "/staff/tips/" (p.id) "/notes" } {
+                input type="hidden" name="csrf" value=(csrf);
+                div class="field" { label for="note" { "新备注（加密保存）" } textarea id="note" name="body" rows="3" maxlength="10000" required {} }
+                button type="submit" { "添加备注" }
+            }
+            h2 { "状态记录" }
+            ol { @for e in &p.events { li { (e) } } }
+        },
+    )
+}
+
+pub struct NewTipPage<'a> {
+    pub nav: Nav<'a>,
+    pub categories: Vec<(&'a str, &'a str)>,
+    pub townships: Vec<(&'a str, &'a str)>,
+    pub errors: Vec<String>,
+}
+
+pub fn new_tip(p: &NewTipPage) -> Markup {
+    layout(
+        "录入线索",
+        Some(&p.nav),
+        html! {
+            h1 { "录入电话或举报箱线索" }
+            @if !p.errors.is_empty() { div class="error-summary" role="alert" { ul { @for e in &p.errors { li { (e) } } } } }
+            p { "不要记录举报人的姓名、电话或其他身份信息。提交后会显示回执号，请逐位读给来电人。" }
+            form method="post" action="/staff/tips/new" {
+                input type="hidden" name="csrf" value=(p.nav.csrf);
+                div class="field" { label for="channel" { "来源" } select id="channel" name="channel" { option value="hotline" { "举报电话" } option value="box" { "举报箱" } } }
+                div class="field" { label for="category" { "类别" } select id="category" name="category" required { option value="" { "请选择" } @for (v, l) in &p.categories { option value=(v) { (l) } } } }
+                div class="field" { label for="township" { "乡镇" } select id="township" name="township" required { option value="" { "请选择" } @for (v, l) in &p.townships { option value=(v) { (l) } } } }
+                div class="field" { label for="description" { "内容" } textarea id="description" name="description" rows="6" maxlength="10000" required {} }
+                div class="field" { label for="location" { "地点" } textarea id="location" name="location" rows="2" maxlength="1000" {} }
+                div class="field checkbox" { input type="checkbox" id="county_only" name="county_only" value="on"; label for="county_only" { "只让县禁毒大队查看" } }
+                button type="submit" { "保存线索" }
+            }
+        },
+    )
+}
+
+pub fn caller_receipt(nav: &Nav, receipt: &str, public_ref: &str) -> Markup {
+    layout(
+        "回执号",
+        Some(nav),
+        html! {
+            h1 { "线索 " (public_ref) " 已保存" }
+            p { "请逐位读给来电人，只显示这一次：" }
+            p class="receipt" { strong id="receipt" { (receipt) } }
+            p { "提醒来电人：回执号经过了您的耳朵，建议他上网把回执号换成新的（换号后旧号作废）。" }
+            p { a href="/staff/tips" { "返回队列" } }
+        },
+    )
+}
+
+pub struct AdminPage<'a> {
+    pub nav: Nav<'a>,
+    pub users: Vec<(String, String, String, bool)>,
+    pub units: Vec<(String, String, String)>,
+    pub error: Option<String>,
+    pub created: Option<(String, String)>,
+}
+
+pub fn admin(p: &AdminPage) -> Markup {
+    let csrf = p.nav.csrf;
+    layout(
+        "单位和账号",
+        Some(&p.nav),
+        html! {
+            h1 { "单位和账号" }
+            @if let Some(e) = &p.error { p class="error" role="alert" { (e) } }
+            @if let Some((u, pw)) = &p.created { p class="note" role="status" { "已创建 " (u) "，初始密码（只显示一次）：" code { (pw) } } }
+            h2 { "账号" }
+            table {
+                caption { "工作人员账号" }
+                thead { tr { th scope="col" { "用户名" } th scope="col" { "角色" } th scope="col" { "单位" } th scope="col" { "状态" } } }
+                tbody { @for (u, r, unit, disabled) in &p.users { tr { td { (u) } td { (r) } td { (unit) } td {
+                    @if *disabled { "已停用" } @else {
+                        form class="inline" method="post" action={ "/staff/admin/users/" (u) "/disable" } {
+                            input type="hidden" name="csrf" value=(csrf);
+                            button type="submit" class="link" { "停用 " (u) }
+                        }
+                    }
+                } } } }
+            }
+            form method="post" action="/staff/admin/users" {
+                input type="hidden" name="csrf" value=(csrf);
+                div class="field" { label for="new-username" { "用户名" } input type="text" id="new-username" name="username" required; }
+                div class="field" { label for="new-role" { "角色" } select id="new-role" name="role" {
+                    option value="officer" { "民警（officer）" } option value="supervisor" { "主管（supervisor）" } option value="finance" { "财务（finance）" }
+                    option value="admin" { "管理员（admin）" } option value="auditor" { "审计员（auditor）" } } }
+                div class="field" { label for="new-unit" { "单位（主管不选则为全县）" } select id="new-unit" name="unit" { option value="" { "无" } @for (c, n, _) in &p.units { option value=(c) { (n) } } } }
+                button type="submit" { "创建账号" }
+            }
+            h2 { "单位" }
+            table {
+                caption { "单位和所辖乡镇" }
+                thead { tr { th scope="col" { "代码" } th scope="col" { "名称" } th scope="col" { "乡镇" } } }
+                tbody { @for (c, n, t) in &p.units { tr { td { (c) } td { (n) } td { (t) } } } }
+            }
+        },
+    )
+}
+
+pub struct AuditPage<'a> {
+    pub nav: Nav<'a>,
+    pub rows: Vec<(i64, String, String, String, String, String)>,
+    pub actor: &'a str,
+    pub action: &'a str,
+    pub next_link: Option<String>,
+}
+
+pub fn audit(p: &AuditPage) -> Markup {
+    layout(
+        "审计日志",
+        Some(&p.nav),
+        html! {
+            h1 { "审计日志" }
+            form method="get" action="/staff/audit" class="filters" {
+                div class="field" { label for="a-actor" { "操作人（如 staff:wang）" } input type="text" id="a-actor" name="actor" value=(p.actor); }
+                div class="field" { label for="a-action" { "操作（前缀，如 tip.）" } input type="text" id="a-action" name="action" value=(p.action); }
+                button type="submit" { "筛选" }
+            }
+            table {
+                caption { "审计记录（不含线索内容）" }
+                thead { tr { th scope="col" { "序号" } th scope="col" { "时间（UTC）" } th scope="col" { "操作人" } th scope="col" { "操作" } th scope="col" { "对象" } th scope="col" { "结果" } } }
+                tbody { @for (seq, at, actor, action, object, outcome) in &p.rows { tr { td { (seq) } td { (at) } td { (actor) } td { (action) } td { (object) } td { (outcome) } } } }
+            }
+            @if let Some(next) = &p.next_link { p { a href=(next) { "更早的记录" } } }
+        },
+    )
+}
+
+pub fn password(nav: &Nav, error: Option<&str>) -> Markup {
+    layout(
+        "修改密码",
+        Some(nav),
+        html! {
+            h1 { "修改密码" }
+            @if let Some(e) = error { p class="error" role="alert" id="pw-error" { (e) } }
+            p { "修改后所有已登录的会话都会退出。新密码至少 12 个字符。" }
+            form method="post" action="/staff/password" {
+                input type="hidden" name="csrf" value=(nav.csrf);
+                div class="field" { label for="current" { "当前密码" } input type="password" id="current" name="current" autocomplete="current-password" required; }
+                div class="field" { label for="new" { "新密码" } input type="password" id="new" name="new" autocomplete="new-password" minlength="12" required aria-describedby=[error.map(|_| "pw-error")]; }
+                button type="submit" { "修改密码" }
+            }
+        },
+    )
+}
