@@ -202,3 +202,67 @@ pub fn verify(conn: &mut DbConn, keys: &[VerifyingKey]) -> Result<Verified, Veri
         head_hash: prev,
     })
 }
+
+/// Appends one entry in its own transaction: for refusals and reads that change nothing else.
+pub fn record(conn: &mut DbConn, signer: &SigningKey, e: &Entry) -> QueryResult<i64> {
+    conn.transaction(|c| append(c, signer, e))
+}
+
+/// What the auditor's list shows of an entry: no hashes, no signatures.
+pub type ListedEntry = (i64, i64, String, String, String, String);
+
+#[derive(Debug, Default, Clone)]
+pub struct ListFilter {
+    pub actor: Option<String>,
+    /// A prefix: `tip.` lists every tip action.
+    pub action: Option<String>,
+    pub object: Option<String>,
+    /// Entries before this sequence number (pagination, newest first).
+    pub before: Option<i64>,
+    pub limit: i64,
+}
+
+/// Lists entries newest first, and records that the auditor looked.
+pub fn list(
+    conn: &mut DbConn,
+    signer: &SigningKey,
+    viewer: &str,
+    f: &ListFilter,
+) -> QueryResult<Vec<ListedEntry>> {
+    let mut q = audit_log::table.into_boxed();
+    if let Some(x) = f.actor.clone().filter(|x| !x.is_empty()) {
+        q = q.filter(audit_log::actor.eq(x));
+    }
+    if let Some(x) = f.action.clone().filter(|x| !x.is_empty()) {
+        q = q.filter(audit_log::action.like(format!("{x}%")));
+    }
+    if let Some(x) = f.object.clone().filter(|x| !x.is_empty()) {
+        q = q.filter(audit_log::object.eq(x));
+    }
+    if let Some(b) = f.before {
+        q = q.filter(audit_log::seq.lt(b));
+    }
+    let rows = q
+        .order(audit_log::seq.desc())
+        .limit(f.limit.clamp(1, 1000))
+        .select((
+            audit_log::seq,
+            audit_log::at,
+            audit_log::actor,
+            audit_log::action,
+            audit_log::object,
+            audit_log::outcome,
+        ))
+        .load(conn)?;
+    record(
+        conn,
+        signer,
+        &Entry {
+            actor: viewer,
+            action: "audit.list",
+            object: "audit",
+            outcome: Outcome::Ok,
+        },
+    )?;
+    Ok(rows)
+}

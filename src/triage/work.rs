@@ -94,6 +94,38 @@ pub struct QueueItem {
     pub attachments: i32,
 }
 
+/// The columns the queue shows: metadata only, never content.
+type QueueColumns = (
+    tips::id,
+    tips::public_ref,
+    tips::channel,
+    tips::category,
+    tips::township,
+    tips::unit_code,
+    tips::status,
+    tips::priority,
+    tips::county_only,
+    tips::created_hour,
+    tips::tags,
+    tips::assigned_to,
+    tips::attachment_count,
+);
+const QUEUE_COLUMNS: QueueColumns = (
+    tips::id,
+    tips::public_ref,
+    tips::channel,
+    tips::category,
+    tips::township,
+    tips::unit_code,
+    tips::status,
+    tips::priority,
+    tips::county_only,
+    tips::created_hour,
+    tips::tags,
+    tips::assigned_to,
+    tips::attachment_count,
+);
+
 type QueueRow = (
     String,
     String,
@@ -109,6 +141,26 @@ type QueueRow = (
     Option<String>,
     i32,
 );
+
+impl From<QueueRow> for QueueItem {
+    fn from(r: QueueRow) -> Self {
+        QueueItem {
+            id: r.0,
+            public_ref: r.1,
+            channel: r.2,
+            category: r.3,
+            township: r.4,
+            unit: r.5,
+            status: r.6,
+            priority: r.7,
+            county_only: r.8,
+            created_hour: r.9,
+            tags: tags_of(&r.10),
+            assigned_to: r.11,
+            attachments: r.12,
+        }
+    }
+}
 
 fn tags_of(stored: &str) -> Vec<String> {
     stored
@@ -207,43 +259,12 @@ pub fn queue(
     } else {
         q.order((tips::created_hour.desc(), tips::id.desc()))
     };
-    let rows: Vec<QueueRow> = q
-        .select((
-            tips::id,
-            tips::public_ref,
-            tips::channel,
-            tips::category,
-            tips::township,
-            tips::unit_code,
-            tips::status,
-            tips::priority,
-            tips::county_only,
-            tips::created_hour,
-            tips::tags,
-            tips::assigned_to,
-            tips::attachment_count,
-        ))
-        .limit(limit + 1)
-        .load(conn)?;
+    let rows: Vec<QueueRow> = q.select(QUEUE_COLUMNS).limit(limit + 1).load(conn)?;
     let more = rows.len() as i64 > limit;
     let items: Vec<QueueItem> = rows
         .into_iter()
         .take(limit as usize)
-        .map(|r| QueueItem {
-            id: r.0,
-            public_ref: r.1,
-            channel: r.2,
-            category: r.3,
-            township: r.4,
-            unit: r.5,
-            status: r.6,
-            priority: r.7,
-            county_only: r.8,
-            created_hour: r.9,
-            tags: tags_of(&r.10),
-            assigned_to: r.11,
-            attachments: r.12,
-        })
+        .map(QueueItem::from)
         .collect();
     let next = if more {
         items.last().map(|i| encode_cursor(i.created_hour, &i.id))
@@ -273,19 +294,14 @@ fn deny(
     action: &str,
     object: &str,
 ) -> Result<(), TriageError> {
-    conn.transaction::<_, TriageError, _>(|c| {
-        audit::append(
-            c,
-            signer,
-            &Entry {
-                actor: &actor.audit_name(),
-                action,
-                object,
-                outcome: Outcome::Denied,
-            },
-        )?;
-        Ok(())
-    })
+    let e = Entry {
+        actor: &actor.audit_name(),
+        action,
+        object,
+        outcome: Outcome::Denied,
+    };
+    audit::record(conn, signer, &e)?;
+    Ok(())
 }
 
 /// Loads a tip's unit and status inside a transaction, checking the actor's scope. Outside the
@@ -394,21 +410,7 @@ pub fn open_tip(
     act(conn, signer, actor, "tip.read", id, |c, status| {
         let r: QueueRow = tips::table
             .filter(tips::id.eq(id))
-            .select((
-                tips::id,
-                tips::public_ref,
-                tips::channel,
-                tips::category,
-                tips::township,
-                tips::unit_code,
-                tips::status,
-                tips::priority,
-                tips::county_only,
-                tips::created_hour,
-                tips::tags,
-                tips::assigned_to,
-                tips::attachment_count,
-            ))
+            .select(QUEUE_COLUMNS)
             .first(c)?;
         let payload = open_payload(c, opener, id)?;
         let mut report: serde_json::Value =
@@ -450,21 +452,7 @@ pub fn open_tip(
             });
         }
         Ok(TipView {
-            meta: QueueItem {
-                id: r.0,
-                public_ref: r.1,
-                channel: r.2,
-                category: r.3,
-                township: r.4,
-                unit: r.5,
-                status: r.6,
-                priority: r.7,
-                county_only: r.8,
-                created_hour: r.9,
-                tags: tags_of(&r.10),
-                assigned_to: r.11,
-                attachments: r.12,
-            },
+            meta: QueueItem::from(r),
             report,
             events,
             notes,

@@ -55,19 +55,13 @@ async fn require(
     }
     let name = who.audit_name();
     db(state, move |c, st| {
-        diesel::Connection::transaction::<_, diesel::result::Error, _>(&mut **c, |c| {
-            audit::append(
-                c,
-                &st.staff.signer,
-                &Entry {
-                    actor: &name,
-                    action,
-                    object: "route",
-                    outcome: Outcome::Denied,
-                },
-            )
-        })
-        .map_err(|_| ApiError::Internal)
+        let e = Entry {
+            actor: &name,
+            action,
+            object: "route",
+            outcome: Outcome::Denied,
+        };
+        audit::record(c, &st.staff.signer, &e).map_err(|_| ApiError::Internal)
     })
     .await?;
     Err(ApiError::Forbidden)
@@ -327,43 +321,16 @@ pub async fn audit_log(
     let who = actor(&state, &req).await?;
     require(&state, &who, &[Role::Auditor], "audit.list").await?;
     let q: AuditQuery = query(&req)?;
+    let filter = audit::ListFilter {
+        actor: q.actor,
+        action: q.action,
+        object: q.object,
+        before: q.before,
+        limit: q.limit.unwrap_or(100),
+    };
+    let name = who.audit_name();
     let rows = db(&state, move |c, st| {
-        use crate::db::schema::audit_log as a;
-        use diesel::prelude::*;
-        let mut sel = a::table.into_boxed();
-        if let Some(x) = q.actor {
-            sel = sel.filter(a::actor.eq(x));
-        }
-        if let Some(x) = q.action {
-            sel = sel.filter(a::action.like(format!("{x}%")));
-        }
-        if let Some(x) = q.object {
-            sel = sel.filter(a::object.eq(x));
-        }
-        if let Some(b) = q.before {
-            sel = sel.filter(a::seq.lt(b));
-        }
-        let rows: Vec<(i64, i64, String, String, String, String)> = sel
-            .order(a::seq.desc())
-            .limit(q.limit.unwrap_or(100).clamp(1, 1000))
-            .select((a::seq, a::at, a::actor, a::action, a::object, a::outcome))
-            .load(&mut **c)
-            .map_err(|_| ApiError::Internal)?;
-        let name = who.audit_name();
-        diesel::Connection::transaction::<_, diesel::result::Error, _>(&mut **c, |c| {
-            audit::append(
-                c,
-                &st.staff.signer,
-                &Entry {
-                    actor: &name,
-                    action: "audit.list",
-                    object: "audit",
-                    outcome: Outcome::Ok,
-                },
-            )
-        })
-        .map_err(|_| ApiError::Internal)?;
-        Ok(rows)
+        audit::list(c, &st.staff.signer, &name, &filter).map_err(|_| ApiError::Internal)
     })
     .await?;
     let items: Vec<serde_json::Value> = rows

@@ -819,19 +819,13 @@ async fn require_role(
         let csrf = csrf_of(state, &s);
         let name = s.actor.audit_name();
         let _ = db(state, move |c, st| {
-            diesel::Connection::transaction::<_, diesel::result::Error, _>(&mut **c, |c| {
-                crate::audit::append(
-                    c,
-                    &st.staff.signer,
-                    &crate::audit::Entry {
-                        actor: &name,
-                        action: "page",
-                        object: "route",
-                        outcome: crate::audit::Outcome::Denied,
-                    },
-                )
-            })
-            .map_err(|_| ApiError::Internal)
+            let e = crate::audit::Entry {
+                actor: &name,
+                action: "page",
+                object: "route",
+                outcome: crate::audit::Outcome::Denied,
+            };
+            crate::audit::record(c, &st.staff.signer, &e).map_err(|_| ApiError::Internal)
         })
         .await;
         return Err(error_page(&ApiError::Forbidden, Some((&s, &csrf))));
@@ -936,39 +930,15 @@ pub async fn audit(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse
     let before = q.get("before").and_then(|b| b.parse::<i64>().ok());
     let (a2, b2) = (actor_f.clone(), action_f.clone());
     let name = s.actor.audit_name();
+    let filter = crate::audit::ListFilter {
+        actor: Some(a2),
+        action: Some(b2),
+        object: None,
+        before,
+        limit: 100,
+    };
     let rows = db(&state, move |c, st| {
-        use crate::db::schema::audit_log as a;
-        use diesel::prelude::*;
-        let mut sel = a::table.into_boxed();
-        if !a2.is_empty() {
-            sel = sel.filter(a::actor.eq(a2));
-        }
-        if !b2.is_empty() {
-            sel = sel.filter(a::action.like(format!("{b2}%")));
-        }
-        if let Some(b) = before {
-            sel = sel.filter(a::seq.lt(b));
-        }
-        let rows: Vec<(i64, i64, String, String, String, String)> = sel
-            .order(a::seq.desc())
-            .limit(100)
-            .select((a::seq, a::at, a::actor, a::action, a::object, a::outcome))
-            .load(&mut **c)
-            .map_err(|_| ApiError::Internal)?;
-        diesel::Connection::transaction::<_, diesel::result::Error, _>(&mut **c, |c| {
-            crate::audit::append(
-                c,
-                &st.staff.signer,
-                &crate::audit::Entry {
-                    actor: &name,
-                    action: "audit.list",
-                    object: "audit",
-                    outcome: crate::audit::Outcome::Ok,
-                },
-            )
-        })
-        .map_err(|_| ApiError::Internal)?;
-        Ok(rows)
+        crate::audit::list(c, &st.staff.signer, &name, &filter).map_err(|_| ApiError::Internal)
     })
     .await;
     let rows = match rows {
