@@ -293,6 +293,9 @@ async fn deny_by_default_every_route_every_role() {
     ];
     let tip_get = format!("/api/v1/staff/tips/{tip}");
     let triage = format!("/api/v1/staff/tips/{tip}/triage");
+    let notes = format!("/api/v1/staff/tips/{tip}/notes");
+    let assign = format!("/api/v1/staff/tips/{tip}/assign");
+    let transition = format!("/api/v1/staff/tips/{tip}/transition");
     // route, method, body, expected per role in the order above, then without a token.
     let cases: Vec<(&str, &str, serde_json::Value, [u16; 8])> = vec![
         (
@@ -342,6 +345,42 @@ async fn deny_by_default_every_route_every_role() {
             "GET",
             json!(null),
             [200, 200, 200, 200, 403, 200, 403, 401],
+        ),
+        (
+            &notes,
+            "POST",
+            json!({"body": "备注"}),
+            [201, 404, 201, 201, 403, 403, 403, 401],
+        ),
+        (
+            &assign,
+            "POST",
+            json!({"username": null}),
+            [204, 404, 204, 204, 403, 403, 403, 401],
+        ),
+        (
+            &transition,
+            "POST",
+            json!({"to": "closed"}),
+            [409, 404, 409, 409, 403, 403, 403, 401],
+        ),
+        (
+            "/api/v1/staff/users",
+            "POST",
+            json!({"username": "x.y.z", "role": "auditor", "password": "long enough password"}),
+            [403, 403, 403, 403, 403, 201, 403, 401],
+        ),
+        (
+            "/api/v1/staff/units",
+            "POST",
+            json!({"code": "ps-new", "name": "新派出所", "townships": ["goulou"]}),
+            [403, 403, 403, 403, 403, 201, 403, 401],
+        ),
+        (
+            "/api/v1/staff/users/m.finance/disable",
+            "POST",
+            json!(null),
+            [403, 403, 403, 403, 403, 204, 403, 401],
         ),
     ];
     for (path, method, body, expected) in cases {

@@ -432,6 +432,41 @@ pub async fn list_units(
     Ok(HttpResponse::Ok().json(serde_json::json!({ "items": units })))
 }
 
+#[derive(Deserialize)]
+struct NewUnitBody {
+    code: String,
+    name: String,
+    #[serde(default)]
+    townships: Vec<String>,
+}
+
+pub async fn add_unit(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let who = actor(&state, &req).await?;
+    require(&state, &who, &[Role::Admin], "units.add").await?;
+    let b: NewUnitBody = json(&body)?;
+    db(&state, move |c, st| {
+        crate::triage::routing::add_unit(
+            c,
+            &st.staff.signer,
+            &who.audit_name(),
+            &b.code,
+            &b.name,
+            &b.townships,
+        )
+        .map_err(|e| match e {
+            crate::triage::routing::UnitError::Exists => ApiError::Conflict(e.to_string()),
+            crate::triage::routing::UnitError::Db(_) => ApiError::Internal,
+            other => ApiError::Invalid(other.to_string()),
+        })
+    })
+    .await?;
+    Ok(HttpResponse::Created().finish())
+}
+
 pub fn configure(cfg: &mut web::ServiceConfig) {
     use super::resource;
     cfg.service(resource("/me", "GET").route(web::get().to(me)))
@@ -452,5 +487,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route(web::post().to(add_user)),
         )
         .service(resource("/users/{username}/disable", "POST").route(web::post().to(disable_user)))
-        .service(resource("/units", "GET").route(web::get().to(list_units)));
+        .service(
+            resource("/units", "GET, POST")
+                .route(web::get().to(list_units))
+                .route(web::post().to(add_unit)),
+        );
 }

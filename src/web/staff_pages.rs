@@ -889,6 +889,58 @@ pub async fn admin_add_user(
     }
 }
 
+pub async fn admin_add_unit(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> HttpResponse {
+    let s = match require_role(&state, &req, Role::Admin).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let f = form(&body);
+    if let Err(r) = check_csrf(&state, &s, &f) {
+        return r;
+    }
+    let by = s.actor.audit_name();
+    let result = db(&state, move |c, st| {
+        let get = |k: &str| f.get(k).cloned().unwrap_or_default();
+        let towns: Vec<String> = get("townships")
+            .split([',', '，', ' '])
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(str::to_string)
+            .collect();
+        match crate::triage::routing::add_unit(
+            c,
+            &st.staff.signer,
+            &by,
+            get("code").trim(),
+            get("name").trim(),
+            &towns,
+        ) {
+            Ok(()) => Ok(None),
+            Err(crate::triage::routing::UnitError::Db(_)) => Err(ApiError::Internal),
+            Err(e) => Ok(Some(e.to_string())),
+        }
+    })
+    .await;
+    match result {
+        Ok(None) => see_other("/staff/admin"),
+        Ok(Some(msg)) => {
+            admin_page(
+                &state,
+                &s,
+                Some(msg),
+                None,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+        Err(e) => error_page(&e, None),
+    }
+}
+
 pub async fn admin_disable_user(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -1004,6 +1056,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(resource("/tips/{id}/{action}", "POST").route(web::post().to(tip_action)))
         .service(resource("/admin", "GET").route(web::get().to(admin)))
         .service(resource("/admin/users", "POST").route(web::post().to(admin_add_user)))
+        .service(resource("/admin/units", "POST").route(web::post().to(admin_add_unit)))
         .service(
             resource("/admin/users/{username}/disable", "POST")
                 .route(web::post().to(admin_disable_user)),
