@@ -214,6 +214,36 @@ async fn login_with_totp_work_a_tip_and_log_out() {
     assert_eq!(r.status(), 201);
     assert!(r.text().await.unwrap().contains("id=\"receipt\""));
 
+    // An idle session ends: age it past the idle timeout in the database.
+    add_user(&s, "zhao.idle", "officer", Some("ps-xidu"));
+    let (idle_cookie, _) = login(&s, "zhao.idle", None, now).await;
+    {
+        use diesel::prelude::*;
+        use tipline::db::schema::sessions;
+        let mut conn = s.db();
+        let hash =
+            tipline::crypto::sha256(idle_cookie.trim_start_matches("tipline_staff=").as_bytes())
+                .to_vec();
+        let aged = tipline::db::now_unix() - tipline::staff::auth::IDLE_SECONDS - 5;
+        let n = diesel::update(sessions::table.filter(sessions::id_hash.eq(hash)))
+            .set(sessions::last_seen.eq(aged))
+            .execute(&mut conn)
+            .unwrap();
+        assert_eq!(n, 1);
+    }
+    let r = s
+        .client
+        .get(s.url("/staff/tips"))
+        .header("cookie", &idle_cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.headers()["location"],
+        "/staff/login",
+        "idle sessions expire"
+    );
+
     // Logout ends the session at once; the same TOTP step cannot be used again.
     let r = s
         .client
