@@ -88,6 +88,20 @@ pub fn lang_of(req: &HttpRequest) -> Lang {
     if en { Lang::En } else { Lang::Zh }
 }
 
+/// Runs database work on the blocking pool with a pooled connection.
+pub async fn db<T: Send + 'static>(
+    state: &web::Data<AppState>,
+    f: impl FnOnce(&mut crate::db::PooledConn, &AppState) -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    let st = state.clone();
+    web::block(move || {
+        let mut conn = st.pool.get().map_err(|_| ApiError::Unavailable)?;
+        f(&mut conn, &st)
+    })
+    .await
+    .map_err(|_| ApiError::Internal)?
+}
+
 pub fn rate_limit(state: &AppState, req: &HttpRequest) -> Result<(), ApiError> {
     state.limiter.check(req).map_err(ApiError::RateLimited)
 }
@@ -100,16 +114,13 @@ pub async fn lookup(
 ) -> Result<Option<PublicStatus>, ApiError> {
     state.metrics.status_checks.fetch_add(1, Ordering::Relaxed);
     let hash = receipt.hash(&state.intake.keys.peppers.receipt);
-    let pool = state.pool.clone();
-    web::block(move || {
-        let mut conn = pool.get().map_err(|_| ApiError::Unavailable)?;
-        lookup_status(&mut conn, &hash).map_err(|e| {
+    db(state, move |conn, _| {
+        lookup_status(conn, &hash).map_err(|e| {
             tracing::error!(error = %e, "status lookup failed");
             ApiError::Internal
         })
     })
     .await
-    .map_err(|_| ApiError::Internal)?
 }
 
 /// Days since 1970-01-01 to (year, month, day), proleptic Gregorian (H. Hinnant's algorithm).

@@ -5,25 +5,13 @@
 use super::AppState;
 use super::errors::ApiError;
 use crate::audit::{self, Entry, Outcome};
-use crate::db::PooledConn;
 use crate::intake::{Channel, StaffStamp, Submitted, TipFields};
 use crate::staff::{Actor, Role, auth};
 use crate::triage::work::{self, QueueFilter};
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 
-async fn db<T: Send + 'static>(
-    state: &web::Data<AppState>,
-    f: impl FnOnce(&mut PooledConn, &AppState) -> Result<T, ApiError> + Send + 'static,
-) -> Result<T, ApiError> {
-    let st = state.clone();
-    web::block(move || {
-        let mut conn = st.pool.get().map_err(|_| ApiError::Unavailable)?;
-        f(&mut conn, &st)
-    })
-    .await
-    .map_err(|_| ApiError::Internal)?
-}
+use super::db;
 
 /// The actor behind the request's bearer token; 401 otherwise.
 pub async fn actor(state: &web::Data<AppState>, req: &HttpRequest) -> Result<Actor, ApiError> {

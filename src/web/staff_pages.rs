@@ -10,7 +10,7 @@
 use super::AppState;
 use super::errors::ApiError;
 use crate::crypto::token::{open_token, seal_token};
-use crate::db::{PooledConn, now_unix};
+use crate::db::now_unix;
 use crate::intake::catalog::{CATEGORIES, TOWNSHIPS};
 use crate::intake::{Channel, StaffStamp, Submitted, TipFields};
 use crate::staff::auth::{self, LoginResult, Session, Stage};
@@ -38,18 +38,7 @@ fn see_other(to: &str) -> HttpResponse {
         .finish()
 }
 
-async fn db<T: Send + 'static>(
-    state: &web::Data<AppState>,
-    f: impl FnOnce(&mut PooledConn, &AppState) -> Result<T, ApiError> + Send + 'static,
-) -> Result<T, ApiError> {
-    let st = state.clone();
-    web::block(move || {
-        let mut conn = st.pool.get().map_err(|_| ApiError::Unavailable)?;
-        f(&mut conn, &st)
-    })
-    .await
-    .map_err(|_| ApiError::Internal)?
-}
+use super::db;
 
 fn form(body: &[u8]) -> HashMap<String, String> {
     serde_urlencoded::from_bytes(body).unwrap_or_default()

@@ -264,14 +264,11 @@ pub async fn submit(
     // A retry after a dropped connection carries an already spent captcha: answer it from the
     // stored receipt before looking at the captcha.
     if let Some(k) = &key {
-        let pool = state.pool.clone();
         let lookup = k.clone();
-        let replay = web::block(move || {
-            let mut conn = pool.get().map_err(|_| ApiError::Unavailable)?;
-            find_replay(&mut conn, &lookup).map_err(ApiError::from)
+        let replay = super::db(state, move |conn, _| {
+            find_replay(conn, &lookup).map_err(ApiError::from)
         })
-        .await
-        .map_err(|_| ApiError::Internal)??;
+        .await?;
         if let Some(receipt) = replay {
             return Ok(Submitted::Replayed(receipt));
         }
