@@ -42,6 +42,9 @@ enum Command {
         #[command(subcommand)]
         action: TokenAction,
     },
+    /// A consistent copy of the database while serving (SQLite VACUUM INTO, or pg_dump),
+    /// without the keys.
+    Backup { dest: std::path::PathBuf },
     /// The audit log.
     Audit {
         #[command(subcommand)]
@@ -262,6 +265,18 @@ fn run() -> Result<(), String> {
                     println!("token {id} revoked");
                 }
             }
+            Ok(())
+        }
+        Command::Backup { dest } => {
+            let target =
+                tipline::db::DbTarget::parse(&config.database_url).map_err(|e| e.to_string())?;
+            let mut conn = target.connect().map_err(|e| e.to_string())?;
+            tipline::db::backup::backup(&target, &mut conn, &dest).map_err(|e| e.to_string())?;
+            println!(
+                "backup written to {}. It holds no keys: back up {} separately; a restore needs both.",
+                dest.display(),
+                config.keys_dir.display()
+            );
             Ok(())
         }
         Command::Audit {

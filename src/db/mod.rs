@@ -1,6 +1,7 @@
 //! Database access: one connection type over SQLite and PostgreSQL (diesel MultiConnection),
 //! chosen by the URL scheme; per-backend migrations embedded in the binary and run at start.
 
+pub mod backup;
 pub mod keys;
 pub mod schema;
 

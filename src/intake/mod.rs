@@ -266,8 +266,10 @@ impl Submitted {
 
 const REF_ALPHABET: &[u8] = b"23456789ABCDEFGHJKLMNPQRSTUVWXYZ";
 
+/// "T" and 10 characters of an unambiguous alphabet: 50 bits, so a million tips collide with
+/// odds of about 1 in 2,000 (a collision fails that one insert, and the retry gets a new one).
 fn public_ref() -> Result<String, CryptoError> {
-    let b = random_bytes::<8>()?;
+    let b = random_bytes::<10>()?;
     Ok(std::iter::once('T')
         .chain(
             b.iter()
