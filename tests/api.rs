@@ -542,3 +542,58 @@ async fn invalid_utf8_in_a_multipart_field_is_refused() {
     );
     assert_eq!(s.count("tips"), 0);
 }
+
+#[tokio::test]
+async fn admin_listener_serves_health_and_metrics_apart_from_the_public_site() {
+    let s = Server::start_with(Options {
+        extra_env: vec![("TIPLINE_ADMIN_LISTEN", "127.0.0.1:0".into())],
+        ..Default::default()
+    })
+    .await;
+    let mut admin = None;
+    for _ in 0..50 {
+        admin = s.log().lines().find_map(|l| {
+            l.strip_prefix("admin (healthz, metrics) on ")
+                .map(str::to_string)
+        });
+        if admin.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let admin = admin.expect("admin listener address printed");
+    assert_eq!(
+        s.post_json("/api/v1/tips", &tip("metrics")).await.status(),
+        201
+    );
+    let health = s
+        .client
+        .get(format!("{admin}/healthz"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
+    let metrics = s
+        .client
+        .get(format!("{admin}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("tipline_tips_created_total 1"),
+        "{metrics}"
+    );
+    assert_eq!(
+        s.client
+            .get(s.url("/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404,
+        "not on the public listener"
+    );
+}
