@@ -236,7 +236,7 @@ pub fn queue(
         q = q.filter(tips::tags.like(format!("%,{t},%")));
     }
     if let Some(days) = f.max_age_days {
-        q = q.filter(tips::created_hour.ge(now_unix() - days.max(0) * 86_400));
+        q = q.filter(tips::created_hour.ge(now_unix() - days.clamp(0, 36_500) * 86_400));
     }
     if let Some(c) = &f.cursor {
         let (h, id) = decode_cursor(c)?;

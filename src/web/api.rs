@@ -135,10 +135,7 @@ pub async fn status(
 ) -> Result<HttpResponse, ApiError> {
     rate_limit(&state, &req)?;
     let body = read_body(payload, 4096).await?;
-    if std::str::from_utf8(&body).is_err() {
-        return Err(ApiError::InvalidUtf8);
-    }
-    let r: StatusRequest = serde_json::from_slice(&body).map_err(|_| ApiError::MalformedJson)?;
+    let r: StatusRequest = super::submission::json_object(&body)?;
     let receipt = Receipt::parse(&r.receipt).map_err(ApiError::Receipt)?;
     let found = super::lookup(&state, receipt).await?;
     let s = found.ok_or(ApiError::ReceiptUnknown)?;

@@ -76,11 +76,13 @@ fn query<T: serde::de::DeserializeOwned + Default>(req: &HttpRequest) -> Result<
         .map_err(|_| ApiError::Invalid("malformed query string".into()))
 }
 
-fn json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
-    if std::str::from_utf8(body).is_err() {
-        return Err(ApiError::InvalidUtf8);
-    }
-    serde_json::from_slice(body).map_err(|_| ApiError::MalformedJson)
+/// Largest staff JSON body.
+const MAX_STAFF_BODY: usize = 64 * 1024;
+
+/// Reads and parses a JSON object body, with the API's own 413 and 400 errors.
+async fn json<T: serde::de::DeserializeOwned>(payload: web::Payload) -> Result<T, ApiError> {
+    let body = super::submission::read_body(payload, MAX_STAFF_BODY).await?;
+    super::submission::json_object(&body)
 }
 
 pub async fn me(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
@@ -151,11 +153,11 @@ struct NewStaffTip {
 pub async fn create_tip(
     state: web::Data<AppState>,
     req: HttpRequest,
-    body: web::Bytes,
+    payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let who = actor(&state, &req).await?;
     require(&state, &who, TIP_WORKERS, "tips.create").await?;
-    let t: NewStaffTip = json(&body)?;
+    let t: NewStaffTip = json(payload).await?;
     let channel = match t.channel.as_str() {
         "hotline" => Channel::Hotline,
         "box" => Channel::Box,
@@ -197,10 +199,10 @@ pub async fn transition(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<String>,
-    body: web::Bytes,
+    payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let who = actor(&state, &req).await?;
-    let b: TransitionBody = json(&body)?;
+    let b: TransitionBody = json(payload).await?;
     let id = path.into_inner();
     db(&state, move |c, st| {
         Ok(work::transition(
@@ -225,10 +227,10 @@ pub async fn assign(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<String>,
-    body: web::Bytes,
+    payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let who = actor(&state, &req).await?;
-    let b: AssignBody = json(&body)?;
+    let b: AssignBody = json(payload).await?;
     let id = path.into_inner();
     db(&state, move |c, st| {
         Ok(work::assign(
@@ -253,10 +255,10 @@ pub async fn triage(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<String>,
-    body: web::Bytes,
+    payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let who = actor(&state, &req).await?;
-    let b: TriageBody = json(&body)?;
+    let b: TriageBody = json(payload).await?;
     let id = path.into_inner();
     db(&state, move |c, st| {
         Ok(work::set_triage(
@@ -281,10 +283,10 @@ pub async fn note(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<String>,
-    body: web::Bytes,
+    payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let who = actor(&state, &req).await?;
-    let b: NoteBody = json(&body)?;
+    let b: NoteBody = json(payload).await?;
     let id = path.into_inner();
     db(&state, move |c, st| {
         Ok(work::add_note(c, &st.desk(), &who, &id, &b.body)?)
@@ -357,11 +359,11 @@ pub async fn list_users(
 pub async fn add_user(
     state: web::Data<AppState>,
     req: HttpRequest,
-    body: web::Bytes,
+    payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let who = actor(&state, &req).await?;
     require(&state, &who, &[Role::Admin], "users.add").await?;
-    let b: NewUserBody = json(&body)?;
+    let b: NewUserBody = json(payload).await?;
     let id = db(&state, move |c, st| {
         let u = crate::staff::accounts::NewUser {
             username: &b.username,
@@ -431,11 +433,11 @@ struct NewUnitBody {
 pub async fn add_unit(
     state: web::Data<AppState>,
     req: HttpRequest,
-    body: web::Bytes,
+    payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let who = actor(&state, &req).await?;
     require(&state, &who, &[Role::Admin], "units.add").await?;
-    let b: NewUnitBody = json(&body)?;
+    let b: NewUnitBody = json(payload).await?;
     db(&state, move |c, st| {
         crate::triage::routing::add_unit(
             c,

@@ -71,11 +71,22 @@ fn fingerprint(f: &TipFields, attachment_hashes: &[[u8; 32]]) -> Vec<u8> {
     sha256(&buf).to_vec()
 }
 
-pub fn from_json(body: &[u8]) -> Result<Submission, ApiError> {
+/// Parses a JSON request body that must be an object of the expected shape (serde would also
+/// read a struct from an array; the API does not accept that).
+pub fn json_object<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     if std::str::from_utf8(body).is_err() {
         return Err(ApiError::InvalidUtf8);
     }
-    let j: JsonTip = serde_json::from_slice(body).map_err(|_| ApiError::MalformedJson)?;
+    let value: serde_json::Value =
+        serde_json::from_slice(body).map_err(|_| ApiError::MalformedJson)?;
+    if !value.is_object() {
+        return Err(ApiError::MalformedJson);
+    }
+    serde_json::from_value(value).map_err(|_| ApiError::MalformedJson)
+}
+
+pub fn from_json(body: &[u8]) -> Result<Submission, ApiError> {
+    let j: JsonTip = json_object(body)?;
     let fields = TipFields {
         category: j.category,
         township: j.township,
