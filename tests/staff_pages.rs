@@ -90,6 +90,27 @@ async fn login(s: &Server, name: &str, uri: Option<&str>, at: u64) -> (String, S
         .text()
         .await
         .unwrap();
+    if uri.is_none() {
+        // Reloading the enrolment page shows the same secret: what was scanned stays valid.
+        let again = s
+            .client
+            .get(s.url("/staff/totp"))
+            .header("cookie", &cookie)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let pick = |p: &str| {
+            p[p.find("otpauth://").unwrap()..]
+                .split('<')
+                .next()
+                .unwrap()
+                .to_string()
+        };
+        assert_eq!(pick(&page), pick(&again));
+    }
     let uri = match uri {
         Some(u) => u.to_string(),
         None => {
@@ -195,6 +216,28 @@ async fn login_with_totp_work_a_tip_and_log_out() {
         .await
         .unwrap();
     assert!(page.contains("初查中") && page.contains("备注"));
+
+    // A refused hotline entry keeps what was typed and names the field in Chinese.
+    let r = s
+        .client
+        .post(s.url("/staff/tips/new"))
+        .header("cookie", &cookie)
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("channel", "box"),
+            ("township", "xidu"),
+            ("description", "举报箱里的信"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    let html = r.text().await.unwrap();
+    assert!(
+        html.contains("请选择类别")
+            && html.contains("举报箱里的信")
+            && html.contains("aria-describedby=\"category-error\"")
+    );
 
     // Hotline entry shows the receipt to read back.
     let r = s

@@ -239,22 +239,36 @@ fn totp_aad(staff_id: &str) -> Vec<u8> {
     crate::crypto::seal::aad("totp", staff_id, "totp-key")
 }
 
-/// Starts (or restarts) TOTP enrolment: a new secret, sealed under the TOTP key, not yet
-/// active. Returns the otpauth URI to show as a QR code.
+/// TOTP enrolment: a new secret, sealed under the TOTP key, not yet active; or, if enrolment
+/// already started, the same secret again, so reloading the page after scanning the QR code does
+/// not silently break what is in the authenticator app. Returns the otpauth URI.
 pub fn begin_totp(
     conn: &mut DbConn,
     totp_key: &Secret32,
     actor: &Actor,
 ) -> Result<String, StaffError> {
-    let secret = random_bytes::<20>()?;
-    let sealed = aead_seal(totp_key, &totp_aad(&actor.id), &secret)?;
-    diesel::update(
-        staff::table
-            .filter(staff::id.eq(&actor.id))
-            .filter(staff::totp_enabled.eq(false)),
-    )
-    .set(staff::totp_sealed.eq(Some(sealed)))
-    .execute(conn)?;
+    let pending: Option<Vec<u8>> = staff::table
+        .filter(staff::id.eq(&actor.id))
+        .filter(staff::totp_enabled.eq(false))
+        .select(staff::totp_sealed)
+        .first::<Option<Vec<u8>>>(conn)
+        .optional()?
+        .flatten();
+    let secret = match pending {
+        Some(sealed) => aead_open(totp_key, &totp_aad(&actor.id), &sealed)?.to_vec(),
+        None => {
+            let secret = random_bytes::<20>()?.to_vec();
+            let sealed = aead_seal(totp_key, &totp_aad(&actor.id), &secret)?;
+            diesel::update(
+                staff::table
+                    .filter(staff::id.eq(&actor.id))
+                    .filter(staff::totp_enabled.eq(false)),
+            )
+            .set(staff::totp_sealed.eq(Some(sealed)))
+            .execute(conn)?;
+            secret
+        }
+    };
     totp_for(&secret, &actor.username)?
         .to_url()
         .map_err(|_| StaffError::Crypto(crate::crypto::CryptoError::Seal))

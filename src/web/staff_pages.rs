@@ -351,11 +351,13 @@ pub async fn password(
             .first(&mut **c)
             .map_err(|_| ApiError::Internal)?;
         if !accounts::verify_password(&hash, &current) {
-            return Ok(Some("当前密码不正确。"));
+            return Ok(Some(("current", "当前密码不正确。")));
         }
         match accounts::set_password(c, &st.staff.signer, &actor, &new) {
             Ok(()) => Ok(None),
-            Err(crate::staff::StaffError::WeakPassword) => Ok(Some("新密码至少需要 12 个字符。")),
+            Err(crate::staff::StaffError::WeakPassword) => {
+                Ok(Some(("new", "新密码至少需要 12 个字符。")))
+            }
             Err(e) => Err(ApiError::from(e)),
         }
     })
@@ -659,17 +661,64 @@ pub async fn tip_action(
     .await;
     match result {
         Ok(()) => see_other(&format!("/staff/tips/{id}")),
-        Err(e) => error_page(&e, Some((&s, &csrf))),
+        Err(e) => {
+            let text = match &e {
+                ApiError::Conflict(_) => "这条线索当前的状态不能改为所选状态。",
+                ApiError::Invalid(m) => match m.as_str() {
+                    "no such officer" => "找不到这个用户名，或该账号已停用。",
+                    "that person cannot work this tip" => {
+                        "此人不能处理这条线索（角色或单位不符）。"
+                    }
+                    "priority is 0 to 3" => "优先级只能是 0 到 3。",
+                    "empty note" => "备注不能为空。",
+                    "note too long" => "备注太长（最多 10000 字）。",
+                    "unknown status" => "没有这个状态。",
+                    _ => "标签最多 10 个，只能包含文字、数字、- 和 _。",
+                },
+                ApiError::NotFound => "没有这条线索，或它不属于您的单位。",
+                ApiError::Forbidden => "您的角色不能进行这项操作。",
+                _ => "服务器出错，操作没有完成。",
+            };
+            let back = format!("/staff/tips/{id}");
+            let status = actix_web::ResponseError::status_code(&e);
+            page(
+                status,
+                v::message_with_link(
+                    "操作未完成",
+                    Some(&nav(&s, &csrf)),
+                    text,
+                    Some((&back, "返回这条线索")),
+                ),
+            )
+        }
     }
 }
 
-fn new_tip_page(s: &Session, csrf: &str, errors: Vec<String>) -> Markup {
+fn new_tip_page(
+    s: &Session,
+    csrf: &str,
+    errors: Vec<(&str, &str)>,
+    values: v::NewTipValues,
+) -> Markup {
     v::new_tip(&v::NewTipPage {
         nav: nav(s, csrf),
         categories: CATEGORIES.iter().map(|c| (c.code, c.zh)).collect(),
         townships: TOWNSHIPS.iter().map(|c| (c.code, c.zh)).collect(),
         errors,
+        values,
     })
+}
+
+/// The staff form's message for an intake field error, naming the field as the form labels it.
+fn field_error_zh(field: &str, code: &str) -> &'static str {
+    match (field, code) {
+        ("category", "required") => "请选择类别。",
+        ("township", "required") => "请选择乡镇。",
+        ("description", "required") => "请填写内容。",
+        ("category", _) | ("township", _) => "请从列表中选择。",
+        (_, "too_long") => "内容太长。",
+        _ => "这一项有误。",
+    }
 }
 
 pub async fn new_tip_form(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
@@ -681,7 +730,10 @@ pub async fn new_tip_form(state: web::Data<AppState>, req: HttpRequest) -> HttpR
     if !s.actor.role.reads_tips() {
         return error_page(&ApiError::Forbidden, Some((&s, &csrf)));
     }
-    page(StatusCode::OK, new_tip_page(&s, &csrf, Vec::new()))
+    page(
+        StatusCode::OK,
+        new_tip_page(&s, &csrf, Vec::new(), v::NewTipValues::default()),
+    )
 }
 
 pub async fn new_tip(
@@ -707,12 +759,20 @@ pub async fn new_tip(
     } else {
         Channel::Hotline
     };
-    let fields = TipFields {
+    let typed = v::NewTipValues {
+        channel: get("channel"),
         category: get("category"),
         township: get("township"),
         description: get("description"),
-        location: f.get("location").cloned(),
+        location: get("location"),
         county_only: get("county_only") == "on",
+    };
+    let fields = TipFields {
+        category: typed.category.clone(),
+        township: typed.township.clone(),
+        description: typed.description.clone(),
+        location: Some(typed.location.clone()),
+        county_only: typed.county_only,
         ..Default::default()
     };
     let stamp = StaffStamp {
@@ -741,11 +801,11 @@ pub async fn new_tip(
         Err(crate::intake::IntakeError::Invalid(list)) => {
             let errors = list
                 .iter()
-                .map(|e| format!("{}：{}", e.field, super::errors::field_message(e.code)))
+                .map(|e| (e.field, field_error_zh(e.field, e.code)))
                 .collect();
             page(
                 StatusCode::UNPROCESSABLE_ENTITY,
-                new_tip_page(&s, &csrf, errors),
+                new_tip_page(&s, &csrf, errors, typed),
             )
         }
         Err(e) => error_page(&ApiError::from(e), Some((&s, &csrf))),

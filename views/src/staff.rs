@@ -47,7 +47,25 @@ fn layout(title: &str, nav: Option<&Nav>, body: Markup) -> Markup {
 }
 
 pub fn message(title: &str, nav: Option<&Nav>, text: &str) -> Markup {
-    layout(title, nav, html! { h1 { (title) } p { (text) } })
+    message_with_link(title, nav, text, None)
+}
+
+/// A message with a way back (`(href, label)`), for refused actions.
+pub fn message_with_link(
+    title: &str,
+    nav: Option<&Nav>,
+    text: &str,
+    back: Option<(&str, &str)>,
+) -> Markup {
+    layout(
+        title,
+        nav,
+        html! {
+            h1 { (title) }
+            p role="alert" { (text) }
+            @if let Some((href, label)) = back { p { a href=(href) { (label) } } }
+        },
+    )
 }
 
 pub fn login(csrf: &str, error: Option<&str>) -> Markup {
@@ -148,8 +166,8 @@ pub fn queue(p: &QueuePage) -> Markup {
                 }
                 button type="submit" { "筛选" }
             }
-            table {
-                caption { "线索（只显示元数据；打开线索会记入审计日志）" }
+            div class="table-wrap" role="region" tabindex="0" aria-labelledby="tcap1" { table {
+                caption id="tcap1" { "线索（只显示元数据；打开线索会记入审计日志）" }
                 thead { tr { th scope="col" { "编号" } th scope="col" { "收到（小时）" } th scope="col" { "类别" } th scope="col" { "乡镇" } th scope="col" { "渠道" } th scope="col" { "状态" } th scope="col" { "优先级" } th scope="col" { "标签" } } }
                 tbody {
                     @for r in &p.rows {
@@ -160,7 +178,7 @@ pub fn queue(p: &QueuePage) -> Markup {
                         }
                     }
                 }
-            }
+            } }
             @if p.rows.is_empty() { p { "没有符合条件的线索。" } }
             @if let Some(next) = &p.next_link { p { a href=(next) { "下一页" } } }
         },
@@ -232,29 +250,77 @@ pub fn tip(p: &TipPage) -> Markup {
     )
 }
 
+#[derive(Default)]
+pub struct NewTipValues {
+    pub channel: String,
+    pub category: String,
+    pub township: String,
+    pub description: String,
+    pub location: String,
+    pub county_only: bool,
+}
+
 pub struct NewTipPage<'a> {
     pub nav: Nav<'a>,
     pub categories: Vec<(&'a str, &'a str)>,
     pub townships: Vec<(&'a str, &'a str)>,
-    pub errors: Vec<String>,
+    /// (field, message) pairs, in form order.
+    pub errors: Vec<(&'a str, &'a str)>,
+    pub values: NewTipValues,
 }
 
 pub fn new_tip(p: &NewTipPage) -> Markup {
+    let err = |f: &str| {
+        p.errors
+            .iter()
+            .find(|(field, _)| *field == f)
+            .map(|(_, m)| *m)
+    };
+    let invalid = |f: &str| err(f).map(|_| "true");
+    let described = |f: &str| err(f).map(|_| format!("{f}-error"));
+    let v = &p.values;
     layout(
-        "录入线索",
+        if p.errors.is_empty() {
+            "录入线索"
+        } else {
+            "错误：录入线索"
+        },
         Some(&p.nav),
         html! {
             h1 { "录入电话或举报箱线索" }
-            @if !p.errors.is_empty() { div class="error-summary" role="alert" { ul { @for e in &p.errors { li { (e) } } } } }
+            @if !p.errors.is_empty() {
+                div class="error-summary" role="alert" aria-labelledby="err-title" tabindex="-1" autofocus {
+                    h2 id="err-title" { "请更正以下问题" }
+                    ul { @for (f, m) in &p.errors { li { a href={ "#" (f) } { (m) } } } }
+                }
+            }
             p { "不要记录举报人的姓名、电话或其他身份信息。提交后会显示回执号，请逐位读给来电人。" }
             form method="post" action="/staff/tips/new" {
                 input type="hidden" name="csrf" value=(p.nav.csrf);
-                div class="field" { label for="channel" { "来源" } select id="channel" name="channel" { option value="hotline" { "举报电话" } option value="box" { "举报箱" } } }
-                div class="field" { label for="category" { "类别" } select id="category" name="category" required { option value="" { "请选择" } @for (v, l) in &p.categories { option value=(v) { (l) } } } }
-                div class="field" { label for="township" { "乡镇" } select id="township" name="township" required { option value="" { "请选择" } @for (v, l) in &p.townships { option value=(v) { (l) } } } }
-                div class="field" { label for="description" { "内容" } textarea id="description" name="description" rows="6" maxlength="10000" required {} }
-                div class="field" { label for="location" { "地点" } textarea id="location" name="location" rows="2" maxlength="1000" {} }
-                div class="field checkbox" { input type="checkbox" id="county_only" name="county_only" value="on"; label for="county_only" { "只让县禁毒大队查看" } }
+                div class="field" { label for="channel" { "来源" } select id="channel" name="channel" {
+                    option value="hotline" selected[v.channel != "box"] { "举报电话" }
+                    option value="box" selected[v.channel == "box"] { "举报箱" } } }
+                @for (name, label, options, selected) in [("category", "类别", &p.categories, &v.category), ("township", "乡镇", &p.townships, &v.township)] {
+                    div class="field" {
+                        label for=(name) { (label) }
+                        @if let Some(m) = err(name) { p class="error" id={ (name) "-error" } { (m) } }
+                        select id=(name) name=(name) required aria-invalid=[invalid(name)] aria-describedby=[described(name)] {
+                            option value="" { "请选择" }
+                            @for (code, l) in options.iter() { option value=(code) selected[*code == selected.as_str()] { (l) } }
+                        }
+                    }
+                }
+                div class="field" {
+                    label for="description" { "内容" }
+                    @if let Some(m) = err("description") { p class="error" id="description-error" { (m) } }
+                    textarea id="description" name="description" rows="6" maxlength="10000" required aria-invalid=[invalid("description")] aria-describedby=[described("description")] { (v.description) }
+                }
+                div class="field" {
+                    label for="location" { "地点" }
+                    @if let Some(m) = err("location") { p class="error" id="location-error" { (m) } }
+                    textarea id="location" name="location" rows="2" maxlength="1000" aria-invalid=[invalid("location")] aria-describedby=[described("location")] { (v.location) }
+                }
+                div class="field checkbox" { input type="checkbox" id="county_only" name="county_only" value="on" checked[v.county_only]; label for="county_only" { "只让县禁毒大队查看" } }
                 button type="submit" { "保存线索" }
             }
         },
@@ -293,8 +359,8 @@ pub fn admin(p: &AdminPage) -> Markup {
             @if let Some(e) = &p.error { p class="error" role="alert" { (e) } }
             @if let Some((u, pw)) = &p.created { p class="note" role="status" { "已创建 " (u) "，初始密码（只显示一次）：" code { (pw) } } }
             h2 { "账号" }
-            table {
-                caption { "工作人员账号" }
+            div class="table-wrap" role="region" tabindex="0" aria-labelledby="tcap2" { table {
+                caption id="tcap2" { "工作人员账号" }
                 thead { tr { th scope="col" { "用户名" } th scope="col" { "角色" } th scope="col" { "单位" } th scope="col" { "状态" } } }
                 tbody { @for (u, r, unit, disabled) in &p.users { tr { td { (u) } td { (r) } td { (unit) } td {
                     @if *disabled { "已停用" } @else {
@@ -304,7 +370,7 @@ pub fn admin(p: &AdminPage) -> Markup {
                         }
                     }
                 } } } }
-            }
+            } }
             form method="post" action="/staff/admin/users" {
                 input type="hidden" name="csrf" value=(csrf);
                 div class="field" { label for="new-username" { "用户名" } input type="text" id="new-username" name="username" required; }
@@ -315,11 +381,11 @@ pub fn admin(p: &AdminPage) -> Markup {
                 button type="submit" { "创建账号" }
             }
             h2 { "单位" }
-            table {
-                caption { "单位和所辖乡镇" }
+            div class="table-wrap" role="region" tabindex="0" aria-labelledby="tcap3" { table {
+                caption id="tcap3" { "单位和所辖乡镇" }
                 thead { tr { th scope="col" { "代码" } th scope="col" { "名称" } th scope="col" { "乡镇" } } }
                 tbody { @for (c, n, t) in &p.units { tr { td { (c) } td { (n) } td { (t) } } } }
-            }
+            } }
         },
     )
 }
@@ -343,28 +409,30 @@ pub fn audit(p: &AuditPage) -> Markup {
                 div class="field" { label for="a-action" { "操作（前缀，如 tip.）" } input type="text" id="a-action" name="action" value=(p.action); }
                 button type="submit" { "筛选" }
             }
-            table {
-                caption { "审计记录（不含线索内容）" }
+            div class="table-wrap" role="region" tabindex="0" aria-labelledby="tcap4" { table {
+                caption id="tcap4" { "审计记录（不含线索内容）" }
                 thead { tr { th scope="col" { "序号" } th scope="col" { "时间（UTC）" } th scope="col" { "操作人" } th scope="col" { "操作" } th scope="col" { "对象" } th scope="col" { "结果" } } }
                 tbody { @for (seq, at, actor, action, object, outcome) in &p.rows { tr { td { (seq) } td { (at) } td { (actor) } td { (action) } td { (object) } td { (outcome) } } } }
-            }
+            } }
             @if let Some(next) = &p.next_link { p { a href=(next) { "更早的记录" } } }
         },
     )
 }
 
-pub fn password(nav: &Nav, error: Option<&str>) -> Markup {
+/// `error` is (field, message): `current` or `new`.
+pub fn password(nav: &Nav, error: Option<(&str, &str)>) -> Markup {
+    let on = |f: &str| error.filter(|(field, _)| *field == f);
     layout(
         "修改密码",
         Some(nav),
         html! {
             h1 { "修改密码" }
-            @if let Some(e) = error { p class="error" role="alert" id="pw-error" { (e) } }
+            @if let Some((f, e)) = error { p class="error" role="alert" id={ (f) "-error" } { (e) } }
             p { "修改后所有已登录的会话都会退出。新密码至少 12 个字符。" }
             form method="post" action="/staff/password" {
                 input type="hidden" name="csrf" value=(nav.csrf);
-                div class="field" { label for="current" { "当前密码" } input type="password" id="current" name="current" autocomplete="current-password" required; }
-                div class="field" { label for="new" { "新密码" } input type="password" id="new" name="new" autocomplete="new-password" minlength="12" required aria-describedby=[error.map(|_| "pw-error")]; }
+                div class="field" { label for="current" { "当前密码" } input type="password" id="current" name="current" autocomplete="current-password" required aria-invalid=[on("current").map(|_| "true")] aria-describedby=[on("current").map(|_| "current-error")]; }
+                div class="field" { label for="new" { "新密码" } input type="password" id="new" name="new" autocomplete="new-password" minlength="12" required aria-invalid=[on("new").map(|_| "true")] aria-describedby=[on("new").map(|_| "new-error")]; }
                 button type="submit" { "修改密码" }
             }
         },
