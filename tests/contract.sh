@@ -8,20 +8,13 @@ cd "$(dirname "$0")/.."
 BIN=${1:-$PWD/target/debug/tipline}
 VENV=${SCHEMATHESIS_VENV:-/tmp/tipline-schemathesis}
 [ -x "$VENV/bin/schemathesis" ] || { python3 -m venv "$VENV" && "$VENV/bin/pip" install -q schemathesis==4.32.5; }
-DIR=$(mktemp -d); PORT=$((30000 + RANDOM % 20000))
-cd "$DIR"
-export TIPLINE_LISTEN=127.0.0.1:$PORT TIPLINE_CAPTCHA=off TIPLINE_RATE_LIMIT=off TIPLINE_LOG=warn
-[ -n "${CONTRACT_DATABASE_URL:-}" ] && export TIPLINE_DATABASE_URL=$CONTRACT_DATABASE_URL
-"$BIN" >"$DIR/server.log" 2>&1 & PID=$!
-trap 'kill $PID 2>/dev/null || true; rm -rf "$DIR"' EXIT
-for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PORT/api/v1/meta" >/dev/null && break; sleep 0.1; done
-printf 'contract-test-password\n' > pw
-"$BIN" user add --username contract.officer --role officer --unit ps-xidu --password-file pw >/dev/null
+source tests/serve-lib.sh
+start_tipline "$BIN" "${CONTRACT_DATABASE_URL:-}" contract.officer contract-test-password
 TOKEN=$("$BIN" token issue --username contract.officer | tail -1)
 for i in 1 2 3; do
-  curl -sf -H 'Content-Type: application/json' -d "{\"category\":\"trafficking\",\"township\":\"xidu\",\"description\":\"contract $i\"}" "http://127.0.0.1:$PORT/api/v1/tips" >/dev/null
+  curl -sf -H 'Content-Type: application/json' -d "{\"category\":\"trafficking\",\"township\":\"xidu\",\"description\":\"contract $i\"}" "$BASE/api/v1/tips" >/dev/null
 done
 CHECKS=not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance,unsupported_method,allow_header_conformance
-ST=("$VENV/bin/schemathesis" run "http://127.0.0.1:$PORT/api/v1/openapi.json" --checks "$CHECKS" --max-examples "${CONTRACT_EXAMPLES:-25}" --seed 20261129 --no-color)
+ST=("$VENV/bin/schemathesis" run "$BASE/api/v1/openapi.json" --checks "$CHECKS" --max-examples "${CONTRACT_EXAMPLES:-25}" --seed 20261129 --no-color)
 "${ST[@]}" --exclude-path-regex '/api/v1/staff'
 "${ST[@]}" --include-path-regex '/api/v1/staff' --header "Authorization: Bearer $TOKEN"

@@ -25,6 +25,21 @@ impl From<diesel::result::Error> for ReadError {
     }
 }
 
+/// The columns of a `sealed_keys` row, in `KeyRow` order.
+const KEY_COLUMNS: (
+    sealed_keys::object_kind,
+    sealed_keys::object_id,
+    sealed_keys::recipient_key_id,
+    sealed_keys::encapped,
+    sealed_keys::sealed_key,
+) = (
+    sealed_keys::object_kind,
+    sealed_keys::object_id,
+    sealed_keys::recipient_key_id,
+    sealed_keys::encapped,
+    sealed_keys::sealed_key,
+);
+
 type KeyRow = (String, String, String, Vec<u8>, Vec<u8>);
 
 fn to_sealed(
@@ -49,13 +64,7 @@ fn key_rows(
         .filter(sealed_keys::object_kind.eq(kind))
         .filter(sealed_keys::object_id.eq(id))
         .filter(sealed_keys::recipient_key_id.like("epoch:%"))
-        .select((
-            sealed_keys::object_kind,
-            sealed_keys::object_id,
-            sealed_keys::recipient_key_id,
-            sealed_keys::encapped,
-            sealed_keys::sealed_key,
-        ))
+        .select(KEY_COLUMNS)
         .first::<KeyRow>(conn)
         .optional()?
         .map(to_sealed)
@@ -68,13 +77,7 @@ fn key_rows(
         .filter(sealed_keys::object_kind.eq("epoch"))
         .filter(sealed_keys::object_id.eq(&epoch_id))
         .filter(sealed_keys::recipient_key_id.eq(&opener.key_id))
-        .select((
-            sealed_keys::object_kind,
-            sealed_keys::object_id,
-            sealed_keys::recipient_key_id,
-            sealed_keys::encapped,
-            sealed_keys::sealed_key,
-        ))
+        .select(KEY_COLUMNS)
         .first::<KeyRow>(conn)
         .optional()?
         .map(to_sealed)

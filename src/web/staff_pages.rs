@@ -132,6 +132,22 @@ fn session_cookie(state: &AppState, value: String, max_age: Option<i64>) -> Cook
     c
 }
 
+/// A signed-in form POST: the session (of `role`, when given), its form, CSRF checked.
+async fn posted(
+    state: &web::Data<AppState>,
+    req: &HttpRequest,
+    body: &[u8],
+    role: Option<Role>,
+) -> Result<(Session, HashMap<String, String>), HttpResponse> {
+    let s = match role {
+        Some(r) => require_role(state, req, r).await?,
+        None => signed_in(state, req).await?,
+    };
+    let f = form(body);
+    check_csrf(state, &s, &f)?;
+    Ok((s, f))
+}
+
 // --- login -----------------------------------------------------------------------------------
 
 const LOGIN_CSRF: &str = "login-csrf";
@@ -331,14 +347,10 @@ pub async fn password(
     req: HttpRequest,
     body: web::Bytes,
 ) -> HttpResponse {
-    let s = match signed_in(&state, &req).await {
-        Ok(s) => s,
+    let (s, f) = match posted(&state, &req, &body, None).await {
+        Ok(x) => x,
         Err(r) => return r,
     };
-    let f = form(&body);
-    if let Err(r) = check_csrf(&state, &s, &f) {
-        return r;
-    }
     let current = zeroize::Zeroizing::new(f.get("current").cloned().unwrap_or_default());
     let new = zeroize::Zeroizing::new(f.get("new").cloned().unwrap_or_default());
     let actor = s.actor.clone();
@@ -597,14 +609,10 @@ pub async fn tip_action(
     path: web::Path<(String, String)>,
     body: web::Bytes,
 ) -> HttpResponse {
-    let s = match signed_in(&state, &req).await {
-        Ok(s) => s,
+    let (s, f) = match posted(&state, &req, &body, None).await {
+        Ok(x) => x,
         Err(r) => return r,
     };
-    let f = form(&body);
-    if let Err(r) = check_csrf(&state, &s, &f) {
-        return r;
-    }
     let csrf = csrf_of(&state, &s);
     let (id, action) = path.into_inner();
     let actor = s.actor.clone();
@@ -741,14 +749,10 @@ pub async fn new_tip(
     req: HttpRequest,
     body: web::Bytes,
 ) -> HttpResponse {
-    let s = match signed_in(&state, &req).await {
-        Ok(s) => s,
+    let (s, f) = match posted(&state, &req, &body, None).await {
+        Ok(x) => x,
         Err(r) => return r,
     };
-    let f = form(&body);
-    if let Err(r) = check_csrf(&state, &s, &f) {
-        return r;
-    }
     let csrf = csrf_of(&state, &s);
     if !s.actor.role.reads_tips() {
         return error_page(&ApiError::Forbidden, Some((&s, &csrf)));
@@ -894,14 +898,10 @@ pub async fn admin_add_user(
     req: HttpRequest,
     body: web::Bytes,
 ) -> HttpResponse {
-    let s = match require_role(&state, &req, Role::Admin).await {
-        Ok(s) => s,
+    let (s, f) = match posted(&state, &req, &body, Some(Role::Admin)).await {
+        Ok(x) => x,
         Err(r) => return r,
     };
-    let f = form(&body);
-    if let Err(r) = check_csrf(&state, &s, &f) {
-        return r;
-    }
     let by = s.actor.audit_name();
     let result = db(&state, move |c, st| {
         let password = accounts::generate_password()?;
@@ -943,14 +943,10 @@ pub async fn admin_add_unit(
     req: HttpRequest,
     body: web::Bytes,
 ) -> HttpResponse {
-    let s = match require_role(&state, &req, Role::Admin).await {
-        Ok(s) => s,
+    let (s, f) = match posted(&state, &req, &body, Some(Role::Admin)).await {
+        Ok(x) => x,
         Err(r) => return r,
     };
-    let f = form(&body);
-    if let Err(r) = check_csrf(&state, &s, &f) {
-        return r;
-    }
     let by = s.actor.audit_name();
     let result = db(&state, move |c, st| {
         let get = |k: &str| f.get(k).cloned().unwrap_or_default();
@@ -996,13 +992,10 @@ pub async fn admin_disable_user(
     path: web::Path<String>,
     body: web::Bytes,
 ) -> HttpResponse {
-    let s = match require_role(&state, &req, Role::Admin).await {
-        Ok(s) => s,
+    let (s, _) = match posted(&state, &req, &body, Some(Role::Admin)).await {
+        Ok(x) => x,
         Err(r) => return r,
     };
-    if let Err(r) = check_csrf(&state, &s, &form(&body)) {
-        return r;
-    }
     let by = s.actor.audit_name();
     let username = path.into_inner();
     match db(&state, move |c, st| {
