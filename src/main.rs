@@ -50,6 +50,27 @@ enum Command {
         #[command(subcommand)]
         action: AuditAction,
     },
+    /// Policy documents: `rewards` (schedule, cap, deadlines, approval ladder) and `calendar`
+    /// (public holidays and make-up working days). Each change is a new version.
+    Policy {
+        #[command(subcommand)]
+        action: PolicyAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum PolicyAction {
+    /// Print the document in force (or a given version) as TOML.
+    Show {
+        name: String,
+        #[arg(long)]
+        version: Option<i64>,
+    },
+    /// Check a TOML file and store it as the new version.
+    Set {
+        name: String,
+        file: std::path::PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -291,6 +312,35 @@ fn run() -> Result<(), String> {
                 v.entries,
                 hex::encode(&v.head_hash)
             );
+            Ok(())
+        }
+        Command::Policy { action } => {
+            let (target, keys) = tipline::server::prepare(&config).map_err(|e| e.to_string())?;
+            let mut conn = target.connect().map_err(|e| e.to_string())?;
+            use tipline::rewards::policy;
+            match action {
+                PolicyAction::Show { name, version } => {
+                    let d = policy::document(&mut conn, &name, version)
+                        .map_err(|e| format!("{name}: {e}"))?;
+                    println!("# {} version {}", d.name, d.version);
+                    print!("{}", d.body);
+                }
+                PolicyAction::Set { name, file } => {
+                    let body = std::fs::read_to_string(&file)
+                        .map_err(|e| format!("{}: {e}", file.display()))?;
+                    let object = format!("policy:{name}");
+                    let v = tipline::rewards::audited(
+                        &mut conn,
+                        &keys.audit_signer(),
+                        "cli",
+                        "policy.write",
+                        &object,
+                        |c| policy::save_document(c, &name, &body, "cli"),
+                    )
+                    .map_err(|e| e.to_string())?;
+                    println!("{name} version {v} is now in force");
+                }
+            }
             Ok(())
         }
         Command::Keys {

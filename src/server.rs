@@ -113,14 +113,22 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
         config: config.clone(),
     });
 
-    // Housekeeping: expired retry tokens and spent captchas.
-    let purge_pool = pool.clone();
+    // Housekeeping: expired retry tokens and spent captchas; rewards past their claim period.
+    let house = state.clone();
     actix_web::rt::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(600));
         loop {
             tick.tick().await;
-            let p = purge_pool.clone();
-            let _ = aw::block(move || p.get().ok().map(|mut c| store::purge_expired(&mut c))).await;
+            let st = house.clone();
+            let _ = aw::block(move || {
+                let mut c = st.pool.get().ok()?;
+                let _ = store::purge_expired(&mut c);
+                if let Err(e) = crate::rewards::payouts::expire_due(&mut c, &st.office()) {
+                    tracing::error!(error = %e, "expiring rewards failed");
+                }
+                Some(())
+            })
+            .await;
         }
     });
 

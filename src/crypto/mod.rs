@@ -2,6 +2,7 @@
 
 pub mod keyring;
 pub mod receipt;
+pub mod reply;
 pub mod seal;
 pub mod stream;
 pub mod token;

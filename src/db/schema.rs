@@ -41,6 +41,7 @@ diesel::table! {
         payload -> Binary,
         contact -> Nullable<Binary>,
         attachment_count -> Integer,
+        receipt_private -> Bool,
         assigned_to -> Nullable<Text>,
         tags -> Text,
     }
@@ -170,6 +171,67 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    policy_documents (name, version) {
+        name -> Text,
+        version -> BigInt,
+        body -> Text,
+        created_at -> BigInt,
+        created_by -> Text,
+    }
+}
+
+diesel::table! {
+    rewards (id) {
+        id -> Text,
+        public_ref -> Text,
+        tip_id -> Text,
+        unit_code -> Text,
+        policy_version -> BigInt,
+        amount_fen -> BigInt,
+        tiers -> Text,
+        details -> Binary,
+        status -> Text,
+        steps -> Text,
+        signed_steps -> Integer,
+        proposed_by -> Text,
+        proposed_at -> BigInt,
+        cracked_on -> Text,
+        notify_by -> Text,
+        notified_on -> Nullable<Text>,
+        claim_by -> Nullable<Text>,
+        claim_hash -> Nullable<Binary>,
+        claim_sealed -> Nullable<Binary>,
+        reject_reason -> Nullable<Text>,
+        closed_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    reward_signatures (reward_id, step) {
+        reward_id -> Text,
+        step -> Integer,
+        step_name -> Text,
+        signer_id -> Text,
+        at -> BigInt,
+    }
+}
+
+diesel::table! {
+    payouts (id) {
+        id -> Text,
+        reward_id -> Text,
+        unit_code -> Text,
+        amount_fen -> BigInt,
+        method -> Text,
+        state -> Text,
+        recorded_by -> Text,
+        paid_on -> Text,
+        account -> Nullable<Binary>,
+        identity_check -> Nullable<Binary>,
+    }
+}
+
 diesel::joinable!(tips -> units (unit_code));
 diesel::joinable!(unit_townships -> units (unit_code));
 diesel::joinable!(attachments -> tips (tip_id));
@@ -178,6 +240,9 @@ diesel::joinable!(api_tokens -> staff (staff_id));
 diesel::joinable!(tip_events -> tips (tip_id));
 diesel::joinable!(tip_notes -> tips (tip_id));
 diesel::joinable!(attachment_chunks -> attachments (attachment_id));
+diesel::joinable!(rewards -> tips (tip_id));
+diesel::joinable!(reward_signatures -> rewards (reward_id));
+diesel::joinable!(payouts -> rewards (reward_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     keyring,
@@ -196,4 +261,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_head,
     tip_events,
     tip_notes,
+    policy_documents,
+    rewards,
+    reward_signatures,
+    payouts,
 );

@@ -93,6 +93,8 @@ pub const TOWNSHIPS: &[Choice] = &[
 pub const COUNTY_UNIT: &str = "county";
 pub const COUNTY_UNIT_ZH: &str = "县公安局禁毒大队";
 pub const COUNTY_UNIT_EN: &str = "County anti-drug brigade";
+/// The county bureau: no townships; its supervisors sign large rewards.
+pub const BUREAU_UNIT: &str = "bureau";
 
 pub fn category(code: &str) -> Option<&'static Choice> {
     CATEGORIES.iter().find(|c| c.code == code)

@@ -10,7 +10,7 @@ pub mod writer;
 
 use crate::crypto::keyring::Keyring;
 use crate::crypto::receipt::Receipt;
-use crate::crypto::seal::{SealedObject, Sealer, kem_keypair_from_seed, kem_public_bytes};
+use crate::crypto::seal::{SealedObject, Sealer};
 use crate::crypto::{CryptoError, Secret32, keyed_hash, random_bytes, subkey};
 use crate::db::DbError;
 use attachment::SealedAttachment;
@@ -38,6 +38,12 @@ impl Channel {
             Channel::Hotline => "hotline",
             Channel::Box => "box",
         }
+    }
+
+    /// Whether only the reporter saw the receipt: not read back by a clerk, carried by an SMS
+    /// provider or kept in a mailbox.
+    pub fn receipt_is_private(self) -> bool {
+        matches!(self, Channel::Web | Channel::Api)
     }
 }
 
@@ -298,7 +304,7 @@ impl Intake {
         let id = hex::encode(random_bytes::<16>()?);
         let receipt = Receipt::generate()?;
         let receipt_hash = receipt.hash(&self.keys.peppers.receipt).0.to_vec();
-        let (_, reply_pk) = kem_keypair_from_seed(&receipt.reply_seed(&self.keys.peppers.reply));
+        let reply_pubkey = crate::crypto::reply::reply_public(&self.keys, &receipt);
         let metas: Vec<&attachment::AttachmentMeta> = attachments.iter().map(|a| &a.meta).collect();
         let payload = Payload {
             v: 1,
@@ -324,7 +330,7 @@ impl Intake {
             created_hour: now - now.rem_euclid(3600),
             receipt,
             receipt_hash,
-            reply_pubkey: kem_public_bytes(&reply_pk),
+            reply_pubkey,
             payload: sealed,
             attachments,
             idempotency,

@@ -93,6 +93,7 @@ pub fn insert_prepared(conn: &mut DbConn, t: &PreparedTip) -> Result<Submitted, 
             tips::reply_pubkey.eq(&t.reply_pubkey),
             tips::payload.eq(&t.payload.ciphertext),
             tips::attachment_count.eq(t.attachments.len() as i32),
+            tips::receipt_private.eq(t.channel.receipt_is_private()),
         ))
         .execute(conn)?;
     for a in &t.attachments {
@@ -150,6 +151,9 @@ pub fn insert_prepared(conn: &mut DbConn, t: &PreparedTip) -> Result<Submitted, 
 pub struct PublicStatus {
     pub status: &'static str,
     pub updated_at: i64,
+    /// For the server's own use (rewards, messages); never shown.
+    pub tip_id: String,
+    pub receipt_private: bool,
 }
 
 /// Maps internal triage states to what the reporter sees: no hint of the investigation.
@@ -165,12 +169,14 @@ pub fn public_status(internal: &str) -> &'static str {
 pub fn lookup_status(conn: &mut DbConn, hash: &ReceiptHash) -> QueryResult<Option<PublicStatus>> {
     let row = tips::table
         .filter(tips::receipt_hash.eq(&hash.0[..]))
-        .select((tips::status, tips::updated_at))
-        .first::<(String, i64)>(conn)
+        .select((tips::status, tips::updated_at, tips::id, tips::receipt_private))
+        .first::<(String, i64, String, bool)>(conn)
         .optional()?;
-    Ok(row.map(|(s, at)| PublicStatus {
+    Ok(row.map(|(s, at, tip_id, receipt_private)| PublicStatus {
         status: public_status(&s),
         updated_at: at - at.rem_euclid(3600),
+        tip_id,
+        receipt_private,
     }))
 }
 

@@ -146,6 +146,43 @@ pub fn open_object(
             .ok_or(ReadError::NotFound)?,
         _ => return Err(ReadError::NotFound),
     };
+    open_sealed(conn, opener, kind, id, &ct)
+}
+
+/// Opens an object sealed to the office key, given its ciphertext.
+pub fn open_sealed(
+    conn: &mut DbConn,
+    opener: &Opener,
+    kind: &str,
+    id: &str,
+    ciphertext: &[u8],
+) -> Result<Zeroizing<Vec<u8>>, ReadError> {
     let (epoch, dek) = key_rows(conn, kind, id, opener)?;
-    Ok(opener.open(&epoch, &dek, &ct)?)
+    Ok(opener.open(&epoch, &dek, ciphertext)?)
+}
+
+/// The `sealed_keys` row of an object sealed to a reporter's reply key.
+pub fn reply_key_row(
+    conn: &mut DbConn,
+    kind: &str,
+    id: &str,
+) -> Result<Option<SealedKey>, ReadError> {
+    Ok(sealed_keys::table
+        .filter(sealed_keys::object_kind.eq(kind))
+        .filter(sealed_keys::object_id.eq(id))
+        .filter(sealed_keys::recipient_key_id.like("reply:%"))
+        .select(KEY_COLUMNS)
+        .first::<KeyRow>(conn)
+        .optional()?
+        .map(to_sealed))
+}
+
+/// Deletes every key row of an object, so its ciphertext can never be opened again.
+pub fn forget_keys(conn: &mut DbConn, kind: &str, id: &str) -> Result<usize, ReadError> {
+    Ok(diesel::delete(
+        sealed_keys::table
+            .filter(sealed_keys::object_kind.eq(kind))
+            .filter(sealed_keys::object_id.eq(id)),
+    )
+    .execute(conn)?)
 }

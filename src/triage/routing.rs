@@ -4,7 +4,7 @@
 
 use crate::db::schema::{unit_townships, units};
 use crate::db::{DbConn, DbError};
-use crate::intake::catalog::{
+use crate::intake::catalog::{BUREAU_UNIT, 
     COUNTY_UNIT, COUNTY_UNIT_EN, COUNTY_UNIT_ZH, COUNTY_WIDE_CATEGORIES, TOWNSHIPS,
     UNKNOWN_TOWNSHIP, station_code,
 };
@@ -31,6 +31,7 @@ pub fn route(
 pub fn seed_units(conn: &mut DbConn) -> Result<bool, DbError> {
     let existing: i64 = units::table.count().get_result(conn)?;
     if existing > 0 {
+        ensure_bureau(conn)?;
         return Ok(false);
     }
     conn.transaction::<_, diesel::result::Error, _>(|c| {
@@ -67,7 +68,28 @@ pub fn seed_units(conn: &mut DbConn) -> Result<bool, DbError> {
         }
         Ok(())
     })?;
+    ensure_bureau(conn)?;
     Ok(true)
+}
+
+/// The county bureau's leadership signs large rewards (the default ladder's `unit:bureau`
+/// step). It serves no township, so no tip is routed to it.
+fn ensure_bureau(conn: &mut DbConn) -> Result<(), DbError> {
+    let present: i64 = units::table
+        .filter(units::code.eq(BUREAU_UNIT))
+        .count()
+        .get_result(conn)?;
+    if present == 0 {
+        diesel::insert_into(units::table)
+            .values((
+                units::code.eq(BUREAU_UNIT),
+                units::name_zh.eq("县公安局"),
+                units::name_en.eq("County public security bureau"),
+                units::county_wide.eq(false),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
 }
 
 #[derive(serde::Serialize)]

@@ -128,6 +128,20 @@ struct StatusRequest {
     receipt: String,
 }
 
+/// What the receipt holder sees of a reward, in plain words.
+fn reward_json(r: &crate::rewards::reporter::ReporterReward, lang: Lang) -> serde_json::Value {
+    serde_json::json!({
+        "status": r.status,
+        "amount_fen": r.amount_fen,
+        "claim_code": r.claim_code,
+        "claim_by": r.claim_by,
+        "rekey_needed": r.rekey_needed,
+        "reject_reason": r.reject_reason,
+        "how_to_collect": (r.status == "claimable").then(|| tipline_views::rewards::collect_text(lang)),
+        "explanation": tipline_views::rewards::explanation(lang, &r.notice()),
+    })
+}
+
 pub async fn status(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -138,13 +152,31 @@ pub async fn status(
     let r: StatusRequest = super::submission::json_object(&body)?;
     let receipt = Receipt::parse(&r.receipt).map_err(ApiError::Receipt)?;
     let found = super::lookup(&state, receipt).await?;
-    let s = found.ok_or(ApiError::ReceiptUnknown)?;
+    let v = found.ok_or(ApiError::ReceiptUnknown)?;
+    let lang = lang_of(&req);
+    let rewards: Vec<serde_json::Value> = v.rewards.iter().map(|r| reward_json(r, lang)).collect();
     Ok(HttpResponse::Ok().json(serde_json::json!({
-        "status": s.status,
-        "updated_at": super::hour_iso(s.updated_at),
+        "status": v.status.status,
+        "updated_at": super::hour_iso(v.status.updated_at),
         "messages": [],
-        "reward": null,
+        "reward": rewards.first(),
+        "rewards": rewards,
+        "rekey_suggested": !v.status.receipt_private,
     })))
+}
+
+/// Exchanges a receipt for a new one; the old one stops working at once.
+pub async fn rekey(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    rate_limit(&state, &req)?;
+    let body = read_body(payload, 4096).await?;
+    let r: StatusRequest = super::submission::json_object(&body)?;
+    let receipt = Receipt::parse(&r.receipt).map_err(ApiError::Receipt)?;
+    let new = super::rekey(&state, receipt).await?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "receipt": new.display() })))
 }
 
 pub async fn openapi() -> HttpResponse {

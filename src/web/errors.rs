@@ -59,6 +59,13 @@ pub enum ApiError {
     Unavailable,
     #[error("internal error")]
     Internal,
+    /// A domain refusal with its own status and stable code (rewards, payouts).
+    #[error("{message}")]
+    Refused {
+        status: StatusCode,
+        code: &'static str,
+        message: String,
+    },
 }
 
 #[derive(Serialize)]
@@ -126,6 +133,7 @@ impl ApiError {
             ApiError::MethodNotAllowed => "method_not_allowed",
             ApiError::Unavailable => "unavailable",
             ApiError::Internal => "internal",
+            ApiError::Refused { code, .. } => code,
         }
     }
 
@@ -213,12 +221,21 @@ impl ResponseError for ApiError {
             ApiError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::Refused { status, .. } => *status,
         }
     }
 
     fn error_response(&self) -> HttpResponse {
         let mut resp = HttpResponse::build(self.status_code());
-        if let ApiError::RateLimited(secs) = self {
+        let retry = match self {
+            ApiError::RateLimited(s) => Some(*s),
+            ApiError::Refused {
+                code: "too_many_claim_lookups",
+                ..
+            } => Some(900),
+            _ => None,
+        };
+        if let Some(secs) = retry {
             resp.insert_header(("Retry-After", secs.to_string()));
         }
         if let ApiError::Unauthorized = self {
@@ -274,5 +291,50 @@ impl From<crate::staff::StaffError> for ApiError {
 impl ApiError {
     pub fn status_code_for_page(&self) -> StatusCode {
         self.status_code()
+    }
+}
+
+impl From<crate::rewards::RewardError> for ApiError {
+    fn from(e: crate::rewards::RewardError) -> Self {
+        use crate::rewards::RewardError as R;
+        let (status, code) = match &e {
+            R::NotFound | R::TipNotFound => return ApiError::NotFound,
+            R::Forbidden => return ApiError::Forbidden,
+            R::Db(d) => {
+                tracing::error!(error = %d, "rewards database error");
+                return ApiError::Internal;
+            }
+            R::Crypto => {
+                tracing::error!("a sealed reward object did not open");
+                return ApiError::Internal;
+            }
+            R::NoOfficeKey => return ApiError::Unavailable,
+            R::TipNotVerified => (StatusCode::CONFLICT, "tip_not_verified"),
+            R::BadFacts(_) => (StatusCode::UNPROCESSABLE_ENTITY, "bad_facts"),
+            R::BadInput(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
+            R::NotEligible => (StatusCode::UNPROCESSABLE_ENTITY, "not_eligible"),
+            R::NoTier => (StatusCode::UNPROCESSABLE_ENTITY, "no_tier"),
+            R::OutsideBounds { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "outside_bounds"),
+            R::OverCap { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "over_cap"),
+            R::SelfApproval => (StatusCode::FORBIDDEN, "self_approval"),
+            R::AlreadySigned => (StatusCode::CONFLICT, "already_signed"),
+            R::OutOfOrder { .. } => (StatusCode::CONFLICT, "out_of_order"),
+            R::NotYourStep { .. } => (StatusCode::FORBIDDEN, "not_your_step"),
+            R::NotPending { .. } => (StatusCode::CONFLICT, "not_pending"),
+            R::AlreadyPaid => (StatusCode::CONFLICT, "already_paid"),
+            R::Expired => (StatusCode::GONE, "claim_expired"),
+            R::UnknownClaimCode => (StatusCode::NOT_FOUND, "unknown_claim_code"),
+            R::ClaimCodeTypo => (StatusCode::BAD_REQUEST, "claim_code_check_digit"),
+            R::ClaimCodeLength => (StatusCode::BAD_REQUEST, "claim_code_invalid"),
+            R::TooManyLookups(_) => (StatusCode::TOO_MANY_REQUESTS, "too_many_claim_lookups"),
+            R::PayoutRule(_) => (StatusCode::UNPROCESSABLE_ENTITY, "payout_rule"),
+            R::NotPendingTransfer => (StatusCode::CONFLICT, "not_pending_transfer"),
+            R::Policy(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_policy"),
+        };
+        ApiError::Refused {
+            status,
+            code,
+            message: e.to_string(),
+        }
     }
 }

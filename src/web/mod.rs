@@ -6,6 +6,7 @@ pub mod errors;
 pub mod headers;
 pub mod pages;
 pub mod ratelimit;
+pub mod reward_api;
 pub mod staff_api;
 pub mod staff_pages;
 pub mod submission;
@@ -72,6 +73,15 @@ pub struct AppState {
 }
 
 impl AppState {
+    pub fn office(&self) -> crate::rewards::Office<'_> {
+        crate::rewards::Office {
+            signer: &self.staff.signer,
+            sealer: &self.intake.sealer,
+            keys: &self.intake.keys,
+            opener: self.staff.opener.as_ref(),
+        }
+    }
+
     pub fn desk(&self) -> crate::triage::work::Desk<'_> {
         crate::triage::work::Desk {
             signer: &self.staff.signer,
@@ -106,19 +116,45 @@ pub fn rate_limit(state: &AppState, req: &HttpRequest) -> Result<(), ApiError> {
     state.limiter.check(req).map_err(ApiError::RateLimited)
 }
 
+/// What the receipt holder learns: the coarse status and the rewards they may see.
+pub struct ReporterView {
+    pub status: PublicStatus,
+    pub rewards: Vec<crate::rewards::reporter::ReporterReward>,
+}
+
 /// The receipt holder's lookup. Known and unknown receipts take the same path (one keyed hash,
 /// one indexed select), so neither the answer's shape nor its timing says which it was.
 pub async fn lookup(
     state: &web::Data<AppState>,
     receipt: Receipt,
-) -> Result<Option<PublicStatus>, ApiError> {
+) -> Result<Option<ReporterView>, ApiError> {
     state.metrics.status_checks.fetch_add(1, Ordering::Relaxed);
     let hash = receipt.hash(&state.intake.keys.peppers.receipt);
-    db(state, move |conn, _| {
-        lookup_status(conn, &hash).map_err(|e| {
+    db(state, move |conn, st| {
+        let Some(status) = lookup_status(conn, &hash).map_err(|e| {
             tracing::error!(error = %e, "status lookup failed");
             ApiError::Internal
-        })
+        })?
+        else {
+            return Ok(None);
+        };
+        let rewards = crate::rewards::reporter::for_receipt(
+            conn,
+            &st.intake.keys,
+            &status.tip_id,
+            &receipt,
+            status.receipt_private,
+        )?;
+        Ok(Some(ReporterView { status, rewards }))
+    })
+    .await
+}
+
+/// Rekeys a receipt; unknown receipts get the same 404 as a status lookup.
+pub async fn rekey(state: &web::Data<AppState>, old: Receipt) -> Result<Receipt, ApiError> {
+    db(state, move |conn, st| {
+        crate::rewards::reporter::rekey(conn, &st.intake.keys, &st.intake.sealer, &old)?
+            .ok_or(ApiError::ReceiptUnknown)
     })
     .await
 }
@@ -189,6 +225,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(web::get().to(pages::status_form))
             .route(web::post().to(pages::status_check)),
     )
+    .service(resource("/status/rekey", "POST").route(web::post().to(pages::rekey_form)))
     .service(resource("/captcha/{file}", "GET").route(web::get().to(pages::captcha_media)))
     .service(resource("/static/style.css", "GET").route(web::get().to(pages::stylesheet)))
     .service(resource("/openapi.json", "GET").route(web::get().to(api::openapi)))
@@ -199,6 +236,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(resource("/captcha", "GET").route(web::get().to(api::captcha)))
             .service(resource("/tips", "POST").route(web::post().to(api::create_tip)))
             .service(resource("/status", "POST").route(web::post().to(api::status)))
+            .service(resource("/status/rekey", "POST").route(web::post().to(api::rekey)))
             .service(resource("/openapi.json", "GET").route(web::get().to(api::openapi)))
             .service(web::scope("/staff").configure(staff_api::configure)),
     )

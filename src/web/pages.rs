@@ -214,8 +214,10 @@ pub async fn status_check(
             return html(StatusCode::BAD_REQUEST, views::status_page(lang, outcome));
         }
     };
+    let shown = receipt.display();
     match super::lookup(&state, receipt).await {
-        Ok(Some(s)) => {
+        Ok(Some(v)) => {
+            let s = &v.status;
             let view = StatusView {
                 label: lang.t().status_label(s.status),
                 updated: format!(
@@ -223,6 +225,9 @@ pub async fn status_check(
                     super::hour_local(s.updated_at),
                     lang.t().hour_suffix
                 ),
+                rewards: v.rewards.iter().map(|r| r.notice()).collect(),
+                receipt: shown,
+                rekey_suggested: !s.receipt_private,
             };
             html(
                 StatusCode::OK,
@@ -237,6 +242,41 @@ pub async fn status_check(
             e.status_code(),
             views::error_page(lang, lang.t().general_error(e.code())),
         ),
+    }
+}
+
+/// The rekey button on the status page: a new receipt, shown once.
+pub async fn rekey_form(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> HttpResponse {
+    let lang = lang_of(&req);
+    let fail = |e: ApiError| {
+        html(
+            e.status_code(),
+            views::error_page(lang, lang.t().general_error(e.code())),
+        )
+    };
+    if let Err(e) = rate_limit(&state, &req) {
+        return fail(e);
+    }
+    if body.len() > 4096 {
+        return fail(ApiError::PayloadTooLarge);
+    }
+    let form: HashMap<String, String> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+    let typed = form.get("receipt").map(String::as_str).unwrap_or_default();
+    let receipt = match Receipt::parse(typed) {
+        Ok(r) => r,
+        Err(e) => return fail(ApiError::Receipt(e)),
+    };
+    match super::rekey(&state, receipt).await {
+        Ok(new) => html(StatusCode::OK, views::rekey_page(lang, &new.display())),
+        Err(ApiError::ReceiptUnknown) => html(
+            StatusCode::NOT_FOUND,
+            views::status_page(lang, StatusOutcome::Unknown),
+        ),
+        Err(e) => fail(e),
     }
 }
 

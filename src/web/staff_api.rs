@@ -32,7 +32,7 @@ pub async fn actor(state: &web::Data<AppState>, req: &HttpRequest) -> Result<Act
 }
 
 /// Refuses, and audits, a role that may not use a route.
-async fn require(
+pub(crate) async fn require(
     state: &web::Data<AppState>,
     who: &Actor,
     allowed: &[Role],
@@ -71,7 +71,7 @@ pub struct QueueQuery {
     limit: Option<i64>,
 }
 
-fn query<T: serde::de::DeserializeOwned + Default>(req: &HttpRequest) -> Result<T, ApiError> {
+pub(crate) fn query<T: serde::de::DeserializeOwned + Default>(req: &HttpRequest) -> Result<T, ApiError> {
     serde_urlencoded::from_str(req.query_string())
         .map_err(|_| ApiError::Invalid("malformed query string".into()))
 }
@@ -80,7 +80,7 @@ fn query<T: serde::de::DeserializeOwned + Default>(req: &HttpRequest) -> Result<
 const MAX_STAFF_BODY: usize = 64 * 1024;
 
 /// Reads and parses a JSON object body, with the API's own 413 and 400 errors.
-async fn json<T: serde::de::DeserializeOwned>(payload: web::Payload) -> Result<T, ApiError> {
+pub(crate) async fn json<T: serde::de::DeserializeOwned>(payload: web::Payload) -> Result<T, ApiError> {
     let body = super::submission::read_body(payload, MAX_STAFF_BODY).await?;
     super::submission::json_object(&body)
 }
@@ -481,5 +481,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             resource("/units", "GET, POST")
                 .route(web::get().to(list_units))
                 .route(web::post().to(add_unit)),
-        );
+        )
+        .configure(super::reward_api::configure);
 }

@@ -3,6 +3,7 @@
 //! on a narrow phone screen, and with a screen reader: every control has a label, hints and
 //! errors are tied to their fields with `aria-describedby`, and an error summary links to them.
 
+pub mod rewards;
 pub mod strings;
 
 pub use maud;
@@ -229,10 +230,21 @@ pub fn report_form(f: &ReportForm) -> Markup {
 
 pub fn receipt_page(lang: Lang, receipt: &str, replayed: bool) -> Markup {
     let t = lang.t();
+    receipt_shown(lang, t.receipt_title, t.receipt_lead, receipt, replayed)
+}
+
+/// The new receipt after a rekey: shown once, like the first.
+pub fn rekey_page(lang: Lang, receipt: &str) -> Markup {
+    let (title, lead) = rewards::rekey_done_text(lang);
+    receipt_shown(lang, title, lead, receipt, false)
+}
+
+fn receipt_shown(lang: Lang, title: &str, lead: &str, receipt: &str, replayed: bool) -> Markup {
+    let t = lang.t();
     let body = html! {
-        h1 { (t.receipt_title) }
+        h1 { (title) }
         @if replayed { p class="note" { (t.receipt_replayed) } }
-        p { (t.receipt_lead) }
+        p { (lead) }
         p class="receipt" {
             span class="visually-hidden" { (t.receipt_label) ": " }
             strong id="receipt" { (receipt) }
@@ -240,12 +252,16 @@ pub fn receipt_page(lang: Lang, receipt: &str, replayed: bool) -> Markup {
         ul class="advice" { @for line in t.receipt_advice { li { (line) } } }
         p { a href={ "/status?lang=" (lang.code()) } { (t.check_status) } }
     };
-    page(lang, t.receipt_title, None, false, body)
+    page(lang, title, None, false, body)
 }
 
 pub struct StatusView {
     pub label: &'static str,
     pub updated: String,
+    pub rewards: Vec<rewards::RewardNotice>,
+    /// The receipt as typed, for the rekey form (the page is never cached).
+    pub receipt: String,
+    pub rekey_suggested: bool,
 }
 
 pub enum StatusOutcome<'a> {
@@ -277,6 +293,7 @@ pub fn status_page(lang: Lang, outcome: StatusOutcome) -> Markup {
                     h2 { (t.status_result) (t.colon) (s.label) }
                     p { (t.status_updated) (t.colon) (s.updated) }
                 }
+                (rewards::section(lang, &s.rewards, &s.receipt, s.rekey_suggested))
             }
             StatusOutcome::Unknown => {
                 div class="status" role="status" { p { (t.status_unknown) } }

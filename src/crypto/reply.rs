@@ -1,0 +1,72 @@
+//! The reporter's reply key (DESIGN.md section 2): an X25519 keypair derived from the receipt
+//! and the reply pepper. Only its public half is stored (on the tip), so what is sealed to it
+//! opens only for someone who presents the receipt, on a node that holds the pepper.
+//! Objects sealed to it are rare (claim codes, messages), so each gets a full HPKE seal.
+
+use super::keyring::Keyring;
+use super::receipt::Receipt;
+use super::seal::{
+    Opener, Recipient, SealedKey, Sealer, aad, aead_open, aead_seal, kem_keypair_from_seed,
+    kem_public_bytes, kem_public_from_bytes,
+};
+use super::{CryptoError, Secret32};
+use zeroize::Zeroizing;
+
+/// The key id under which objects for a tip's reporter are sealed.
+pub fn reply_key_id(tip_id: &str) -> String {
+    format!("reply:{tip_id}")
+}
+
+/// The public reply key for a receipt, as stored on the tip.
+pub fn reply_public(keys: &Keyring, receipt: &Receipt) -> Vec<u8> {
+    let (_, pk) = kem_keypair_from_seed(&receipt.reply_seed(&keys.peppers.reply));
+    kem_public_bytes(&pk)
+}
+
+/// An object sealed to a reply key: its ciphertext and the `sealed_keys` row of its DEK.
+pub struct ReplySealed {
+    pub ciphertext: Vec<u8>,
+    pub key_row: SealedKey,
+}
+
+pub fn seal_to_reply(
+    sealer: &Sealer,
+    tip_id: &str,
+    reply_pubkey: &[u8],
+    kind: &str,
+    object_id: &str,
+    plaintext: &[u8],
+) -> Result<ReplySealed, CryptoError> {
+    let to = Recipient {
+        key_id: reply_key_id(tip_id),
+        public: kem_public_from_bytes(reply_pubkey)?,
+    };
+    let dek = Secret32::random()?;
+    let key_row = sealer.seal_key_to(&to, kind, object_id, &dek)?;
+    let ciphertext = aead_seal(&dek, &aad(kind, object_id, &to.key_id), plaintext)?;
+    Ok(ReplySealed {
+        ciphertext,
+        key_row,
+    })
+}
+
+/// Opens an object sealed to the reply key of `receipt`.
+pub fn open_with_receipt(
+    keys: &Keyring,
+    receipt: &Receipt,
+    key_row: &SealedKey,
+    ciphertext: &[u8],
+) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
+    let (sk, _) = kem_keypair_from_seed(&receipt.reply_seed(&keys.peppers.reply));
+    let opener = Opener::new(
+        key_row.recipient_key_id.clone(),
+        sk,
+        vec![keys.node.public.clone()],
+    );
+    let dek = opener.open_key(key_row)?;
+    aead_open(
+        &dek,
+        &aad(&key_row.object_kind, &key_row.object_id, &key_row.recipient_key_id),
+        ciphertext,
+    )
+}

@@ -1,0 +1,142 @@
+//! What the receipt holder sees of rewards, and rekeying (a new receipt for an old one).
+//! The claim code is opened with the reply key derived from the receipt presented, and only
+//! when the receipt is private to the reporter (not read back by a clerk, carried by SMS or
+//! kept in a mailbox): otherwise the reporter is asked to rekey on the web first.
+
+use super::RewardError;
+use crate::crypto::keyring::Keyring;
+use crate::crypto::receipt::Receipt;
+use crate::crypto::reply::{open_with_receipt, reply_public, seal_to_reply};
+use crate::crypto::seal::Sealer;
+use crate::db::schema::{rewards, sealed_keys, tips};
+use crate::db::DbConn;
+use crate::intake::store::insert_sealed_key;
+use crate::triage::reader::reply_key_row;
+use diesel::prelude::*;
+use serde::Serialize;
+
+#[derive(Debug, Serialize, Clone)]
+pub struct ReporterReward {
+    /// claimable | paid | rejected | expired
+    pub status: String,
+    pub amount_fen: Option<i64>,
+    /// Shown only to a private receipt while the reward is claimable.
+    pub claim_code: Option<String>,
+    pub claim_by: Option<String>,
+    /// The receipt passed through other hands: rekey on the web to see the claim code.
+    pub rekey_needed: bool,
+    pub reject_reason: Option<String>,
+}
+
+impl ReporterReward {
+    pub fn notice(&self) -> tipline_views::rewards::RewardNotice {
+        tipline_views::rewards::RewardNotice {
+            status: self.status.clone(),
+            amount_fen: self.amount_fen,
+            claim_code: self.claim_code.clone(),
+            claim_by: self.claim_by.clone(),
+            rekey_needed: self.rekey_needed,
+            reject_reason: self.reject_reason.clone(),
+        }
+    }
+}
+
+/// The rewards of a tip as its reporter may see them, newest first. Rewards still being
+/// approved are not shown: the reporter hears when the decision is made.
+pub fn for_receipt(
+    conn: &mut DbConn,
+    keys: &Keyring,
+    tip_id: &str,
+    receipt: &Receipt,
+    receipt_private: bool,
+) -> Result<Vec<ReporterReward>, RewardError> {
+    type Row = (String, String, i64, Option<String>, Option<Vec<u8>>, Option<String>);
+    let rows: Vec<Row> = rewards::table
+        .filter(rewards::tip_id.eq(tip_id))
+        .filter(rewards::status.ne("approving"))
+        .order(rewards::proposed_at.desc())
+        .select((
+            rewards::id,
+            rewards::status,
+            rewards::amount_fen,
+            rewards::claim_by,
+            rewards::claim_sealed,
+            rewards::reject_reason,
+        ))
+        .load(conn)?;
+    let mut out = Vec::with_capacity(rows.len());
+    for (id, status, amount, claim_by, sealed, reason) in rows {
+        let claimable = status == "claimable";
+        let claim_code = match (&sealed, claimable && receipt_private) {
+            (Some(ct), true) => {
+                let row = reply_key_row(conn, "claim", &id)?.ok_or(RewardError::Crypto)?;
+                let code = open_with_receipt(keys, receipt, &row, ct)?;
+                let digits = String::from_utf8_lossy(&code).into_owned();
+                Some(crate::crypto::receipt::group4(&digits))
+            }
+            _ => None,
+        };
+        let rejected = status == "rejected";
+        out.push(ReporterReward {
+            amount_fen: (!rejected).then_some(amount),
+            claim_code,
+            claim_by: if claimable { claim_by } else { None },
+            rekey_needed: claimable && !receipt_private,
+            reject_reason: reason.filter(|_| rejected),
+            status,
+        });
+    }
+    Ok(out)
+}
+
+/// Exchanges a receipt for a new one: the old receipt stops working, and whatever was sealed to
+/// the old reply key is re-sealed to the new one, in one transaction. Returns `None` for an
+/// unknown receipt.
+pub fn rekey(
+    conn: &mut DbConn,
+    keys: &Keyring,
+    sealer: &Sealer,
+    old: &Receipt,
+) -> Result<Option<Receipt>, RewardError> {
+    let old_hash = old.hash(&keys.peppers.receipt);
+    conn.transaction::<_, RewardError, _>(|c| {
+        let Some(tip_id) = tips::table
+            .filter(tips::receipt_hash.eq(&old_hash.0[..]))
+            .select(tips::id)
+            .first::<String>(c)
+            .optional()?
+        else {
+            return Ok(None);
+        };
+        let new = Receipt::generate()?;
+        let new_pub = reply_public(keys, &new);
+        let sealed: Vec<(String, Vec<u8>)> = rewards::table
+            .filter(rewards::tip_id.eq(&tip_id))
+            .filter(rewards::claim_sealed.is_not_null())
+            .select((rewards::id, rewards::claim_sealed.assume_not_null()))
+            .load(c)?;
+        for (reward_id, ct) in sealed {
+            let row = reply_key_row(c, "claim", &reward_id)?.ok_or(RewardError::Crypto)?;
+            let code = open_with_receipt(keys, old, &row, &ct)?;
+            let again = seal_to_reply(sealer, &tip_id, &new_pub, "claim", &reward_id, &code)?;
+            diesel::delete(
+                sealed_keys::table
+                    .filter(sealed_keys::object_kind.eq("claim"))
+                    .filter(sealed_keys::object_id.eq(&reward_id)),
+            )
+            .execute(c)?;
+            insert_sealed_key(c, &again.key_row)?;
+            diesel::update(rewards::table.filter(rewards::id.eq(&reward_id)))
+                .set(rewards::claim_sealed.eq(Some(again.ciphertext)))
+                .execute(c)?;
+        }
+        diesel::update(tips::table.filter(tips::id.eq(&tip_id)))
+            .set((
+                tips::receipt_hash.eq(new.hash(&keys.peppers.receipt).0.to_vec()),
+                tips::reply_pubkey.eq(new_pub),
+                tips::receipt_private.eq(true),
+            ))
+            .execute(c)?;
+        Ok(Some(new))
+    })
+}
