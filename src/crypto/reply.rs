@@ -66,7 +66,11 @@ pub fn open_with_receipt(
     let dek = opener.open_key(key_row)?;
     aead_open(
         &dek,
-        &aad(&key_row.object_kind, &key_row.object_id, &key_row.recipient_key_id),
+        &aad(
+            &key_row.object_kind,
+            &key_row.object_id,
+            &key_row.recipient_key_id,
+        ),
         ciphertext,
     )
 }

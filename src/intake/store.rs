@@ -169,7 +169,12 @@ pub fn public_status(internal: &str) -> &'static str {
 pub fn lookup_status(conn: &mut DbConn, hash: &ReceiptHash) -> QueryResult<Option<PublicStatus>> {
     let row = tips::table
         .filter(tips::receipt_hash.eq(&hash.0[..]))
-        .select((tips::status, tips::updated_at, tips::id, tips::receipt_private))
+        .select((
+            tips::status,
+            tips::updated_at,
+            tips::id,
+            tips::receipt_private,
+        ))
         .first::<(String, i64, String, bool)>(conn)
         .optional()?;
     Ok(row.map(|(s, at, tip_id, receipt_private)| PublicStatus {

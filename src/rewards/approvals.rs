@@ -8,7 +8,7 @@ use super::policy::{self, LadderStep, Policy};
 use super::schedule::{self, Facts, Item, Suggestion};
 use super::{LIVE_STATUSES, Office, RewardError, audited, random_id};
 use crate::crypto::reply::seal_to_reply;
-use crate::db::schema::{payouts, reward_signatures, rewards, staff, tips};
+use crate::db::schema::{payouts, reward_signatures, rewards, staff, tip_events, tips};
 use crate::db::{DbConn, is_unique_violation, now_unix};
 use crate::intake::store::insert_sealed_key;
 use crate::staff::{Actor, Role};
@@ -161,6 +161,22 @@ fn tip_for(c: &mut DbConn, actor: &Actor, tip_id: &str) -> Result<(String, Strin
         .ok_or(RewardError::TipNotFound)
 }
 
+/// Verified, or closed after being verified (rewards often follow long after the tip closed).
+fn was_verified(c: &mut DbConn, tip_id: &str, status: &str) -> Result<bool, RewardError> {
+    match status {
+        "verified" => Ok(true),
+        "closed" => {
+            let n: i64 = tip_events::table
+                .filter(tip_events::tip_id.eq(tip_id))
+                .filter(tip_events::to_status.eq("verified"))
+                .count()
+                .get_result(c)?;
+            Ok(n > 0)
+        }
+        _ => Ok(false),
+    }
+}
+
 /// What the facts are worth for this tip, with what earlier rewards already use of the cap.
 pub fn suggest_for_tip(
     conn: &mut DbConn,
@@ -216,88 +232,96 @@ pub fn propose(
     p: &Proposal,
 ) -> Result<Proposed, RewardError> {
     let object = format!("tip:{tip_id}");
-    audited(conn, office.signer, &actor.audit_name(), "reward.propose", &object, |c| {
-        if !actor.role.reads_tips() {
-            return Err(RewardError::Forbidden);
-        }
-        let (unit, status) = tip_for(c, actor, tip_id)?;
-        if status != "verified" {
-            return Err(RewardError::TipNotVerified);
-        }
-        let today = calendar::today();
-        let cracked = check_proposal(p, today)?;
-        let (version, policy) = policy::rewards_policy(c, None)?;
-        let cal: Calendar = policy::calendar(c)?;
-        let already = already_fen(c, tip_id, None)?;
-        let s = schedule::suggest(&policy, &p.facts, already)?;
-        if s.items.is_empty() {
-            return Err(RewardError::NoTier);
-        }
-        let room = (s.cap_fen - already).max(0);
-        let amount = p.amount_fen.unwrap_or(s.suggested_fen);
-        if amount > room {
-            return Err(RewardError::OverCap { room_fen: room });
-        }
-        if amount < s.min_fen.max(1) || amount > s.max_fen {
-            return Err(RewardError::OutsideBounds {
-                min_fen: s.min_fen.max(1),
-                max_fen: s.max_fen,
-            });
-        }
-        let steps: Vec<String> = policy
-            .steps_for(amount)
-            .iter()
-            .map(|s| s.step.clone())
-            .collect();
-        let id = random_id()?;
-        let details = Details {
-            facts: p.facts.clone(),
-            justification: p.justification.trim().to_string(),
-            eligibility: p.eligibility.clone(),
-            items: s.items.clone(),
-            heroin_equivalent_mg: s.heroin_equivalent_mg,
-        };
-        let json = zeroize::Zeroizing::new(
-            serde_json::to_vec(&details).map_err(|_| RewardError::Crypto)?,
-        );
-        let sealed = office
-            .sealer
-            .seal(&office.keys.office, "reward", &id, &json)?;
-        insert_sealed_key(c, &sealed.epoch_row)?;
-        insert_sealed_key(c, &sealed.dek_row)?;
-        let notify_by = calendar::format(cal.add_working_days(cracked, policy.notify_working_days));
-        let public_ref = format!(
-            "R{}",
-            crate::crypto::receipt::random_digits(8).map_err(|_| RewardError::Crypto)?
-        );
-        let tiers: Vec<&str> = s.items.iter().map(|i| i.code.as_str()).collect();
-        diesel::insert_into(rewards::table)
-            .values((
-                rewards::id.eq(&id),
-                rewards::public_ref.eq(&public_ref),
-                rewards::tip_id.eq(tip_id),
-                rewards::unit_code.eq(&unit),
-                rewards::policy_version.eq(version),
-                rewards::amount_fen.eq(amount),
-                rewards::tiers.eq(tiers.join(",")),
-                rewards::details.eq(&sealed.ciphertext),
-                rewards::status.eq("approving"),
-                rewards::steps.eq(steps.join(",")),
-                rewards::signed_steps.eq(0),
-                rewards::proposed_by.eq(&actor.id),
-                rewards::proposed_at.eq(now_unix()),
-                rewards::cracked_on.eq(calendar::format(cracked)),
-                rewards::notify_by.eq(&notify_by),
-            ))
-            .execute(c)?;
-        Ok(Proposed {
-            id,
-            public_ref,
-            amount_fen: amount,
-            steps,
-            notify_by,
-        })
-    })
+    audited(
+        conn,
+        office.signer,
+        &actor.audit_name(),
+        "reward.propose",
+        &object,
+        |c| {
+            if !actor.role.reads_tips() {
+                return Err(RewardError::Forbidden);
+            }
+            let (unit, status) = tip_for(c, actor, tip_id)?;
+            if !was_verified(c, tip_id, &status)? {
+                return Err(RewardError::TipNotVerified);
+            }
+            let today = calendar::today();
+            let cracked = check_proposal(p, today)?;
+            let (version, policy) = policy::rewards_policy(c, None)?;
+            let cal: Calendar = policy::calendar(c)?;
+            let already = already_fen(c, tip_id, None)?;
+            let s = schedule::suggest(&policy, &p.facts, already)?;
+            if s.items.is_empty() {
+                return Err(RewardError::NoTier);
+            }
+            let room = (s.cap_fen - already).max(0);
+            let amount = p.amount_fen.unwrap_or(s.suggested_fen);
+            if amount > room {
+                return Err(RewardError::OverCap { room_fen: room });
+            }
+            if amount < s.min_fen.max(1) || amount > s.max_fen {
+                return Err(RewardError::OutsideBounds {
+                    min_fen: s.min_fen.max(1),
+                    max_fen: s.max_fen,
+                });
+            }
+            let steps: Vec<String> = policy
+                .steps_for(amount)
+                .iter()
+                .map(|s| s.step.clone())
+                .collect();
+            let id = random_id()?;
+            let details = Details {
+                facts: p.facts.clone(),
+                justification: p.justification.trim().to_string(),
+                eligibility: p.eligibility.clone(),
+                items: s.items.clone(),
+                heroin_equivalent_mg: s.heroin_equivalent_mg,
+            };
+            let json = zeroize::Zeroizing::new(
+                serde_json::to_vec(&details).map_err(|_| RewardError::Crypto)?,
+            );
+            let sealed = office
+                .sealer
+                .seal(&office.keys.office, "reward", &id, &json)?;
+            insert_sealed_key(c, &sealed.epoch_row)?;
+            insert_sealed_key(c, &sealed.dek_row)?;
+            let notify_by =
+                calendar::format(cal.add_working_days(cracked, policy.notify_working_days));
+            let public_ref = format!(
+                "R{}",
+                crate::crypto::receipt::random_digits(8).map_err(|_| RewardError::Crypto)?
+            );
+            let tiers: Vec<&str> = s.items.iter().map(|i| i.code.as_str()).collect();
+            diesel::insert_into(rewards::table)
+                .values((
+                    rewards::id.eq(&id),
+                    rewards::public_ref.eq(&public_ref),
+                    rewards::tip_id.eq(tip_id),
+                    rewards::unit_code.eq(&unit),
+                    rewards::policy_version.eq(version),
+                    rewards::amount_fen.eq(amount),
+                    rewards::tiers.eq(tiers.join(",")),
+                    rewards::details.eq(&sealed.ciphertext),
+                    rewards::status.eq("approving"),
+                    rewards::steps.eq(steps.join(",")),
+                    rewards::signed_steps.eq(0),
+                    rewards::proposed_by.eq(&actor.id),
+                    rewards::proposed_at.eq(now_unix()),
+                    rewards::cracked_on.eq(calendar::format(cracked)),
+                    rewards::notify_by.eq(&notify_by),
+                ))
+                .execute(c)?;
+            Ok(Proposed {
+                id,
+                public_ref,
+                amount_fen: amount,
+                steps,
+                notify_by,
+            })
+        },
+    )
 }
 
 #[derive(Debug, Serialize)]
@@ -361,45 +385,52 @@ pub fn sign(
     reward_id: &str,
 ) -> Result<Signed, RewardError> {
     let object = format!("reward:{reward_id}");
-    audited(conn, office.signer, &actor.audit_name(), "reward.sign", &object, |c| {
-        require_reward_role(actor)?;
-        let row = load(c, reward_id)?;
-        let (_, policy) = policy::rewards_policy(c, Some(row.policy_version))?;
-        let steps = ladder(&policy, &row);
-        let idx = check_signer(c, actor, &row, &steps)?;
-        let inserted = diesel::insert_into(reward_signatures::table)
-            .values((
-                reward_signatures::reward_id.eq(reward_id),
-                reward_signatures::step.eq(idx as i32),
-                reward_signatures::step_name.eq(&steps[idx].step),
-                reward_signatures::signer_id.eq(&actor.id),
-                reward_signatures::at.eq(now_unix()),
-            ))
-            .execute(c);
-        match inserted {
-            Err(e) if is_unique_violation(&e) => return Err(RewardError::AlreadySigned),
-            other => other?,
-        };
-        let last = idx + 1 == steps.len();
-        diesel::update(
-            rewards::table
-                .filter(rewards::id.eq(reward_id))
-                .filter(rewards::signed_steps.eq(idx as i32)),
-        )
-        .set(rewards::signed_steps.eq(idx as i32 + 1))
-        .execute(c)?;
-        if !last {
-            return Ok(Signed {
-                status: "approving".into(),
-                next_step: Some(steps[idx + 1].step.clone()),
-            });
-        }
-        issue_claim_code(c, office, &row, &policy)?;
-        Ok(Signed {
-            status: "claimable".into(),
-            next_step: None,
-        })
-    })
+    audited(
+        conn,
+        office.signer,
+        &actor.audit_name(),
+        "reward.sign",
+        &object,
+        |c| {
+            require_reward_role(actor)?;
+            let row = load(c, reward_id)?;
+            let (_, policy) = policy::rewards_policy(c, Some(row.policy_version))?;
+            let steps = ladder(&policy, &row);
+            let idx = check_signer(c, actor, &row, &steps)?;
+            let inserted = diesel::insert_into(reward_signatures::table)
+                .values((
+                    reward_signatures::reward_id.eq(reward_id),
+                    reward_signatures::step.eq(idx as i32),
+                    reward_signatures::step_name.eq(&steps[idx].step),
+                    reward_signatures::signer_id.eq(&actor.id),
+                    reward_signatures::at.eq(now_unix()),
+                ))
+                .execute(c);
+            match inserted {
+                Err(e) if is_unique_violation(&e) => return Err(RewardError::AlreadySigned),
+                other => other?,
+            };
+            let last = idx + 1 == steps.len();
+            diesel::update(
+                rewards::table
+                    .filter(rewards::id.eq(reward_id))
+                    .filter(rewards::signed_steps.eq(idx as i32)),
+            )
+            .set(rewards::signed_steps.eq(idx as i32 + 1))
+            .execute(c)?;
+            if !last {
+                return Ok(Signed {
+                    status: "approving".into(),
+                    next_step: Some(steps[idx + 1].step.clone()),
+                });
+            }
+            issue_claim_code(c, office, &row, &policy)?;
+            Ok(Signed {
+                status: "claimable".into(),
+                next_step: None,
+            })
+        },
+    )
 }
 
 /// Makes the claim code: a keyed hash for finance's lookup, a copy sealed to the reporter's
@@ -455,25 +486,32 @@ pub fn reject(
         ));
     }
     let object = format!("reward:{reward_id}");
-    audited(conn, office.signer, &actor.audit_name(), "reward.reject", &object, |c| {
-        require_reward_role(actor)?;
-        let row = load(c, reward_id)?;
-        let (_, policy) = policy::rewards_policy(c, Some(row.policy_version))?;
-        let steps = ladder(&policy, &row);
-        check_signer(c, actor, &row, &steps)?;
-        diesel::update(
-            rewards::table
-                .filter(rewards::id.eq(reward_id))
-                .filter(rewards::status.eq("approving")),
-        )
-        .set((
-            rewards::status.eq("rejected"),
-            rewards::reject_reason.eq(Some(reason)),
-            rewards::closed_at.eq(Some(now_unix())),
-        ))
-        .execute(c)?;
-        Ok(())
-    })
+    audited(
+        conn,
+        office.signer,
+        &actor.audit_name(),
+        "reward.reject",
+        &object,
+        |c| {
+            require_reward_role(actor)?;
+            let row = load(c, reward_id)?;
+            let (_, policy) = policy::rewards_policy(c, Some(row.policy_version))?;
+            let steps = ladder(&policy, &row);
+            check_signer(c, actor, &row, &steps)?;
+            diesel::update(
+                rewards::table
+                    .filter(rewards::id.eq(reward_id))
+                    .filter(rewards::status.eq("approving")),
+            )
+            .set((
+                rewards::status.eq("rejected"),
+                rewards::reject_reason.eq(Some(reason)),
+                rewards::closed_at.eq(Some(now_unix())),
+            ))
+            .execute(c)?;
+            Ok(())
+        },
+    )
 }
 
 #[derive(Debug, Serialize)]
@@ -541,7 +579,11 @@ fn build_view(
     let signatures: HashMap<i32, (String, i64)> = reward_signatures::table
         .filter(reward_signatures::reward_id.eq(&row.id))
         .inner_join(staff::table.on(staff::id.eq(reward_signatures::signer_id)))
-        .select((reward_signatures::step, staff::username, reward_signatures::at))
+        .select((
+            reward_signatures::step,
+            staff::username,
+            reward_signatures::at,
+        ))
         .load::<(i32, String, i64)>(c)?
         .into_iter()
         .map(|(s, u, at)| (s, (u, at)))
@@ -572,7 +614,8 @@ fn build_view(
         });
     let details: Option<Details> = match office.opener {
         Some(opener) => {
-            let pt = crate::triage::reader::open_sealed(c, opener, "reward", &row.id, &row.details)?;
+            let pt =
+                crate::triage::reader::open_sealed(c, opener, "reward", &row.id, &row.details)?;
             Some(serde_json::from_slice(&pt).map_err(|_| RewardError::Crypto)?)
         }
         None => None,
@@ -600,7 +643,10 @@ fn build_view(
         reject_reason: row.reject_reason.clone(),
         payout,
         facts: details.as_ref().map(|d| d.facts.clone()),
-        items: details.as_ref().map(|d| d.items.clone()).unwrap_or_default(),
+        items: details
+            .as_ref()
+            .map(|d| d.items.clone())
+            .unwrap_or_default(),
         heroin_equivalent_mg: details.as_ref().map_or(0, |d| d.heroin_equivalent_mg),
         justification: details.map(|d| d.justification),
     })
@@ -614,15 +660,22 @@ pub fn view(
     reward_id: &str,
 ) -> Result<RewardView, RewardError> {
     let object = format!("reward:{reward_id}");
-    audited(conn, office.signer, &actor.audit_name(), "reward.read", &object, |c| {
-        require_reward_role(actor)?;
-        let row = load(c, reward_id)?;
-        let (_, policy) = policy::rewards_policy(c, Some(row.policy_version))?;
-        if !may_read(actor, &row.unit_code, &ladder(&policy, &row)) {
-            return Err(RewardError::NotFound);
-        }
-        build_view(c, office, actor, &row, &policy)
-    })
+    audited(
+        conn,
+        office.signer,
+        &actor.audit_name(),
+        "reward.read",
+        &object,
+        |c| {
+            require_reward_role(actor)?;
+            let row = load(c, reward_id)?;
+            let (_, policy) = policy::rewards_policy(c, Some(row.policy_version))?;
+            if !may_read(actor, &row.unit_code, &ladder(&policy, &row)) {
+                return Err(RewardError::NotFound);
+            }
+            build_view(c, office, actor, &row, &policy)
+        },
+    )
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]

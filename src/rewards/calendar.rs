@@ -78,7 +78,10 @@ fn expand(entry: &str, year: i32) -> Result<Vec<Date>, RewardError> {
             (d, d)
         }
     };
-    if first.year() != year || last.year() != year || last < first || last - first > Duration::days(31)
+    if first.year() != year
+        || last.year() != year
+        || last < first
+        || last - first > Duration::days(31)
     {
         return Err(bad());
     }
@@ -172,11 +175,20 @@ mod tests {
         // off (15-23 Feb), then 24 Feb.
         assert!(cal.is_working_day(day("2026-02-14")));
         assert!(!cal.is_working_day(day("2026-02-16")));
-        assert_eq!(format(cal.add_working_days(day("2026-02-13"), 1)), "2026-02-14");
-        assert_eq!(format(cal.add_working_days(day("2026-02-13"), 2)), "2026-02-24");
+        assert_eq!(
+            format(cal.add_working_days(day("2026-02-13"), 1)),
+            "2026-02-14"
+        );
+        assert_eq!(
+            format(cal.add_working_days(day("2026-02-13"), 2)),
+            "2026-02-24"
+        );
         // Fifteen working days from the day before National Day 2026: 30 Sep, then 1-7 Oct off,
         // 10 Oct (Saturday) is a working day: 8, 9, 10, 12-16, 19-23, 26, 27.
-        assert_eq!(format(cal.add_working_days(day("2026-09-30"), 15)), "2026-10-27");
+        assert_eq!(
+            format(cal.add_working_days(day("2026-09-30"), 15)),
+            "2026-10-27"
+        );
     }
 
     #[test]
@@ -184,7 +196,10 @@ mod tests {
         let cal = Calendar::from_toml(DEFAULT_CALENDAR).unwrap();
         assert!(!cal.knows_year(2031));
         // Friday 3 Jan 2031 + 1 working day = Monday 6 Jan.
-        assert_eq!(format(cal.add_working_days(day("2031-01-03"), 1)), "2031-01-06");
+        assert_eq!(
+            format(cal.add_working_days(day("2031-01-03"), 1)),
+            "2031-01-06"
+        );
     }
 
     #[test]

@@ -2,7 +2,9 @@
 //! as a keyed hash (for finance's lookup) and sealed to the reporter's reply key (so only the
 //! receipt holder can read it); both are deleted at payout or expiry.
 
-use crate::crypto::receipt::{ReceiptError, group4, normalize_digits, random_digits, with_check_digit};
+use crate::crypto::receipt::{
+    ReceiptError, group4, normalize_digits, random_digits, with_check_digit,
+};
 use crate::crypto::{CryptoError, Secret32, keyed_hash};
 use zeroize::Zeroizing;
 
@@ -52,9 +54,16 @@ mod tests {
         let shown = c.display();
         assert_eq!(ClaimCode::parse(&shown).unwrap().digits(), c.digits());
         let mut typo: Vec<char> = c.digits().chars().collect();
-        typo[3] = if typo[3] == '9' { '0' } else { char::from(typo[3] as u8 + 1) };
+        typo[3] = if typo[3] == '9' {
+            '0'
+        } else {
+            char::from(typo[3] as u8 + 1)
+        };
         let typo: String = typo.into_iter().collect();
-        assert_eq!(ClaimCode::parse(&typo).unwrap_err(), ReceiptError::CheckDigit);
+        assert_eq!(
+            ClaimCode::parse(&typo).unwrap_err(),
+            ReceiptError::CheckDigit
+        );
         assert_eq!(ClaimCode::parse("123").unwrap_err(), ReceiptError::Length);
     }
 }

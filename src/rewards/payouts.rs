@@ -98,7 +98,10 @@ pub fn record(
         return Err(RewardError::BadInput("method must be cash or transfer"));
     }
     let account = text_field(&req.account, "account details: at most 500 characters")?;
-    let identity = text_field(&req.identity_check, "identity check: at most 500 characters")?;
+    let identity = text_field(
+        &req.identity_check,
+        "identity check: at most 500 characters",
+    )?;
     let code = ClaimCode::parse(&req.claim_code).map_err(|e| match e {
         ReceiptError::CheckDigit => RewardError::ClaimCodeTypo,
         _ => RewardError::ClaimCodeLength,
@@ -108,14 +111,21 @@ pub fn record(
     }
     expire_due(conn, office)?;
     let hash = code.hash(&office.keys.peppers.claim).to_vec();
-    let reward_id = audited(conn, office.signer, &name, "payout.lookup", "claim_code", |c| {
-        rewards::table
-            .filter(rewards::claim_hash.eq(&hash))
-            .select(rewards::id)
-            .first::<String>(c)
-            .optional()?
-            .ok_or(RewardError::UnknownClaimCode)
-    })?;
+    let reward_id = audited(
+        conn,
+        office.signer,
+        &name,
+        "payout.lookup",
+        "claim_code",
+        |c| {
+            rewards::table
+                .filter(rewards::claim_hash.eq(&hash))
+                .select(rewards::id)
+                .first::<String>(c)
+                .optional()?
+                .ok_or(RewardError::UnknownClaimCode)
+        },
+    )?;
     let object = format!("reward:{reward_id}");
     audited(conn, office.signer, &name, "payout.record", &object, |c| {
         let row = load(c, &reward_id)?;
@@ -140,13 +150,22 @@ pub fn record(
             ));
         }
         let needs_identity = row.amount_fen > yuan_to_fen(rules.identity_check_above_yuan)
-            || (req.method == "cash" && row.amount_fen > yuan_to_fen(rules.anonymous_cash_max_yuan));
+            || (req.method == "cash"
+                && row.amount_fen > yuan_to_fen(rules.anonymous_cash_max_yuan));
         if needs_identity && identity.is_none() {
             return Err(RewardError::PayoutRule(
                 "the policy requires an identity check for this amount: record what was checked",
             ));
         }
-        pay(c, office, actor, &row, &req.method, account.as_deref(), identity.as_deref())
+        pay(
+            c,
+            office,
+            actor,
+            &row,
+            &req.method,
+            account.as_deref(),
+            identity.as_deref(),
+        )
     })
 }
 
@@ -227,25 +246,32 @@ pub fn confirm_transfer(
     payout_id: &str,
 ) -> Result<(), RewardError> {
     let object = format!("payout:{payout_id}");
-    audited(conn, office.signer, &actor.audit_name(), "payout.confirm", &object, |c| {
-        require_finance(actor)?;
-        let n = diesel::update(
-            payouts::table
-                .filter(payouts::id.eq(payout_id))
-                .filter(payouts::state.eq("pending")),
-        )
-        .set((
-            payouts::state.eq("paid"),
-            payouts::paid_on.eq(calendar::format(calendar::today())),
-            payouts::account.eq(None::<Vec<u8>>),
-        ))
-        .execute(c)?;
-        if n == 0 {
-            return Err(RewardError::NotPendingTransfer);
-        }
-        forget_keys(c, "payout_account", payout_id)?;
-        Ok(())
-    })
+    audited(
+        conn,
+        office.signer,
+        &actor.audit_name(),
+        "payout.confirm",
+        &object,
+        |c| {
+            require_finance(actor)?;
+            let n = diesel::update(
+                payouts::table
+                    .filter(payouts::id.eq(payout_id))
+                    .filter(payouts::state.eq("pending")),
+            )
+            .set((
+                payouts::state.eq("paid"),
+                payouts::paid_on.eq(calendar::format(calendar::today())),
+                payouts::account.eq(None::<Vec<u8>>),
+            ))
+            .execute(c)?;
+            if n == 0 {
+                return Err(RewardError::NotPendingTransfer);
+            }
+            forget_keys(c, "payout_account", payout_id)?;
+            Ok(())
+        },
+    )
 }
 
 /// Claimable rewards past their deadline expire: the sealed code and its key are deleted (the
@@ -259,21 +285,28 @@ pub fn expire_due(conn: &mut DbConn, office: &Office) -> Result<usize, RewardErr
         .load(conn)?;
     for id in &due {
         let object = format!("reward:{id}");
-        audited(conn, office.signer, "system", "reward.expire", &object, |c| {
-            diesel::update(
-                rewards::table
-                    .filter(rewards::id.eq(id))
-                    .filter(rewards::status.eq("claimable")),
-            )
-            .set((
-                rewards::status.eq("expired"),
-                rewards::claim_sealed.eq(None::<Vec<u8>>),
-                rewards::closed_at.eq(Some(now_unix())),
-            ))
-            .execute(c)?;
-            forget_keys(c, "claim", id)?;
-            Ok(())
-        })?;
+        audited(
+            conn,
+            office.signer,
+            "system",
+            "reward.expire",
+            &object,
+            |c| {
+                diesel::update(
+                    rewards::table
+                        .filter(rewards::id.eq(id))
+                        .filter(rewards::status.eq("claimable")),
+                )
+                .set((
+                    rewards::status.eq("expired"),
+                    rewards::claim_sealed.eq(None::<Vec<u8>>),
+                    rewards::closed_at.eq(Some(now_unix())),
+                ))
+                .execute(c)?;
+                forget_keys(c, "claim", id)?;
+                Ok(())
+            },
+        )?;
     }
     Ok(due.len())
 }
@@ -352,31 +385,33 @@ pub fn ledger(
     let (mut paid, mut pending) = (0i64, 0i64);
     let rows: Vec<LedgerRow> = rows
         .into_iter()
-        .map(|(paid_on, reward_ref, unit, unit_name, tiers, amount_fen, method, state)| {
-            if state == "paid" {
-                paid += amount_fen;
-                let t = totals.entry(unit.clone()).or_insert_with(|| UnitTotal {
-                    unit: unit.clone(),
-                    unit_name: unit_name.clone(),
-                    count: 0,
-                    amount_fen: 0,
-                });
-                t.count += 1;
-                t.amount_fen += amount_fen;
-            } else {
-                pending += amount_fen;
-            }
-            LedgerRow {
-                paid_on,
-                reward_ref,
-                unit,
-                unit_name,
-                tiers,
-                amount_fen,
-                method,
-                state,
-            }
-        })
+        .map(
+            |(paid_on, reward_ref, unit, unit_name, tiers, amount_fen, method, state)| {
+                if state == "paid" {
+                    paid += amount_fen;
+                    let t = totals.entry(unit.clone()).or_insert_with(|| UnitTotal {
+                        unit: unit.clone(),
+                        unit_name: unit_name.clone(),
+                        count: 0,
+                        amount_fen: 0,
+                    });
+                    t.count += 1;
+                    t.amount_fen += amount_fen;
+                } else {
+                    pending += amount_fen;
+                }
+                LedgerRow {
+                    paid_on,
+                    reward_ref,
+                    unit,
+                    unit_name,
+                    tiers,
+                    amount_fen,
+                    method,
+                    state,
+                }
+            },
+        )
         .collect();
     Ok(Ledger {
         month,
@@ -409,7 +444,8 @@ fn cell(s: &str) -> String {
 /// The ledger as CSV with Chinese headers (UTF-8 with a byte-order mark, which spreadsheet
 /// programs in China expect), ending with the totals.
 pub fn ledger_csv(l: &Ledger) -> String {
-    let mut out = String::from("\u{feff}付款日期,奖励编号,单位代码,单位,档次,金额（元）,方式,状态\r\n");
+    let mut out =
+        String::from("\u{feff}付款日期,奖励编号,单位代码,单位,档次,金额（元）,方式,状态\r\n");
     for r in &l.rows {
         let line = [
             cell(&r.paid_on),
@@ -418,8 +454,16 @@ pub fn ledger_csv(l: &Ledger) -> String {
             cell(&r.unit_name),
             cell(&r.tiers),
             yuan(r.amount_fen),
-            cell(if r.method == "cash" { "现金" } else { "转账" }),
-            cell(if r.state == "paid" { "已付" } else { "待转账" }),
+            cell(if r.method == "cash" {
+                "现金"
+            } else {
+                "转账"
+            }),
+            cell(if r.state == "paid" {
+                "已付"
+            } else {
+                "待转账"
+            }),
         ]
         .join(",");
         out.push_str(&line);
@@ -435,7 +479,10 @@ pub fn ledger_csv(l: &Ledger) -> String {
             yuan(u.amount_fen)
         ));
     }
-    out.push_str(&format!("合计（已付）,,,,,{},,\r\n", yuan(l.total_paid_fen)));
+    out.push_str(&format!(
+        "合计（已付）,,,,,{},,\r\n",
+        yuan(l.total_paid_fen)
+    ));
     if l.total_pending_fen > 0 {
         out.push_str(&format!("待转账,,,,,{},,\r\n", yuan(l.total_pending_fen)));
     }

@@ -184,12 +184,18 @@ fn check_ranges(name: &str, ranges: &[(i64, Option<i64>)]) -> Result<(), RewardE
     for (i, (from, to)) in ranges.iter().enumerate() {
         let last = i + 1 == ranges.len();
         if *from != expect || from < &0 {
-            return Err(bad(format!("{name}: ranges must follow each other without gaps")));
+            return Err(bad(format!(
+                "{name}: ranges must follow each other without gaps"
+            )));
         }
         match to {
             Some(t) if t > from => expect = *t,
             None if last => {}
-            _ => return Err(bad(format!("{name}: each range needs to > from; only the last is open"))),
+            _ => {
+                return Err(bad(format!(
+                    "{name}: each range needs to > from; only the last is open"
+                )));
+            }
         }
     }
     Ok(())
@@ -237,7 +243,11 @@ impl Policy {
         check_band("special", 0, self.special.max_yuan, cap)?;
         let drug: Vec<_> = self.drug_tiers.iter().map(|t| (t.from_g, t.to_g)).collect();
         check_ranges("drug_tiers", &drug)?;
-        let pre: Vec<_> = self.precursor_tiers.iter().map(|t| (t.from_kg, t.to_kg)).collect();
+        let pre: Vec<_> = self
+            .precursor_tiers
+            .iter()
+            .map(|t| (t.from_kg, t.to_kg))
+            .collect();
         check_ranges("precursor_tiers", &pre)?;
         let people: Vec<_> = self
             .group_use_tiers
@@ -250,7 +260,10 @@ impl Policy {
         }
         for e in &self.equivalence {
             if e.equals_50g_heroin_mg <= 0 || e.drug.is_empty() {
-                return Err(bad(format!("equivalence {}: needs a positive amount", e.drug)));
+                return Err(bad(format!(
+                    "equivalence {}: needs a positive amount",
+                    e.drug
+                )));
             }
         }
         if !self.equivalence.iter().any(|e| e.drug == "heroin") {
@@ -396,12 +409,14 @@ mod tests {
         let p = Policy::from_toml(DEFAULT_REWARDS).unwrap();
         assert_eq!(p.cap_fen(), 30_000_000);
         assert_eq!(p.equivalence.len(), 25);
-        let names = |a: i64| -> Vec<String> {
-            p.steps_for(a).iter().map(|s| s.step.clone()).collect()
-        };
+        let names =
+            |a: i64| -> Vec<String> { p.steps_for(a).iter().map(|s| s.step.clone()).collect() };
         assert_eq!(names(500_00), ["unit_head", "finance"]);
         assert_eq!(names(500_01), ["unit_head", "county_leader", "finance"]);
-        assert_eq!(names(3_000_01), ["unit_head", "county_leader", "bureau", "finance"]);
+        assert_eq!(
+            names(3_000_01),
+            ["unit_head", "county_leader", "bureau", "finance"]
+        );
     }
 
     #[test]

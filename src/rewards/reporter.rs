@@ -8,8 +8,8 @@ use crate::crypto::keyring::Keyring;
 use crate::crypto::receipt::Receipt;
 use crate::crypto::reply::{open_with_receipt, reply_public, seal_to_reply};
 use crate::crypto::seal::Sealer;
-use crate::db::schema::{rewards, sealed_keys, tips};
 use crate::db::DbConn;
+use crate::db::schema::{rewards, sealed_keys, tips};
 use crate::intake::store::insert_sealed_key;
 use crate::triage::reader::reply_key_row;
 use diesel::prelude::*;
@@ -50,7 +50,14 @@ pub fn for_receipt(
     receipt: &Receipt,
     receipt_private: bool,
 ) -> Result<Vec<ReporterReward>, RewardError> {
-    type Row = (String, String, i64, Option<String>, Option<Vec<u8>>, Option<String>);
+    type Row = (
+        String,
+        String,
+        i64,
+        Option<String>,
+        Option<Vec<u8>>,
+        Option<String>,
+    );
     let rows: Vec<Row> = rewards::table
         .filter(rewards::tip_id.eq(tip_id))
         .filter(rewards::status.ne("approving"))

@@ -103,11 +103,14 @@ fn tier_item(code: &str, label: &str, min_yuan: i64, max_yuan: i64) -> Item {
 pub fn heroin_equivalent_mg(policy: &Policy, drugs: &[Seizure]) -> Result<i64, RewardError> {
     let mut total: i128 = 0;
     for s in drugs {
-        let eq = policy
-            .equivalence
-            .iter()
-            .find(|e| e.drug == s.drug)
-            .ok_or(RewardError::BadFacts("unknown drug: use a code from the equivalence table"))?;
+        let eq =
+            policy
+                .equivalence
+                .iter()
+                .find(|e| e.drug == s.drug)
+                .ok_or(RewardError::BadFacts(
+                    "unknown drug: use a code from the equivalence table",
+                ))?;
         let mg = grams_to_mg(s.grams, "drug weight must be 0 to 1,000,000,000 g")? as i128;
         total += mg * 50_000 / eq.equals_50g_heroin_mg as i128;
     }
@@ -116,7 +119,11 @@ pub fn heroin_equivalent_mg(policy: &Policy, drugs: &[Seizure]) -> Result<i64, R
 
 /// What the facts are worth under the policy; `already_fen` is what other live rewards of the
 /// same report take from the cap.
-pub fn suggest(policy: &Policy, facts: &Facts, already_fen: i64) -> Result<Suggestion, RewardError> {
+pub fn suggest(
+    policy: &Policy,
+    facts: &Facts,
+    already_fen: i64,
+) -> Result<Suggestion, RewardError> {
     let mut items = Vec::new();
     let heroin_mg = heroin_equivalent_mg(policy, &facts.drugs)?;
     if !facts.drugs.is_empty() && heroin_mg > 0 {
@@ -150,7 +157,12 @@ pub fn suggest(policy: &Policy, facts: &Facts, already_fen: i64) -> Result<Sugge
             facts.manufacturing_leads,
             "manufacturing leads must be 0 to 100,000",
         ),
-        ("drug_driver", &per.drug_driver, facts.drug_drivers, "drug drivers must be 0 to 100,000"),
+        (
+            "drug_driver",
+            &per.drug_driver,
+            facts.drug_drivers,
+            "drug drivers must be 0 to 100,000",
+        ),
         (
             "grower_arrested",
             &per.grower_arrested,
@@ -163,7 +175,10 @@ pub fn suggest(policy: &Policy, facts: &Facts, already_fen: i64) -> Result<Sugge
             items.push(band_item(code, band, n));
         }
     }
-    let people = count(facts.group_use_people, "group drug use people must be 0 to 100,000")?;
+    let people = count(
+        facts.group_use_people,
+        "group drug use people must be 0 to 100,000",
+    )?;
     if let Some(t) = policy
         .group_use_tiers
         .iter()
@@ -172,7 +187,10 @@ pub fn suggest(policy: &Policy, facts: &Facts, already_fen: i64) -> Result<Sugge
     {
         items.push(tier_item(&t.code, &t.label, t.min_yuan, t.max_yuan));
     }
-    let mu_thousandths = grams_to_mg(facts.growing_mu, "growing area must be 0 to 1,000,000,000 mu")?;
+    let mu_thousandths = grams_to_mg(
+        facts.growing_mu,
+        "growing area must be 0 to 1,000,000,000 mu",
+    )?;
     if mu_thousandths > 0 {
         let (code, band) = if mu_thousandths >= 1000 {
             ("growing_1mu", &policy.growing.one_mu_or_more)
@@ -186,11 +204,18 @@ pub fn suggest(policy: &Policy, facts: &Facts, already_fen: i64) -> Result<Sugge
         return Err(RewardError::BadFacts("the bounty must be 0 to the cap"));
     }
     if bounty > 0 {
-        items.push(tier_item("fugitive", &policy.fugitive.label, bounty, bounty));
+        items.push(tier_item(
+            "fugitive",
+            &policy.fugitive.label,
+            bounty,
+            bounty,
+        ));
     }
     let special = facts.special_yuan;
     if !(0..=policy.special.max_yuan).contains(&special) {
-        return Err(RewardError::BadFacts("a special contribution is 0 to its maximum"));
+        return Err(RewardError::BadFacts(
+            "a special contribution is 0 to its maximum",
+        ));
     }
     if special > 0 {
         let mut item = tier_item("special", &policy.special.label, 0, policy.special.max_yuan);
@@ -237,7 +262,11 @@ mod tests {
     #[test]
     fn tier_boundaries_include_their_lower_bound() {
         let p = policy();
-        let tier = |g: f64| suggest(&p, &drugs(&[("heroin", g)]), 0).unwrap().items[0].code.clone();
+        let tier = |g: f64| {
+            suggest(&p, &drugs(&[("heroin", g)]), 0).unwrap().items[0]
+                .code
+                .clone()
+        };
         assert_eq!(tier(9.999), "drugs_lt_10g");
         assert_eq!(tier(10.0), "drugs_10_50g");
         assert_eq!(tier(999.0), "drugs_500g_1kg");

@@ -4,8 +4,8 @@
 
 use crate::db::schema::{unit_townships, units};
 use crate::db::{DbConn, DbError};
-use crate::intake::catalog::{BUREAU_UNIT, 
-    COUNTY_UNIT, COUNTY_UNIT_EN, COUNTY_UNIT_ZH, COUNTY_WIDE_CATEGORIES, TOWNSHIPS,
+use crate::intake::catalog::{
+    BUREAU_UNIT, COUNTY_UNIT, COUNTY_UNIT_EN, COUNTY_UNIT_ZH, COUNTY_WIDE_CATEGORIES, TOWNSHIPS,
     UNKNOWN_TOWNSHIP, station_code,
 };
 use diesel::prelude::*;

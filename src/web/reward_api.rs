@@ -20,7 +20,13 @@ pub async fn suggest(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let who = actor(&state, &req).await?;
-    require(&state, &who, &[Role::Officer, Role::Supervisor], "reward.suggest").await?;
+    require(
+        &state,
+        &who,
+        &[Role::Officer, Role::Supervisor],
+        "reward.suggest",
+    )
+    .await?;
     #[derive(Deserialize)]
     #[serde(deny_unknown_fields)]
     struct Body {
@@ -53,7 +59,13 @@ pub async fn propose(
 
 pub async fn list(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
     let who = actor(&state, &req).await?;
-    require(&state, &who, &[Role::Officer, Role::Supervisor, Role::Finance], "rewards.list").await?;
+    require(
+        &state,
+        &who,
+        &[Role::Officer, Role::Supervisor, Role::Finance],
+        "rewards.list",
+    )
+    .await?;
     let f: ListFilter = query(&req)?;
     let items = db(&state, move |c, _| Ok(approvals::list(c, &who, &f)?)).await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "items": items })))
@@ -148,7 +160,13 @@ pub async fn ledger(
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     let who = actor(&state, &req).await?;
-    require(&state, &who, &[Role::Finance, Role::Supervisor], "ledger.read").await?;
+    require(
+        &state,
+        &who,
+        &[Role::Finance, Role::Supervisor],
+        "ledger.read",
+    )
+    .await?;
     let q: LedgerQuery = query(&req)?;
     let month = q.month.unwrap_or_else(|| {
         crate::rewards::calendar::format(crate::rewards::calendar::today())[..7].to_string()
@@ -219,9 +237,14 @@ pub async fn put_policy(
     let version = db(&state, move |c, st| {
         let by = who.audit_name();
         let object = format!("policy:{name}");
-        Ok(crate::rewards::audited(c, &st.staff.signer, &by, "policy.write", &object, |c| {
-            policy::save_document(c, name, &b.body, &by)
-        })?)
+        Ok(crate::rewards::audited(
+            c,
+            &st.staff.signer,
+            &by,
+            "policy.write",
+            &object,
+            |c| policy::save_document(c, name, &b.body, &by),
+        )?)
     })
     .await?;
     Ok(HttpResponse::Created().json(serde_json::json!({ "name": name, "version": version })))

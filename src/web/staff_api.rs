@@ -71,7 +71,9 @@ pub struct QueueQuery {
     limit: Option<i64>,
 }
 
-pub(crate) fn query<T: serde::de::DeserializeOwned + Default>(req: &HttpRequest) -> Result<T, ApiError> {
+pub(crate) fn query<T: serde::de::DeserializeOwned + Default>(
+    req: &HttpRequest,
+) -> Result<T, ApiError> {
     serde_urlencoded::from_str(req.query_string())
         .map_err(|_| ApiError::Invalid("malformed query string".into()))
 }
@@ -80,7 +82,9 @@ pub(crate) fn query<T: serde::de::DeserializeOwned + Default>(req: &HttpRequest)
 const MAX_STAFF_BODY: usize = 64 * 1024;
 
 /// Reads and parses a JSON object body, with the API's own 413 and 400 errors.
-pub(crate) async fn json<T: serde::de::DeserializeOwned>(payload: web::Payload) -> Result<T, ApiError> {
+pub(crate) async fn json<T: serde::de::DeserializeOwned>(
+    payload: web::Payload,
+) -> Result<T, ApiError> {
     let body = super::submission::read_body(payload, MAX_STAFF_BODY).await?;
     super::submission::json_object(&body)
 }

@@ -26,21 +26,33 @@ pub fn yuan(fen: i64) -> String {
 /// How to collect a reward, in plain words (DESIGN.md section 1: a transfer identifies you).
 pub fn collect_text(lang: Lang) -> &'static str {
     match lang {
-        Lang::Zh => "领取方式：拨打举报电话预约时间，到县公安局禁毒大队出示领奖码领取。在政策允许的金额内可以领取现金，不需要提供姓名；选择银行转账则银行和我们都会知道收款人是谁。领奖码只能使用一次，请不要告诉任何人。",
-        Lang::En => "How to collect: call the hotline for an appointment and show the claim code at the county anti-drug brigade. Up to the amount the policy allows you can take cash without giving your name; a bank transfer tells the bank, and us, who the payee is. The claim code works once: tell it to no one.",
+        Lang::Zh => {
+            "领取方式：拨打举报电话预约时间，到县公安局禁毒大队出示领奖码领取。在政策允许的金额内可以领取现金，不需要提供姓名；选择银行转账则银行和我们都会知道收款人是谁。领奖码只能使用一次，请不要告诉任何人。"
+        }
+        Lang::En => {
+            "How to collect: call the hotline for an appointment and show the claim code at the county anti-drug brigade. Up to the amount the policy allows you can take cash without giving your name; a bank transfer tells the bank, and us, who the payee is. The claim code works once: tell it to no one."
+        }
     }
 }
 
 pub fn reject_reason_text(lang: Lang, reason: &str) -> &'static str {
     match (reason, lang) {
-        ("not_eligible", Lang::Zh) => "按规定，负有查禁职责的人员、同案人员和在押人员举报不予奖励。",
-        ("not_eligible", Lang::En) => "Staff whose duty covers the case, accomplices and detained suspects are not rewarded.",
+        ("not_eligible", Lang::Zh) => {
+            "按规定，负有查禁职责的人员、同案人员和在押人员举报不予奖励。"
+        }
+        ("not_eligible", Lang::En) => {
+            "Staff whose duty covers the case, accomplices and detained suspects are not rewarded."
+        }
         ("earlier_reporter", Lang::Zh) => "同一线索已有他人更早举报，奖励给最先举报的人。",
-        ("earlier_reporter", Lang::En) => "Someone reported the same lead earlier; the earliest reporter is rewarded.",
+        ("earlier_reporter", Lang::En) => {
+            "Someone reported the same lead earlier; the earliest reporter is rewarded."
+        }
         ("not_confirmed", Lang::Zh) => "举报内容未能查证属实。",
         ("not_confirmed", Lang::En) => "What was reported could not be confirmed.",
         ("facts_wrong", Lang::Zh) => "案件事实需要重新核定，可能会重新提出奖励。",
-        ("facts_wrong", Lang::En) => "The case facts must be checked again; a new reward may be proposed.",
+        ("facts_wrong", Lang::En) => {
+            "The case facts must be checked again; a new reward may be proposed."
+        }
         (_, Lang::Zh) => "其他原因。如有疑问可拨打举报电话。",
         (_, Lang::En) => "Other reasons. Call the hotline if you have questions.",
     }
@@ -57,7 +69,9 @@ pub fn explanation(lang: Lang, n: &RewardNotice) -> String {
         ("claimable", Lang::En) if n.rekey_needed => format!(
             "Your report earned a reward of {amount} yuan, to collect by {by}. Your receipt passed through other hands (a hotline clerk, SMS or email), so the claim code is shown only after you exchange it for a new receipt."
         ),
-        ("claimable", Lang::Zh) => format!("您的举报获得奖励 {amount} 元，请在 {by} 前凭领奖码领取。"),
+        ("claimable", Lang::Zh) => {
+            format!("您的举报获得奖励 {amount} 元，请在 {by} 前凭领奖码领取。")
+        }
         ("claimable", Lang::En) => format!(
             "Your report earned a reward of {amount} yuan. Collect it with the claim code by {by}."
         ),
@@ -94,7 +108,12 @@ fn rekey_text(lang: Lang) -> (&'static str, &'static str, &'static str) {
 }
 
 /// The rewards and the rekey offer, below the status on the status page.
-pub fn section(lang: Lang, rewards: &[RewardNotice], receipt: &str, rekey_suggested: bool) -> Markup {
+pub fn section(
+    lang: Lang,
+    rewards: &[RewardNotice],
+    receipt: &str,
+    rekey_suggested: bool,
+) -> Markup {
     let (rekey_title, rekey_lead, rekey_button) = rekey_text(lang);
     let code_label = match lang {
         Lang::Zh => "领奖码",
