@@ -889,3 +889,175 @@ async fn the_policy_is_versioned_data_an_admin_edits() {
     let out = s.cli(&["policy", "set", "calendar", cal.to_str().unwrap()]);
     assert!(!out.status.success());
 }
+
+/// The status page without JavaScript: the reward, the claim code, how to collect, and for a
+/// receipt others have seen, the rekey button that shows a new receipt once.
+#[tokio::test]
+async fn the_status_page_shows_the_reward_and_offers_a_rekey() {
+    let s = Server::start().await;
+    let t = staff(&s);
+    let (code, v) = body(
+        s.staff_post(
+            &t.officer,
+            "/api/v1/staff/tips",
+            &json!({"channel": "box", "category": "trafficking", "township": "xidu", "description": "举报箱来信：西渡某KTV有人贩毒"}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(code, 201);
+    let tip = v["id"].as_str().unwrap().to_string();
+    let seen = v["receipt"].as_str().unwrap().to_string();
+    verify_tip(&s, &t.officer, &tip).await;
+    let (_, p) = body(
+        s.staff_post(
+            &t.officer,
+            &format!("/api/v1/staff/tips/{tip}/rewards"),
+            &seizure(5.0),
+        )
+        .await,
+    )
+    .await;
+    let reward = p["id"].as_str().unwrap();
+    assert_eq!(sign(&s, &t.unit_head, reward).await.0, 200);
+    assert_eq!(sign(&s, &t.finance, reward).await.0, 200);
+
+    let page = |receipt: String, path: &'static str| {
+        let req = s.client.post(s.url(path)).form(&[("receipt", receipt)]);
+        async move {
+            let r = req.send().await.unwrap();
+            let status = r.status().as_u16();
+            let no_store = r.headers()["cache-control"]
+                .to_str()
+                .unwrap()
+                .contains("no-store");
+            (status, no_store, r.text().await.unwrap())
+        }
+    };
+    let (code, no_store, html) = page(seen.clone(), "/status").await;
+    assert_eq!(code, 200);
+    assert!(no_store);
+    assert!(
+        html.contains("300") && html.contains("更换新回执号"),
+        "{html}"
+    );
+    assert!(
+        !html.contains("claim-code"),
+        "no claim code for a receipt others saw"
+    );
+    assert!(html.contains(r#"action="/status/rekey?lang=zh""#));
+
+    let (code, _, html) = page(seen.clone(), "/status/rekey").await;
+    assert_eq!(code, 200);
+    assert!(html.contains("这是您的新回执号"));
+    let start = html.find(r#"id="receipt">"#).unwrap() + r#"id="receipt">"#.len();
+    let fresh: String = html[start..start + 24]
+        .chars()
+        .take_while(|c| *c != '<')
+        .collect();
+    assert!(is_receipt(&fresh), "{fresh}");
+    assert_eq!(page(seen, "/status").await.0, 404);
+
+    let (code, _, html) = page(fresh, "/status?lang=en").await;
+    assert_eq!(code, 200);
+    assert!(
+        html.contains("claim-code") && html.contains("How to collect"),
+        "{html}"
+    );
+    assert!(!html.contains("rekey-title"), "nothing more to rekey");
+}
+
+/// Deny by default on every reward route: the exact status per role, another unit and no token.
+#[tokio::test]
+async fn reward_routes_deny_by_default() {
+    let s = Server::start().await;
+    let t = staff(&s);
+    let (tip, _, reward) = proposed(&s, &t, &seizure(5.0)).await;
+    let roles = [
+        ("officer", t.officer.clone()),
+        (
+            "officer_other_unit",
+            s.staff_token("d.other", "officer", Some("ps-jinxi")),
+        ),
+        ("supervisor", t.unit_head.clone()),
+        ("county_supervisor", t.county.clone()),
+        ("finance", t.finance.clone()),
+        ("admin", s.staff_token("d.admin", "admin", None)),
+        ("auditor", s.staff_token("d.auditor", "auditor", None)),
+    ];
+    let get = format!("/api/v1/staff/rewards/{reward}");
+    let suggest = format!("/api/v1/staff/tips/{tip}/rewards/suggest");
+    let propose = format!("/api/v1/staff/tips/{tip}/rewards");
+    let reject = format!("/api/v1/staff/rewards/{reward}/reject");
+    let facts = json!({"facts": {"labs": 1}});
+    let bad_code = json!({"claim_code": "0000000000000", "method": "cash"});
+    let cases: Vec<(&str, &str, Value, [u16; 8])> = vec![
+        (
+            "/api/v1/staff/rewards",
+            "GET",
+            json!(null),
+            [200, 200, 200, 200, 200, 403, 403, 401],
+        ),
+        (
+            &get,
+            "GET",
+            json!(null),
+            [200, 404, 200, 200, 200, 403, 403, 401],
+        ),
+        (
+            &suggest,
+            "POST",
+            facts,
+            [200, 404, 200, 200, 403, 403, 403, 401],
+        ),
+        (
+            &propose,
+            "POST",
+            json!({}),
+            [400, 400, 400, 400, 403, 403, 403, 401],
+        ),
+        (
+            &reject,
+            "POST",
+            json!({"reason": "x"}),
+            [422, 422, 422, 422, 422, 403, 403, 401],
+        ),
+        (
+            "/api/v1/staff/payouts",
+            "POST",
+            bad_code,
+            [403, 403, 403, 403, 404, 403, 403, 401],
+        ),
+        (
+            "/api/v1/staff/ledger",
+            "GET",
+            json!(null),
+            [403, 403, 403, 200, 200, 403, 403, 401],
+        ),
+        (
+            "/api/v1/staff/policy/rewards",
+            "GET",
+            json!(null),
+            [200, 200, 200, 200, 200, 200, 403, 401],
+        ),
+    ];
+    for (path, method, body, expected) in cases {
+        for (i, want) in expected.iter().enumerate() {
+            let mut req = match method {
+                "GET" => s.client.get(s.url(path)),
+                _ => s.client.post(s.url(path)).json(&body),
+            };
+            let label = match roles.get(i) {
+                Some((l, tok)) => {
+                    req = req.bearer_auth(tok);
+                    *l
+                }
+                None => "no credentials",
+            };
+            let got = req.send().await.unwrap().status().as_u16();
+            assert_eq!(got, *want, "{method} {path} as {label}");
+        }
+    }
+    // Signing and rejecting as the wrong people changed nothing.
+    assert_eq!(s.count("reward_signatures"), 0);
+}

@@ -193,6 +193,34 @@ pub fn suggest_for_tip(
     schedule::suggest(&policy, facts, already)
 }
 
+/// What the proposal form shows of a tip: metadata only, never its content.
+#[derive(Debug, Serialize)]
+pub struct TipForReward {
+    pub public_ref: String,
+    /// Whether a reward may be proposed now (verified, or closed after being verified).
+    pub verified: bool,
+}
+
+/// The tip a reward would be proposed for, if this person may propose for its unit.
+pub fn tip_for_reward(
+    conn: &mut DbConn,
+    actor: &Actor,
+    tip_id: &str,
+) -> Result<TipForReward, RewardError> {
+    if !actor.role.reads_tips() {
+        return Err(RewardError::Forbidden);
+    }
+    let (_, status) = tip_for(conn, actor, tip_id)?;
+    let public_ref = tips::table
+        .filter(tips::id.eq(tip_id))
+        .select(tips::public_ref)
+        .first::<String>(conn)?;
+    Ok(TipForReward {
+        public_ref,
+        verified: was_verified(conn, tip_id, &status)?,
+    })
+}
+
 #[derive(Debug, Serialize)]
 pub struct Proposed {
     pub id: String,
@@ -733,12 +761,11 @@ pub fn list(
     let today = calendar::format(calendar::today());
     let mut out = Vec::new();
     for row in rows {
-        if !policies.contains_key(&row.policy_version) {
-            let (_, p) = policy::rewards_policy(conn, Some(row.policy_version))?;
-            policies.insert(row.policy_version, p);
-        }
-        let Some(policy) = policies.get(&row.policy_version) else {
-            continue;
+        let policy = match policies.entry(row.policy_version) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(policy::rewards_policy(conn, Some(row.policy_version))?.1)
+            }
         };
         let steps = ladder(policy, &row);
         if !may_read(actor, &row.unit_code, &steps) {

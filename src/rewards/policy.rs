@@ -411,10 +411,10 @@ mod tests {
         assert_eq!(p.equivalence.len(), 25);
         let names =
             |a: i64| -> Vec<String> { p.steps_for(a).iter().map(|s| s.step.clone()).collect() };
-        assert_eq!(names(500_00), ["unit_head", "finance"]);
-        assert_eq!(names(500_01), ["unit_head", "county_leader", "finance"]);
+        assert_eq!(names(50_000), ["unit_head", "finance"]);
+        assert_eq!(names(50_001), ["unit_head", "county_leader", "finance"]);
         assert_eq!(
-            names(3_000_01),
+            names(300_001),
             ["unit_head", "county_leader", "bureau", "finance"]
         );
     }

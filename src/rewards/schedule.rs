@@ -237,6 +237,39 @@ pub fn suggest(
     })
 }
 
+/// The policy's label for a tier code that `suggest` gives (as stored in `rewards.tiers`).
+pub fn tier_label<'p>(policy: &'p Policy, code: &str) -> Option<&'p str> {
+    let per = &policy.per_item;
+    let fixed = match code {
+        "lab" => Some(&per.lab.label),
+        "manufacturing_lead" => Some(&per.manufacturing_lead.label),
+        "drug_driver" => Some(&per.drug_driver.label),
+        "grower_arrested" => Some(&per.grower_arrested.label),
+        "growing_lt_1mu" => Some(&policy.growing.under_one_mu.label),
+        "growing_1mu" => Some(&policy.growing.one_mu_or_more.label),
+        "fugitive" => Some(&policy.fugitive.label),
+        "special" => Some(&policy.special.label),
+        _ => None,
+    };
+    fixed
+        .or_else(|| policy.drug_tiers.iter().find(|t| t.code == code).map(|t| &t.label))
+        .or_else(|| {
+            policy
+                .precursor_tiers
+                .iter()
+                .find(|t| t.code == code)
+                .map(|t| &t.label)
+        })
+        .or_else(|| {
+            policy
+                .group_use_tiers
+                .iter()
+                .find(|t| t.code == code)
+                .map(|t| &t.label)
+        })
+        .map(String::as_str)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -333,5 +366,33 @@ mod tests {
         let codes: Vec<_> = s.items.iter().map(|i| i.code.as_str()).collect();
         assert_eq!(codes, ["grower_arrested", "growing_lt_1mu"]);
         assert_eq!(s.suggested_fen, (4_000 + 1_000) * 100);
+    }
+
+    #[test]
+    fn every_item_code_has_a_label() {
+        let p = policy();
+        let f = Facts {
+            drugs: vec![Seizure {
+                drug: "heroin".into(),
+                grams: 5.0,
+            }],
+            precursors_kg: 2.0,
+            labs: 1,
+            manufacturing_leads: 1,
+            group_use_people: 12,
+            drug_drivers: 1,
+            growing_mu: 2.0,
+            growers_arrested: 1,
+            fugitive_bounty_yuan: 1000,
+            special_yuan: 100,
+        };
+        let s = suggest(&p, &f, 0).unwrap();
+        assert_eq!(s.items.len(), 10);
+        for i in &s.items {
+            let label = tier_label(&p, &i.code).unwrap();
+            assert!(i.label.starts_with(label), "{}", i.code);
+        }
+        assert_eq!(tier_label(&p, "growing_lt_1mu"), Some("非法种植毒品原植物不满1亩"));
+        assert!(tier_label(&p, "nothing").is_none());
     }
 }

@@ -13,6 +13,10 @@ use crate::staff::Role;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 
+const TIP_WORKERS: &[Role] = &[Role::Officer, Role::Supervisor];
+/// Finance joins the tip workers on rewards: it signs last and pays.
+const REWARD_ROLES: &[Role] = &[Role::Officer, Role::Supervisor, Role::Finance];
+
 pub async fn suggest(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -20,13 +24,7 @@ pub async fn suggest(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let who = actor(&state, &req).await?;
-    require(
-        &state,
-        &who,
-        &[Role::Officer, Role::Supervisor],
-        "reward.suggest",
-    )
-    .await?;
+    require(&state, &who, TIP_WORKERS, "reward.suggest").await?;
     #[derive(Deserialize)]
     #[serde(deny_unknown_fields)]
     struct Body {
@@ -48,6 +46,7 @@ pub async fn propose(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let who = actor(&state, &req).await?;
+    require(&state, &who, TIP_WORKERS, "reward.propose").await?;
     let p: Proposal = json(payload).await?;
     let tip = path.into_inner();
     let out = db(&state, move |c, st| {
@@ -59,13 +58,7 @@ pub async fn propose(
 
 pub async fn list(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
     let who = actor(&state, &req).await?;
-    require(
-        &state,
-        &who,
-        &[Role::Officer, Role::Supervisor, Role::Finance],
-        "rewards.list",
-    )
-    .await?;
+    require(&state, &who, REWARD_ROLES, "rewards.list").await?;
     let f: ListFilter = query(&req)?;
     let items = db(&state, move |c, _| Ok(approvals::list(c, &who, &f)?)).await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "items": items })))
@@ -77,6 +70,7 @@ pub async fn get(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let who = actor(&state, &req).await?;
+    require(&state, &who, REWARD_ROLES, "reward.read").await?;
     let id = path.into_inner();
     let v = db(&state, move |c, st| {
         Ok(approvals::view(c, &st.office(), &who, &id)?)
@@ -91,6 +85,7 @@ pub async fn sign(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let who = actor(&state, &req).await?;
+    require(&state, &who, REWARD_ROLES, "reward.sign").await?;
     let id = path.into_inner();
     let out = db(&state, move |c, st| {
         Ok(approvals::sign(c, &st.office(), &who, &id)?)
@@ -106,6 +101,7 @@ pub async fn reject(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let who = actor(&state, &req).await?;
+    require(&state, &who, REWARD_ROLES, "reward.reject").await?;
     #[derive(Deserialize)]
     #[serde(deny_unknown_fields)]
     struct Body {
