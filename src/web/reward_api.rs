@@ -17,6 +17,26 @@ const TIP_WORKERS: &[Role] = &[Role::Officer, Role::Supervisor];
 /// Finance joins the tip workers on rewards: it signs last and pays.
 const REWARD_ROLES: &[Role] = &[Role::Officer, Role::Supervisor, Role::Finance];
 
+/// An id or code from the path or the query string as the database gets it. Ids are 32 hex
+/// digits, so a value with a NUL or longer than any id names nothing; but PostgreSQL refuses NUL
+/// in text and indexes only so long a value (the audit log's object), so such a value is made
+/// printable and cut short first. It still names nothing, and the refusal is still audited.
+pub(crate) fn key(raw: String) -> String {
+    const MAX: usize = 64;
+    if raw.len() <= MAX && !raw.contains('\0') {
+        return raw;
+    }
+    let mut out = raw
+        .chars()
+        .take(MAX)
+        .collect::<String>()
+        .replace('\0', "\u{fffd}");
+    if raw.chars().count() > MAX {
+        out.push('…');
+    }
+    out
+}
+
 pub async fn suggest(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -31,7 +51,7 @@ pub async fn suggest(
         facts: Facts,
     }
     let b: Body = json(payload).await?;
-    let tip = path.into_inner();
+    let tip = key(path.into_inner());
     let s = db(&state, move |c, _| {
         Ok(approvals::suggest_for_tip(c, &who, &tip, &b.facts)?)
     })
@@ -48,7 +68,7 @@ pub async fn propose(
     let who = actor(&state, &req).await?;
     require(&state, &who, TIP_WORKERS, "reward.propose").await?;
     let p: Proposal = json(payload).await?;
-    let tip = path.into_inner();
+    let tip = key(path.into_inner());
     let out = db(&state, move |c, st| {
         Ok(approvals::propose(c, &st.office(), &who, &tip, &p)?)
     })
@@ -59,7 +79,9 @@ pub async fn propose(
 pub async fn list(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
     let who = actor(&state, &req).await?;
     require(&state, &who, REWARD_ROLES, "rewards.list").await?;
-    let f: ListFilter = query(&req)?;
+    let mut f: ListFilter = query(&req)?;
+    f.status = f.status.map(key);
+    f.tip_id = f.tip_id.map(key);
     let items = db(&state, move |c, _| Ok(approvals::list(c, &who, &f)?)).await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "items": items })))
 }
@@ -71,7 +93,7 @@ pub async fn get(
 ) -> Result<HttpResponse, ApiError> {
     let who = actor(&state, &req).await?;
     require(&state, &who, REWARD_ROLES, "reward.read").await?;
-    let id = path.into_inner();
+    let id = key(path.into_inner());
     let v = db(&state, move |c, st| {
         Ok(approvals::view(c, &st.office(), &who, &id)?)
     })
@@ -86,7 +108,7 @@ pub async fn sign(
 ) -> Result<HttpResponse, ApiError> {
     let who = actor(&state, &req).await?;
     require(&state, &who, REWARD_ROLES, "reward.sign").await?;
-    let id = path.into_inner();
+    let id = key(path.into_inner());
     let out = db(&state, move |c, st| {
         Ok(approvals::sign(c, &st.office(), &who, &id)?)
     })
@@ -108,7 +130,7 @@ pub async fn reject(
         reason: String,
     }
     let b: Body = json(payload).await?;
-    let id = path.into_inner();
+    let id = key(path.into_inner());
     db(&state, move |c, st| {
         Ok(approvals::reject(c, &st.office(), &who, &id, &b.reason)?)
     })
@@ -136,7 +158,7 @@ pub async fn confirm(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let who = actor(&state, &req).await?;
-    let id = path.into_inner();
+    let id = key(path.into_inner());
     db(&state, move |c, st| {
         Ok(payouts::confirm_transfer(c, &st.office(), &who, &id)?)
     })
@@ -173,7 +195,8 @@ pub async fn ledger(
         Some(_) => return Err(ApiError::Invalid("format is json or csv".into())),
     };
     let l = db(&state, move |c, _| {
-        Ok(payouts::ledger(c, &who, &month, q.unit.as_deref())?)
+        let unit = q.unit.map(key);
+        Ok(payouts::ledger(c, &who, &month, unit.as_deref())?)
     })
     .await?;
     if csv {
@@ -262,4 +285,20 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route(web::get().to(get_policy))
                 .route(web::put().to(put_policy)),
         );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::key;
+
+    #[test]
+    fn keys_are_bounded_and_free_of_nul() {
+        let id = "0f3c9d2e8a7b6c5d4e3f2a1b0c9d8e7f";
+        assert_eq!(key(id.into()), id);
+        assert_eq!(key("a\0b".into()), "a\u{fffd}b");
+        let long = key("x".repeat(5000));
+        assert_eq!(long.chars().count(), 65);
+        assert!(long.ends_with('…'));
+        assert_eq!(key("西".repeat(64)), "西".repeat(64));
+    }
 }
