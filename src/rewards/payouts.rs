@@ -238,6 +238,50 @@ fn pay(
     })
 }
 
+/// A transfer ordered but not yet confirmed. The sealed account details stay out of it: the
+/// clerk confirming a transfer needs to know which one, not where the money went.
+#[derive(Debug, Serialize)]
+pub struct PendingTransfer {
+    pub payout_id: String,
+    pub reward_ref: String,
+    pub unit: String,
+    pub amount_fen: i64,
+    pub paid_on: String,
+}
+
+/// Transfers waiting for finance to confirm them, oldest first. Finance only.
+pub fn pending_transfers(
+    conn: &mut DbConn,
+    actor: &Actor,
+) -> Result<Vec<PendingTransfer>, RewardError> {
+    require_finance(actor)?;
+    let rows: Vec<(String, String, String, i64, String)> = payouts::table
+        .inner_join(rewards::table.on(rewards::id.eq(payouts::reward_id)))
+        .filter(payouts::state.eq("pending"))
+        .select((
+            payouts::id,
+            rewards::public_ref,
+            payouts::unit_code,
+            payouts::amount_fen,
+            payouts::paid_on,
+        ))
+        .order((payouts::paid_on.asc(), payouts::id.asc()))
+        .limit(1000)
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(payout_id, reward_ref, unit, amount_fen, paid_on)| PendingTransfer {
+                payout_id,
+                reward_ref,
+                unit,
+                amount_fen,
+                paid_on,
+            },
+        )
+        .collect())
+}
+
 /// Finance confirms that an ordered transfer went out: the account details are deleted.
 pub fn confirm_transfer(
     conn: &mut DbConn,

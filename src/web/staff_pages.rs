@@ -26,13 +26,13 @@ use tipline_views::staff as v;
 
 const COOKIE: &str = "tipline_staff";
 
-fn page(status: StatusCode, m: Markup) -> HttpResponse {
+pub(super) fn page(status: StatusCode, m: Markup) -> HttpResponse {
     HttpResponse::build(status)
         .content_type("text/html; charset=utf-8")
         .body(m.into_string())
 }
 
-fn see_other(to: &str) -> HttpResponse {
+pub(super) fn see_other(to: &str) -> HttpResponse {
     HttpResponse::SeeOther()
         .insert_header(("Location", to))
         .finish()
@@ -73,15 +73,16 @@ async fn signed_in(
     }
 }
 
-fn nav<'a>(s: &'a Session, csrf: &'a str) -> v::Nav<'a> {
+pub(super) fn nav<'a>(s: &'a Session, csrf: &'a str) -> v::Nav<'a> {
     v::Nav {
         username: &s.actor.username,
         role: s.actor.role.as_str(),
+        county_wide: s.actor.sees_all(),
         csrf,
     }
 }
 
-fn error_page(e: &ApiError, s: Option<(&Session, &str)>) -> HttpResponse {
+pub(super) fn error_page(e: &ApiError, s: Option<(&Session, &str)>) -> HttpResponse {
     let text = match e {
         ApiError::Forbidden => "您的角色不能进行这项操作。",
         ApiError::NotFound => "没有这条记录，或它不属于您的单位。",
@@ -95,7 +96,7 @@ fn error_page(e: &ApiError, s: Option<(&Session, &str)>) -> HttpResponse {
     )
 }
 
-fn csrf_of(state: &AppState, s: &Session) -> String {
+pub(super) fn csrf_of(state: &AppState, s: &Session) -> String {
     auth::csrf_token(&state.staff.csrf_key, s)
 }
 
@@ -139,10 +140,25 @@ async fn posted(
     body: &[u8],
     role: Option<Role>,
 ) -> Result<(Session, HashMap<String, String>), HttpResponse> {
-    let s = match role {
-        Some(r) => require_role(state, req, r).await?,
-        None => signed_in(state, req).await?,
-    };
+    match role {
+        Some(r) => posted_by(state, req, body, &[r]).await,
+        None => {
+            let s = signed_in(state, req).await?;
+            let f = form(body);
+            check_csrf(state, &s, &f)?;
+            Ok((s, f))
+        }
+    }
+}
+
+/// A form POST by someone with one of `roles`: the session, its form, CSRF checked.
+pub(super) async fn posted_by(
+    state: &web::Data<AppState>,
+    req: &HttpRequest,
+    body: &[u8],
+    roles: &[Role],
+) -> Result<(Session, HashMap<String, String>), HttpResponse> {
+    let s = require_roles(state, req, roles).await?;
     let f = form(body);
     check_csrf(state, &s, &f)?;
     Ok((s, f))
@@ -319,17 +335,7 @@ pub async fn home(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse 
         Role::Officer | Role::Supervisor => see_other("/staff/tips"),
         Role::Admin => see_other("/staff/admin"),
         Role::Auditor => see_other("/staff/audit"),
-        Role::Finance => {
-            let csrf = csrf_of(&state, &s);
-            page(
-                StatusCode::OK,
-                v::message(
-                    "财务",
-                    Some(&nav(&s, &csrf)),
-                    "奖励审批和支付功能将在下一版本中提供。",
-                ),
-            )
-        }
+        Role::Finance => see_other("/staff/rewards"),
     }
 }
 
@@ -449,10 +455,11 @@ pub async fn queue(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse
     let f2 = filter.clone();
     let result = db(&state, move |c, _| {
         let (items, next) = work::queue(c, &actor, &f2)?;
-        Ok((items, next, work::counts(c, &actor)?))
+        let overdue = super::reward_pages::overdue_count(c, &actor)?;
+        Ok((items, next, work::counts(c, &actor)?, overdue))
     })
     .await;
-    let (items, next, counts) = match result {
+    let (items, next, counts, overdue_rewards) = match result {
         Ok(x) => x,
         Err(e) => return error_page(&e, Some((&s, &csrf))),
     };
@@ -506,6 +513,7 @@ pub async fn queue(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse
             ("channel", "渠道", channels, sel("channel")),
         ],
         oldest_first: filter.oldest_first,
+        overdue_rewards,
     };
     page(StatusCode::OK, v::queue(&p))
 }
@@ -520,15 +528,17 @@ pub async fn tip(
         Err(r) => return r,
     };
     let csrf = csrf_of(&state, &s);
-    let id = path.into_inner();
+    let id = super::reward_api::key(path.into_inner());
     let actor = s.actor.clone();
     let idc = id.clone();
     let view = db(&state, move |c, st| {
         let opener = st.staff.opener.as_ref().ok_or(ApiError::Unavailable)?;
-        Ok(work::open_tip(c, &st.staff.signer, opener, &actor, &idc)?)
+        let t = work::open_tip(c, &st.staff.signer, opener, &actor, &idc)?;
+        let rewards = super::reward_pages::tip_rewards(c, &actor, &idc)?;
+        Ok((t, rewards))
     })
     .await;
-    let t = match view {
+    let (t, rewards) = match view {
         Ok(t) => t,
         Err(e) => return error_page(&e, Some((&s, &csrf))),
     };
@@ -598,6 +608,7 @@ pub async fn tip(
             .collect(),
         next_states: t.next_states.iter().map(|s| (*s, status_zh(s))).collect(),
         error: None,
+        rewards: Some(rewards),
     };
     page(StatusCode::OK, v::tip(&p))
 }
@@ -615,6 +626,7 @@ pub async fn tip_action(
     };
     let csrf = csrf_of(&state, &s);
     let (id, action) = path.into_inner();
+    let id = super::reward_api::key(id);
     let actor = s.actor.clone();
     let idc = id.clone();
     let result = db(&state, move |c, st| {
@@ -858,6 +870,7 @@ async fn admin_page(
             .collect(),
         error,
         created,
+        policy_documents: &crate::rewards::policy::DOCUMENTS,
     };
     page(status, v::admin(&p))
 }
@@ -867,8 +880,18 @@ async fn require_role(
     req: &HttpRequest,
     role: Role,
 ) -> Result<Session, HttpResponse> {
+    require_roles(state, req, &[role]).await
+}
+
+/// The signed-in staff member if their role is one of `roles`; anyone else gets a 403 page and
+/// an audit entry.
+pub(super) async fn require_roles(
+    state: &web::Data<AppState>,
+    req: &HttpRequest,
+    roles: &[Role],
+) -> Result<Session, HttpResponse> {
     let s = signed_in(state, req).await?;
-    if s.actor.role != role {
+    if !roles.contains(&s.actor.role) {
         let csrf = csrf_of(state, &s);
         let name = s.actor.audit_name();
         let _ = db(state, move |c, st| {
@@ -1103,5 +1126,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             resource("/admin/users/{username}/disable", "POST")
                 .route(web::post().to(admin_disable_user)),
         )
-        .service(resource("/audit", "GET").route(web::get().to(audit)));
+        .service(resource("/audit", "GET").route(web::get().to(audit)))
+        .configure(super::reward_pages::configure)
+        .configure(super::payout_pages::configure);
 }

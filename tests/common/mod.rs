@@ -14,6 +14,10 @@ use tipline::crypto::keyring::Keyring;
 use tipline::db::{DbConn, DbTarget};
 use tipline::web::captcha::CaptchaService;
 
+mod pages;
+#[allow(unused_imports)]
+pub use pages::*;
+
 pub struct Server {
     pub child: Child,
     pub base: String,

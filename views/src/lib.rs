@@ -362,3 +362,5 @@ mod tests {
     }
 }
 pub mod staff;
+pub mod staff_finance;
+pub mod staff_rewards;

@@ -6,10 +6,12 @@ use maud::{DOCTYPE, Markup, PreEscaped, html};
 pub struct Nav<'a> {
     pub username: &'a str,
     pub role: &'a str,
+    /// A county-wide supervisor (reads the reward ledger).
+    pub county_wide: bool,
     pub csrf: &'a str,
 }
 
-fn layout(title: &str, nav: Option<&Nav>, body: Markup) -> Markup {
+pub(crate) fn layout(title: &str, nav: Option<&Nav>, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang="zh-CN" {
@@ -30,7 +32,15 @@ fn layout(title: &str, nav: Option<&Nav>, body: Markup) -> Markup {
                                 a href="/staff/tips" { "线索队列" } " · "
                                 a href="/staff/tips/new" { "录入电话/举报箱线索" } " · "
                             }
-                            @if n.role == "admin" { a href="/staff/admin" { "单位和账号" } " · " }
+                            @if n.role == "officer" || n.role == "supervisor" || n.role == "finance" {
+                                a href="/staff/rewards" { "奖励" } " · "
+                            }
+                            @if n.role == "finance" { a href="/staff/payouts" { "兑付" } " · " }
+                            @if n.role == "finance" || n.county_wide { a href="/staff/ledger" { "台账" } " · " }
+                            @if n.role == "admin" {
+                                a href="/staff/admin" { "单位和账号" } " · "
+                                a href="/staff/admin/policy/rewards" { "奖励政策" } " · "
+                            }
                             @if n.role == "auditor" { a href="/staff/audit" { "审计日志" } " · " }
                             a href="/staff/password" { "修改密码" } " · "
                             form class="inline" method="post" action="/staff/logout" {
@@ -138,6 +148,8 @@ pub struct QueuePage<'a> {
     pub next_link: Option<String>,
     pub filters: Vec<Filter<'a>>,
     pub oldest_first: bool,
+    /// Rewards past the day the reporter should have been told (shown to supervisors).
+    pub overdue_rewards: usize,
 }
 
 pub fn queue(p: &QueuePage) -> Markup {
@@ -146,6 +158,11 @@ pub fn queue(p: &QueuePage) -> Markup {
         Some(&p.nav),
         html! {
             h1 { "线索队列" }
+            @if p.overdue_rewards > 0 {
+                p class="warning-inline" role="status" {
+                    a href="/staff/rewards?overdue=true" { (p.overdue_rewards) " 项奖励已过告知期限仍未审批完毕" }
+                }
+            }
             p { "各状态数量：" @for (s, n) in &p.counts { span class="count" { (s) " " (n) } " " } }
             form method="get" action="/staff/tips" class="filters" {
                 @for (name, label, options, selected) in &p.filters {
@@ -195,6 +212,7 @@ pub struct TipPage<'a> {
     pub notes: Vec<(String, String)>,
     pub next_states: Vec<(&'a str, &'a str)>,
     pub error: Option<&'a str>,
+    pub rewards: Option<crate::staff_rewards::TipRewards>,
 }
 
 pub fn tip(p: &TipPage) -> Markup {
@@ -237,6 +255,7 @@ pub fn tip(p: &TipPage) -> Markup {
                 div class="field" { label for="tags" { "标签（用逗号分隔）" } input type="text" id="tags" name="tags"; }
                 button type="submit" { "保存" }
             }
+            @if let Some(r) = &p.rewards { (crate::staff_rewards::tip_section(r)) }
             h2 { "内部备注" }
             ul { @for (who, body) in &p.notes { li { strong { (who) } "：" span class="pre" { (body) } } } }
             form method="post" action={ "/staff/tips/" (p.id) "/notes" } {
@@ -347,6 +366,8 @@ pub struct AdminPage<'a> {
     pub units: Vec<(String, String, String)>,
     pub error: Option<String>,
     pub created: Option<(String, String)>,
+    /// Names of the policy documents an admin may edit.
+    pub policy_documents: &'a [&'a str],
 }
 
 pub fn admin(p: &AdminPage) -> Markup {
@@ -386,6 +407,12 @@ pub fn admin(p: &AdminPage) -> Markup {
                 thead { tr { th scope="col" { "代码" } th scope="col" { "名称" } th scope="col" { "乡镇" } } }
                 tbody { @for (c, n, t) in &p.units { tr { td { (c) } td { (n) } td { (t) } } } }
             } }
+            h2 { "奖励政策" }
+            ul {
+                @for name in p.policy_documents {
+                    li { a href={ "/staff/admin/policy/" (name) } { (crate::staff_rewards::policy_title(name)) } }
+                }
+            }
         },
     )
 }
