@@ -154,6 +154,26 @@ pub async fn lookup(
     .await
 }
 
+/// Path and query values that name database rows. Real ids are 32 hex digits, so a value with
+/// a NUL or longer than any id names nothing; but PostgreSQL refuses NUL in text and indexes
+/// only so long a value (the audit log's object), so such a value is made printable and cut
+/// short first. It still names nothing, and the refusal is still audited.
+pub(crate) fn key(raw: String) -> String {
+    const MAX: usize = 64;
+    if raw.len() <= MAX && !raw.contains('\0') {
+        return raw;
+    }
+    let mut out = raw
+        .chars()
+        .take(MAX)
+        .collect::<String>()
+        .replace('\0', "\u{fffd}");
+    if raw.chars().count() > MAX {
+        out.push('…');
+    }
+    out
+}
+
 /// Rekeys a receipt; unknown receipts get the same 404 as a status lookup.
 pub async fn rekey(state: &web::Data<AppState>, old: Receipt) -> Result<Receipt, ApiError> {
     db(state, move |conn, st| {
@@ -275,6 +295,17 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn keys_are_bounded_and_free_of_nul() {
+        let id = "0f3c9d2e8a7b6c5d4e3f2a1b0c9d8e7f";
+        assert_eq!(key(id.into()), id);
+        assert_eq!(key("a\0b".into()), "a\u{fffd}b");
+        let long = key("x".repeat(5000));
+        assert_eq!(long.chars().count(), 65);
+        assert!(long.ends_with('…'));
+        assert_eq!(key("西".repeat(64)), "西".repeat(64));
+    }
 
     #[test]
     fn hours_format() {

@@ -6,7 +6,7 @@
 #![allow(clippy::result_large_err)]
 
 use super::errors::ApiError;
-use super::reward_api::key;
+use super::key;
 use super::reward_pages::{refused, unit_name, unit_names};
 use super::reward_text::Refusal;
 use super::staff_pages::{csrf_of, error_page, nav, page, posted_by, require_roles, see_other};

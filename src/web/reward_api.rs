@@ -4,7 +4,7 @@
 
 use super::errors::ApiError;
 use super::staff_api::{actor, json, query, require};
-use super::{AppState, db};
+use super::{AppState, db, key};
 use crate::rewards::approvals::{self, ListFilter, Proposal};
 use crate::rewards::payouts::{self, PayoutRequest};
 use crate::rewards::policy;
@@ -16,26 +16,6 @@ use serde::Deserialize;
 const TIP_WORKERS: &[Role] = &[Role::Officer, Role::Supervisor];
 /// Finance joins the tip workers on rewards: it signs last and pays.
 const REWARD_ROLES: &[Role] = &[Role::Officer, Role::Supervisor, Role::Finance];
-
-/// An id or code from the path or the query string as the database gets it. Ids are 32 hex
-/// digits, so a value with a NUL or longer than any id names nothing; but PostgreSQL refuses NUL
-/// in text and indexes only so long a value (the audit log's object), so such a value is made
-/// printable and cut short first. It still names nothing, and the refusal is still audited.
-pub(crate) fn key(raw: String) -> String {
-    const MAX: usize = 64;
-    if raw.len() <= MAX && !raw.contains('\0') {
-        return raw;
-    }
-    let mut out = raw
-        .chars()
-        .take(MAX)
-        .collect::<String>()
-        .replace('\0', "\u{fffd}");
-    if raw.chars().count() > MAX {
-        out.push('…');
-    }
-    out
-}
 
 pub async fn suggest(
     state: web::Data<AppState>,
@@ -285,20 +265,4 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route(web::get().to(get_policy))
                 .route(web::put().to(put_policy)),
         );
-}
-
-#[cfg(test)]
-mod tests {
-    use super::key;
-
-    #[test]
-    fn keys_are_bounded_and_free_of_nul() {
-        let id = "0f3c9d2e8a7b6c5d4e3f2a1b0c9d8e7f";
-        assert_eq!(key(id.into()), id);
-        assert_eq!(key("a\0b".into()), "a\u{fffd}b");
-        let long = key("x".repeat(5000));
-        assert_eq!(long.chars().count(), 65);
-        assert!(long.ends_with('…'));
-        assert_eq!(key("西".repeat(64)), "西".repeat(64));
-    }
 }

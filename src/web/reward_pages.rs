@@ -6,7 +6,7 @@
 // Helpers return `Err(response)` meaning "send this instead"; boxing it would buy nothing.
 #![allow(clippy::result_large_err)]
 
-use super::reward_api::key;
+use super::key;
 use super::reward_form;
 use super::reward_text::Refusal;
 use super::staff_pages::{csrf_of, error_page, nav, page, posted_by, require_roles, see_other};

@@ -71,21 +71,31 @@ pub struct QueueQuery {
     limit: Option<i64>,
 }
 
+/// Query parameters; PostgreSQL stores no NUL in text, so a NUL anywhere is refused here.
 pub(crate) fn query<T: serde::de::DeserializeOwned + Default>(
     req: &HttpRequest,
 ) -> Result<T, ApiError> {
-    serde_urlencoded::from_str(req.query_string())
-        .map_err(|_| ApiError::Invalid("malformed query string".into()))
+    let raw = req.query_string();
+    if raw.contains('\0') || raw.to_ascii_lowercase().contains("%00") {
+        return Err(ApiError::Invalid("malformed query string".into()));
+    }
+    serde_urlencoded::from_str(raw).map_err(|_| ApiError::Invalid("malformed query string".into()))
 }
 
 /// Largest staff JSON body.
 const MAX_STAFF_BODY: usize = 64 * 1024;
 
 /// Reads and parses a JSON object body, with the API's own 413 and 400 errors.
+/// Staff bodies are stored as text, and PostgreSQL stores no NUL in text: refused here.
 pub(crate) async fn json<T: serde::de::DeserializeOwned>(
     payload: web::Payload,
 ) -> Result<T, ApiError> {
     let body = super::submission::read_body(payload, MAX_STAFF_BODY).await?;
+    if body.contains(&0) || body.windows(6).any(|w| w.eq_ignore_ascii_case(b"\\u0000")) {
+        return Err(ApiError::Invalid(
+            "text must not contain NUL characters".into(),
+        ));
+    }
     super::submission::json_object(&body)
 }
 
@@ -131,7 +141,7 @@ pub async fn get_tip(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let who = actor(&state, &req).await?;
-    let id = path.into_inner();
+    let id = super::key(path.into_inner());
     let view = db(&state, move |c, st| {
         let opener = st.staff.opener.as_ref().ok_or(ApiError::Unavailable)?;
         Ok(work::open_tip(c, &st.staff.signer, opener, &who, &id)?)
@@ -207,7 +217,7 @@ pub async fn transition(
 ) -> Result<HttpResponse, ApiError> {
     let who = actor(&state, &req).await?;
     let b: TransitionBody = json(payload).await?;
-    let id = path.into_inner();
+    let id = super::key(path.into_inner());
     db(&state, move |c, st| {
         Ok(work::transition(
             c,
@@ -235,7 +245,7 @@ pub async fn assign(
 ) -> Result<HttpResponse, ApiError> {
     let who = actor(&state, &req).await?;
     let b: AssignBody = json(payload).await?;
-    let id = path.into_inner();
+    let id = super::key(path.into_inner());
     db(&state, move |c, st| {
         Ok(work::assign(
             c,
@@ -263,7 +273,7 @@ pub async fn triage(
 ) -> Result<HttpResponse, ApiError> {
     let who = actor(&state, &req).await?;
     let b: TriageBody = json(payload).await?;
-    let id = path.into_inner();
+    let id = super::key(path.into_inner());
     db(&state, move |c, st| {
         Ok(work::set_triage(
             c,
@@ -291,7 +301,7 @@ pub async fn note(
 ) -> Result<HttpResponse, ApiError> {
     let who = actor(&state, &req).await?;
     let b: NoteBody = json(payload).await?;
-    let id = path.into_inner();
+    let id = super::key(path.into_inner());
     db(&state, move |c, st| {
         Ok(work::add_note(c, &st.desk(), &who, &id, &b.body)?)
     })
@@ -393,7 +403,7 @@ pub async fn disable_user(
 ) -> Result<HttpResponse, ApiError> {
     let who = actor(&state, &req).await?;
     require(&state, &who, &[Role::Admin], "users.disable").await?;
-    let username = path.into_inner();
+    let username = super::key(path.into_inner());
     db(&state, move |c, st| {
         Ok(crate::staff::accounts::set_disabled(
             c,

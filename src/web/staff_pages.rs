@@ -528,7 +528,7 @@ pub async fn tip(
         Err(r) => return r,
     };
     let csrf = csrf_of(&state, &s);
-    let id = super::reward_api::key(path.into_inner());
+    let id = super::key(path.into_inner());
     let actor = s.actor.clone();
     let idc = id.clone();
     let view = db(&state, move |c, st| {
@@ -626,7 +626,7 @@ pub async fn tip_action(
     };
     let csrf = csrf_of(&state, &s);
     let (id, action) = path.into_inner();
-    let id = super::reward_api::key(id);
+    let id = super::key(id);
     let actor = s.actor.clone();
     let idc = id.clone();
     let result = db(&state, move |c, st| {
