@@ -252,7 +252,13 @@ pub fn tier_label<'p>(policy: &'p Policy, code: &str) -> Option<&'p str> {
         _ => None,
     };
     fixed
-        .or_else(|| policy.drug_tiers.iter().find(|t| t.code == code).map(|t| &t.label))
+        .or_else(|| {
+            policy
+                .drug_tiers
+                .iter()
+                .find(|t| t.code == code)
+                .map(|t| &t.label)
+        })
         .or_else(|| {
             policy
                 .precursor_tiers
@@ -392,7 +398,10 @@ mod tests {
             let label = tier_label(&p, &i.code).unwrap();
             assert!(i.label.starts_with(label), "{}", i.code);
         }
-        assert_eq!(tier_label(&p, "growing_lt_1mu"), Some("非法种植毒品原植物不满1亩"));
+        assert_eq!(
+            tier_label(&p, "growing_lt_1mu"),
+            Some("非法种植毒品原植物不满1亩")
+        );
         assert!(tier_label(&p, "nothing").is_none());
     }
 }

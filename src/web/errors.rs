@@ -338,3 +338,10 @@ impl From<crate::rewards::RewardError> for ApiError {
         }
     }
 }
+
+impl From<diesel::result::Error> for ApiError {
+    fn from(e: diesel::result::Error) -> Self {
+        tracing::error!(error = %e, "database error");
+        ApiError::Internal
+    }
+}

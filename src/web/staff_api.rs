@@ -299,6 +299,23 @@ pub async fn note(
     Ok(HttpResponse::Created().finish())
 }
 
+pub async fn message(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let who = actor(&state, &req).await?;
+    require(&state, &who, TIP_WORKERS, "tip.message").await?;
+    let b: NoteBody = json(payload).await?;
+    let id = path.into_inner();
+    db(&state, move |c, st| {
+        Ok(work::post_message(c, &st.desk(), &who, &id, &b.body)?)
+    })
+    .await?;
+    Ok(HttpResponse::Created().finish())
+}
+
 #[derive(Deserialize, Default)]
 struct AuditQuery {
     actor: Option<String>,
@@ -474,6 +491,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(resource("/tips/{id}/assign", "POST").route(web::post().to(assign)))
         .service(resource("/tips/{id}/triage", "POST").route(web::post().to(triage)))
         .service(resource("/tips/{id}/notes", "POST").route(web::post().to(note)))
+        .service(resource("/tips/{id}/messages", "POST").route(web::post().to(message)))
         .service(resource("/audit", "GET").route(web::get().to(audit_log)))
         .service(
             resource("/users", "GET, POST")
