@@ -139,7 +139,22 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
             let _ = aw::block(move || {
                 let relay = st.intake.keys.relay_opener()?;
                 let mut c = st.pool.get().ok()?;
-                if let Err(e) = crate::notify::outbox::run_once(&mut c, &relay, &t, &w) {
+                if let Err(e) = crate::notify::staff::announce_new_tips(
+                    &mut c,
+                    &st.intake.sealer,
+                    &st.intake.keys.relay,
+                    &st.config.public_url,
+                ) {
+                    tracing::error!(error = %e, "announcing new tips failed");
+                }
+                let worker = crate::notify::outbox::Worker {
+                    relay: &relay,
+                    relay_to: &st.intake.keys.relay,
+                    sealer: &st.intake.sealer,
+                    transports: &t,
+                    id: &w,
+                };
+                if let Err(e) = crate::notify::outbox::run_once(&mut c, &worker) {
                     tracing::error!(error = %e, "outbox pass failed");
                 }
                 Some(())

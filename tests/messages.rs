@@ -143,3 +143,92 @@ async fn police_and_reporter_talk_through_the_receipt_only() {
         .unwrap();
     assert_eq!(t["messages"][0]["body"], question);
 }
+
+/// Staff choose what they hear about; a new tip and a reporter's message each queue a notice
+/// (no content, only a count or a reference and a link); their address is sealed.
+#[tokio::test]
+async fn staff_notices_are_queued_sealed_and_without_content() {
+    let s = Server::start().await;
+    let officer = s.staff_token("n.officer", "officer", Some("ps-xidu"));
+    let quiet = s.staff_token("n.quiet", "officer", Some("ps-xidu"));
+    let put = |token: &str, body: Value| {
+        s.client
+            .put(s.url("/api/v1/staff/me/notifications"))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+    };
+    let address = "wang.officer@example.test";
+    let r = put(
+        &officer,
+        json!({"events": ["new_tip", "message"], "channels": ["email"], "email": address}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 204);
+    let r = put(
+        &quiet,
+        json!({"events": [], "channels": ["email"], "email": "quiet@example.test"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 204);
+    for bad in [
+        json!({"events": ["everything"], "channels": []}),
+        json!({"events": [], "channels": ["pigeon"]}),
+        json!({"events": [], "channels": ["email"], "email": "not an address"}),
+        json!({"events": [], "channels": ["sms"], "phone": "call me"}),
+    ] {
+        assert_eq!(put(&officer, bad).await.unwrap().status(), 422);
+    }
+    let p: Value = s
+        .staff_get(&officer, "/api/v1/staff/me/notifications")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(p["events"], json!(["new_tip", "message"]));
+    assert_eq!(p["has_email"], true);
+    assert!(p.get("email").is_none(), "the address is never shown back");
+
+    let (tip, receipt) = s
+        .public_tip("trafficking", "xidu", "西渡镇某KTV包厢内有人吸毒")
+        .await;
+    let r = s
+        .post_json(
+            "/api/v1/messages",
+            &json!({ "receipt": receipt, "body": "补充：今晚十点" }),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    // The worker announces the tip and resolves both notices into mails; with no SMTP server
+    // configured they wait in the outbox, sealed.
+    let mut kinds: Vec<String> = Vec::new();
+    for _ in 0..150 {
+        use diesel::prelude::*;
+        use tipline::db::schema::{outbox, tips};
+        let mut c = s.db();
+        let announced = tips::table
+            .filter(tips::id.eq(&tip))
+            .select(tips::staff_notified)
+            .first::<bool>(&mut c)
+            .unwrap();
+        kinds = outbox::table.select(outbox::kind).load(&mut c).unwrap();
+        if announced && kinds.len() >= 2 && kinds.iter().all(|k| k == "mail") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert_eq!(
+        kinds,
+        ["mail", "mail"],
+        "one mail per event for the officer, none for the quiet one"
+    );
+    for secret in [address, "quiet@example.test", "今晚十点", "KTV"] {
+        assert!(
+            !s.database_holds(secret.as_bytes()),
+            "{secret} in the clear"
+        );
+        assert!(!s.log().contains(secret));
+    }
+}

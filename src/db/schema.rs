@@ -45,6 +45,7 @@ diesel::table! {
         contact_alias -> Nullable<Binary>,
         contact_purge_at -> Nullable<BigInt>,
         unread_messages -> Integer,
+        staff_notified -> Bool,
         assigned_to -> Nullable<Text>,
         tags -> Text,
     }

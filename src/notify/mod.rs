@@ -4,6 +4,7 @@
 pub mod contact;
 pub mod mail;
 pub mod outbox;
+pub mod staff;
 pub mod templates;
 
 use serde::{Deserialize, Serialize};
@@ -32,6 +33,13 @@ pub enum Job {
         template: String,
         params: Vec<String>,
     },
+    /// To a staff member, through the channels they chose; resolved by the worker into mail and
+    /// SMS jobs.
+    Staff {
+        staff_id: String,
+        template: String,
+        params: Vec<String>,
+    },
 }
 
 impl Job {
@@ -40,6 +48,7 @@ impl Job {
             Job::Mail { .. } => "mail",
             Job::Sms { .. } => "sms",
             Job::Reporter { .. } => "reporter",
+            Job::Staff { .. } => "staff",
         }
     }
 }
@@ -85,7 +94,9 @@ impl Transports {
                 Some(s) => s.send(to, template, params),
                 None => Err(DeliveryError::Unconfigured("sms")),
             },
-            Job::Reporter { .. } => Err(DeliveryError::Permanent("reporter job not resolved")),
+            Job::Reporter { .. } | Job::Staff { .. } => {
+                Err(DeliveryError::Permanent("job not resolved"))
+            }
         }
     }
 }

@@ -169,15 +169,21 @@ pub struct Pass {
     pub dropped: usize,
 }
 
+/// What a worker needs: the relay key (to open payloads and contact envelopes), the sealer
+/// (to queue what a notice resolves into), the transports and its own id.
+pub struct Worker<'a> {
+    pub relay: &'a Opener,
+    pub relay_to: &'a Recipient,
+    pub sealer: &'a Sealer,
+    pub transports: &'a Transports,
+    pub id: &'a str,
+}
+
 /// One pass of the worker: claim, open, deliver, then delete or reschedule each row.
-pub fn run_once(
-    conn: &mut DbConn,
-    relay: &Opener,
-    transports: &Transports,
-    worker: &str,
-) -> Result<Pass, OutboxError> {
+pub fn run_once(conn: &mut DbConn, w: &Worker) -> Result<Pass, OutboxError> {
+    let (relay, transports) = (w.relay, w.transports);
     let mut pass = Pass::default();
-    for id in claim(conn, worker, 20)? {
+    for id in claim(conn, w.id, 20)? {
         let (job, attempts) = match open(conn, relay, &id) {
             Ok(x) => x,
             Err(e) => {
@@ -200,6 +206,23 @@ pub fn run_once(
                     continue;
                 }
             },
+            Job::Staff {
+                staff_id,
+                template,
+                params,
+            } => {
+                // One notice becomes a mail and/or an SMS, each its own row from here on.
+                let jobs = super::staff::resolve(conn, relay, &staff_id, &template, &params)?;
+                conn.transaction::<_, OutboxError, _>(|c| {
+                    for j in &jobs {
+                        enqueue(c, w.sealer, w.relay_to, j)?;
+                    }
+                    Ok(())
+                })?;
+                remove(conn, &id)?;
+                pass.delivered += 1;
+                continue;
+            }
             other => other,
         };
         match transports.deliver(&job) {

@@ -13,6 +13,14 @@ pub fn render(template: &str, params: &[String]) -> Option<(&'static str, String
             "举报有新的回复 / New reply to your report",
             "您的举报有新的回复。请在举报网站用回执号查看。",
         ),
+        "staff_new_tip" => (
+            "新的举报线索 / New tips",
+            "您的单位有 {1} 条新的举报线索，请登录查看：{2}",
+        ),
+        "staff_message" => (
+            "举报人有新的留言 / A reporter wrote",
+            "线索 {1} 的举报人有新的留言，请登录查看：{2}",
+        ),
         _ => return None,
     };
     let mut body = text.to_string();

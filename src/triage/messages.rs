@@ -78,6 +78,9 @@ fn check_body(body: &str) -> Result<&str, MessageError> {
 pub struct Sealing<'a> {
     pub sealer: &'a Sealer,
     pub office: &'a Recipient,
+    /// Staff notices ("a reporter wrote") go through the outbox, sealed to the relay key.
+    pub relay: &'a Recipient,
+    pub public_url: &'a str,
 }
 
 /// Appends a message to a tip's thread, inside the caller's transaction. A reporter's message
@@ -133,6 +136,23 @@ pub fn append(
                 tips::updated_at.eq(now),
             ))
             .execute(c)?;
+        let (unit, public_ref): (String, String) = tips::table
+            .filter(tips::id.eq(tip_id))
+            .select((tips::unit_code, tips::public_ref))
+            .first(c)?;
+        let link = format!("{}/staff/tips/{tip_id}", s.public_url);
+        crate::notify::staff::notify_unit(
+            c,
+            s.sealer,
+            s.relay,
+            &unit,
+            "message",
+            vec![public_ref, link],
+        )
+        .map_err(|e| match e {
+            crate::notify::outbox::OutboxError::Db(d) => MessageError::Db(d),
+            crate::notify::outbox::OutboxError::Crypto(x) => MessageError::Crypto(x),
+        })?;
     }
     Ok(())
 }

@@ -62,6 +62,8 @@ pub struct Desk<'a> {
     pub office: &'a Recipient,
     /// Outgoing SMS and mail are sealed to the relay key.
     pub relay: &'a Recipient,
+    /// For links in staff notices.
+    pub public_url: &'a str,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -672,6 +674,8 @@ pub fn post_message(
         let s = super::messages::Sealing {
             sealer: desk.sealer,
             office: desk.office,
+            relay: desk.relay,
+            public_url: desk.public_url,
         };
         super::messages::append(
             c,

@@ -345,3 +345,17 @@ impl From<diesel::result::Error> for ApiError {
         ApiError::Internal
     }
 }
+
+impl From<crate::notify::staff::PrefsError> for ApiError {
+    fn from(e: crate::notify::staff::PrefsError) -> Self {
+        use crate::notify::staff::PrefsError as P;
+        match e {
+            P::Db(d) => {
+                tracing::error!(error = %d, "notification settings database error");
+                ApiError::Internal
+            }
+            P::Crypto(_) => ApiError::Internal,
+            other => ApiError::Invalid(other.to_string()),
+        }
+    }
+}

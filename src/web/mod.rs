@@ -88,6 +88,7 @@ impl AppState {
             sealer: &self.intake.sealer,
             office: &self.intake.keys.office,
             relay: &self.intake.keys.relay,
+            public_url: &self.config.public_url,
         }
     }
 }
@@ -182,6 +183,8 @@ pub async fn reporter_message(
             let s = crate::triage::messages::Sealing {
                 sealer: &st.intake.sealer,
                 office: &st.intake.keys.office,
+                relay: &st.intake.keys.relay,
+                public_url: &st.config.public_url,
             };
             crate::triage::messages::append(
                 c,
