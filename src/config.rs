@@ -38,6 +38,13 @@ pub struct Config {
     /// Seconds an epoch key lives before a new one is sealed.
     pub epoch_seconds: u64,
     pub workers: usize,
+    /// Outgoing mail: `smtp://host:port`, `smtps://user:pass@host` (lettre URL syntax). From
+    /// `TIPLINE_SMTP_URL`, or the file named by `TIPLINE_SMTP_URL_FILE` (credentials stay out
+    /// of the environment and the config file). Unset: mail waits in the outbox.
+    pub smtp_url: Option<String>,
+    pub mail_from: String,
+    /// Days a reporter's phone number or address is kept (sealed) to answer them.
+    pub contact_retention_days: i64,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -57,10 +64,29 @@ struct FileConfig {
     max_image_pixels: Option<u64>,
     epoch_seconds: Option<u64>,
     workers: Option<usize>,
+    mail_from: Option<String>,
+    contact_retention_days: Option<usize>,
 }
 
 fn env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+/// A secret setting: `NAME`, or the first line of the file `NAME_FILE`.
+fn secret(name: &'static str) -> Result<Option<String>, ConfigError> {
+    if let Some(v) = env(name) {
+        return Ok(Some(v));
+    }
+    let file_var = format!("{name}_FILE");
+    match env(&file_var) {
+        None => Ok(None),
+        Some(path) => std::fs::read_to_string(&path)
+            .map(|t| t.lines().next().map(|l| l.trim().to_string()))
+            .map_err(|e| ConfigError::Invalid {
+                name,
+                why: format!("cannot read {path}: {e}"),
+            }),
+    }
 }
 
 fn parse_on_off(name: &'static str, v: &str) -> Result<bool, ConfigError> {
@@ -189,6 +215,16 @@ impl Config {
                 60,
             )? as u64,
             workers: num("TIPLINE_WORKERS", f.workers, 0)?,
+            smtp_url: secret("TIPLINE_SMTP_URL")?.filter(|u| !u.is_empty()),
+            contact_retention_days: num(
+                "TIPLINE_CONTACT_RETENTION_DAYS",
+                f.contact_retention_days,
+                180,
+            )?
+            .clamp(1, 3650) as i64,
+            mail_from: env("TIPLINE_MAIL_FROM")
+                .or(f.mail_from)
+                .unwrap_or_else(|| "tipline@localhost".into()),
         })
     }
 

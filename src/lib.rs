@@ -9,6 +9,7 @@ pub mod config;
 pub mod crypto;
 pub mod db;
 pub mod intake;
+pub mod notify;
 pub mod rewards;
 pub mod server;
 pub mod staff;

@@ -26,6 +26,8 @@ pub enum StartError {
     Bind(String, std::io::Error),
     #[error("random number generator failed")]
     Random,
+    #[error("{0}")]
+    Transport(String),
 }
 
 /// Connects, migrates, seeds the units and loads (or, on first start, creates) the keys.
@@ -113,6 +115,54 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
         config: config.clone(),
     });
 
+    // The outbox worker: delivers mail and SMS; any number of nodes may run one.
+    let transports = std::sync::Arc::new(crate::notify::Transports {
+        mail: match &config.smtp_url {
+            Some(url) => Some(
+                crate::notify::mail::Mailer::new(url, &config.mail_from)
+                    .map_err(StartError::Transport)?,
+            ),
+            None => None,
+        },
+        sms: None,
+    });
+    let worker_state = state.clone();
+    let worker_id =
+        hex::encode(crate::crypto::random_bytes::<8>().map_err(|_| StartError::Random)?);
+    actix_web::rt::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(2));
+        loop {
+            tick.tick().await;
+            let st = worker_state.clone();
+            let t = transports.clone();
+            let w = worker_id.clone();
+            let _ = aw::block(move || {
+                let relay = st.intake.keys.relay_opener()?;
+                let mut c = st.pool.get().ok()?;
+                if let Err(e) = crate::notify::staff::announce_new_tips(
+                    &mut c,
+                    &st.intake.sealer,
+                    &st.intake.keys.relay,
+                    &st.config.public_url,
+                ) {
+                    tracing::error!(error = %e, "announcing new tips failed");
+                }
+                let worker = crate::notify::outbox::Worker {
+                    relay: &relay,
+                    relay_to: &st.intake.keys.relay,
+                    sealer: &st.intake.sealer,
+                    transports: &t,
+                    id: &w,
+                };
+                if let Err(e) = crate::notify::outbox::run_once(&mut c, &worker) {
+                    tracing::error!(error = %e, "outbox pass failed");
+                }
+                Some(())
+            })
+            .await;
+        }
+    });
+
     // Housekeeping: expired retry tokens and spent captchas; rewards past their claim period.
     let house = state.clone();
     actix_web::rt::spawn(async move {
@@ -123,6 +173,9 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
             let _ = aw::block(move || {
                 let mut c = st.pool.get().ok()?;
                 let _ = store::purge_expired(&mut c);
+                if let Err(e) = crate::notify::contact::purge_expired(&mut c) {
+                    tracing::error!(error = %e, "purging contact envelopes failed");
+                }
                 if let Err(e) = crate::rewards::payouts::expire_due(&mut c, &st.office()) {
                     tracing::error!(error = %e, "expiring rewards failed");
                 }

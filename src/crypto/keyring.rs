@@ -74,6 +74,7 @@ pub struct Keyring {
     pub office: Recipient,
     office_private: Option<KemPrivate>,
     pub relay: Recipient,
+    relay_private: Option<KemPrivate>,
     pub node: NodeIdentity,
     pub node_signing: Secret32,
     pub peppers: Peppers,
@@ -241,24 +242,31 @@ impl Keyring {
         })
     }
 
+    /// The private half of a keypair file, checked against its public half; `None` where the
+    /// file holds only the public key (an intake node).
+    fn private_of(
+        f: &KeypairFile,
+        public: &Recipient,
+        path: PathBuf,
+    ) -> Result<Option<KemPrivate>, KeyError> {
+        let Some(s) = &f.private else { return Ok(None) };
+        let seed = unhex32(s, &path)?;
+        let (sk, pk) = kem_keypair_from_seed(&seed);
+        if kem_public_bytes(&pk) != kem_public_bytes(&public.public) {
+            return Err(KeyError::Malformed(path));
+        }
+        Ok(Some(sk))
+    }
+
     /// Loads the keys dir. The office and relay private keys are optional (an intake node in
     /// a split deployment holds only their public halves); the node key and peppers are not.
     pub fn load(dir: &Path) -> Result<Self, KeyError> {
         let (office_f, office_path) = Self::load_pair(dir, OFFICE)?;
         let office = Self::recipient(&office_f, &office_path)?;
-        let office_private = match &office_f.private {
-            Some(s) => {
-                let seed = unhex32(s, &office_path)?;
-                let (sk, pk) = kem_keypair_from_seed(&seed);
-                if kem_public_bytes(&pk) != kem_public_bytes(&office.public) {
-                    return Err(KeyError::Malformed(office_path));
-                }
-                Some(sk)
-            }
-            None => None,
-        };
+        let office_private = Self::private_of(&office_f, &office, office_path)?;
         let (relay_f, relay_path) = Self::load_pair(dir, RELAY)?;
         let relay = Self::recipient(&relay_f, &relay_path)?;
+        let relay_private = Self::private_of(&relay_f, &relay, relay_path)?;
 
         let node_path = dir.join(format!("{NODE}.key"));
         let (node_f, node_path) = match Self::load_pair(dir, NODE)? {
@@ -303,6 +311,7 @@ impl Keyring {
             office,
             office_private,
             relay,
+            relay_private,
             node: NodeIdentity {
                 key_id: node_recipient.key_id,
                 private: nsk,
@@ -354,6 +363,17 @@ impl Keyring {
 }
 
 impl Keyring {
+    /// An opener for the relay key (contact envelopes, outbox payloads), if this node holds it.
+    pub fn relay_opener(&self) -> Option<Opener> {
+        self.relay_private.as_ref().map(|sk| {
+            Opener::new(
+                self.relay.key_id.clone(),
+                sk.clone(),
+                vec![self.node.public.clone()],
+            )
+        })
+    }
+
     /// The node's Ed25519 key: signs audit entries.
     pub fn audit_signer(&self) -> ed25519_dalek::SigningKey {
         ed25519_dalek::SigningKey::from_bytes(self.node_signing.expose())

@@ -57,13 +57,7 @@ pub fn open_with_receipt(
     key_row: &SealedKey,
     ciphertext: &[u8],
 ) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
-    let (sk, _) = kem_keypair_from_seed(&receipt.reply_seed(&keys.peppers.reply));
-    let opener = Opener::new(
-        key_row.recipient_key_id.clone(),
-        sk,
-        vec![keys.node.public.clone()],
-    );
-    let dek = opener.open_key(key_row)?;
+    let dek = reply_opener(keys, receipt, key_row).open_key(key_row)?;
     aead_open(
         &dek,
         &aad(
@@ -73,4 +67,97 @@ pub fn open_with_receipt(
         ),
         ciphertext,
     )
+}
+
+/// The key id in the AAD of objects whose data key is sealed to two recipients (office and
+/// reply key): the ciphertext must open the same way for both.
+const SHARED: &str = "*";
+
+/// An object for both the office and the reporter: one ciphertext, its data key wrapped under
+/// the office's current epoch and sealed to the reply key.
+pub struct SharedSealed {
+    pub ciphertext: Vec<u8>,
+    pub epoch_row: std::sync::Arc<SealedKey>,
+    pub dek_row: SealedKey,
+    pub reply_row: SealedKey,
+}
+
+pub fn seal_shared(
+    sealer: &Sealer,
+    office: &Recipient,
+    tip_id: &str,
+    reply_pubkey: &[u8],
+    kind: &str,
+    object_id: &str,
+    plaintext: &[u8],
+) -> Result<SharedSealed, CryptoError> {
+    let k = sealer.new_dek(office, kind, object_id)?;
+    let to = Recipient {
+        key_id: reply_key_id(tip_id),
+        public: kem_public_from_bytes(reply_pubkey)?,
+    };
+    let reply_row = sealer.seal_key_to(&to, kind, object_id, &k.dek)?;
+    let ciphertext = aead_seal(&k.dek, &aad(kind, object_id, SHARED), plaintext)?;
+    Ok(SharedSealed {
+        ciphertext,
+        epoch_row: k.epoch_row,
+        dek_row: k.dek_row,
+        reply_row,
+    })
+}
+
+/// Opens a shared object on the office side.
+pub fn open_shared_office(
+    opener: &Opener,
+    epoch_row: &SealedKey,
+    dek_row: &SealedKey,
+    ciphertext: &[u8],
+) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
+    let dek = opener.open_dek(epoch_row, dek_row)?;
+    aead_open(
+        &dek,
+        &aad(&dek_row.object_kind, &dek_row.object_id, SHARED),
+        ciphertext,
+    )
+}
+
+/// Opens a shared object with the receipt.
+pub fn open_shared_reply(
+    keys: &Keyring,
+    receipt: &Receipt,
+    reply_row: &SealedKey,
+    ciphertext: &[u8],
+) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
+    let dek = reply_opener(keys, receipt, reply_row).open_key(reply_row)?;
+    aead_open(
+        &dek,
+        &aad(&reply_row.object_kind, &reply_row.object_id, SHARED),
+        ciphertext,
+    )
+}
+
+fn reply_opener(keys: &Keyring, receipt: &Receipt, row: &SealedKey) -> Opener {
+    let (sk, _) = kem_keypair_from_seed(&receipt.reply_seed(&keys.peppers.reply));
+    Opener::new(
+        row.recipient_key_id.clone(),
+        sk,
+        vec![keys.node.public.clone()],
+    )
+}
+
+/// Rekey: the data key of a row sealed to the old receipt's reply key, sealed again to the new
+/// reply key (same kind, object and key id; only the key changes).
+pub fn reseal_reply_row(
+    keys: &Keyring,
+    sealer: &Sealer,
+    old: &Receipt,
+    new_reply_pubkey: &[u8],
+    row: &SealedKey,
+) -> Result<SealedKey, CryptoError> {
+    let dek = reply_opener(keys, old, row).open_key(row)?;
+    let to = Recipient {
+        key_id: row.recipient_key_id.clone(),
+        public: kem_public_from_bytes(new_reply_pubkey)?,
+    };
+    sealer.seal_key_to(&to, &row.object_kind, &row.object_id, &dek)
 }

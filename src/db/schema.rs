@@ -42,6 +42,10 @@ diesel::table! {
         contact -> Nullable<Binary>,
         attachment_count -> Integer,
         receipt_private -> Bool,
+        contact_alias -> Nullable<Binary>,
+        contact_purge_at -> Nullable<BigInt>,
+        unread_messages -> Integer,
+        staff_notified -> Bool,
         assigned_to -> Nullable<Text>,
         tags -> Text,
     }
@@ -61,6 +65,8 @@ diesel::table! {
         failed_logins -> Integer,
         locked_until -> BigInt,
         created_at -> BigInt,
+        contact -> Nullable<Binary>,
+        notify -> Text,
     }
 }
 
@@ -172,6 +178,32 @@ diesel::table! {
 }
 
 diesel::table! {
+    messages (id) {
+        id -> Text,
+        tip_id -> Text,
+        seq -> Integer,
+        direction -> Text,
+        author -> Nullable<Text>,
+        at_hour -> BigInt,
+        body -> Binary,
+    }
+}
+
+diesel::table! {
+    outbox (id) {
+        id -> Text,
+        kind -> Text,
+        payload -> Binary,
+        attempts -> Integer,
+        next_at -> BigInt,
+        claimed_by -> Nullable<Text>,
+        claimed_until -> BigInt,
+        last_error -> Nullable<Text>,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
     policy_documents (name, version) {
         name -> Text,
         version -> BigInt,
@@ -241,6 +273,7 @@ diesel::joinable!(tip_events -> tips (tip_id));
 diesel::joinable!(tip_notes -> tips (tip_id));
 diesel::joinable!(attachment_chunks -> attachments (attachment_id));
 diesel::joinable!(rewards -> tips (tip_id));
+diesel::joinable!(messages -> tips (tip_id));
 diesel::joinable!(reward_signatures -> rewards (reward_id));
 diesel::joinable!(payouts -> rewards (reward_id));
 
@@ -262,6 +295,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     tip_events,
     tip_notes,
     policy_documents,
+    messages,
+    outbox,
     rewards,
     reward_signatures,
     payouts,

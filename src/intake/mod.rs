@@ -5,6 +5,7 @@
 
 pub mod attachment;
 pub mod catalog;
+pub mod rekey;
 pub mod store;
 pub mod writer;
 
@@ -229,6 +230,8 @@ pub struct PreparedTip {
     pub idempotency: Option<IdempotencyKey>,
     /// Fingerprint and expiry of a solved captcha, spent in the same transaction.
     pub spend_token: Option<(Vec<u8>, i64)>,
+    /// How to reach a reporter who wrote by SMS or email: sealed to the relay key.
+    pub contact: Option<crate::notify::contact::SealedContact>,
     /// Staff-entered tips (hotline, box) are audited in the same transaction; tips from the
     /// public are not (an audit row would time-stamp the reporter).
     pub audit: Option<StaffStamp>,
@@ -335,6 +338,7 @@ impl Intake {
             attachments,
             idempotency,
             spend_token,
+            contact: None,
             audit: None,
         })
     }
@@ -368,6 +372,30 @@ impl Intake {
         let fields = fields.validate().map_err(IntakeError::Invalid)?;
         let mut prepared = self.prepare(channel, &fields, Vec::new(), None, None)?;
         prepared.audit = Some(stamp);
+        let id = prepared.id.clone();
+        Ok((self.store.commit(prepared).await?, id))
+    }
+
+    /// A tip that arrived by SMS or email: same pipeline, with the sender's address sealed in a
+    /// contact envelope (never shown to staff, purged after `retention_days`). Returns the
+    /// receipt and the tip id.
+    pub async fn submit_with_contact(
+        &self,
+        tip: NewTip,
+        contact: &crate::notify::contact::Contact,
+        retention_days: i64,
+        idempotency: Option<IdempotencyKey>,
+    ) -> Result<(Submitted, String), IntakeError> {
+        let fields = tip.fields.validate().map_err(IntakeError::Invalid)?;
+        let mut prepared =
+            self.prepare(tip.channel, &fields, tip.attachments, idempotency, None)?;
+        prepared.contact = Some(crate::notify::contact::seal(
+            &self.keys,
+            &self.sealer,
+            &prepared.id,
+            contact,
+            retention_days,
+        )?);
         let id = prepared.id.clone();
         Ok((self.store.commit(prepared).await?, id))
     }

@@ -96,6 +96,17 @@ pub fn insert_prepared(conn: &mut DbConn, t: &PreparedTip) -> Result<Submitted, 
             tips::receipt_private.eq(t.channel.receipt_is_private()),
         ))
         .execute(conn)?;
+    if let Some(contact) = &t.contact {
+        insert_sealed_key(conn, &contact.sealed.epoch_row)?;
+        insert_sealed_key(conn, &contact.sealed.dek_row)?;
+        diesel::update(tips::table.filter(tips::id.eq(&t.id)))
+            .set((
+                tips::contact.eq(Some(&contact.sealed.ciphertext)),
+                tips::contact_alias.eq(Some(&contact.alias)),
+                tips::contact_purge_at.eq(Some(contact.purge_at)),
+            ))
+            .execute(conn)?;
+    }
     for a in &t.attachments {
         insert_sealed_key(conn, &a.epoch_row)?;
         insert_sealed_key(conn, &a.dek_row)?;

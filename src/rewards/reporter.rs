@@ -1,4 +1,4 @@
-//! What the receipt holder sees of rewards, and rekeying (a new receipt for an old one).
+//! What the receipt holder sees of rewards.
 //! The claim code is opened with the reply key derived from the receipt presented, and only
 //! when the receipt is private to the reporter (not read back by a clerk, carried by SMS or
 //! kept in a mailbox): otherwise the reporter is asked to rekey on the web first.
@@ -6,11 +6,9 @@
 use super::RewardError;
 use crate::crypto::keyring::Keyring;
 use crate::crypto::receipt::Receipt;
-use crate::crypto::reply::{open_with_receipt, reply_public, seal_to_reply};
-use crate::crypto::seal::Sealer;
+use crate::crypto::reply::open_with_receipt;
 use crate::db::DbConn;
-use crate::db::schema::{rewards, sealed_keys, tips};
-use crate::intake::store::insert_sealed_key;
+use crate::db::schema::rewards;
 use crate::triage::reader::reply_key_row;
 use diesel::prelude::*;
 use serde::Serialize;
@@ -94,56 +92,4 @@ pub fn for_receipt(
         });
     }
     Ok(out)
-}
-
-/// Exchanges a receipt for a new one: the old receipt stops working, and whatever was sealed to
-/// the old reply key is re-sealed to the new one, in one transaction. Returns `None` for an
-/// unknown receipt.
-pub fn rekey(
-    conn: &mut DbConn,
-    keys: &Keyring,
-    sealer: &Sealer,
-    old: &Receipt,
-) -> Result<Option<Receipt>, RewardError> {
-    let old_hash = old.hash(&keys.peppers.receipt);
-    conn.transaction::<_, RewardError, _>(|c| {
-        let Some(tip_id) = tips::table
-            .filter(tips::receipt_hash.eq(&old_hash.0[..]))
-            .select(tips::id)
-            .first::<String>(c)
-            .optional()?
-        else {
-            return Ok(None);
-        };
-        let new = Receipt::generate()?;
-        let new_pub = reply_public(keys, &new);
-        let sealed: Vec<(String, Vec<u8>)> = rewards::table
-            .filter(rewards::tip_id.eq(&tip_id))
-            .filter(rewards::claim_sealed.is_not_null())
-            .select((rewards::id, rewards::claim_sealed.assume_not_null()))
-            .load(c)?;
-        for (reward_id, ct) in sealed {
-            let row = reply_key_row(c, "claim", &reward_id)?.ok_or(RewardError::Crypto)?;
-            let code = open_with_receipt(keys, old, &row, &ct)?;
-            let again = seal_to_reply(sealer, &tip_id, &new_pub, "claim", &reward_id, &code)?;
-            diesel::delete(
-                sealed_keys::table
-                    .filter(sealed_keys::object_kind.eq("claim"))
-                    .filter(sealed_keys::object_id.eq(&reward_id)),
-            )
-            .execute(c)?;
-            insert_sealed_key(c, &again.key_row)?;
-            diesel::update(rewards::table.filter(rewards::id.eq(&reward_id)))
-                .set(rewards::claim_sealed.eq(Some(again.ciphertext)))
-                .execute(c)?;
-        }
-        diesel::update(tips::table.filter(tips::id.eq(&tip_id)))
-            .set((
-                tips::receipt_hash.eq(new.hash(&keys.peppers.receipt).0.to_vec()),
-                tips::reply_pubkey.eq(new_pub),
-                tips::receipt_private.eq(true),
-            ))
-            .execute(c)?;
-        Ok(Some(new))
-    })
 }

@@ -54,7 +54,8 @@ fn to_sealed(
     }
 }
 
-fn key_rows(
+/// The epoch row and data-key row of an object sealed to the office key.
+pub fn key_rows(
     conn: &mut DbConn,
     kind: &str,
     id: &str,
@@ -175,6 +176,17 @@ pub fn reply_key_row(
         .first::<KeyRow>(conn)
         .optional()?
         .map(to_sealed))
+}
+
+/// Every key row sealed to a tip's reply key (claim codes, messages): what a rekey re-seals.
+pub fn reply_rows(conn: &mut DbConn, tip_id: &str) -> Result<Vec<SealedKey>, ReadError> {
+    Ok(sealed_keys::table
+        .filter(sealed_keys::recipient_key_id.eq(crate::crypto::reply::reply_key_id(tip_id)))
+        .select(KEY_COLUMNS)
+        .load::<KeyRow>(conn)?
+        .into_iter()
+        .map(to_sealed)
+        .collect())
 }
 
 /// Deletes every key row of an object, so its ciphertext can never be opened again.

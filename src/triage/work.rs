@@ -60,6 +60,10 @@ pub struct Desk<'a> {
     pub signer: &'a SigningKey,
     pub sealer: &'a Sealer,
     pub office: &'a Recipient,
+    /// Outgoing SMS and mail are sealed to the relay key.
+    pub relay: &'a Recipient,
+    /// For links in staff notices.
+    pub public_url: &'a str,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -92,6 +96,8 @@ pub struct QueueItem {
     pub tags: Vec<String>,
     pub assigned_to: Option<String>,
     pub attachments: i32,
+    /// Messages from the reporter nobody has read yet.
+    pub unread_messages: i32,
 }
 
 /// The columns the queue shows: metadata only, never content.
@@ -109,6 +115,7 @@ type QueueColumns = (
     tips::tags,
     tips::assigned_to,
     tips::attachment_count,
+    tips::unread_messages,
 );
 const QUEUE_COLUMNS: QueueColumns = (
     tips::id,
@@ -124,6 +131,7 @@ const QUEUE_COLUMNS: QueueColumns = (
     tips::tags,
     tips::assigned_to,
     tips::attachment_count,
+    tips::unread_messages,
 );
 
 type QueueRow = (
@@ -139,6 +147,7 @@ type QueueRow = (
     i64,
     String,
     Option<String>,
+    i32,
     i32,
 );
 
@@ -158,6 +167,7 @@ impl From<QueueRow> for QueueItem {
             tags: tags_of(&r.10),
             assigned_to: r.11,
             attachments: r.12,
+            unread_messages: r.13,
         }
     }
 }
@@ -396,6 +406,8 @@ pub struct TipView {
     pub report: serde_json::Value,
     pub events: Vec<TipEvent>,
     pub notes: Vec<TipNote>,
+    /// The conversation with the reporter; opening the tip marks it read.
+    pub messages: Vec<super::messages::Message>,
     pub next_states: Vec<&'static str>,
 }
 
@@ -451,8 +463,12 @@ pub fn open_tip(
                 body: String::from_utf8_lossy(&body).into_owned(),
             });
         }
+        let messages =
+            super::messages::for_office(c, opener, id).map_err(|_| TriageError::Crypto)?;
+        super::messages::mark_read(c, id).map_err(|_| TriageError::Crypto)?;
         Ok(TipView {
             meta: QueueItem::from(r),
+            messages,
             report,
             events,
             notes,
@@ -640,4 +656,71 @@ pub fn set_triage(
         }
         Ok(())
     })
+}
+
+/// Writes to the reporter from the tip page: sealed to the office and the reply key, audited.
+pub fn post_message(
+    conn: &mut DbConn,
+    desk: &Desk,
+    actor: &Actor,
+    id: &str,
+    body: &str,
+) -> Result<(), TriageError> {
+    let n = body.trim().chars().count();
+    if n == 0 || n > super::messages::MAX_MESSAGE_CHARS {
+        return Err(TriageError::BadInput("a message is 1 to 2,000 characters"));
+    }
+    act(conn, desk.signer, actor, "tip.message", id, |c, _| {
+        let s = super::messages::Sealing {
+            sealer: desk.sealer,
+            office: desk.office,
+            relay: desk.relay,
+            public_url: desk.public_url,
+        };
+        super::messages::append(
+            c,
+            &s,
+            id,
+            super::messages::Direction::Police,
+            Some(&actor.username),
+            body,
+        )
+        .and_then(|()| forward_to_reporter(c, desk, id, body))
+        .map_err(|e| match e {
+            super::messages::MessageError::Db(d) => TriageError::Db(d),
+            super::messages::MessageError::Length => {
+                TriageError::BadInput("a message is 1 to 2,000 characters")
+            }
+            super::messages::MessageError::NotFound => TriageError::NotFound,
+            super::messages::MessageError::Crypto(_) => TriageError::Crypto,
+        })
+    })
+}
+
+/// A reporter who wrote by SMS or email gets the reply that way too (through the outbox, in the
+/// same transaction as the message).
+fn forward_to_reporter(
+    c: &mut DbConn,
+    desk: &Desk,
+    id: &str,
+    body: &str,
+) -> Result<(), super::messages::MessageError> {
+    let has_contact: bool = tips::table
+        .filter(tips::id.eq(id))
+        .select(tips::contact.is_not_null())
+        .first(c)?;
+    if has_contact {
+        let job = crate::notify::Job::Reporter {
+            tip_id: id.to_string(),
+            template: "new_message".into(),
+            params: vec![body.trim().to_string()],
+        };
+        crate::notify::outbox::enqueue(c, desk.sealer, desk.relay, &job).map_err(|e| match e {
+            crate::notify::outbox::OutboxError::Db(d) => super::messages::MessageError::Db(d),
+            crate::notify::outbox::OutboxError::Crypto(x) => {
+                super::messages::MessageError::Crypto(x)
+            }
+        })?;
+    }
+    Ok(())
 }

@@ -158,11 +158,35 @@ pub async fn status(
     Ok(HttpResponse::Ok().json(serde_json::json!({
         "status": v.status.status,
         "updated_at": super::hour_iso(v.status.updated_at),
-        "messages": [],
+        "messages": v.messages.iter().map(|m| serde_json::json!({
+            "from": m.from,
+            "at": super::hour_iso(m.at),
+            "body": m.body,
+        })).collect::<Vec<_>>(),
         "reward": rewards.first(),
         "rewards": rewards,
         "rekey_suggested": !v.status.receipt_private,
     })))
+}
+
+#[derive(Deserialize)]
+struct MessageRequest {
+    receipt: String,
+    body: String,
+}
+
+/// The receipt holder writes to the police.
+pub async fn message(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    rate_limit(&state, &req)?;
+    let body = read_body(payload, 16 * 1024).await?;
+    let m: MessageRequest = super::submission::json_object(&body)?;
+    let receipt = Receipt::parse(&m.receipt).map_err(ApiError::Receipt)?;
+    super::reporter_message(&state, receipt, m.body).await?;
+    Ok(HttpResponse::Created().json(serde_json::json!({ "status": "sent" })))
 }
 
 /// Exchanges a receipt for a new one; the old one stops working at once.

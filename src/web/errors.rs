@@ -338,3 +338,24 @@ impl From<crate::rewards::RewardError> for ApiError {
         }
     }
 }
+
+impl From<diesel::result::Error> for ApiError {
+    fn from(e: diesel::result::Error) -> Self {
+        tracing::error!(error = %e, "database error");
+        ApiError::Internal
+    }
+}
+
+impl From<crate::notify::staff::PrefsError> for ApiError {
+    fn from(e: crate::notify::staff::PrefsError) -> Self {
+        use crate::notify::staff::PrefsError as P;
+        match e {
+            P::Db(d) => {
+                tracing::error!(error = %d, "notification settings database error");
+                ApiError::Internal
+            }
+            P::Crypto(_) => ApiError::Internal,
+            other => ApiError::Invalid(other.to_string()),
+        }
+    }
+}

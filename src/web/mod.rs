@@ -91,6 +91,8 @@ impl AppState {
             signer: &self.staff.signer,
             sealer: &self.intake.sealer,
             office: &self.intake.keys.office,
+            relay: &self.intake.keys.relay,
+            public_url: &self.config.public_url,
         }
     }
 }
@@ -124,6 +126,7 @@ pub fn rate_limit(state: &AppState, req: &HttpRequest) -> Result<(), ApiError> {
 pub struct ReporterView {
     pub status: PublicStatus,
     pub rewards: Vec<crate::rewards::reporter::ReporterReward>,
+    pub messages: Vec<crate::triage::messages::Message>,
 }
 
 /// The receipt holder's lookup. Known and unknown receipts take the same path (one keyed hash,
@@ -149,7 +152,65 @@ pub async fn lookup(
             &receipt,
             status.receipt_private,
         )?;
-        Ok(Some(ReporterView { status, rewards }))
+        let messages =
+            crate::triage::messages::for_reporter(conn, &st.intake.keys, &status.tip_id, &receipt)
+                .map_err(|e| {
+                    tracing::error!(error = %e, "reading the reporter's messages failed");
+                    ApiError::Internal
+                })?;
+        Ok(Some(ReporterView {
+            status,
+            rewards,
+            messages,
+        }))
+    })
+    .await
+}
+
+/// A message from the receipt holder to the police; unknown receipts get the status 404.
+pub async fn reporter_message(
+    state: &web::Data<AppState>,
+    receipt: Receipt,
+    body: String,
+) -> Result<(), ApiError> {
+    let hash = receipt.hash(&state.intake.keys.peppers.receipt);
+    let code = if body.trim().is_empty() {
+        "required"
+    } else {
+        "too_long"
+    };
+    db(state, move |conn, st| {
+        use diesel::Connection;
+        conn.transaction::<_, ApiError, _>(|c| {
+            let found = lookup_status(c, &hash).map_err(|_| ApiError::Internal)?;
+            let tip = found.ok_or(ApiError::ReceiptUnknown)?;
+            let s = crate::triage::messages::Sealing {
+                sealer: &st.intake.sealer,
+                office: &st.intake.keys.office,
+                relay: &st.intake.keys.relay,
+                public_url: &st.config.public_url,
+            };
+            crate::triage::messages::append(
+                c,
+                &s,
+                &tip.tip_id,
+                crate::triage::messages::Direction::Reporter,
+                None,
+                &body,
+            )
+            .map_err(|e| match e {
+                crate::triage::messages::MessageError::Length => {
+                    ApiError::Validation(vec![crate::intake::FieldError {
+                        field: "body",
+                        code,
+                    }])
+                }
+                other => {
+                    tracing::error!(error = %other, "storing a reporter message failed");
+                    ApiError::Internal
+                }
+            })
+        })
     })
     .await
 }
@@ -177,7 +238,7 @@ pub(crate) fn key(raw: String) -> String {
 /// Rekeys a receipt; unknown receipts get the same 404 as a status lookup.
 pub async fn rekey(state: &web::Data<AppState>, old: Receipt) -> Result<Receipt, ApiError> {
     db(state, move |conn, st| {
-        crate::rewards::reporter::rekey(conn, &st.intake.keys, &st.intake.sealer, &old)?
+        crate::intake::rekey::rekey(conn, &st.intake.keys, &st.intake.sealer, &old)?
             .ok_or(ApiError::ReceiptUnknown)
     })
     .await
@@ -261,6 +322,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(resource("/tips", "POST").route(web::post().to(api::create_tip)))
             .service(resource("/status", "POST").route(web::post().to(api::status)))
             .service(resource("/status/rekey", "POST").route(web::post().to(api::rekey)))
+            .service(resource("/messages", "POST").route(web::post().to(api::message)))
             .service(resource("/openapi.json", "GET").route(web::get().to(api::openapi)))
             .service(web::scope("/staff").configure(staff_api::configure)),
     )

@@ -104,6 +104,59 @@ pub async fn me(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResp
     Ok(HttpResponse::Ok().json(who))
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NotifyBody {
+    events: Vec<String>,
+    channels: Vec<String>,
+    /// Absent: keep; empty string: remove.
+    email: Option<String>,
+    phone: Option<String>,
+}
+
+/// What this person is told about, and whether an address and a phone are on file.
+pub async fn get_notifications(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let who = actor(&state, &req).await?;
+    let p = db(&state, move |c, st| {
+        let relay = st.intake.keys.relay_opener();
+        crate::notify::staff::prefs(c, &who, relay.as_ref()).map_err(ApiError::from)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(p))
+}
+
+pub async fn set_notifications(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let who = actor(&state, &req).await?;
+    let b: NotifyBody = json(payload).await?;
+    db(&state, move |c, st| {
+        let relay = st.intake.keys.relay_opener();
+        let choice = crate::notify::staff::Choice {
+            events: &b.events,
+            channels: &b.channels,
+            email: b.email.as_deref(),
+            phone: b.phone.as_deref(),
+        };
+        crate::notify::staff::set_prefs(
+            c,
+            &st.intake.sealer,
+            &st.intake.keys.relay,
+            relay.as_ref(),
+            &who,
+            &choice,
+        )
+        .map_err(ApiError::from)
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
 pub async fn list_tips(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -309,6 +362,23 @@ pub async fn note(
     Ok(HttpResponse::Created().finish())
 }
 
+pub async fn message(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let who = actor(&state, &req).await?;
+    require(&state, &who, TIP_WORKERS, "tip.message").await?;
+    let b: NoteBody = json(payload).await?;
+    let id = path.into_inner();
+    db(&state, move |c, st| {
+        Ok(work::post_message(c, &st.desk(), &who, &id, &b.body)?)
+    })
+    .await?;
+    Ok(HttpResponse::Created().finish())
+}
+
 #[derive(Deserialize, Default)]
 struct AuditQuery {
     actor: Option<String>,
@@ -475,6 +545,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     use super::resource;
     cfg.service(resource("/me", "GET").route(web::get().to(me)))
         .service(
+            resource("/me/notifications", "GET, PUT")
+                .route(web::get().to(get_notifications))
+                .route(web::put().to(set_notifications)),
+        )
+        .service(
             resource("/tips", "GET, POST")
                 .route(web::get().to(list_tips))
                 .route(web::post().to(create_tip)),
@@ -484,6 +559,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(resource("/tips/{id}/assign", "POST").route(web::post().to(assign)))
         .service(resource("/tips/{id}/triage", "POST").route(web::post().to(triage)))
         .service(resource("/tips/{id}/notes", "POST").route(web::post().to(note)))
+        .service(resource("/tips/{id}/messages", "POST").route(web::post().to(message)))
         .service(resource("/audit", "GET").route(web::get().to(audit_log)))
         .service(
             resource("/users", "GET, POST")

@@ -1,0 +1,2 @@
+DROP INDEX tips_unnotified;
+ALTER TABLE tips DROP COLUMN staff_notified;

@@ -1,0 +1,47 @@
+//! Mail delivery over SMTP with lettre. Messages are plain text, UTF-8, with nothing in the
+//! headers that identifies the office's software or the reporter.
+
+use super::DeliveryError;
+use lettre::message::{Mailbox, header::ContentType};
+use lettre::{Message, SmtpTransport, Transport};
+
+pub struct Mailer {
+    transport: SmtpTransport,
+    from: Mailbox,
+}
+
+impl Mailer {
+    /// `url` in lettre's syntax: `smtp://host:port` (plain, for a relay on the same host or the
+    /// test server), `smtp://host:587?tls=required`, `smtps://user:pass@host:465`.
+    pub fn new(url: &str, from: &str) -> Result<Self, String> {
+        let transport = SmtpTransport::from_url(url)
+            .map_err(|e| format!("TIPLINE_SMTP_URL is not a usable SMTP URL: {e}"))?
+            .timeout(Some(std::time::Duration::from_secs(20)))
+            .build();
+        let from: Mailbox = from
+            .parse()
+            .map_err(|_| "TIPLINE_MAIL_FROM is not a mail address".to_string())?;
+        Ok(Self { transport, from })
+    }
+
+    /// Sends one message (blocking: call from the blocking pool).
+    pub fn send(&self, to: &str, subject: &str, body: &str) -> Result<(), DeliveryError> {
+        let to: Mailbox = to
+            .parse()
+            .map_err(|_| DeliveryError::Permanent("malformed recipient address"))?;
+        let msg = Message::builder()
+            .from(self.from.clone())
+            .to(to)
+            .subject(subject)
+            .header(ContentType::TEXT_PLAIN)
+            .body(body.to_string())
+            .map_err(|_| DeliveryError::Permanent("message could not be built"))?;
+        match self.transport.send(&msg) {
+            Ok(_) => Ok(()),
+            Err(e) if e.is_permanent() => Err(DeliveryError::Permanent("recipient refused")),
+            Err(_) => Err(DeliveryError::Temporary(
+                "SMTP server unavailable or refused",
+            )),
+        }
+    }
+}
