@@ -232,3 +232,50 @@ async fn staff_notices_are_queued_sealed_and_without_content() {
         assert!(!s.log().contains(secret));
     }
 }
+
+/// Without JavaScript: the status page shows the conversation and takes an answer.
+#[tokio::test]
+async fn the_status_page_carries_the_conversation() {
+    let s = Server::start().await;
+    let officer = s.staff_token("p.officer", "officer", Some("ps-xidu"));
+    let (tip, receipt) = s.public_tip("trafficking", "xidu", "西渡镇码头").await;
+    let r = s
+        .staff_post(
+            &officer,
+            &format!("/api/v1/staff/tips/{tip}/messages"),
+            &json!({ "body": "请问大概几点？" }),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    let page = s
+        .client
+        .post(s.url("/status"))
+        .form(&[("receipt", receipt.as_str())])
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("与警方的对话") && page.contains("请问大概几点？"));
+    assert!(page.contains(r#"action="/status/message?lang=zh""#));
+    let r = s
+        .client
+        .post(s.url("/status/message"))
+        .form(&[("receipt", receipt.as_str()), ("body", "晚上九点左右")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let page = r.text().await.unwrap();
+    assert!(page.contains("已发送") && page.contains("晚上九点左右"));
+    let r = s
+        .client
+        .post(s.url("/status/message"))
+        .form(&[("receipt", receipt.as_str()), ("body", "")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    assert_eq!(s.count("messages"), 2);
+}

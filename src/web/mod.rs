@@ -311,6 +311,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(web::post().to(pages::status_check)),
     )
     .service(resource("/status/rekey", "POST").route(web::post().to(pages::rekey_form)))
+    .service(resource("/status/message", "POST").route(web::post().to(pages::message_form)))
     .service(resource("/captcha/{file}", "GET").route(web::get().to(pages::captcha_media)))
     .service(resource("/static/style.css", "GET").route(web::get().to(pages::stylesheet)))
     .service(resource("/openapi.json", "GET").route(web::get().to(api::openapi)))

@@ -214,8 +214,18 @@ pub async fn status_check(
             return html(StatusCode::BAD_REQUEST, views::status_page(lang, outcome));
         }
     };
+    found_page(&state, lang, receipt, false).await
+}
+
+/// The status page for a receipt: status, rewards, the conversation, the rekey offer.
+async fn found_page(
+    state: &web::Data<AppState>,
+    lang: Lang,
+    receipt: Receipt,
+    message_sent: bool,
+) -> HttpResponse {
     let shown = receipt.display();
-    match super::lookup(&state, receipt).await {
+    match super::lookup(state, receipt).await {
         Ok(Some(v)) => {
             let s = &v.status;
             let view = StatusView {
@@ -228,6 +238,16 @@ pub async fn status_check(
                 rewards: v.rewards.iter().map(|r| r.notice()).collect(),
                 receipt: shown,
                 rekey_suggested: !s.receipt_private,
+                messages: v
+                    .messages
+                    .iter()
+                    .map(|m| tipline_views::thread::ThreadLine {
+                        from_police: m.from == "police",
+                        hour: format!("{}{}", super::hour_local(m.at), lang.t().hour_suffix),
+                        body: m.body.clone(),
+                    })
+                    .collect(),
+                message_sent,
             };
             html(
                 StatusCode::OK,
@@ -242,6 +262,42 @@ pub async fn status_check(
             e.status_code(),
             views::error_page(lang, lang.t().general_error(e.code())),
         ),
+    }
+}
+
+/// The reporter answers from the status page; the page comes back with the conversation.
+pub async fn message_form(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> HttpResponse {
+    let lang = lang_of(&req);
+    let fail = |e: ApiError| {
+        html(
+            e.status_code(),
+            views::error_page(lang, lang.t().general_error(e.code())),
+        )
+    };
+    if let Err(e) = rate_limit(&state, &req) {
+        return fail(e);
+    }
+    if body.len() > 16 * 1024 {
+        return fail(ApiError::PayloadTooLarge);
+    }
+    let form: HashMap<String, String> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+    let typed = form.get("receipt").map(String::as_str).unwrap_or_default();
+    let receipt = match Receipt::parse(typed) {
+        Ok(r) => r,
+        Err(e) => return fail(ApiError::Receipt(e)),
+    };
+    let text = form.get("body").cloned().unwrap_or_default();
+    match super::reporter_message(&state, receipt.clone(), text).await {
+        Ok(()) => found_page(&state, lang, receipt, true).await,
+        Err(ApiError::ReceiptUnknown) => html(
+            StatusCode::NOT_FOUND,
+            views::status_page(lang, StatusOutcome::Unknown),
+        ),
+        Err(e) => fail(e),
     }
 }
 

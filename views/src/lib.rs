@@ -5,6 +5,7 @@
 
 pub mod rewards;
 pub mod strings;
+pub mod thread;
 
 pub use maud;
 use maud::{DOCTYPE, Markup, html};
@@ -262,6 +263,9 @@ pub struct StatusView {
     /// The receipt as typed, for the rekey form (the page is never cached).
     pub receipt: String,
     pub rekey_suggested: bool,
+    pub messages: Vec<thread::ThreadLine>,
+    /// The reporter's message was just stored.
+    pub message_sent: bool,
 }
 
 pub enum StatusOutcome<'a> {
@@ -294,6 +298,7 @@ pub fn status_page(lang: Lang, outcome: StatusOutcome) -> Markup {
                     p { (t.status_updated) (t.colon) (s.updated) }
                 }
                 (rewards::section(lang, &s.rewards, &s.receipt, s.rekey_suggested))
+                (thread::section(lang, &s.messages, &s.receipt, s.message_sent))
             }
             StatusOutcome::Unknown => {
                 div class="status" role="status" { p { (t.status_unknown) } }
