@@ -279,3 +279,48 @@ async fn the_status_page_carries_the_conversation() {
     assert_eq!(r.status(), 422);
     assert_eq!(s.count("messages"), 2);
 }
+
+/// The tip page shows the conversation, marks it read and sends a reply; the queue flags
+/// unread reporter messages.
+#[tokio::test]
+async fn officers_read_and_answer_on_the_tip_page() {
+    let s = Server::start().await;
+    add_user(&s, "t.officer", "officer", Some("ps-xidu"));
+    let now = tipline::db::now_unix() as u64;
+    let (cookie, _) = login(&s, "t.officer", None, now).await;
+    let (tip, receipt) = s.public_tip("trafficking", "xidu", "西渡镇桥头").await;
+    let r = s
+        .post_json(
+            "/api/v1/messages",
+            &json!({ "receipt": receipt, "body": "还有一辆黑色轿车" }),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    let (_, queue) = s.page(&cookie, "/staff/tips").await;
+    assert!(queue.contains("新留言 1"), "{queue}");
+    let (code, html) = s.page(&cookie, &format!("/staff/tips/{tip}")).await;
+    assert_eq!(code, 200);
+    assert!(html.contains("与举报人的对话") && html.contains("还有一辆黑色轿车"));
+    let (_, queue) = s.page(&cookie, "/staff/tips").await;
+    assert!(!queue.contains("新留言"), "opening the tip marks it read");
+    let csrf = hidden(&html, "csrf");
+    let path = format!("/staff/tips/{tip}/messages");
+    let r = s
+        .submit(
+            &cookie,
+            &path,
+            &[("csrf", csrf.as_str()), ("body", "收到，谢谢")],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    let r = s.submit(&cookie, &path, &[("body", "无令牌")]).await;
+    assert_eq!(r.status(), 403, "no CSRF token, no message");
+    let (_, st) = status(&s, &receipt).await;
+    let bodies: Vec<&str> = st["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["body"].as_str().unwrap())
+        .collect();
+    assert_eq!(bodies, ["还有一辆黑色轿车", "收到，谢谢"]);
+}

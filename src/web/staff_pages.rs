@@ -497,6 +497,7 @@ pub async fn queue(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse
                 status: status_zh(&i.status).to_string(),
                 priority: i.priority,
                 tags: i.tags.join(", "),
+                unread: i.unread_messages,
                 id: i.id,
                 public_ref: i.public_ref,
             })
@@ -609,6 +610,17 @@ pub async fn tip(
         next_states: t.next_states.iter().map(|s| (*s, status_zh(s))).collect(),
         error: None,
         rewards: Some(rewards),
+        messages: t
+            .messages
+            .iter()
+            .map(|m| v::ThreadEntry {
+                from_police: m.from == "police",
+                who: m.author.clone().unwrap_or_else(|| "举报人".into()),
+                hour: super::hour_local(m.at),
+                body: m.body.clone(),
+            })
+            .collect(),
+        has_contact: t.meta.channel == "sms" || t.meta.channel == "email",
     };
     page(StatusCode::OK, v::tip(&p))
 }
@@ -674,6 +686,13 @@ pub async fn tip_action(
                 &idc,
                 &get("body").unwrap_or_default(),
             ),
+            "messages" => work::post_message(
+                c,
+                &st.desk(),
+                &actor,
+                &idc,
+                &get("body").unwrap_or_default(),
+            ),
             _ => return Err(ApiError::NotFound),
         }
         .map_err(ApiError::from)
@@ -692,6 +711,7 @@ pub async fn tip_action(
                     "priority is 0 to 3" => "优先级只能是 0 到 3。",
                     "empty note" => "备注不能为空。",
                     "note too long" => "备注太长（最多 10000 字）。",
+                    "a message is 1 to 2,000 characters" => "给举报人的消息须为 1 到 2000 字。",
                     "unknown status" => "没有这个状态。",
                     _ => "标签最多 10 个，只能包含文字、数字、- 和 _。",
                 },

@@ -136,6 +136,8 @@ pub struct QueueRow {
     pub status: String,
     pub priority: i32,
     pub tags: String,
+    /// Reporter messages nobody has read yet.
+    pub unread: i32,
 }
 
 /// A select filter: field name, label, (value, label) options, the selected value.
@@ -189,7 +191,10 @@ pub fn queue(p: &QueuePage) -> Markup {
                 tbody {
                     @for r in &p.rows {
                         tr {
-                            td { a href={ "/staff/tips/" (r.id) } { (r.public_ref) } }
+                            td {
+                                a href={ "/staff/tips/" (r.id) } { (r.public_ref) }
+                                @if r.unread > 0 { " " span class="badge" { "新留言 " (r.unread) } }
+                            }
                             td { (r.received) } td { (r.category) } td { (r.township) } td { (r.channel) }
                             td { (r.status) } td { (r.priority) } td { (r.tags) }
                         }
@@ -213,6 +218,17 @@ pub struct TipPage<'a> {
     pub next_states: Vec<(&'a str, &'a str)>,
     pub error: Option<&'a str>,
     pub rewards: Option<crate::staff_rewards::TipRewards>,
+    pub messages: Vec<ThreadEntry>,
+    /// The reporter wrote by SMS or email: replies also go out that way.
+    pub has_contact: bool,
+}
+
+/// One message of the conversation with the reporter, as staff see it.
+pub struct ThreadEntry {
+    pub from_police: bool,
+    pub who: String,
+    pub hour: String,
+    pub body: String,
 }
 
 pub fn tip(p: &TipPage) -> Markup {
@@ -256,6 +272,28 @@ pub fn tip(p: &TipPage) -> Markup {
                 button type="submit" { "保存" }
             }
             @if let Some(r) = &p.rewards { (crate::staff_rewards::tip_section(r)) }
+            h2 id="thread" { "与举报人的对话" }
+            @if p.messages.is_empty() { p { "还没有消息。" } }
+            ol class="messages" {
+                @for m in &p.messages {
+                    li class=(if m.from_police { "from-police" } else { "from-you" }) {
+                        p class="meta" { strong { (m.who) } " · " (m.hour) "时" }
+                        p class="body pre" { (m.body) }
+                    }
+                }
+            }
+            form method="post" action={ "/staff/tips/" (p.id) "/messages" } {
+                input type="hidden" name="csrf" value=(csrf);
+                div class="field" {
+                    label for="message" { "给举报人的消息" }
+                    p id="message-hint" class="hint" {
+                        "举报人凭回执号在网站上看到；加密保存。不要写其他举报人或案件的信息。"
+                        @if p.has_contact { "此线索来自短信或邮件，消息也会经运营商发送给举报人，运营商能看到内容。" }
+                    }
+                    textarea id="message" name="body" rows="3" maxlength="2000" required aria-describedby="message-hint" {}
+                }
+                button type="submit" { "发送给举报人" }
+            }
             h2 { "内部备注" }
             ul { @for (who, body) in &p.notes { li { strong { (who) } "：" span class="pre" { (body) } } } }
             form method="post" action={ "/staff/tips/" (p.id) "/notes" } {
