@@ -45,6 +45,8 @@ pub struct Config {
     pub mail_from: String,
     /// Days a reporter's phone number or address is kept (sealed) to answer them.
     pub contact_retention_days: i64,
+    /// The SMS provider (`TIPLINE_SMS_*`); `None` when SMS is off.
+    pub sms: Option<SmsConfig>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -66,6 +68,7 @@ struct FileConfig {
     workers: Option<usize>,
     mail_from: Option<String>,
     contact_retention_days: Option<usize>,
+    sms: Option<SmsFileConfig>,
 }
 
 fn env(name: &str) -> Option<String> {
@@ -225,6 +228,7 @@ impl Config {
             mail_from: env("TIPLINE_MAIL_FROM")
                 .or(f.mail_from)
                 .unwrap_or_else(|| "tipline@localhost".into()),
+            sms: SmsConfig::load(f.sms.unwrap_or_default())?,
         })
     }
 
@@ -236,5 +240,187 @@ impl Config {
     /// Largest request body we accept: every attachment at its cap plus room for the fields.
     pub fn max_body_bytes(&self) -> usize {
         self.max_attachment_bytes * self.max_attachments + 256 * 1024
+    }
+}
+
+/// A secret setting held in memory: wiped on drop, never printed.
+#[derive(Clone)]
+pub struct SecretText(zeroize::Zeroizing<String>);
+
+impl SecretText {
+    pub fn new(s: String) -> Self {
+        Self(zeroize::Zeroizing::new(s))
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for SecretText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SecretText(..)")
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SmsProvider {
+    /// Twilio, or any gateway speaking its webhook and Messages API.
+    Twilio,
+    /// Tencent Cloud SMS (reply callback, API 3.0 `SendSms`).
+    Tencent,
+}
+
+/// SMS settings: the `[sms]` table of `tipline.toml` (`provider`, `account`, `from`, `api_url`,
+/// `app_id`, `sign`, `region`, `templates`), or `TIPLINE_SMS_*` (the environment wins).
+/// Secrets come only from the environment or the files their `_FILE` variables name.
+#[derive(Debug, Clone)]
+pub struct SmsConfig {
+    pub provider: SmsProvider,
+    /// Twilio Account SID; Tencent SecretId.
+    pub account: String,
+    /// Twilio auth token (signs webhooks, authenticates API calls); Tencent SecretKey.
+    pub token: SecretText,
+    /// Tencent only: the secret the callback URL must carry as `?token=` (Tencent signs nothing).
+    pub callback_token: Option<SecretText>,
+    /// Twilio sender: a phone number, or a Messaging Service SID (`MG...`).
+    pub from: Option<String>,
+    /// API base URL; the provider's own by default (tests point it at a local server).
+    pub api_url: String,
+    /// Tencent: SmsSdkAppId, signature name, region, and tipline template -> approved TemplateId.
+    pub app_id: Option<String>,
+    pub sign_name: Option<String>,
+    pub region: String,
+    pub templates: Vec<(String, String)>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SmsFileConfig {
+    provider: Option<String>,
+    account: Option<String>,
+    from: Option<String>,
+    api_url: Option<String>,
+    app_id: Option<String>,
+    sign: Option<String>,
+    region: Option<String>,
+    templates: Option<String>,
+}
+
+fn sms_invalid(name: &'static str, why: &str) -> ConfigError {
+    ConfigError::Invalid {
+        name,
+        why: why.into(),
+    }
+}
+
+impl SmsConfig {
+    fn load(f: SmsFileConfig) -> Result<Option<Self>, ConfigError> {
+        let provider = match env("TIPLINE_SMS_PROVIDER").or(f.provider).as_deref() {
+            None | Some("off") | Some("none") => return Ok(None),
+            Some("twilio") => SmsProvider::Twilio,
+            Some("tencent") => SmsProvider::Tencent,
+            Some(_) => {
+                return Err(sms_invalid(
+                    "TIPLINE_SMS_PROVIDER",
+                    "expected twilio, tencent or off",
+                ));
+            }
+        };
+        let account = env("TIPLINE_SMS_ACCOUNT").or(f.account).ok_or_else(|| {
+            sms_invalid(
+                "TIPLINE_SMS_ACCOUNT",
+                "required with an SMS provider (Twilio Account SID or Tencent SecretId)",
+            )
+        })?;
+        let token = secret("TIPLINE_SMS_TOKEN")?
+            .filter(|t| !t.is_empty())
+            .map(SecretText::new)
+            .ok_or_else(|| {
+                sms_invalid(
+                    "TIPLINE_SMS_TOKEN",
+                    "required with an SMS provider (Twilio auth token or Tencent SecretKey); \
+                     set it or TIPLINE_SMS_TOKEN_FILE",
+                )
+            })?;
+        let callback_token = secret("TIPLINE_SMS_CALLBACK_TOKEN")?
+            .filter(|t| !t.is_empty())
+            .map(SecretText::new);
+        let templates = env("TIPLINE_SMS_TEMPLATES")
+            .or(f.templates)
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(|pair| match pair.split_once('=') {
+                Some((k, v)) if !k.trim().is_empty() && !v.trim().is_empty() => {
+                    Ok((k.trim().to_string(), v.trim().to_string()))
+                }
+                _ => Err(sms_invalid(
+                    "TIPLINE_SMS_TEMPLATES",
+                    "expected template=TemplateId pairs separated by commas",
+                )),
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let default_api = match provider {
+            SmsProvider::Twilio => "https://api.twilio.com",
+            SmsProvider::Tencent => "https://sms.tencentcloudapi.com",
+        };
+        let c = SmsConfig {
+            provider,
+            account,
+            token,
+            callback_token,
+            from: env("TIPLINE_SMS_FROM").or(f.from),
+            api_url: env("TIPLINE_SMS_API_URL")
+                .or(f.api_url)
+                .unwrap_or_else(|| default_api.into())
+                .trim_end_matches('/')
+                .to_string(),
+            app_id: env("TIPLINE_SMS_APP_ID").or(f.app_id),
+            sign_name: env("TIPLINE_SMS_SIGN").or(f.sign),
+            region: env("TIPLINE_SMS_REGION")
+                .or(f.region)
+                .unwrap_or_else(|| "ap-guangzhou".into()),
+            templates,
+        };
+        if !(c.api_url.starts_with("https://") || c.api_url.starts_with("http://")) {
+            return Err(sms_invalid(
+                "TIPLINE_SMS_API_URL",
+                "expected an http(s) URL",
+            ));
+        }
+        match provider {
+            SmsProvider::Twilio if c.from.is_none() => Err(sms_invalid(
+                "TIPLINE_SMS_FROM",
+                "required with Twilio: the sender number or Messaging Service SID",
+            )),
+            SmsProvider::Tencent if c.callback_token.is_none() => Err(sms_invalid(
+                "TIPLINE_SMS_CALLBACK_TOKEN",
+                "required with Tencent: its reply callback is unsigned, so the callback URL must \
+                 carry this secret as ?token=",
+            )),
+            SmsProvider::Tencent if c.app_id.is_none() || c.sign_name.is_none() => {
+                Err(sms_invalid(
+                    "TIPLINE_SMS_APP_ID",
+                    "Tencent needs TIPLINE_SMS_APP_ID (SmsSdkAppId) and TIPLINE_SMS_SIGN (the \
+                     approved signature name)",
+                ))
+            }
+            SmsProvider::Tencent if !c.templates.iter().any(|(k, _)| k == "receipt") => {
+                Err(sms_invalid(
+                    "TIPLINE_SMS_TEMPLATES",
+                    "Tencent sends only approved templates: map at least receipt=TemplateId",
+                ))
+            }
+            _ => Ok(Some(c)),
+        }
+    }
+
+    /// The approved provider template for one of ours, if configured.
+    pub fn template_id(&self, template: &str) -> Option<&str> {
+        self.templates
+            .iter()
+            .find(|(k, _)| k == template)
+            .map(|(_, v)| v.as_str())
     }
 }

@@ -96,6 +96,16 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
         totp_key: crate::crypto::subkey(&keys.peppers.token, "totp-secrets"),
         csrf_key: crate::crypto::subkey(&keys.peppers.token, "csrf"),
     };
+    let sms = config.sms.as_ref().map(crate::notify::sms::provider);
+    if let Some(p) = &sms {
+        tracing::info!(provider = p.name(), "SMS webhook and sending enabled");
+        if !config.public_url.starts_with("https://") {
+            tracing::warn!(
+                "TIPLINE_PUBLIC_URL is not https: the SMS webhook is checked against it, and the \
+                 provider should call it over HTTPS"
+            );
+        }
+    }
     let state = aw::Data::new(AppState {
         staff,
         captcha: CaptchaService::new(
@@ -113,6 +123,7 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
         uploads: tokio::sync::Semaphore::new(web::UPLOAD_SLOTS),
         metrics: Metrics::default(),
         config: config.clone(),
+        sms: sms.clone(),
     });
 
     // The outbox worker: delivers mail and SMS; any number of nodes may run one.
@@ -124,7 +135,9 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
             ),
             None => None,
         },
-        sms: None,
+        sms: sms.map(|p| {
+            Box::new(crate::notify::sms::Outgoing(p)) as Box<dyn crate::notify::SmsSender>
+        }),
     });
     let worker_state = state.clone();
     let worker_id =

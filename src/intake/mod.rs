@@ -6,6 +6,7 @@
 pub mod attachment;
 pub mod catalog;
 pub mod rekey;
+pub mod sms;
 pub mod store;
 pub mod writer;
 
@@ -232,9 +233,26 @@ pub struct PreparedTip {
     pub spend_token: Option<(Vec<u8>, i64)>,
     /// How to reach a reporter who wrote by SMS or email: sealed to the relay key.
     pub contact: Option<crate::notify::contact::SealedContact>,
+    /// Outgoing messages queued in the tip's transaction (an SMS answer carrying the receipt).
+    pub outbox: Vec<crate::notify::outbox::SealedJob>,
     /// Staff-entered tips (hotline, box) are audited in the same transaction; tips from the
     /// public are not (an audit row would time-stamp the reporter).
     pub audit: Option<StaffStamp>,
+}
+
+/// Builds the answer to a new tip from its receipt.
+pub type ReplyBuilder = Box<dyn FnOnce(&Receipt) -> crate::notify::Job + Send>;
+
+/// What else commits with a tip from SMS or email.
+#[derive(Default)]
+pub struct ContactOptions {
+    pub idempotency: Option<IdempotencyKey>,
+    /// A provider message id's keyed fingerprint and expiry, spent in the tip's transaction: a
+    /// repeat fails with `IntakeError::CaptchaReplayed` (the spent-token refusal) and creates
+    /// nothing.
+    pub spend_token: Option<(Vec<u8>, i64)>,
+    /// Builds the answer queued in the outbox with the tip (it carries the new receipt).
+    pub reply: Option<ReplyBuilder>,
 }
 
 pub struct StaffStamp {
@@ -339,6 +357,7 @@ impl Intake {
             idempotency,
             spend_token,
             contact: None,
+            outbox: Vec::new(),
             audit: None,
         })
     }
@@ -386,9 +405,35 @@ impl Intake {
         retention_days: i64,
         idempotency: Option<IdempotencyKey>,
     ) -> Result<(Submitted, String), IntakeError> {
+        self.submit_contact(
+            tip,
+            contact,
+            retention_days,
+            ContactOptions {
+                idempotency,
+                ..ContactOptions::default()
+            },
+        )
+        .await
+    }
+
+    /// `submit_with_contact` with everything a provider webhook needs committed in the tip's
+    /// own transaction: the message id spent, and the answer queued.
+    pub async fn submit_contact(
+        &self,
+        tip: NewTip,
+        contact: &crate::notify::contact::Contact,
+        retention_days: i64,
+        options: ContactOptions,
+    ) -> Result<(Submitted, String), IntakeError> {
         let fields = tip.fields.validate().map_err(IntakeError::Invalid)?;
-        let mut prepared =
-            self.prepare(tip.channel, &fields, tip.attachments, idempotency, None)?;
+        let mut prepared = self.prepare(
+            tip.channel,
+            &fields,
+            tip.attachments,
+            options.idempotency,
+            options.spend_token,
+        )?;
         prepared.contact = Some(crate::notify::contact::seal(
             &self.keys,
             &self.sealer,
@@ -396,6 +441,13 @@ impl Intake {
             contact,
             retention_days,
         )?);
+        if let Some(reply) = options.reply {
+            let job = reply(&prepared.receipt);
+            prepared.outbox.push(
+                crate::notify::outbox::seal_job(&self.sealer, &self.keys.relay, &job)
+                    .map_err(|_| IntakeError::Crypto(CryptoError::Seal))?,
+            );
+        }
         let id = prepared.id.clone();
         Ok((self.store.commit(prepared).await?, id))
     }

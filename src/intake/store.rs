@@ -107,6 +107,12 @@ pub fn insert_prepared(conn: &mut DbConn, t: &PreparedTip) -> Result<Submitted, 
             ))
             .execute(conn)?;
     }
+    for job in &t.outbox {
+        crate::notify::outbox::insert_sealed(conn, job).map_err(|e| match e {
+            crate::notify::outbox::OutboxError::Db(d) => IntakeError::Db(d),
+            crate::notify::outbox::OutboxError::Crypto(c) => IntakeError::Crypto(c),
+        })?;
+    }
     for a in &t.attachments {
         insert_sealed_key(conn, &a.epoch_row)?;
         insert_sealed_key(conn, &a.dek_row)?;

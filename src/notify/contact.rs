@@ -156,5 +156,10 @@ mod tests {
         assert_eq!(normalize_phone("+86 138-0013-8000"), "+8613800138000");
         assert_eq!(normalize_phone("008613800138000"), "+8613800138000");
         assert_eq!(normalize_phone("+1 (415) 555-0100"), "+14155550100");
+        // Twilio writes E.164; Tencent's callback gives country code and number apart, which
+        // the provider joins as "+" + nationcode + mobile: one alias either way.
+        assert_eq!(normalize_phone("+8613800138000"), "+8613800138000");
+        assert_eq!(normalize_phone(" 138 0013 8000 "), "+8613800138000");
+        assert_eq!(normalize_phone("no number"), "");
     }
 }

@@ -4,6 +4,7 @@
 pub mod contact;
 pub mod mail;
 pub mod outbox;
+pub mod sms;
 pub mod staff;
 pub mod templates;
 

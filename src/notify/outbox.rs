@@ -33,6 +33,44 @@ impl From<diesel::result::Error> for OutboxError {
     }
 }
 
+/// A job sealed to the relay key, ready to insert (sealing is CPU work, done before the
+/// transaction that inserts it, as for tips).
+pub struct SealedJob {
+    pub id: String,
+    kind: &'static str,
+    sealed: crate::crypto::seal::SealedObject,
+}
+
+pub fn seal_job(sealer: &Sealer, relay: &Recipient, job: &Job) -> Result<SealedJob, OutboxError> {
+    let id = hex::encode(random_bytes::<16>()?);
+    let json = zeroize::Zeroizing::new(serde_json::to_vec(job).map_err(|_| CryptoError::Seal)?);
+    let sealed = sealer.seal(relay, "outbox", &id, &json)?;
+    Ok(SealedJob {
+        id,
+        kind: job.kind(),
+        sealed,
+    })
+}
+
+/// Inserts a sealed job inside the caller's transaction.
+pub fn insert_sealed(c: &mut DbConn, job: &SealedJob) -> Result<(), OutboxError> {
+    insert_sealed_key(c, &job.sealed.epoch_row)?;
+    insert_sealed_key(c, &job.sealed.dek_row)?;
+    let now = now_unix();
+    diesel::insert_into(outbox::table)
+        .values((
+            outbox::id.eq(&job.id),
+            outbox::kind.eq(job.kind),
+            outbox::payload.eq(&job.sealed.ciphertext),
+            outbox::attempts.eq(0),
+            outbox::next_at.eq(now),
+            outbox::claimed_until.eq(0),
+            outbox::created_at.eq(now),
+        ))
+        .execute(c)?;
+    Ok(())
+}
+
 /// Queues a job inside the caller's transaction; returns its id.
 pub fn enqueue(
     c: &mut DbConn,
@@ -40,24 +78,9 @@ pub fn enqueue(
     relay: &Recipient,
     job: &Job,
 ) -> Result<String, OutboxError> {
-    let id = hex::encode(random_bytes::<16>()?);
-    let json = zeroize::Zeroizing::new(serde_json::to_vec(job).map_err(|_| CryptoError::Seal)?);
-    let sealed = sealer.seal(relay, "outbox", &id, &json)?;
-    insert_sealed_key(c, &sealed.epoch_row)?;
-    insert_sealed_key(c, &sealed.dek_row)?;
-    let now = now_unix();
-    diesel::insert_into(outbox::table)
-        .values((
-            outbox::id.eq(&id),
-            outbox::kind.eq(job.kind()),
-            outbox::payload.eq(&sealed.ciphertext),
-            outbox::attempts.eq(0),
-            outbox::next_at.eq(now),
-            outbox::claimed_until.eq(0),
-            outbox::created_at.eq(now),
-        ))
-        .execute(c)?;
-    Ok(id)
+    let sealed = seal_job(sealer, relay, job)?;
+    insert_sealed(c, &sealed)?;
+    Ok(sealed.id)
 }
 
 #[derive(QueryableByName)]

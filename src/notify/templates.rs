@@ -21,6 +21,32 @@ pub fn render(template: &str, params: &[String]) -> Option<(&'static str, String
             "举报人有新的留言 / A reporter wrote",
             "线索 {1} 的举报人有新的留言，请登录查看：{2}",
         ),
+        // Answers to a text sent to the tip line (intake::sms). The receipt travels through the
+        // carrier, so the first answer says so and suggests exchanging it on the web.
+        "receipt" => (
+            "举报已收到 / Report received",
+            "举报已收到。回执号：{1}（请牢记，丢失无法找回）。凭回执号可在举报网站查看进展、与警方对话。注意：短信对运营商不是匿名的，运营商知道您的号码和短信内容；建议在举报网站用此回执号换一个新回执号，旧号立即作废。再发短信到本号码会补充到这条举报；发送“状态 回执号”查询进展。",
+        ),
+        "appended" => (
+            "补充信息已收到 / Added to your report",
+            "已收到您的补充信息，已附在您之前的举报中。短信对运营商不是匿名的；更安全的做法是在举报网站用回执号留言。",
+        ),
+        "status" => (
+            "举报进展 / Report status",
+            "您查询的举报当前状态：{1}。警方回复请在举报网站用回执号查看。",
+        ),
+        "unknown_receipt" => (
+            "回执号无效 / Unknown receipt",
+            "没有找到这个回执号。请核对回执号（20位数字）后重新发送“状态 回执号”。",
+        ),
+        "help" => (
+            "如何举报 / How to report",
+            "请直接用文字描述您要举报的情况（时间、地点、人员、车辆等）。短信对运营商不是匿名的；也可以在举报网站匿名举报。",
+        ),
+        "too_long" => (
+            "短信太长 / Message too long",
+            "短信内容太长（最多2000字），请分几条发送。",
+        ),
         _ => return None,
     };
     let mut body = text.to_string();
@@ -37,5 +63,15 @@ mod tests {
         let (_, body) = super::render("new_message", &["请到派出所".into()]).unwrap();
         assert!(body.starts_with("警方回复了您的举报：请到派出所"));
         assert!(super::render("nope", &[]).is_none());
+        let (_, body) = super::render("receipt", &["1234-5678".into()]).unwrap();
+        assert!(body.contains("回执号：1234-5678"));
+        assert!(body.contains("不是匿名"), "says SMS is not anonymous");
+        assert!(
+            body.contains("换一个新回执号"),
+            "suggests rekeying on the web"
+        );
+        for t in ["appended", "status", "unknown_receipt", "help", "too_long"] {
+            assert!(!super::render(t, &["x".into()]).unwrap().1.contains('{'));
+        }
     }
 }

@@ -11,6 +11,7 @@ pub mod reward_api;
 pub mod reward_form;
 pub mod reward_pages;
 pub mod reward_text;
+pub mod sms;
 pub mod staff_api;
 pub mod staff_pages;
 pub mod submission;
@@ -74,6 +75,8 @@ pub struct AppState {
     pub uploads: tokio::sync::Semaphore,
     pub metrics: Metrics,
     pub staff: StaffKeys,
+    /// The SMS provider whose webhook `/api/v1/sms/inbound` serves; `None` when SMS is off.
+    pub sms: Option<std::sync::Arc<dyn crate::notify::sms::Provider>>,
 }
 
 impl AppState {
@@ -324,6 +327,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(resource("/status", "POST").route(web::post().to(api::status)))
             .service(resource("/status/rekey", "POST").route(web::post().to(api::rekey)))
             .service(resource("/messages", "POST").route(web::post().to(api::message)))
+            .service(resource("/sms/inbound", "POST").route(web::post().to(sms::inbound)))
             .service(resource("/openapi.json", "GET").route(web::get().to(api::openapi)))
             .service(web::scope("/staff").configure(staff_api::configure)),
     )

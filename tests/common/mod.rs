@@ -143,6 +143,9 @@ impl Server {
             std::thread::sleep(Duration::from_millis(100));
             return Err(output.lock().unwrap().clone());
         };
+        // reqwest has no built-in crypto provider in this build (see notify::sms): install ring
+        // for every client this test process builds.
+        tipline::notify::sms::install_tls_provider();
         // No idle connection reuse: the server may close an idle keep-alive connection while a
         // test runs a slow CLI step, and reusing it would fail the next request.
         let client = reqwest::Client::builder()
@@ -321,6 +324,8 @@ impl Server {
             "audit_log",
             "tip_events",
             "tip_notes",
+            "messages",
+            "outbox",
         ] {
             let rows = diesel::sql_query(format!("SELECT CAST(t AS TEXT) AS v FROM {table} t"))
                 .load::<Row>(&mut conn)
