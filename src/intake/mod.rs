@@ -5,6 +5,8 @@
 
 pub mod attachment;
 pub mod catalog;
+pub mod email;
+pub mod imap;
 pub mod rekey;
 pub mod store;
 pub mod writer;
@@ -235,6 +237,9 @@ pub struct PreparedTip {
     /// Staff-entered tips (hotline, box) are audited in the same transaction; tips from the
     /// public are not (an audit row would time-stamp the reporter).
     pub audit: Option<StaffStamp>,
+    /// Outgoing mail or SMS committed with the tip (an emailed tip's acknowledgement carries
+    /// the receipt, which exists only once the tip is prepared).
+    pub notices: Vec<crate::notify::outbox::SealedJob>,
 }
 
 pub struct StaffStamp {
@@ -340,6 +345,7 @@ impl Intake {
             spend_token,
             contact: None,
             audit: None,
+            notices: Vec::new(),
         })
     }
 
@@ -386,6 +392,22 @@ impl Intake {
         retention_days: i64,
         idempotency: Option<IdempotencyKey>,
     ) -> Result<(Submitted, String), IntakeError> {
+        self.submit_with_contact_notice(tip, contact, retention_days, idempotency, |_| None)
+            .await
+    }
+
+    /// Like `submit_with_contact`, and `notice` (given the new receipt) makes an outgoing job
+    /// that commits in the same transaction as the tip: the sender hears back only about a tip
+    /// that is stored, and a stored tip's acknowledgement cannot be lost. A replayed submission
+    /// sends nothing again.
+    pub async fn submit_with_contact_notice(
+        &self,
+        tip: NewTip,
+        contact: &crate::notify::contact::Contact,
+        retention_days: i64,
+        idempotency: Option<IdempotencyKey>,
+        notice: impl FnOnce(&Receipt) -> Option<crate::notify::Job>,
+    ) -> Result<(Submitted, String), IntakeError> {
         let fields = tip.fields.validate().map_err(IntakeError::Invalid)?;
         let mut prepared =
             self.prepare(tip.channel, &fields, tip.attachments, idempotency, None)?;
@@ -396,6 +418,13 @@ impl Intake {
             contact,
             retention_days,
         )?);
+        if let Some(job) = notice(&prepared.receipt) {
+            prepared.notices.push(crate::notify::outbox::seal_job(
+                &self.sealer,
+                &self.keys.relay,
+                &job,
+            )?);
+        }
         let id = prepared.id.clone();
         Ok((self.store.commit(prepared).await?, id))
     }

@@ -143,6 +143,9 @@ pub fn insert_prepared(conn: &mut DbConn, t: &PreparedTip) -> Result<Submitted, 
             ))
             .execute(conn)?;
     }
+    for job in &t.notices {
+        crate::notify::outbox::insert_job(conn, job)?;
+    }
     if let Some(stamp) = &t.audit {
         crate::audit::append(
             conn,

@@ -40,24 +40,46 @@ pub fn enqueue(
     relay: &Recipient,
     job: &Job,
 ) -> Result<String, OutboxError> {
+    let sealed = seal_job(sealer, relay, job)?;
+    insert_job(c, &sealed)?;
+    Ok(sealed.id)
+}
+
+/// A job sealed to the relay key, ready to insert in a transaction that runs elsewhere (the
+/// intake writer commits an emailed tip and its acknowledgement together).
+pub struct SealedJob {
+    pub id: String,
+    pub kind: &'static str,
+    pub sealed: crate::crypto::seal::SealedObject,
+}
+
+pub fn seal_job(sealer: &Sealer, relay: &Recipient, job: &Job) -> Result<SealedJob, CryptoError> {
     let id = hex::encode(random_bytes::<16>()?);
     let json = zeroize::Zeroizing::new(serde_json::to_vec(job).map_err(|_| CryptoError::Seal)?);
     let sealed = sealer.seal(relay, "outbox", &id, &json)?;
-    insert_sealed_key(c, &sealed.epoch_row)?;
-    insert_sealed_key(c, &sealed.dek_row)?;
+    Ok(SealedJob {
+        id,
+        kind: job.kind(),
+        sealed,
+    })
+}
+
+pub fn insert_job(c: &mut DbConn, job: &SealedJob) -> QueryResult<()> {
+    insert_sealed_key(c, &job.sealed.epoch_row)?;
+    insert_sealed_key(c, &job.sealed.dek_row)?;
     let now = now_unix();
     diesel::insert_into(outbox::table)
         .values((
-            outbox::id.eq(&id),
-            outbox::kind.eq(job.kind()),
-            outbox::payload.eq(&sealed.ciphertext),
+            outbox::id.eq(&job.id),
+            outbox::kind.eq(job.kind),
+            outbox::payload.eq(&job.sealed.ciphertext),
             outbox::attempts.eq(0),
             outbox::next_at.eq(now),
             outbox::claimed_until.eq(0),
             outbox::created_at.eq(now),
         ))
         .execute(c)?;
-    Ok(id)
+    Ok(())
 }
 
 #[derive(QueryableByName)]
