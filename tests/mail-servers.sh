@@ -81,9 +81,14 @@ else
   dovecot -c "$M/dovecot.conf"          # daemonizes; pid in $M/run/master.pid
 fi
 if ! listening "$SMTP_PORT"; then
+  # OpenSMTPD has one control socket per machine, so one instance: reuse it, or stop it first.
+  if pgrep -x smtpd >/dev/null; then
+    echo "an OpenSMTPD not listening on 127.0.0.1:$SMTP_PORT is running; stop it or use its port" >&2
+    exit 1
+  fi
   smtpd -f "$M/smtpd.conf"              # daemonizes
   for _ in $(seq 50); do listening "$SMTP_PORT" && break; sleep 0.1; done
-  pgrep -o -x smtpd > "$M/smtpd.pid"    # the master process (oldest)
+  pgrep -f -x "smtpd -f $M/smtpd.conf" > "$M/smtpd.pid"   # the master process of this instance
 fi
 for _ in $(seq 100); do listening "$SMTP_PORT" && listening "$IMAP_PORT" && break; sleep 0.1; done
 listening "$SMTP_PORT" && listening "$IMAP_PORT" || { echo "mail servers did not start" >&2; exit 1; }
