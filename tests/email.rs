@@ -643,8 +643,10 @@ async fn imap_quarantines_hostile_mail_and_keeps_going() {
     ] {
         append(&imap, "tips@example.test", &folder, &raw).await;
     }
+    let handled = format!("handled-{tag}");
     let mut env = mail_env(&smtp);
     env.extend(imap_env(&imap, &folder, &quarantine));
+    env.push(("TIPLINE_IMAP_MOVE_TO", handled.clone()));
     let s = start(env).await;
     let started = Instant::now();
     loop {
@@ -670,6 +672,13 @@ async fn imap_quarantines_hostile_mail_and_keeps_going() {
     }
     assert_eq!(s.count("tips"), 1);
     assert!(tip_with(&s, &good_marker).is_some());
+    // TIPLINE_IMAP_MOVE_TO: the stored message was moved there instead of deleted.
+    let moved = fetch(&imap, "tips@example.test", &handled, "ALL").await;
+    assert_eq!(moved.len(), 1);
+    let m = mail_parser::MessageParser::default()
+        .parse(&moved[0].0)
+        .unwrap();
+    assert!(m.body_text(0).unwrap().contains(&good_marker));
     let r = s.client.get(s.url("/api/v1/meta")).send().await.unwrap();
     assert_eq!(r.status(), 200, "still serving");
     let log = s.log();
