@@ -47,6 +47,120 @@ pub struct Config {
     pub contact_retention_days: i64,
     /// The SMS provider (`TIPLINE_SMS_*`); `None` when SMS is off.
     pub sms: Option<SmsConfig>,
+    /// Largest email accepted by `ingest-email` or the IMAP poller, bytes (whole message).
+    pub max_email_bytes: usize,
+    /// The mailbox the server polls for emailed tips; `None` when `TIPLINE_IMAP_URL` is unset.
+    pub imap: Option<ImapConfig>,
+}
+
+/// Where emailed tips are fetched from (`TIPLINE_IMAP_*`).
+#[derive(Clone)]
+pub struct ImapConfig {
+    pub host: String,
+    pub port: u16,
+    /// `imaps://`: TLS from the first byte. Plain `imap://` is accepted for loopback only.
+    pub tls: bool,
+    pub user: String,
+    pub password: zeroize::Zeroizing<String>,
+    pub mailbox: String,
+    pub poll_seconds: u64,
+    /// Where a stored message goes; `None` deletes it (the default: the mailbox then keeps no
+    /// copy of the tip or the sender's address).
+    pub move_to: Option<String>,
+    /// Where refused messages go, for an operator to look at; never deleted by us.
+    pub quarantine: String,
+}
+
+impl std::fmt::Debug for ImapConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ImapConfig")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("tls", &self.tls)
+            .field("mailbox", &self.mailbox)
+            .field("poll_seconds", &self.poll_seconds)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ImapConfig {
+    /// Reads `TIPLINE_IMAP_URL` (`imaps://user%40example.org@imap.example.org/INBOX`) and the
+    /// settings that go with it. The password comes from `TIPLINE_IMAP_PASSWORD` or the file
+    /// named by `TIPLINE_IMAP_PASSWORD_FILE`, never from the URL, which appears in process
+    /// listings and config files.
+    fn from_env() -> Result<Option<Self>, ConfigError> {
+        let Some(raw) = env("TIPLINE_IMAP_URL") else {
+            return Ok(None);
+        };
+        let bad = |why: &str| ConfigError::Invalid {
+            name: "TIPLINE_IMAP_URL",
+            why: why.to_string(),
+        };
+        let url = url::Url::parse(&raw).map_err(|_| bad("not a URL"))?;
+        let tls = match url.scheme() {
+            "imaps" => true,
+            "imap" => false,
+            _ => return Err(bad("expected imap:// or imaps://")),
+        };
+        if url.password().is_some() {
+            return Err(bad(
+                "put the password in TIPLINE_IMAP_PASSWORD or TIPLINE_IMAP_PASSWORD_FILE, not in the URL",
+            ));
+        }
+        let host = url
+            .host_str()
+            .filter(|h| !h.is_empty())
+            .ok_or_else(|| bad("no host"))?
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_string();
+        let loopback = host == "localhost"
+            || host
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback());
+        if !tls && !loopback {
+            // The password and every tip would cross the network in the clear.
+            return Err(bad(
+                "plain imap:// is allowed to this machine only; use imaps://",
+            ));
+        }
+        let decode = |s: &str| {
+            percent_encoding::percent_decode_str(s)
+                .decode_utf8()
+                .map(|c| c.into_owned())
+                .map_err(|_| bad("not UTF-8 after percent-decoding"))
+        };
+        let user = decode(url.username())?;
+        if user.is_empty() {
+            return Err(bad(
+                "no user name (imaps://USER@HOST/MAILBOX; write @ in it as %40)",
+            ));
+        }
+        let mailbox = decode(url.path().trim_start_matches('/'))?;
+        let password = secret("TIPLINE_IMAP_PASSWORD")?.ok_or(ConfigError::Invalid {
+            name: "TIPLINE_IMAP_PASSWORD",
+            why: "TIPLINE_IMAP_URL is set but neither TIPLINE_IMAP_PASSWORD nor TIPLINE_IMAP_PASSWORD_FILE is".into(),
+        })?;
+        let poll_seconds = match env("TIPLINE_IMAP_POLL_SECONDS") {
+            Some(v) => parse_usize("TIPLINE_IMAP_POLL_SECONDS", &v)?.clamp(1, 86_400) as u64,
+            None => 60,
+        };
+        Ok(Some(Self {
+            port: url.port().unwrap_or(if tls { 993 } else { 143 }),
+            host,
+            tls,
+            user,
+            password: zeroize::Zeroizing::new(password),
+            mailbox: if mailbox.is_empty() {
+                "INBOX".into()
+            } else {
+                mailbox
+            },
+            poll_seconds,
+            move_to: env("TIPLINE_IMAP_MOVE_TO"),
+            quarantine: env("TIPLINE_IMAP_QUARANTINE").unwrap_or_else(|| "Quarantine".into()),
+        }))
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -225,6 +339,8 @@ impl Config {
                 180,
             )?
             .clamp(1, 3650) as i64,
+            max_email_bytes: num("TIPLINE_MAX_EMAIL_BYTES", None, 25 * 1024 * 1024)?.max(1024),
+            imap: ImapConfig::from_env()?,
             mail_from: env("TIPLINE_MAIL_FROM")
                 .or(f.mail_from)
                 .unwrap_or_else(|| "tipline@localhost".into()),

@@ -45,6 +45,10 @@ enum Command {
     /// A consistent copy of the database while serving (SQLite VACUUM INTO, or pg_dump),
     /// without the keys.
     Backup { dest: std::path::PathBuf },
+    /// Store one email (RFC 5322 on standard input) as a tip, for a mail server's pipe.
+    /// Exit codes: 0 stored (or already stored), 65 refused (bad mail: the mail server bounces
+    /// it), 75 temporary failure (the mail server keeps it and retries).
+    IngestEmail,
     /// The audit log.
     Audit {
         #[command(subcommand)]
@@ -148,8 +152,7 @@ fn init_logging() {
         .init();
 }
 
-fn run() -> Result<(), String> {
-    let cli = Cli::parse();
+fn run(cli: Cli) -> Result<(), String> {
     init_logging();
     let config = Config::load().map_err(|e| e.to_string())?;
     match cli.command.unwrap_or(Command::Serve) {
@@ -343,6 +346,7 @@ fn run() -> Result<(), String> {
             }
             Ok(())
         }
+        Command::IngestEmail => unreachable_ingest(),
         Command::Keys {
             action: KeysAction::ExportPublic,
         } => {
@@ -362,8 +366,111 @@ fn run() -> Result<(), String> {
     }
 }
 
+/// `ingest-email` has its own exit codes and is handled before `run`.
+fn unreachable_ingest() -> Result<(), String> {
+    Err("ingest-email is handled separately".into())
+}
+
+/// sysexits.h: what a mail server's pipe transport understands.
+const EX_DATAERR: u8 = 65;
+const EX_TEMPFAIL: u8 = 75;
+
+/// `tipline ingest-email`: reads one message from standard input and stores it. Prints only
+/// the outcome and the class of a failure: the mail server may log it or put it in a bounce.
+fn ingest_email() -> ExitCode {
+    // Logs go to standard error, so standard output holds just the outcome.
+    let filter = tracing_subscriber::EnvFilter::try_from_env("TIPLINE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .with_ansi(false)
+        .with_writer(std::io::stderr)
+        .init();
+    let temp = |why: String| {
+        eprintln!("tipline: temporary failure, nothing stored; try again later: {why}");
+        ExitCode::from(EX_TEMPFAIL)
+    };
+    let config = match Config::load() {
+        Ok(c) => c,
+        Err(e) => return temp(e.to_string()),
+    };
+    // Read one byte more than the cap, so an oversized message is recognised without reading
+    // all of it into memory.
+    let mut raw = Vec::new();
+    {
+        use std::io::Read;
+        let cap = config.max_email_bytes as u64 + 1;
+        if let Err(e) = std::io::stdin().lock().take(cap).read_to_end(&mut raw) {
+            return temp(format!("reading standard input: {e}"));
+        }
+    }
+    let (target, keys) = match tipline::server::prepare(&config) {
+        Ok(x) => x,
+        Err(e) => return temp(e.to_string()),
+    };
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => return temp(e.to_string()),
+    };
+    let outcome = rt.block_on(async {
+        let pool = tipline::db::pool(&target, 2).map_err(|e| e.to_string())?;
+        let store = match target.backend {
+            tipline::db::Backend::Sqlite => {
+                tipline::intake::writer::TipStore::sqlite(&target).map_err(|e| e.to_string())?
+            }
+            tipline::db::Backend::Postgres => {
+                tipline::intake::writer::TipStore::pooled(pool.clone())
+            }
+        };
+        let intake = tipline::intake::Intake {
+            sealer: std::sync::Arc::new(tipline::crypto::seal::Sealer::new(
+                keys.node.clone(),
+                std::time::Duration::from_secs(config.epoch_seconds.max(1)),
+                10_000,
+            )),
+            keys,
+            store,
+        };
+        let desk = tipline::intake::email::MailDesk {
+            intake: &intake,
+            pool: &pool,
+            config: &config,
+        };
+        Ok::<_, String>(tipline::intake::email::ingest(&desk, raw).await)
+    });
+    use tipline::intake::email::{IngestError, Stored};
+    match outcome {
+        Err(e) => temp(e),
+        Ok(Ok(stored)) => {
+            println!(
+                "tipline: {}",
+                match stored {
+                    Stored::NewTip => "stored as a new tip; the sender gets a receipt by mail",
+                    Stored::Joined => "added to the sender's existing tip",
+                    Stored::Repeat => "already stored earlier; nothing new",
+                }
+            );
+            ExitCode::SUCCESS
+        }
+        Ok(Err(IngestError::Refused(why))) => {
+            tracing::warn!(reason = why.code(), "mail refused");
+            eprintln!("tipline: mail refused: {why}");
+            ExitCode::from(EX_DATAERR)
+        }
+        Ok(Err(e @ IngestError::Temporary(_))) => temp(e.to_string()),
+    }
+}
+
 fn main() -> ExitCode {
-    match run() {
+    let cli = Cli::parse();
+    if matches!(cli.command, Some(Command::IngestEmail)) {
+        return ingest_email();
+    }
+    match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("tipline: {e}");

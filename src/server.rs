@@ -176,6 +176,22 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
         }
     });
 
+    // The IMAP poller: emailed tips (one node at a time on PostgreSQL, see intake::imap).
+    if let Some(imap) = config.imap.clone() {
+        let st = state.clone();
+        let target = target.clone();
+        actix_web::rt::spawn(async move {
+            let desk = crate::intake::email::MailDesk {
+                intake: &st.intake,
+                pool: &st.pool,
+                config: &st.config,
+            };
+            crate::intake::imap::Poller::new(imap, target)
+                .run(desk)
+                .await;
+        });
+    }
+
     // Housekeeping: expired retry tokens and spent captchas; rewards past their claim period.
     let house = state.clone();
     actix_web::rt::spawn(async move {

@@ -5,6 +5,8 @@
 
 pub mod attachment;
 pub mod catalog;
+pub mod email;
+pub mod imap;
 pub mod rekey;
 pub mod sms;
 pub mod store;
@@ -233,7 +235,8 @@ pub struct PreparedTip {
     pub spend_token: Option<(Vec<u8>, i64)>,
     /// How to reach a reporter who wrote by SMS or email: sealed to the relay key.
     pub contact: Option<crate::notify::contact::SealedContact>,
-    /// Outgoing messages queued in the tip's transaction (an SMS answer carrying the receipt).
+    /// Outgoing messages queued in the tip's transaction (an SMS answer or an emailed tip's
+    /// acknowledgement, carrying the receipt, which exists only once the tip is prepared).
     pub outbox: Vec<crate::notify::outbox::SealedJob>,
     /// Staff-entered tips (hotline, box) are audited in the same transaction; tips from the
     /// public are not (an audit row would time-stamp the reporter).
@@ -417,8 +420,10 @@ impl Intake {
         .await
     }
 
-    /// `submit_with_contact` with everything a provider webhook needs committed in the tip's
-    /// own transaction: the message id spent, and the answer queued.
+    /// `submit_with_contact` with everything a provider webhook or a mail needs committed in
+    /// the tip's own transaction: the message id spent, and the answer (which carries the new
+    /// receipt) queued, so the sender hears back only about a stored tip and a stored tip's
+    /// answer cannot be lost. A replayed submission sends nothing again.
     pub async fn submit_contact(
         &self,
         tip: NewTip,

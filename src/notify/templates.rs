@@ -47,6 +47,24 @@ pub fn render(template: &str, params: &[String]) -> Option<(&'static str, String
             "短信太长 / Message too long",
             "短信内容太长（最多2000字），请分几条发送。",
         ),
+        // The acknowledgement of a tip that came by email: {1} receipt, {2} status page URL,
+        // {3} a line about attachments that were not kept (or nothing).
+        "email_receipt" => (
+            "举报已收到 / Your report was received",
+            "您的举报已收到，回执号：{1}\n\
+             请保存回执号，凭它在 {2} 查看进展和警方的回复。回执号丢失无法找回。\n\
+             直接回复本邮件，内容会加入同一举报。\n\
+             请注意：邮件对您的邮箱服务商不是匿名的，这个回执号也留在了您的邮箱里。\n\
+             更安全的做法：在 {2} 输入回执号并选择“换一个新的回执号”，新的回执号只显示在网页上，\n\
+             不会再发到邮箱；领取奖励也需要这样做。\n\
+             \n\
+             We received your report. Receipt: {1}\n\
+             Keep it: with it you can check progress and read police replies at {2}. A lost\n\
+             receipt cannot be recovered. Replying to this mail adds to the same report.\n\
+             Email is not anonymous towards your mail provider, and this receipt now sits in\n\
+             your mailbox. Safer: enter it at {2} and choose \"Get a new receipt\"; the new\n\
+             one is shown only on the web page, never mailed. Rewards need this step too.{3}",
+        ),
         _ => return None,
     };
     let mut body = text.to_string();
@@ -73,5 +91,16 @@ mod tests {
         for t in ["appended", "status", "unknown_receipt", "help", "too_long"] {
             assert!(!super::render(t, &["x".into()]).unwrap().1.contains('{'));
         }
+        let (_, body) = super::render(
+            "email_receipt",
+            &[
+                "1234".into(),
+                "https://t.example/status".into(),
+                String::new(),
+            ],
+        )
+        .unwrap();
+        assert!(body.contains("回执号：1234") && body.contains("Receipt: 1234"));
+        assert!(body.contains("https://t.example/status") && !body.contains("{3}"));
     }
 }

@@ -380,6 +380,41 @@ impl Server {
         cmd.output().unwrap()
     }
 
+    /// Runs a `tipline` subcommand with `input` on its standard input and `extra` added to the
+    /// server's environment.
+    pub fn cli_with_input(
+        &self,
+        args: &[&str],
+        input: &[u8],
+        extra: &[(&str, &str)],
+    ) -> std::process::Output {
+        use std::io::Write;
+        let mut cmd = Command::new(bin());
+        cmd.args(args)
+            .current_dir(self.dir.path())
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
+        for (k, v) in extra {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        let input = input.to_vec();
+        // The child may stop reading early (an oversized message): a broken pipe is fine.
+        let writer = std::thread::spawn(move || {
+            let _ = stdin.write_all(&input);
+        });
+        let out = child.wait_with_output().unwrap();
+        let _ = writer.join();
+        out
+    }
+
     /// Creates a user from the CLI and returns a bearer token for them.
     pub fn staff_token(&self, username: &str, role: &str, unit: Option<&str>) -> String {
         let pw = self.dir.path().join(format!("{username}.pw"));
