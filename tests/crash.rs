@@ -54,9 +54,17 @@ async fn sigkill_under_load_loses_no_receipt_and_leaves_nothing_half_stored() {
                 }
             }));
         }
-        // Kill at a moment that differs from round to round.
+        // Kill once the load is flowing (a busy machine is slow to get there), at a moment that
+        // differs from round to round.
+        let before = receipts.lock().unwrap().len();
+        for _ in 0..600 {
+            if receipts.lock().unwrap().len() >= before + 8 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
         tokio::time::sleep(Duration::from_millis(
-            300 + (tipline::crypto::random_bytes::<1>().unwrap()[0] as u64) * 3,
+            (tipline::crypto::random_bytes::<1>().unwrap()[0] as u64) * 2,
         ))
         .await;
         s.child.kill().unwrap(); // SIGKILL
