@@ -1,6 +1,7 @@
 #!/bin/bash
 # Real-browser end-to-end and accessibility checks (tests/browser/flows.mjs) against the real
-# binary: Debian's chromium, playwright-core and axe-core from npm (never a downloaded browser).
+# binary, as a resident, an officer, the head of the officer's unit, finance and an admin:
+# Debian's chromium, playwright-core and axe-core from npm (never a downloaded browser).
 # Usage: tests/browser.sh [path-to-tipline-binary] [screenshot-dir]   (run `cargo build` first)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,7 +13,12 @@ NODE_DIR=${BROWSER_NODE_DIR:-/tmp/tipline-browser-node}
 mkdir -p "$NODE_DIR"
 [ -d "$NODE_DIR/node_modules/playwright-core" ] || (cd "$NODE_DIR" && echo '{"private":true}' > package.json && npm install --no-audit --no-fund -E playwright-core@1.65.1 axe-core@4.14.1 >/dev/null)
 cp tests/browser/flows.mjs "$NODE_DIR/flows.mjs"
+# Resolved before start_tipline moves into its temporary directory.
+[ -n "$SHOTS" ] && mkdir -p "$SHOTS" && SHOTS=$(cd "$SHOTS" && pwd)
 source tests/serve-lib.sh
 start_tipline "$BIN" "${BROWSER_DATABASE_URL:-}" browser.officer browser-test-password
-[ -n "$SHOTS" ] && mkdir -p "$SHOTS" && SHOTS=$(cd "$SHOTS" && pwd)
-node "$NODE_DIR/flows.mjs" "$BASE" browser.officer browser-test-password "$SHOTS"
+# The reward ladder's other signers (300 yuan: the unit's head, then finance) and the admin.
+"$BIN" user add --username browser.head --role supervisor --unit ps-xidu --password-file pw >/dev/null
+"$BIN" user add --username browser.finance --role finance --password-file pw >/dev/null
+"$BIN" user add --username browser.admin --role admin --password-file pw >/dev/null
+node "$NODE_DIR/flows.mjs" "$BASE" browser.officer browser-test-password "$SHOTS" browser.head browser.finance browser.admin

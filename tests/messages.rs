@@ -258,7 +258,7 @@ async fn the_status_page_carries_the_conversation() {
         .await
         .unwrap();
     assert!(page.contains("与警方的对话") && page.contains("请问大概几点？"));
-    assert!(page.contains(r#"action="/status/message?lang=zh""#));
+    assert!(page.contains(r#"action="/status/message?lang=zh#thread""#));
     let r = s
         .client
         .post(s.url("/status/message"))

@@ -641,6 +641,8 @@ pub async fn tip_action(
     let id = super::key(id);
     let actor = s.actor.clone();
     let idc = id.clone();
+    // After a message, back at the conversation that shows it rather than the top of the tip.
+    let anchor = if action == "messages" { "#thread" } else { "" };
     let result = db(&state, move |c, st| {
         let get = |k: &str| {
             f.get(k)
@@ -699,7 +701,7 @@ pub async fn tip_action(
     })
     .await;
     match result {
-        Ok(()) => see_other(&format!("/staff/tips/{id}")),
+        Ok(()) => see_other(&format!("/staff/tips/{id}{anchor}")),
         Err(e) => {
             let text = match &e {
                 ApiError::Conflict(_) => "这条线索当前的状态不能改为所选状态。",

@@ -1,22 +1,29 @@
-// Real-browser end-to-end check in headless Chromium (Debian's chromium, playwright-core):
-// a resident files a tip with an attachment, reads the receipt and checks the status; a staff
-// member logs in with password and TOTP, opens the tip and moves it on. axe-core checks every
-// page visited (WCAG 2.1 A/AA) at phone and desktop width, in both languages for public pages.
-// Usage: node flows.mjs BASE_URL USERNAME PASSWORD SHOTS_DIR
+// Real-browser end-to-end check in headless Chromium (Debian's chromium, playwright-core).
+// The resident, with JavaScript off, files tips with an attachment, reads the receipt, checks the
+// status, reads the police's question and answers it with the keyboard alone, reads a reward's
+// claim code, and exchanges a receipt a hotline clerk read out. Staff log in with password and
+// TOTP: the officer triages and verifies a tip, writes to the reporter and proposes a reward
+// (suggest, then propose); the unit head and finance sign; finance pays one reward in cash and
+// one by transfer (then confirms it) and reads the ledger; the admin opens the policy pages.
+// axe-core checks every page state visited (WCAG 2.1 A/AA) at phone and desktop width, in both
+// languages for public pages; no page may be wider than the phone, nor text spill out of its box.
+// Usage: node flows.mjs BASE_URL OFFICER PASSWORD SHOTS_DIR HEAD FINANCE ADMIN
+// (HEAD: a supervisor of the officer's unit; all four share the password.)
 // Exits non-zero on any axe violation or failed step.
 import { chromium } from 'playwright-core';
 import { createRequire } from 'module';
 import crypto from 'crypto';
 import fs from 'fs';
 
-const [BASE, USER, PASS, SHOTS] = process.argv.slice(2);
+const [BASE, USER, PASS, SHOTS, HEAD, FINANCE, ADMIN] = process.argv.slice(2);
 const axeSrc = fs.readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-const PHONE = { width: 375, height: 812 }, DESK = { width: 1280, height: 900 };
+const PHONE = { width: 360, height: 640 }, DESK = { width: 1280, height: 900 };
 const browser = await chromium.launch({ executablePath: '/usr/bin/chromium',
   args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-quic', '--no-first-run',
          '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
 let failures = 0;
 const fail = (msg) => { failures++; console.log(`FAIL ${msg}`); };
+const expect = (ok, msg) => { if (!ok) fail(msg); };
 
 async function audit(page, name) {
   for (const [label, size] of [['desktop', DESK], ['phone', PHONE]]) {
@@ -27,15 +34,24 @@ async function audit(page, name) {
     for (const v of r.violations) fail(`${name} ${label}: ${v.id} (${v.impact}) ${v.help}: ${v.nodes.map(n => n.html).join(' | ').slice(0, 300)}`);
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
     if (overflow > 1) fail(`${name} ${label}: page is ${overflow}px wider than the screen`);
+    // Text running out of its own box (a claim code past its border) leaves the page's width alone.
+    const spills = await page.evaluate(() => [...document.querySelectorAll('body *')].filter(e => {
+      const s = getComputedStyle(e);
+      return e.clientWidth > 0 && e.scrollWidth > e.clientWidth + 1 && s.overflowX === 'visible' && !e.matches('select, textarea, input');
+    }).map(e => e.outerHTML.slice(0, 120)));
+    for (const e of spills) fail(`${name} ${label}: content spills out of ${e}`);
     if (SHOTS) await page.screenshot({ path: `${SHOTS}/${name}-${label}.png`, fullPage: true });
   }
   console.log(`ok ${name}`);
 }
 
-async function submit(page) {
-  const [resp] = await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), page.locator('main form button[type=submit]').last().click()]);
+// Clicks what `selector` finds (the last match) and waits for the next page; its HTTP status.
+async function click(page, selector) {
+  const [resp] = await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), page.locator(selector).last().click()]);
   return resp?.status();
 }
+const submit = (page) => click(page, 'main form button[type=submit]');
+const has = async (page, text) => (await page.content()).includes(text);
 
 function totp(uri, at = Date.now()) {
   const secret = new URL(uri.replace(/&amp;/g, '&')).searchParams.get('secret');
@@ -59,53 +75,231 @@ async function auditCopy(page, name) {
   await auditor.setContent(html, { waitUntil: 'load' });
   await audit(auditor, name);
 }
-const resident = await browser.newContext({ javaScriptEnabled: false });
-const page = await resident.newPage();
-let receipt = '';
-for (const lang of ['zh', 'en']) {
-  await page.goto(`${BASE}/?lang=${lang}`);
-  await auditCopy(page, `form-${lang}`);
-  // Errors first: nothing chosen.
-  await page.fill('#description', lang === 'zh' ? '有人在网吧贩卖毒品' : 'Someone sells drugs at the internet cafe');
-  if ((await submit(page)) !== 422) fail(`form-${lang}: an incomplete form should answer 422`);
-  await auditCopy(page, `form-errors-${lang}`);
-  await page.selectOption('#category', 'venues');
-  await page.selectOption('#township', 'xidu');
-  await page.setInputFiles('#attachment', { name: 'note.txt', mimeType: 'text/plain', buffer: Buffer.from('附件：交易时间是晚上九点') });
-  if ((await submit(page)) !== 200) fail(`form-${lang}: submission failed`);
-  receipt = (await page.textContent('#receipt'))?.trim() ?? '';
-  if (!/^\d{4}(-\d{4}){4}$/.test(receipt)) fail(`receipt-${lang}: no receipt shown (${receipt})`);
-  await auditCopy(page, `receipt-${lang}`);
-  await page.goto(`${BASE}/status?lang=${lang}`);
-  await auditCopy(page, `status-${lang}`);
-  await page.fill('#receipt', receipt.replace(/-/g, ' '));
-  if ((await submit(page)) !== 200) fail(`status-${lang}: the receipt did not resolve`);
-  await auditCopy(page, `status-found-${lang}`);
+const resident = await (await browser.newContext({ javaScriptEnabled: false })).newPage();
+const DESCRIPTION = { zh: '有人在网吧贩卖毒品', en: 'Someone sells drugs at the internet cafe' };
+const receipts = {};
+// The status page for a receipt (typed with spaces, as people do), audited as `name` if given.
+async function status(lang, receipt, name, want = 200) {
+  await resident.goto(`${BASE}/status?lang=${lang}`);
+  await resident.fill('#receipt', receipt.replace(/-/g, ' '));
+  const code = await click(resident, 'form[action^="/status?"] button');
+  expect(code === want, `${name ?? 'status'}-${lang}: the receipt answered ${code}, not ${want}`);
+  if (name) await auditCopy(resident, name);
 }
-await resident.close();
+for (const lang of ['zh', 'en']) {
+  await resident.goto(`${BASE}/?lang=${lang}`);
+  await auditCopy(resident, `form-${lang}`);
+  // Errors first: nothing chosen.
+  await resident.fill('#description', DESCRIPTION[lang]);
+  expect((await submit(resident)) === 422, `form-${lang}: an incomplete form should answer 422`);
+  await auditCopy(resident, `form-errors-${lang}`);
+  await resident.selectOption('#category', 'venues');
+  await resident.selectOption('#township', 'xidu');
+  await resident.setInputFiles('#attachment', { name: 'note.txt', mimeType: 'text/plain', buffer: Buffer.from('附件：交易时间是晚上九点') });
+  expect((await submit(resident)) === 200, `form-${lang}: submission failed`);
+  receipts[lang] = (await resident.textContent('#receipt'))?.trim() ?? '';
+  expect(/^\d{4}(-\d{4}){4}$/.test(receipts[lang]), `receipt-${lang}: no receipt shown (${receipts[lang]})`);
+  await auditCopy(resident, `receipt-${lang}`);
+  await resident.goto(`${BASE}/status?lang=${lang}`);
+  await auditCopy(resident, `status-${lang}`);
+  await status(lang, receipts[lang], `status-found-${lang}`);
+}
 
-// --- staff: password, TOTP enrolment from the QR page, queue, tip, transition ----------------
-const staff = await (await browser.newContext()).newPage();
-await staff.goto(`${BASE}/staff/login`);
-await audit(staff, 'staff-login');
-await staff.fill('#username', USER);
-await staff.fill('#password', PASS);
-await submit(staff);
-if (!staff.url().endsWith('/staff/totp')) fail(`staff: password step went to ${staff.url()}`);
-await audit(staff, 'staff-totp-enrol');
-const uri = (await staff.textContent('code.otpauth'))?.trim() ?? '';
-await staff.fill('#code', totp(uri));
-await submit(staff);
-if (!staff.url().endsWith('/staff/tips')) fail(`staff: TOTP step went to ${staff.url()}`);
-await audit(staff, 'staff-queue');
-await Promise.all([staff.waitForNavigation(), staff.locator('table a').first().click()]);
-if (!(await staff.content()).includes('附件')) fail('staff: the opened tip does not show its attachment');
-await audit(staff, 'staff-tip');
-await staff.selectOption('#to', 'triaging');
-await Promise.all([staff.waitForNavigation(), staff.locator('form[action$="/transition"] button').click()]);
-if (!(await staff.content()).includes('初查中')) fail('staff: the transition did not show');
-await staff.goto(`${BASE}/staff/tips/new`);
-await audit(staff, 'staff-new-tip');
+// --- staff: password, then TOTP enrolment from the QR page --------------------------------
+async function signIn(user, audited = false) {
+  const p = await (await browser.newContext()).newPage();
+  await p.goto(`${BASE}/staff/login`);
+  if (audited) await audit(p, 'staff-login');
+  await p.fill('#username', user);
+  await p.fill('#password', PASS);
+  await submit(p);
+  expect(p.url().endsWith('/staff/totp'), `${user}: password step went to ${p.url()}`);
+  if (audited) await audit(p, 'staff-totp-enrol');
+  const uri = (await p.textContent('code.otpauth'))?.trim() ?? '';
+  await p.fill('#code', totp(uri));
+  await submit(p);
+  expect(!p.url().endsWith('/staff/totp') && !p.url().endsWith('/staff/login'), `${user}: TOTP step stayed at ${p.url()}`);
+  return p;
+}
+const officer = await signIn(USER, true);
+expect(officer.url().endsWith('/staff/tips'), `officer: TOTP step went to ${officer.url()}`);
+await audit(officer, 'staff-queue');
+// Which queue entry is which resident tip: by its description.
+const tipOf = {};
+for (const href of await officer.locator('table a[href^="/staff/tips/"]').evaluateAll(as => as.map(a => a.getAttribute('href')))) {
+  await officer.goto(`${BASE}${href}`);
+  for (const lang of ['zh', 'en']) if (await has(officer, DESCRIPTION[lang])) tipOf[lang] = href;
+}
+expect(tipOf.zh && tipOf.en, `staff: the resident's tips are not both in the queue (${JSON.stringify(tipOf)})`);
+await officer.goto(`${BASE}${tipOf.zh}`);
+expect(await has(officer, '附件'), 'staff: the opened tip does not show its attachment');
+await audit(officer, 'staff-tip');
+
+async function verify(tip) {
+  await officer.goto(`${BASE}${tip}`);
+  for (const to of ['triaging', 'assigned', 'investigating', 'verified']) {
+    await officer.selectOption('#to', to);
+    expect((await click(officer, 'form[action$="/transition"] button')) === 200, `staff: transition to ${to}`);
+  }
+  expect(await has(officer, '查证属实') && await has(officer, `href="${tip}/rewards/new"`), 'staff: the verified tip offers no reward proposal');
+}
+await verify(tipOf.zh);
+const QUESTION = '请问交易一般在几点？';
+await officer.fill('#message', QUESTION);
+await click(officer, 'form[action$="/messages"] button');
+expect(await has(officer, QUESTION), 'staff: the message to the reporter does not show on the tip');
+await audit(officer, 'staff-tip-verified');
+
+// --- the resident reads the question and answers, with the keyboard only -------------------
+await status('zh', receipts.zh, 'status-thread-zh');
+expect(await has(resident, QUESTION), 'status-thread-zh: the police question is not shown');
+const focused = () => resident.evaluate(() => {
+  const e = document.activeElement;
+  return e ? `${e.tagName.toLowerCase()}#${e.id}|${e.closest('form')?.getAttribute('action') ?? ''}` : '';
+});
+let tabs = 0;
+while (!(await focused()).startsWith('textarea#message-body') && tabs++ < 60) await resident.keyboard.press('Tab');
+expect((await focused()).startsWith('textarea#message-body'), `status keyboard: Tab never reached the reply box (${await focused()})`);
+const ANSWER = '晚上九点左右，在二楼';
+await resident.keyboard.type(ANSWER);
+await resident.keyboard.press('Tab');
+const onButton = await focused();
+expect(/^button#\|\/status\/message/.test(onButton), `status keyboard: Tab after the reply box went to ${onButton}, not its send button`);
+const [sent] = await Promise.all([resident.waitForNavigation({ waitUntil: 'load' }), resident.keyboard.press('Enter')]);
+expect(sent?.status() === 200 && await has(resident, '已发送') && await has(resident, ANSWER), 'status keyboard: the answer was not sent');
+// The answer comes back at the conversation: the next Tab is the reply box again, not the top.
+await resident.keyboard.press('Tab');
+expect(resident.url().endsWith('#thread') && (await focused()).startsWith('textarea#message-body'), `status keyboard: after sending, Tab went to ${await focused()}`);
+await auditCopy(resident, 'status-sent-zh');
+console.log(`ok status keyboard: reply box after ${tabs} Tab presses, then its send button; Enter sends`);
+await status('en', receipts.zh, 'status-thread-en');
+await resident.fill('#message-body', 'The seller drives a white van.');
+expect((await click(resident, 'form[action^="/status/message"] button')) === 200 && await has(resident, 'Sent.'), 'status-en: the answer was not sent');
+await auditCopy(resident, 'status-sent-en');
+
+// --- the officer sees the answers and proposes a reward ------------------------------------
+await officer.goto(`${BASE}/staff/tips`);
+expect(await has(officer, '新留言 2'), 'staff: the queue does not flag the reporter\'s answers');
+await audit(officer, 'staff-queue-messages');
+await officer.goto(`${BASE}${tipOf.zh}`);
+expect(await has(officer, ANSWER), 'staff: the reporter\'s answer is not on the tip');
+
+const isoDay = (daysAgo) => new Date(Date.now() + 8 * 3600e3 - daysAgo * 86400e3).toISOString().slice(0, 10);
+// Fills the proposal for 5 g of heroin (300 yuan: unit head, then finance) and proposes it.
+async function propose(tip, crackedDaysAgo, shots) {
+  await officer.goto(`${BASE}${tip}`);
+  await click(officer, `a[href="${tip}/rewards/new"]`);
+  if (shots) await audit(officer, 'staff-reward-new');
+  await officer.selectOption('#drug_1', 'heroin');
+  await officer.fill('#grams_1', '5');
+  await officer.fill('#cracked_on', isoDay(crackedDaysAgo));
+  await officer.fill('#justification', '据举报当场查获海洛因5克');
+  if (shots) {
+    expect((await click(officer, 'button[value=propose]')) === 422, 'staff: a proposal without eligibility should answer 422');
+    expect(await has(officer, '三项资格都核实后才能提出'), 'staff: the eligibility error is missing');
+    await audit(officer, 'staff-reward-errors');
+  }
+  for (const box of ['#not_duty_staff', '#not_accomplice', '#not_detained']) await officer.check(box);
+  expect((await click(officer, 'button[value=suggest]')) === 200 && await has(officer, '300.00 至 300.00 元'), 'staff: no suggestion of 300 yuan');
+  if (shots) await audit(officer, 'staff-reward-suggest');
+  await click(officer, 'button[value=propose]');
+  expect(/\/staff\/rewards\/[^/]+$/.test(officer.url()) && await has(officer, '审批中'), `staff: the proposal went to ${officer.url()}`);
+  const ref = (await officer.textContent('h1'))?.replace('奖励', '').trim();
+  if (shots) await audit(officer, 'staff-reward');
+  return { url: officer.url(), ref };
+}
+// Cracked two months ago: past the day the reporter should have been told, so overdue.
+const cash = await propose(tipOf.zh, 60, true);
+
+// --- the unit head signs, then finance -----------------------------------------------------
+const head = await signIn(HEAD);
+await head.goto(`${BASE}/staff/tips`);
+expect(await has(head, 'href="/staff/rewards?overdue=true"'), 'head: no overdue banner on the queue');
+await audit(head, 'staff-queue-overdue');
+await head.goto(`${BASE}/staff/rewards?mine=true`);
+expect(await has(head, cash.ref), 'head: the reward is not in "waiting for me"');
+await audit(head, 'staff-rewards');
+await click(head, `table a[href="${new URL(cash.url).pathname}"]`);
+await audit(head, 'staff-reward-sign');
+async function sign(page, reward, who) {
+  await page.goto(reward.url);
+  expect((await click(page, 'form[action$="/sign"] button')) === 200 && await has(page, `已由 ${who}`), `${who}: signing ${reward.ref} failed`);
+}
+await sign(head, cash, HEAD);
+const finance = await signIn(FINANCE);
+await sign(finance, cash, FINANCE);
+expect(await has(finance, '待领取'), 'finance: the signed reward is not claimable');
+
+// --- the resident reads the claim code; finance pays it in cash -----------------------------
+await status('zh', receipts.zh, 'status-reward-zh');
+const claim = (await resident.textContent('.claim-code'))?.trim() ?? '';
+expect(/^\d{13}$/.test(claim.replace(/-/g, '')), `status-reward-zh: no claim code (${claim})`);
+await status('en', receipts.zh, 'status-reward-en');
+await finance.goto(`${BASE}/staff/payouts`);
+await audit(finance, 'staff-payouts');
+const typo = claim.slice(0, -1) + ((+claim.slice(-1) + 1) % 10);
+async function pay(code, method, account = '') {
+  await finance.goto(`${BASE}/staff/payouts`);
+  await finance.fill('#claim_code', code);
+  await finance.check(`#method_${method}`);
+  if (account) await finance.fill('#account', account);
+  return click(finance, 'form[action="/staff/payouts"] button');
+}
+expect((await pay(typo, 'cash')) === 400 && await has(finance, '校验位'), 'finance: a mistyped claim code is not caught');
+await audit(finance, 'staff-payouts-errors');
+expect((await pay(claim, 'cash')) === 201 && await has(finance, cash.ref) && await has(finance, '现金'), 'finance: the cash payout failed');
+await audit(finance, 'staff-payout-done');
+await status('zh', receipts.zh);
+expect(await has(resident, '已经发放'), 'status: the paid reward does not say so');
+
+// --- a second reward, paid by transfer: pending until finance confirms -----------------------
+await verify(tipOf.en);
+const transfer = await propose(tipOf.en, 0, false);
+await sign(head, transfer, HEAD);
+await sign(finance, transfer, FINANCE);
+await status('en', receipts.en);
+const claim2 = (await resident.textContent('.claim-code'))?.trim() ?? '';
+expect((await pay(claim2, 'transfer', '工商银行 6222 0000 1111 2222')) === 201 && await has(finance, '待确认'), 'finance: the transfer was not recorded');
+await finance.goto(`${BASE}/staff/payouts`);
+expect(await has(finance, transfer.ref) && !(await has(finance, '6222')), 'finance: the pending transfer is not listed (or shows the account)');
+await audit(finance, 'staff-payouts-pending');
+expect((await click(finance, 'form[action$="/confirm"] button')) === 200 && await has(finance, '没有待确认的转账'), 'finance: confirming the transfer failed');
+
+// --- the ledger, on the page and as CSV ------------------------------------------------------
+await finance.goto(`${BASE}/staff/ledger`);
+expect(await has(finance, cash.ref) && await has(finance, transfer.ref) && await has(finance, '600.00'), 'finance: the ledger misses a payout');
+await audit(finance, 'staff-ledger');
+const csv = await finance.request.get(`${BASE}/staff/ledger.csv`);
+expect(csv.status() === 200 && (await csv.text()).includes(cash.ref), `finance: ledger.csv answered ${csv.status()}`);
+
+// --- the admin opens the policy pages -------------------------------------------------------
+const admin = await signIn(ADMIN);
+await admin.goto(`${BASE}/staff/admin/policy/rewards`);
+expect(await has(admin, 'cap_yuan'), 'admin: the reward policy is not shown');
+await audit(admin, 'staff-policy-rewards');
+await click(admin, 'a[href="/staff/admin/policy/calendar"]');
+expect(await has(admin, '工作日历'), 'admin: the calendar is not shown');
+await audit(admin, 'staff-policy-calendar');
+
+// --- a hotline clerk's receipt: the resident exchanges it for one only they know ------------
+await officer.goto(`${BASE}/staff/tips/new`);
+await audit(officer, 'staff-new-tip');
+for (const lang of ['zh', 'en']) {
+  await officer.goto(`${BASE}/staff/tips/new`);
+  await officer.selectOption('#category', 'venues');
+  await officer.selectOption('#township', 'xidu');
+  await officer.fill('#description', '来电人称桥头小卖部后门有人交易毒品');
+  expect((await submit(officer)) === 201, 'staff: the hotline tip was not saved');
+  const told = (await officer.textContent('#receipt'))?.trim() ?? '';
+  if (lang === 'zh') await audit(officer, 'staff-caller-receipt');
+  await status(lang, told, `status-rekey-${lang}`);
+  expect((await click(resident, 'form[action^="/status/rekey"] button')) === 200, `rekey-${lang}: the exchange failed`);
+  const fresh = (await resident.textContent('#receipt'))?.trim() ?? '';
+  expect(/^\d{4}(-\d{4}){4}$/.test(fresh) && fresh !== told, `rekey-${lang}: no new receipt (${fresh})`);
+  await auditCopy(resident, `rekey-${lang}`);
+  await status(lang, told, null, 404);
+  await status(lang, fresh, null, 200);
+}
 
 await browser.close();
 console.log(failures ? `${failures} browser check(s) failed` : 'browser checks passed');

@@ -130,7 +130,7 @@ pub fn section(
                 @for r in rewards {
                     p { (explanation(lang, r)) }
                     @if let Some(code) = &r.claim_code {
-                        p class="receipt" {
+                        p class="receipt claim" {
                             span { (code_label) ": " }
                             strong class="claim-code" { (code) }
                         }

@@ -185,17 +185,17 @@ pub fn queue(p: &QueuePage) -> Markup {
                 }
                 button type="submit" { "筛选" }
             }
-            div class="table-wrap" role="region" tabindex="0" aria-labelledby="tcap1" { table {
+            div class="table-wrap" role="region" tabindex="0" aria-labelledby="tcap1" { table class="wide" {
                 caption id="tcap1" { "线索（只显示元数据；打开线索会记入审计日志）" }
                 thead { tr { th scope="col" { "编号" } th scope="col" { "收到（小时）" } th scope="col" { "类别" } th scope="col" { "乡镇" } th scope="col" { "渠道" } th scope="col" { "状态" } th scope="col" { "优先级" } th scope="col" { "标签" } } }
                 tbody {
                     @for r in &p.rows {
                         tr {
-                            td {
-                                a href={ "/staff/tips/" (r.id) } { (r.public_ref) }
+                            th scope="row" {
+                                a class="nowrap" href={ "/staff/tips/" (r.id) } { (r.public_ref) }
                                 @if r.unread > 0 { " " span class="badge" { "新留言 " (r.unread) } }
                             }
-                            td { (r.received) } td { (r.category) } td { (r.township) } td { (r.channel) }
+                            td class="nowrap" { (r.received) } td { (r.category) } td { (r.township) } td { (r.channel) }
                             td { (r.status) } td { (r.priority) } td { (r.tags) }
                         }
                     }

@@ -93,11 +93,11 @@ pub fn payouts(p: &PayoutsPage) -> Markup {
             @if p.pending.is_empty() {
                 p { "没有待确认的转账。" }
             } @else {
-                div class="table-wrap" role="region" tabindex="0" aria-labelledby="tcap-pending" { table {
+                div class="table-wrap" role="region" tabindex="0" aria-labelledby="tcap-pending" { table class="wide" {
                     caption id="tcap-pending" { "已下达、待确认的转账" }
                     thead { tr { th scope="col" { "奖励编号" } th scope="col" { "单位" } th scope="col" { "金额（元）" } th scope="col" { "下达日期" } th scope="col" { "操作" } } }
                     tbody { @for t in &p.pending { tr {
-                        td { (t.reward_ref) } td { (t.unit) } td class="num" { (t.amount) } td { (t.paid_on) }
+                        th scope="row" class="nowrap" { (t.reward_ref) } td { (t.unit) } td class="num" { (t.amount) } td class="nowrap" { (t.paid_on) }
                         td {
                             form class="inline" method="post" action={ "/staff/payouts/" (t.payout_id) "/confirm" } {
                                 input type="hidden" name="csrf" value=(csrf);
@@ -194,14 +194,14 @@ pub fn ledger(p: &LedgerPage) -> Markup {
                 button type="submit" { "查看" }
             }
             @if let Some(href) = &p.csv_link { p { a href=(href) download { "下载本月台账（CSV）" } } }
-            div class="table-wrap" role="region" tabindex="0" aria-labelledby="tcap-ledger" { table {
+            div class="table-wrap" role="region" tabindex="0" aria-labelledby="tcap-ledger" { table class="wide" {
                 caption id="tcap-ledger" { "按付款日期排列的兑付记录" }
                 thead { tr {
                     th scope="col" { "付款日期" } th scope="col" { "奖励编号" } th scope="col" { "单位" } th scope="col" { "档次" }
                     th scope="col" { "金额（元）" } th scope="col" { "方式" } th scope="col" { "状态" }
                 } }
                 tbody { @for r in &p.rows { tr {
-                    td { (r.paid_on) } td { (r.reward_ref) } td { (r.unit_name) } td { (r.tiers) }
+                    td class="nowrap" { (r.paid_on) } th scope="row" class="nowrap" { (r.reward_ref) } td { (r.unit_name) } td { (r.tiers) }
                     td class="num" { (r.amount) } td { (method_label(&r.method)) } td { (payout_state_label(&r.state)) }
                 } } }
             } }

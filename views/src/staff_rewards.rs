@@ -88,7 +88,7 @@ pub fn tip_section(t: &TipRewards) -> Markup {
                 caption id="tcap-tip-rewards" { "这条线索的奖励" }
                 thead { tr { th scope="col" { "奖励编号" } th scope="col" { "金额（元）" } th scope="col" { "状态" } th scope="col" { "下一步" } } }
                 tbody { @for r in &t.rewards { tr {
-                    td { a href={ "/staff/rewards/" (r.id) } { (r.public_ref) } }
+                    th scope="row" class="nowrap" { a href={ "/staff/rewards/" (r.id) } { (r.public_ref) } }
                     td class="num" { (r.amount) } td { (status_label(&r.status)) } td { (next_step(r)) }
                 } } }
             } }
@@ -267,7 +267,7 @@ fn items_table(id: &str, caption: &str, items: &[ItemLine]) -> Markup {
         div class="table-wrap" role="region" tabindex="0" aria-labelledby=(id) { table {
             caption id=(id) { (caption) }
             thead { tr { th scope="col" { "项目" } th scope="col" { "最低（元）" } th scope="col" { "最高（元）" } th scope="col" { "建议（元）" } } }
-            tbody { @for i in items { tr { td { (i.label) } td class="num" { (i.min) } td class="num" { (i.max) } td class="num" { (i.suggested) } } } }
+            tbody { @for i in items { tr { th scope="row" { (i.label) } td class="num" { (i.min) } td class="num" { (i.max) } td class="num" { (i.suggested) } } } }
         } }
     }
 }
@@ -419,17 +419,17 @@ pub fn list(p: &RewardListPage) -> Markup {
                     li { a href={ "/staff/rewards" (query) } aria-current=[(key == p.current).then_some("page")] { (label) } }
                 } }
             }
-            div class="table-wrap" role="region" tabindex="0" aria-labelledby="tcap-rewards" { table {
+            div class="table-wrap" role="region" tabindex="0" aria-labelledby="tcap-rewards" { table class="wide" {
                 caption id="tcap-rewards" { "奖励（" (p.rows.len()) " 项；打开奖励会记入审计日志）" }
                 thead { tr {
                     th scope="col" { "奖励编号" } th scope="col" { "单位" } th scope="col" { "金额（元）" } th scope="col" { "档次" }
                     th scope="col" { "状态" } th scope="col" { "下一步" } th scope="col" { "告知期限" }
                 } }
                 tbody { @for r in &p.rows { tr {
-                    td { a href={ "/staff/rewards/" (r.id) } { (r.public_ref) } }
+                    th scope="row" class="nowrap" { a href={ "/staff/rewards/" (r.id) } { (r.public_ref) } }
                     td { (r.unit) } td class="num" { (r.amount) } td { (r.tiers) }
                     td { (status_label(&r.status)) } td { (next_step(r)) }
-                    td { (r.notify_by) @if r.overdue { " " strong class="overdue" { "已逾期" } } }
+                    td { span class="nowrap" { (r.notify_by) } @if r.overdue { " " strong class="overdue" { "已逾期" } } }
                 } } }
             } }
             @if p.rows.is_empty() { p { "没有符合条件的奖励。" } }

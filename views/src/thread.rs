@@ -50,7 +50,7 @@ fn texts(lang: Lang) -> Texts {
 pub fn section(lang: Lang, lines: &[ThreadLine], receipt: &str, just_sent: bool) -> Markup {
     let t = texts(lang);
     html! {
-        section class="thread" aria-labelledby="thread-title" {
+        section id="thread" class="thread" aria-labelledby="thread-title" {
             h2 id="thread-title" { (t.title) }
             @if just_sent { p class="note" role="status" { (t.sent) } }
             @if lines.is_empty() {
@@ -65,11 +65,15 @@ pub fn section(lang: Lang, lines: &[ThreadLine], receipt: &str, just_sent: bool)
                     }
                 }
             }
-            form method="post" action={ "/status/message?lang=" (lang.code()) } {
+            // The answer comes back at the conversation, where "sent" is said and the next Tab
+            // lands, not at the top of a long page.
+            form method="post" action={ "/status/message?lang=" (lang.code()) "#thread" } {
                 input type="hidden" name="receipt" value=(receipt);
-                label for="message-body" { (t.label) }
-                p id="message-body-hint" class="hint" { (t.hint) }
-                textarea id="message-body" name="body" rows="4" maxlength="2000" required aria-describedby="message-body-hint" {}
+                div class="field" {
+                    label for="message-body" { (t.label) }
+                    p id="message-body-hint" class="hint" { (t.hint) }
+                    textarea id="message-body" name="body" rows="4" maxlength="2000" required aria-describedby="message-body-hint" {}
+                }
                 button type="submit" { (t.send) }
             }
         }
