@@ -99,6 +99,43 @@ async fn proposed(s: &Server, t: &Staff, proposal: &Value) -> (String, String, S
     (tip, receipt, v["id"].as_str().unwrap().to_string())
 }
 
+/// A tip entered by staff (`channel` hotline or box), verified, with a reward of `grams` of
+/// heroin proposed by `proposer`: (tip, the receipt the clerk saw, reward id, proposal).
+async fn staff_tip_with_reward(
+    s: &Server,
+    t: &Staff,
+    channel: &str,
+    description: &str,
+    proposer: &str,
+    grams: f64,
+) -> (String, String, String, Value) {
+    let (code, v) = body(
+        s.staff_post(
+            &t.officer,
+            "/api/v1/staff/tips",
+            &json!({"channel": channel, "category": "trafficking", "township": "xidu", "description": description}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(code, 201);
+    let tip = v["id"].as_str().unwrap().to_string();
+    let seen = v["receipt"].as_str().unwrap().to_string();
+    verify_tip(s, &t.officer, &tip).await;
+    let (code, p) = body(
+        s.staff_post(
+            proposer,
+            &format!("/api/v1/staff/tips/{tip}/rewards"),
+            &seizure(grams),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(code, 201, "{p}");
+    let reward = p["id"].as_str().unwrap().to_string();
+    (tip, seen, reward, p)
+}
+
 #[tokio::test]
 async fn a_reward_walks_the_ladder_to_a_claim_code_a_payout_and_the_ledger() {
     let s = Server::start().await;
@@ -555,30 +592,16 @@ async fn two_clerks_paying_one_code_at_the_same_instant_pay_once() {
 async fn a_hotline_receipt_shows_the_claim_code_only_after_rekeying_on_the_web() {
     let s = Server::start().await;
     let t = staff(&s);
-    let (code, v) = body(
-        s.staff_post(
-            &t.officer,
-            "/api/v1/staff/tips",
-            &json!({"channel": "hotline", "category": "trafficking", "township": "xidu", "description": "来电举报：西渡某宾馆有人贩毒"}),
-        )
-        .await,
+    let (_, clerk_heard, reward, p) = staff_tip_with_reward(
+        &s,
+        &t,
+        "hotline",
+        "来电举报：西渡某宾馆有人贩毒",
+        &t.unit_head,
+        20.0,
     )
     .await;
-    assert_eq!(code, 201);
-    let tip = v["id"].as_str().unwrap().to_string();
-    let clerk_heard = v["receipt"].as_str().unwrap().to_string();
-    verify_tip(&s, &t.officer, &tip).await;
-    let (code, p) = body(
-        s.staff_post(
-            &t.unit_head,
-            &format!("/api/v1/staff/tips/{tip}/rewards"),
-            &seizure(20.0),
-        )
-        .await,
-    )
-    .await;
-    assert_eq!(code, 201);
-    let reward = p["id"].as_str().unwrap();
+    let reward = reward.as_str();
     assert_eq!(p["amount_fen"], 50_000);
     // The proposer (a supervisor) cannot sign; another person of the ladder step must.
     let (code, v) = sign(&s, &t.unit_head, reward).await;
@@ -896,29 +919,16 @@ async fn the_policy_is_versioned_data_an_admin_edits() {
 async fn the_status_page_shows_the_reward_and_offers_a_rekey() {
     let s = Server::start().await;
     let t = staff(&s);
-    let (code, v) = body(
-        s.staff_post(
-            &t.officer,
-            "/api/v1/staff/tips",
-            &json!({"channel": "box", "category": "trafficking", "township": "xidu", "description": "举报箱来信：西渡某KTV有人贩毒"}),
-        )
-        .await,
+    let (_, seen, reward, _) = staff_tip_with_reward(
+        &s,
+        &t,
+        "box",
+        "举报箱来信：西渡某KTV有人贩毒",
+        &t.officer,
+        5.0,
     )
     .await;
-    assert_eq!(code, 201);
-    let tip = v["id"].as_str().unwrap().to_string();
-    let seen = v["receipt"].as_str().unwrap().to_string();
-    verify_tip(&s, &t.officer, &tip).await;
-    let (_, p) = body(
-        s.staff_post(
-            &t.officer,
-            &format!("/api/v1/staff/tips/{tip}/rewards"),
-            &seizure(5.0),
-        )
-        .await,
-    )
-    .await;
-    let reward = p["id"].as_str().unwrap();
+    let reward = reward.as_str();
     assert_eq!(sign(&s, &t.unit_head, reward).await.0, 200);
     assert_eq!(sign(&s, &t.finance, reward).await.0, 200);
 
