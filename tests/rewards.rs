@@ -436,6 +436,17 @@ async fn a_reward_walks_the_ladder_to_a_claim_code_a_payout_and_the_ledger() {
         .status(),
         409
     );
+    assert_eq!(
+        s.staff_post(
+            &t.finance,
+            "/api/v1/staff/payouts/0000/confirm",
+            &json!(null)
+        )
+        .await
+        .status(),
+        404,
+        "no such payout"
+    );
     {
         use tipline::db::schema::{payouts, sealed_keys};
         let mut c = s.db();

@@ -224,11 +224,20 @@ pub fn announce_new_tips(
     public_url: &str,
 ) -> Result<usize, OutboxError> {
     conn.transaction::<_, OutboxError, _>(|c| {
-        let rows: Vec<(String, String)> = tips::table
+        let unannounced = tips::table
             .filter(tips::staff_notified.eq(false))
             .select((tips::id, tips::unit_code))
-            .limit(1000)
-            .load(c)?;
+            .limit(1000);
+        // Several nodes announce: on PostgreSQL each takes the rows no other node holds, so a
+        // batch is announced once. SQLite has one writer, and this runs inside its transaction.
+        let rows: Vec<(String, String)> = if let DbConn::Pg(pg) = c {
+            unannounced.for_update().skip_locked().load(pg)?
+        } else {
+            // Take SQLite's write lock before reading, like every other writer, so the
+            // transaction never has to upgrade a stale read snapshot.
+            crate::audit::lock_head(c)?;
+            unannounced.load(c)?
+        };
         if rows.is_empty() {
             return Ok(0);
         }

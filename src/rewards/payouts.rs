@@ -310,7 +310,15 @@ pub fn confirm_transfer(
             ))
             .execute(c)?;
             if n == 0 {
-                return Err(RewardError::NotPendingTransfer);
+                let exists: i64 = payouts::table
+                    .filter(payouts::id.eq(payout_id))
+                    .count()
+                    .get_result(c)?;
+                return Err(if exists == 0 {
+                    RewardError::NotFound
+                } else {
+                    RewardError::NotPendingTransfer
+                });
             }
             forget_keys(c, "payout_account", payout_id)?;
             Ok(())

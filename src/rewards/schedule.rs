@@ -59,6 +59,8 @@ pub struct Suggestion {
 
 const MAX_GRAMS: f64 = 1e9;
 const MAX_COUNT: i64 = 100_000;
+/// A thousand tonnes: far beyond any seizure, low enough that the message can say so.
+const MAX_PRECURSOR_KG: f64 = 1_000_000.0;
 
 fn grams_to_mg(g: f64, what: &'static str) -> Result<i64, RewardError> {
     if !g.is_finite() || !(0.0..=MAX_GRAMS).contains(&g) {
@@ -135,6 +137,11 @@ pub fn suggest(
         {
             items.push(tier_item(&t.code, &t.label, t.min_yuan, t.max_yuan));
         }
+    }
+    if !(0.0..=MAX_PRECURSOR_KG).contains(&facts.precursors_kg) {
+        return Err(RewardError::BadFacts(
+            "precursors must be 0 to 1,000,000 kg",
+        ));
     }
     let pre_g = grams_to_mg(facts.precursors_kg, "precursors must be 0 to 1,000,000 kg")?;
     if pre_g > 0 {
@@ -354,6 +361,11 @@ mod tests {
         assert!(suggest(&p, &f, 0).is_err());
         let f = Facts {
             special_yuan: 300_001,
+            ..Facts::default()
+        };
+        assert!(suggest(&p, &f, 0).is_err());
+        let f = Facts {
+            precursors_kg: 1_000_001.0,
             ..Facts::default()
         };
         assert!(suggest(&p, &f, 0).is_err());
