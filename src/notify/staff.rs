@@ -223,6 +223,16 @@ pub fn announce_new_tips(
     relay: &Recipient,
     public_url: &str,
 ) -> Result<usize, OutboxError> {
+    // The worker calls this every two seconds; most passes find nothing, and must not take the
+    // write lock (SQLite) or open a transaction just to learn that.
+    let pending: Option<String> = tips::table
+        .filter(tips::staff_notified.eq(false))
+        .select(tips::id)
+        .first(conn)
+        .optional()?;
+    if pending.is_none() {
+        return Ok(0);
+    }
     conn.transaction::<_, OutboxError, _>(|c| {
         let unannounced = tips::table
             .filter(tips::staff_notified.eq(false))
