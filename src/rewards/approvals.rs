@@ -110,6 +110,18 @@ pub const REJECT_REASONS: [&str; 5] = [
     "other",
 ];
 
+/// A reward and the policy version it was proposed under, for a role that works rewards.
+fn load_for(
+    c: &mut DbConn,
+    actor: &Actor,
+    reward_id: &str,
+) -> Result<(RewardRow, Policy), RewardError> {
+    require_reward_role(actor)?;
+    let row = load(c, reward_id)?;
+    let (_, policy) = policy::rewards_policy(c, Some(row.policy_version))?;
+    Ok((row, policy))
+}
+
 /// The ladder steps of a reward, from the policy version it was proposed under.
 fn ladder<'p>(policy: &'p Policy, row: &RewardRow) -> Vec<&'p LadderStep> {
     row.step_names()
@@ -420,9 +432,7 @@ pub fn sign(
         "reward.sign",
         &object,
         |c| {
-            require_reward_role(actor)?;
-            let row = load(c, reward_id)?;
-            let (_, policy) = policy::rewards_policy(c, Some(row.policy_version))?;
+            let (row, policy) = load_for(c, actor, reward_id)?;
             let steps = ladder(&policy, &row);
             let idx = check_signer(c, actor, &row, &steps)?;
             let inserted = diesel::insert_into(reward_signatures::table)
@@ -521,9 +531,7 @@ pub fn reject(
         "reward.reject",
         &object,
         |c| {
-            require_reward_role(actor)?;
-            let row = load(c, reward_id)?;
-            let (_, policy) = policy::rewards_policy(c, Some(row.policy_version))?;
+            let (row, policy) = load_for(c, actor, reward_id)?;
             let steps = ladder(&policy, &row);
             check_signer(c, actor, &row, &steps)?;
             diesel::update(
@@ -695,9 +703,7 @@ pub fn view(
         "reward.read",
         &object,
         |c| {
-            require_reward_role(actor)?;
-            let row = load(c, reward_id)?;
-            let (_, policy) = policy::rewards_policy(c, Some(row.policy_version))?;
+            let (row, policy) = load_for(c, actor, reward_id)?;
             if !may_read(actor, &row.unit_code, &ladder(&policy, &row)) {
                 return Err(RewardError::NotFound);
             }

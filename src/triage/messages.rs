@@ -30,6 +30,15 @@ pub enum MessageError {
     Crypto(#[from] CryptoError),
 }
 
+impl From<crate::notify::outbox::OutboxError> for MessageError {
+    fn from(e: crate::notify::outbox::OutboxError) -> Self {
+        match e {
+            crate::notify::outbox::OutboxError::Db(d) => MessageError::Db(d),
+            crate::notify::outbox::OutboxError::Crypto(x) => MessageError::Crypto(x),
+        }
+    }
+}
+
 impl From<diesel::result::Error> for MessageError {
     fn from(e: diesel::result::Error) -> Self {
         MessageError::Db(DbError::Query(e))
@@ -148,11 +157,7 @@ pub fn append(
             &unit,
             "message",
             vec![public_ref, link],
-        )
-        .map_err(|e| match e {
-            crate::notify::outbox::OutboxError::Db(d) => MessageError::Db(d),
-            crate::notify::outbox::OutboxError::Crypto(x) => MessageError::Crypto(x),
-        })?;
+        )?;
     }
     Ok(())
 }

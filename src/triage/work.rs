@@ -715,12 +715,7 @@ fn forward_to_reporter(
             template: "new_message".into(),
             params: vec![body.trim().to_string()],
         };
-        crate::notify::outbox::enqueue(c, desk.sealer, desk.relay, &job).map_err(|e| match e {
-            crate::notify::outbox::OutboxError::Db(d) => super::messages::MessageError::Db(d),
-            crate::notify::outbox::OutboxError::Crypto(x) => {
-                super::messages::MessageError::Crypto(x)
-            }
-        })?;
+        crate::notify::outbox::enqueue(c, desk.sealer, desk.relay, &job)?;
     }
     Ok(())
 }
