@@ -7,9 +7,9 @@
 use crate::crypto::keyring::Keyring;
 use crate::crypto::seal::{Opener, SealedObject, Sealer};
 use crate::crypto::{CryptoError, Secret32, keyed_hash, subkey};
-use crate::db::schema::{sealed_keys, tips};
+use crate::db::schema::tips;
 use crate::db::{DbConn, DbError, now_unix};
-use crate::triage::reader::open_sealed;
+use crate::triage::reader::{ReadError, forget_keys, open_sealed};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -119,14 +119,13 @@ pub fn tip_for_alias(conn: &mut DbConn, alias: &[u8]) -> Result<Option<String>, 
 }
 
 /// Deletes the contact envelopes and aliases whose retention period ended; returns how many.
-pub fn purge_expired(conn: &mut DbConn) -> Result<usize, DbError> {
+pub fn purge_expired(conn: &mut DbConn) -> Result<usize, ReadError> {
     let due: Vec<String> = tips::table
         .filter(tips::contact_purge_at.lt(now_unix()))
         .select(tips::id)
-        .load(conn)
-        .map_err(DbError::Query)?;
+        .load(conn)?;
     for id in &due {
-        conn.transaction::<_, DbError, _>(|c| {
+        conn.transaction::<_, ReadError, _>(|c| {
             diesel::update(tips::table.filter(tips::id.eq(id)))
                 .set((
                     tips::contact.eq(None::<Vec<u8>>),
@@ -134,12 +133,7 @@ pub fn purge_expired(conn: &mut DbConn) -> Result<usize, DbError> {
                     tips::contact_purge_at.eq(None::<i64>),
                 ))
                 .execute(c)?;
-            diesel::delete(
-                sealed_keys::table
-                    .filter(sealed_keys::object_kind.eq("contact"))
-                    .filter(sealed_keys::object_id.eq(id)),
-            )
-            .execute(c)?;
+            forget_keys(c, "contact", id)?;
             Ok(())
         })?;
     }
