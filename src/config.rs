@@ -45,6 +45,10 @@ pub struct Config {
     pub mail_from: String,
     /// Days a reporter's phone number or address is kept (sealed) to answer them.
     pub contact_retention_days: i64,
+    /// Where the monthly report is mailed (the office), and the day of the month it goes out
+    /// (Asia/Shanghai); a report month ends the day before.
+    pub report_mail_to: Vec<String>,
+    pub report_day: u8,
     /// The SMS provider (`TIPLINE_SMS_*`); `None` when SMS is off.
     pub sms: Option<SmsConfig>,
     /// Largest email accepted by `ingest-email` or the IMAP poller, bytes (whole message).
@@ -182,6 +186,8 @@ struct FileConfig {
     workers: Option<usize>,
     mail_from: Option<String>,
     contact_retention_days: Option<usize>,
+    report_mail_to: Option<String>,
+    report_day: Option<usize>,
     sms: Option<SmsFileConfig>,
 }
 
@@ -339,6 +345,24 @@ impl Config {
                 180,
             )?
             .clamp(1, 3650) as i64,
+            report_mail_to: env("TIPLINE_REPORT_MAIL_TO")
+                .or(f.report_mail_to)
+                .map(|v| {
+                    v.split(',')
+                        .map(|a| a.trim().to_string())
+                        .filter(|a| !a.is_empty())
+                        .collect()
+                })
+                .unwrap_or_default(),
+            report_day: match num("TIPLINE_REPORT_DAY", f.report_day, 28)? {
+                d @ 1..=28 => d as u8,
+                _ => {
+                    return Err(ConfigError::Invalid {
+                        name: "TIPLINE_REPORT_DAY",
+                        why: "a day of the month from 1 to 28".into(),
+                    });
+                }
+            },
             max_email_bytes: num("TIPLINE_MAX_EMAIL_BYTES", None, 25 * 1024 * 1024)?.max(1024),
             imap: ImapConfig::from_env()?,
             mail_from: env("TIPLINE_MAIL_FROM")

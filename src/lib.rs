@@ -10,6 +10,7 @@ pub mod crypto;
 pub mod db;
 pub mod intake;
 pub mod notify;
+pub mod reports;
 pub mod rewards;
 pub mod server;
 pub mod staff;

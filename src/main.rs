@@ -54,11 +54,37 @@ enum Command {
         #[command(subcommand)]
         action: AuditAction,
     },
+    /// Reports: `monthly` writes a month's figures as CSV and XLSX (small counts suppressed).
+    Report {
+        #[command(subcommand)]
+        action: ReportAction,
+    },
     /// Policy documents: `rewards` (schedule, cap, deadlines, approval ladder) and `calendar`
     /// (public holidays and make-up working days). Each change is a new version.
     Policy {
         #[command(subcommand)]
         action: PolicyAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum ReportAction {
+    /// Count a report month (`TIPLINE_REPORT_DAY`, 28 by default: a month ends on the 27th)
+    /// for the county or one unit and write tipline-report-YYYY-MM.csv and .xlsx.
+    Monthly {
+        /// YYYY-MM
+        #[arg(long)]
+        month: String,
+        /// A unit code, for one unit's figures; the county's by default.
+        #[arg(long)]
+        unit: Option<String>,
+        /// Where to write the files.
+        #[arg(long, default_value = ".")]
+        out: std::path::PathBuf,
+        /// Also queue the county's report for TIPLINE_REPORT_MAIL_TO now (sent again if it
+        /// went before).
+        #[arg(long)]
+        mail: bool,
     },
 }
 
@@ -129,7 +155,12 @@ enum TokenAction {
 #[derive(Subcommand)]
 enum AuditAction {
     /// Check every entry's hash chain and signature; exit non-zero naming the first bad entry.
-    Verify,
+    Verify {
+        /// SEQ:HASH from a monthly report mail (or any copy kept outside the database): the
+        /// entry SEQ must still have that hash. Repeatable.
+        #[arg(long)]
+        anchor: Vec<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -304,12 +335,29 @@ fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
         Command::Audit {
-            action: AuditAction::Verify,
+            action: AuditAction::Verify { anchor },
         } => {
             let (target, keys) = tipline::server::prepare(&config).map_err(|e| e.to_string())?;
             let mut conn = target.connect().map_err(|e| e.to_string())?;
             let v = tipline::audit::verify(&mut conn, &[keys.audit_verifier()])
                 .map_err(|e| format!("audit log is NOT intact: {e}"))?;
+            for a in &anchor {
+                let (seq, hash) = a
+                    .split_once(':')
+                    .and_then(|(s, h)| {
+                        Some((s.trim().parse::<i64>().ok()?, hex::decode(h.trim()).ok()?))
+                    })
+                    .ok_or_else(|| format!("anchor {a:?} is not SEQ:HEXHASH"))?;
+                match tipline::audit::hash_at(&mut conn, seq).map_err(|e| e.to_string())? {
+                    Some(h) if h == hash => println!("anchor {seq} matches"),
+                    Some(_) => {
+                        return Err(format!(
+                            "audit log is NOT intact: entry {seq} no longer has the anchored hash"
+                        ));
+                    }
+                    None => return Err(format!("audit log is NOT intact: entry {seq} is missing")),
+                }
+            }
             println!(
                 "audit log intact: {} entries, head {}",
                 v.entries,
@@ -317,6 +365,15 @@ fn run(cli: Cli) -> Result<(), String> {
             );
             Ok(())
         }
+        Command::Report {
+            action:
+                ReportAction::Monthly {
+                    month,
+                    unit,
+                    out,
+                    mail,
+                },
+        } => report_monthly(&config, &month, unit.as_deref(), &out, mail),
         Command::Policy { action } => {
             let (target, keys) = tipline::server::prepare(&config).map_err(|e| e.to_string())?;
             let mut conn = target.connect().map_err(|e| e.to_string())?;
@@ -477,4 +534,86 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// `tipline report monthly`: the files, and the mail on request.
+fn report_monthly(
+    config: &tipline::config::Config,
+    month: &str,
+    unit: Option<&str>,
+    out: &std::path::Path,
+    mail: bool,
+) -> Result<(), String> {
+    use tipline::reports::{self, Scope, export, mailer, period::Period};
+    let period = Period::parse(month, config.report_day).map_err(|e| e.to_string())?;
+    let (target, keys) = tipline::server::prepare(config).map_err(|e| e.to_string())?;
+    let mut conn = target.connect().map_err(|e| e.to_string())?;
+    let scope = Scope::County.narrowed(unit).map_err(|e| e.to_string())?;
+    let report = reports::monthly(&mut conn, &scope, &period, config.report_day)
+        .map_err(|e| e.to_string())?;
+    let signer = keys.audit_signer();
+    let object = format!("report:{}", period.label());
+    let head = reports::record(&mut conn, &signer, "cli", "report.export", &object)
+        .map_err(|e| e.to_string())?;
+    let scope_name = export::scope_label(&scope, unit);
+    let xlsx = export::xlsx(&report, &scope_name, &head).map_err(|e| e.to_string())?;
+    let base = match unit {
+        None => format!("tipline-report-{}", period.label()),
+        Some(u) => format!("tipline-report-{}-{u}", period.label()),
+    };
+    let csv_path = out.join(format!("{base}.csv"));
+    let xlsx_path = out.join(format!("{base}.xlsx"));
+    std::fs::write(&csv_path, export::csv(&report))
+        .map_err(|e| format!("{}: {e}", csv_path.display()))?;
+    std::fs::write(&xlsx_path, xlsx).map_err(|e| format!("{}: {e}", xlsx_path.display()))?;
+    let t = report.figures.total();
+    println!(
+        "report {} ({} to {}){}: {} received, {} verified, {} unfounded, {} duplicates, {} rewards approved, {} paid",
+        period.label(),
+        period.first_day(),
+        period.last_day(),
+        if report.partial {
+            ", month still running"
+        } else {
+            ""
+        },
+        t.received,
+        t.verified,
+        t.unfounded,
+        t.duplicate,
+        t.rewards_approved,
+        t.rewards_paid
+    );
+    println!("wrote {} and {}", csv_path.display(), xlsx_path.display());
+    println!("audit head {}:{}", head.seq, hex::encode(&head.hash));
+    if mail {
+        if config.report_mail_to.is_empty() {
+            return Err("--mail needs TIPLINE_REPORT_MAIL_TO".into());
+        }
+        let sealer = tipline::crypto::seal::Sealer::new(
+            keys.node.clone(),
+            std::time::Duration::from_secs(config.epoch_seconds.max(1)),
+            10_000,
+        );
+        let office = tipline::rewards::Office {
+            signer: &signer,
+            sealer: &sealer,
+            keys: &keys,
+            opener: None,
+        };
+        let m = mailer::Mailing {
+            office: &office,
+            to: &config.report_mail_to,
+            report_day: config.report_day,
+            public_url: &config.public_url,
+        };
+        let head = mailer::send(&mut conn, &m, &period, true).map_err(|e| e.to_string())?;
+        println!(
+            "queued for {} (a running server delivers it); the mail carries audit head {}:{}",
+            config.report_mail_to.join(", "),
+            head.seq,
+            hex::encode(&head.hash)
+        );
+    }
+    Ok(())
 }

@@ -192,7 +192,8 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
         });
     }
 
-    // Housekeeping: expired retry tokens and spent captchas; rewards past their claim period.
+    // Housekeeping: expired retry tokens and spent captchas; rewards past their claim period;
+    // the monthly report when it is due.
     let house = state.clone();
     actix_web::rt::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(600));
@@ -207,6 +208,20 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
                 }
                 if let Err(e) = crate::rewards::payouts::expire_due(&mut c, &st.office()) {
                     tracing::error!(error = %e, "expiring rewards failed");
+                }
+                let office = st.office();
+                let mailing = crate::reports::mailer::Mailing {
+                    office: &office,
+                    to: &st.config.report_mail_to,
+                    report_day: st.config.report_day,
+                    public_url: &st.config.public_url,
+                };
+                match crate::reports::mailer::send_due(&mut c, &mailing) {
+                    Ok(Some(month)) => {
+                        tracing::info!(%month, "monthly report queued for the office")
+                    }
+                    Ok(None) => {}
+                    Err(e) => tracing::error!(error = %e, "monthly report failed"),
                 }
                 Some(())
             })

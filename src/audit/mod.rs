@@ -72,6 +72,15 @@ pub fn lock_head(conn: &mut DbConn) -> QueryResult<()> {
         .map(|_| ())
 }
 
+/// The stored hash of entry `seq`, to compare with an anchor kept outside the database.
+pub fn hash_at(conn: &mut DbConn, seq: i64) -> QueryResult<Option<Vec<u8>>> {
+    audit_log::table
+        .filter(audit_log::seq.eq(seq))
+        .select(audit_log::hash)
+        .first(conn)
+        .optional()
+}
+
 /// Appends one entry. Call inside the transaction of the change it records.
 pub fn append(conn: &mut DbConn, signer: &SigningKey, e: &Entry) -> QueryResult<i64> {
     // Objects come from ids in requests: bounded so a hostile id cannot outgrow the index, and

@@ -264,6 +264,27 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    report_runs (period) {
+        period -> Text,
+        created_at -> BigInt,
+        head_seq -> BigInt,
+        head_hash -> Binary,
+    }
+}
+
+diesel::table! {
+    report_tombstones (day, measure, township, category, channel, unit_code) {
+        day -> Text,
+        measure -> Text,
+        township -> Text,
+        category -> Text,
+        channel -> Text,
+        unit_code -> Text,
+        n -> BigInt,
+    }
+}
+
 diesel::joinable!(tips -> units (unit_code));
 diesel::joinable!(unit_townships -> units (unit_code));
 diesel::joinable!(attachments -> tips (tip_id));
@@ -300,4 +321,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     rewards,
     reward_signatures,
     payouts,
+    report_runs,
+    report_tombstones,
 );

@@ -737,7 +737,12 @@ async fn new_tip(
         )
         .map(|(s, b)| (s.to_string(), b))
         .unwrap_or_else(|| ("举报已收到 / Report received".into(), receipt.display()));
-        crate::notify::Job::Mail { to, subject, body }
+        crate::notify::Job::Mail {
+            to,
+            subject,
+            body,
+            attachments: Vec::new(),
+        }
     };
     let options = crate::intake::ContactOptions {
         idempotency: Some(key),

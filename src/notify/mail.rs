@@ -1,9 +1,9 @@
 //! Mail delivery over SMTP with lettre. Messages are plain text, UTF-8, with nothing in the
 //! headers that identifies the office's software or the reporter.
 
-use super::DeliveryError;
-use lettre::message::Mailbox;
+use super::{DeliveryError, MailAttachment};
 use lettre::message::header::{ContentType, Header, HeaderName, HeaderValue};
+use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
 use lettre::{Message, SmtpTransport, Transport};
 
 pub struct Mailer {
@@ -26,18 +26,36 @@ impl Mailer {
     }
 
     /// Sends one message (blocking: call from the blocking pool).
-    pub fn send(&self, to: &str, subject: &str, body: &str) -> Result<(), DeliveryError> {
+    pub fn send(
+        &self,
+        to: &str,
+        subject: &str,
+        body: &str,
+        attachments: &[MailAttachment],
+    ) -> Result<(), DeliveryError> {
         let to: Mailbox = to
             .parse()
             .map_err(|_| DeliveryError::Permanent("malformed recipient address"))?;
-        let msg = Message::builder()
+        let builder = Message::builder()
             .from(self.from.clone())
             .to(to)
             .subject(subject)
-            .header(ContentType::TEXT_PLAIN)
-            .header(AutoSubmitted)
-            .body(body.to_string())
-            .map_err(|_| DeliveryError::Permanent("message could not be built"))?;
+            .header(AutoSubmitted);
+        let built = if attachments.is_empty() {
+            builder
+                .header(ContentType::TEXT_PLAIN)
+                .body(body.to_string())
+        } else {
+            let mut parts = MultiPart::mixed().singlepart(SinglePart::plain(body.to_string()));
+            for a in attachments {
+                let kind = ContentType::parse(&a.content_type)
+                    .map_err(|_| DeliveryError::Permanent("bad attachment type"))?;
+                parts = parts
+                    .singlepart(Attachment::new(a.filename.clone()).body(a.bytes.clone(), kind));
+            }
+            builder.multipart(parts)
+        };
+        let msg = built.map_err(|_| DeliveryError::Permanent("message could not be built"))?;
         match self.transport.send(&msg) {
             Ok(_) => Ok(()),
             Err(e) if e.is_permanent() => Err(DeliveryError::Permanent("recipient refused")),

@@ -19,6 +19,9 @@ pub enum Job {
         to: String,
         subject: String,
         body: String,
+        /// Files for the office (the monthly report); never on mail to reporters.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        attachments: Vec<MailAttachment>,
     },
     /// Chinese providers send only pre-approved templates, so SMS are a template code and its
     /// parameters; each provider renders or submits them its own way.
@@ -41,6 +44,29 @@ pub enum Job {
         template: String,
         params: Vec<String>,
     },
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct MailAttachment {
+    pub filename: String,
+    pub content_type: String,
+    #[serde(with = "base64_bytes")]
+    pub bytes: Vec<u8>,
+}
+
+mod base64_bytes {
+    use base64::Engine;
+    use base64::engine::general_purpose::STANDARD;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(b: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&STANDARD.encode(b))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        let text = String::deserialize(d)?;
+        STANDARD.decode(text).map_err(serde::de::Error::custom)
+    }
 }
 
 impl Job {
@@ -83,8 +109,13 @@ pub struct Transports {
 impl Transports {
     pub fn deliver(&self, job: &Job) -> Result<(), DeliveryError> {
         match job {
-            Job::Mail { to, subject, body } => match &self.mail {
-                Some(m) => m.send(to, subject, body),
+            Job::Mail {
+                to,
+                subject,
+                body,
+                attachments,
+            } => match &self.mail {
+                Some(m) => m.send(to, subject, body, attachments),
                 None => Err(DeliveryError::Unconfigured("mail")),
             },
             Job::Sms {

@@ -180,6 +180,7 @@ fn resolve_reporter(
             to: contact.address,
             subject: subject.to_string(),
             body,
+            attachments: Vec::new(),
         }),
         _ => None,
     })

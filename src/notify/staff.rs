@@ -304,6 +304,7 @@ pub fn resolve(
             to,
             subject: subject.to_string(),
             body: body.clone(),
+            attachments: Vec::new(),
         });
     }
     if channels.iter().any(|c| c == "sms")

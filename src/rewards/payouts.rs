@@ -480,7 +480,7 @@ pub fn yuan(fen: i64) -> String {
 }
 
 /// One CSV cell: quoted when needed, and never read as a formula by a spreadsheet.
-fn cell(s: &str) -> String {
+pub fn cell(s: &str) -> String {
     let s = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
         format!("'{s}")
     } else {

@@ -339,6 +339,21 @@ impl From<crate::rewards::RewardError> for ApiError {
     }
 }
 
+impl From<crate::reports::ReportError> for ApiError {
+    fn from(e: crate::reports::ReportError) -> Self {
+        use crate::reports::ReportError as R;
+        match e {
+            R::BadMonth => ApiError::Invalid(e.to_string()),
+            R::Forbidden => ApiError::Forbidden,
+            R::UnknownUnit => ApiError::NotFound,
+            R::Export | R::Outbox(_) | R::Db(_) => {
+                tracing::error!(error = %e, "report failed");
+                ApiError::Internal
+            }
+        }
+    }
+}
+
 impl From<diesel::result::Error> for ApiError {
     fn from(e: diesel::result::Error) -> Self {
         tracing::error!(error = %e, "database error");

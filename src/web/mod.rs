@@ -7,6 +7,7 @@ pub mod headers;
 pub mod pages;
 pub mod payout_pages;
 pub mod ratelimit;
+pub mod reports;
 pub mod reward_api;
 pub mod reward_form;
 pub mod reward_pages;

@@ -572,5 +572,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route(web::get().to(list_units))
                 .route(web::post().to(add_unit)),
         )
-        .configure(super::reward_api::configure);
+        .configure(super::reward_api::configure)
+        .configure(super::reports::configure_api);
 }

@@ -1150,5 +1150,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         )
         .service(resource("/audit", "GET").route(web::get().to(audit)))
         .configure(super::reward_pages::configure)
-        .configure(super::payout_pages::configure);
+        .configure(super::payout_pages::configure)
+        .configure(super::reports::configure_pages);
 }

@@ -3,6 +3,8 @@
 //! on a narrow phone screen, and with a screen reader: every control has a label, hints and
 //! errors are tied to their fields with `aria-describedby`, and an error summary links to them.
 
+pub mod charts;
+pub mod reports;
 pub mod rewards;
 pub mod strings;
 pub mod thread;

@@ -37,6 +37,7 @@ pub(crate) fn layout(title: &str, nav: Option<&Nav>, body: Markup) -> Markup {
                             }
                             @if n.role == "finance" { a href="/staff/payouts" { "兑付" } " · " }
                             @if n.role == "finance" || n.county_wide { a href="/staff/ledger" { "台账" } " · " }
+                            @if n.role == "supervisor" || n.role == "admin" || n.role == "auditor" { a href="/staff/reports/monthly" { "月度统计" } " · " }
                             @if n.role == "admin" {
                                 a href="/staff/admin" { "单位和账号" } " · "
                                 a href="/staff/admin/policy/rewards" { "奖励政策" } " · "
