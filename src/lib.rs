@@ -11,6 +11,7 @@ pub mod db;
 pub mod intake;
 pub mod notify;
 pub mod reports;
+pub mod retention;
 pub mod rewards;
 pub mod server;
 pub mod staff;

@@ -54,6 +54,13 @@ enum Command {
         #[command(subcommand)]
         action: AuditAction,
     },
+    /// Retention: purge contact details and delete closed unfounded / out-of-scope tips as the
+    /// `retention` policy document says, keeping only their report counts; then compact the
+    /// database. Schedule it daily (see docs/operator-guide.md).
+    Retention {
+        #[command(subcommand)]
+        action: RetentionAction,
+    },
     /// Reports: `monthly` writes a month's figures as CSV and XLSX (small counts suppressed).
     Report {
         #[command(subcommand)]
@@ -64,6 +71,16 @@ enum Command {
     Policy {
         #[command(subcommand)]
         action: PolicyAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum RetentionAction {
+    /// Apply the rules in force now.
+    Run {
+        /// Only show what would go.
+        #[arg(long)]
+        dry_run: bool,
     },
 }
 
@@ -365,6 +382,9 @@ fn run(cli: Cli) -> Result<(), String> {
             );
             Ok(())
         }
+        Command::Retention {
+            action: RetentionAction::Run { dry_run },
+        } => retention_run(&config, dry_run),
         Command::Report {
             action:
                 ReportAction::Monthly {
@@ -615,5 +635,44 @@ fn report_monthly(
             hex::encode(&head.hash)
         );
     }
+    Ok(())
+}
+
+/// `tipline retention run [--dry-run]`.
+fn retention_run(config: &tipline::config::Config, dry_run: bool) -> Result<(), String> {
+    use tipline::retention;
+    let (target, keys) = tipline::server::prepare(config).map_err(|e| e.to_string())?;
+    let mut conn = target.connect().map_err(|e| e.to_string())?;
+    let rules = retention::rules(&mut conn).map_err(|e| e.to_string())?;
+    let plan = retention::plan(&mut conn, &rules, retention::now()).map_err(|e| e.to_string())?;
+    println!(
+        "{}: {} contact envelopes, {} closed tips with their attachments, messages and notes",
+        if dry_run {
+            "would purge or delete"
+        } else {
+            "purging and deleting"
+        },
+        plan.contacts.len(),
+        plan.tips.len(),
+    );
+    println!("category\tcontacts\tunfounded\tout_of_scope");
+    for (cat, (c, u, o)) in &plan.by_category {
+        println!("{cat}\t{c}\t{u}\t{o}");
+    }
+    if plan.kept_with_reward > 0 {
+        println!(
+            "kept: {} tips that the rules would delete but that have a reward",
+            plan.kept_with_reward
+        );
+    }
+    if dry_run {
+        println!("dry run: nothing was changed");
+        return Ok(());
+    }
+    let done = retention::run(&mut conn, &keys.audit_signer(), &plan).map_err(|e| e.to_string())?;
+    println!(
+        "done: {} contact envelopes purged, {} tips deleted with {} attachments; database compacted",
+        done.contacts, done.tips, done.attachments
+    );
     Ok(())
 }

@@ -494,6 +494,7 @@ async fn exports_hide_small_counts_and_carry_the_audit_head() {
     let bad = srv.cli(&["audit", "verify", "--anchor", &forged]);
     assert!(!bad.status.success(), "a wrong anchor fails");
 
+    let out_dir = tempfile::tempdir().unwrap();
     // The mail for the office: queued once, sealed in the outbox, with both files, the
     // suppressed figures and the head that includes its own audit entry.
     let out = srv.cli(&[
@@ -503,7 +504,7 @@ async fn exports_hide_small_counts_and_carry_the_audit_head() {
         "2026-10",
         "--mail",
         "--out",
-        srv.data_dir().to_str().unwrap(),
+        out_dir.path().to_str().unwrap(),
     ]);
     assert!(
         out.status.success(),

@@ -9,7 +9,7 @@ use crate::crypto::seal::{Opener, SealedObject, Sealer};
 use crate::crypto::{CryptoError, Secret32, keyed_hash, subkey};
 use crate::db::schema::tips;
 use crate::db::{DbConn, DbError, now_unix};
-use crate::triage::reader::{ReadError, forget_keys, open_sealed};
+use crate::triage::reader::{ReadError, open_sealed};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -125,17 +125,7 @@ pub fn purge_expired(conn: &mut DbConn) -> Result<usize, ReadError> {
         .select(tips::id)
         .load(conn)?;
     for id in &due {
-        conn.transaction::<_, ReadError, _>(|c| {
-            diesel::update(tips::table.filter(tips::id.eq(id)))
-                .set((
-                    tips::contact.eq(None::<Vec<u8>>),
-                    tips::contact_alias.eq(None::<Vec<u8>>),
-                    tips::contact_purge_at.eq(None::<i64>),
-                ))
-                .execute(c)?;
-            forget_keys(c, "contact", id)?;
-            Ok(())
-        })?;
+        conn.transaction::<_, ReadError, _>(|c| crate::retention::purge_contact(c, id))?;
     }
     Ok(due.len())
 }

@@ -14,7 +14,8 @@ pub const DEFAULT_REWARDS: &str = include_str!("defaults/rewards-2018.toml");
 pub const REWARDS_DOC: &str = "rewards";
 pub const CALENDAR_DOC: &str = "calendar";
 /// Documents an admin may edit.
-pub const DOCUMENTS: [&str; 2] = [REWARDS_DOC, CALENDAR_DOC];
+pub const DOCUMENTS: [&str; 3] = [REWARDS_DOC, CALENDAR_DOC, RETENTION_DOC];
+pub use crate::retention::RETENTION_DOC;
 
 const FEN_PER_YUAN: i64 = 100;
 
@@ -316,6 +317,7 @@ fn default_text(name: &str) -> Option<&'static str> {
     match name {
         REWARDS_DOC => Some(DEFAULT_REWARDS),
         CALENDAR_DOC => Some(DEFAULT_CALENDAR),
+        RETENTION_DOC => Some(crate::retention::rules::DEFAULT_RETENTION),
         _ => None,
     }
 }
@@ -378,6 +380,9 @@ pub fn save_document(
         }
         CALENDAR_DOC => {
             Calendar::from_toml(body)?;
+        }
+        RETENTION_DOC => {
+            crate::retention::rules::Rules::from_toml(body).map_err(|e| bad(e.to_string()))?;
         }
         _ => return Err(RewardError::NotFound),
     }

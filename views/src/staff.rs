@@ -41,6 +41,7 @@ pub(crate) fn layout(title: &str, nav: Option<&Nav>, body: Markup) -> Markup {
                             @if n.role == "admin" {
                                 a href="/staff/admin" { "单位和账号" } " · "
                                 a href="/staff/admin/policy/rewards" { "奖励政策" } " · "
+                                a href="/staff/admin/policy/retention" { "保存期限" } " · "
                             }
                             @if n.role == "auditor" { a href="/staff/audit" { "审计日志" } " · " }
                             a href="/staff/password" { "修改密码" } " · "

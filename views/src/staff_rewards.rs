@@ -50,6 +50,7 @@ pub fn policy_title(name: &str) -> &'static str {
     match name {
         "rewards" => "奖励标准和审批流程",
         "calendar" => "工作日历（法定节假日和调休）",
+        "retention" => "保存期限（联系方式和已结线索）",
         _ => "政策文件",
     }
 }
