@@ -5,85 +5,14 @@
 //! adds PostgreSQL in a throwaway database). Generating the data takes a minute or two.
 
 use diesel::connection::SimpleConnection;
+
+mod data;
+use data::generate;
 use diesel::prelude::*;
 use std::time::{Duration, Instant};
 use tipline::db::{DbConn, DbTarget};
-use tipline::intake::catalog::{CATEGORIES, COUNTY_UNIT, TOWNSHIPS, station_code};
 use tipline::staff::{Actor, Role};
 use tipline::triage::work::{QueueFilter, queue};
-
-const STATUSES: &[&str] = &[
-    "received",
-    "triaging",
-    "assigned",
-    "investigating",
-    "verified",
-    "unfounded",
-    "closed",
-];
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// Inserts `n` tips with realistic metadata and placeholder ciphertext, 1,000 rows a statement.
-fn generate(conn: &mut DbConn, n: usize, pg: bool) {
-    let now = tipline::db::now_unix();
-    let blob = |b: &[u8]| {
-        if pg {
-            format!("'\\x{}'", hex(b))
-        } else {
-            format!("X'{}'", hex(b))
-        }
-    };
-    let payload = blob(&[7u8; 96]);
-    let mut seed = 0x2545_f491_4f6c_dd1du64;
-    let mut next = || {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        seed
-    };
-    let started = Instant::now();
-    for chunk in 0..n.div_ceil(1000) {
-        let mut sql = String::from(
-            "INSERT INTO tips (id, public_ref, channel, category, township, unit_code, status, priority, county_only, created_hour, updated_at, receipt_hash, reply_pubkey, payload, attachment_count) VALUES ",
-        );
-        for i in 0..1000.min(n - chunk * 1000) {
-            let k = chunk * 1000 + i;
-            let r = next();
-            let town = &TOWNSHIPS[(r % 24) as usize];
-            let cat = &CATEGORIES[((r >> 8) % CATEGORIES.len() as u64) as usize];
-            let county = (r >> 16) % 5 == 0;
-            let unit = if county {
-                COUNTY_UNIT.to_string()
-            } else {
-                station_code(town.code)
-            };
-            let hour = now - now % 3600 - ((r >> 20) % (3 * 365 * 24)) as i64 * 3600;
-            let status = STATUSES[((r >> 32) % STATUSES.len() as u64) as usize];
-            if i > 0 {
-                sql.push(',');
-            }
-            sql.push_str(&format!(
-                "('{k:032x}', 'B{k:09}', 'web', '{}', '{}', '{unit}', '{status}', {}, {}, {hour}, {hour}, {}, {}, {payload}, 0)",
-                cat.code,
-                town.code,
-                (r >> 40) % 4,
-                if county { "TRUE" } else { "FALSE" },
-                blob(&tipline::crypto::sha256(&k.to_be_bytes())),
-                blob(&[1u8; 32]),
-            ));
-        }
-        conn.batch_execute(&sql).expect("insert batch");
-    }
-    conn.batch_execute(if pg { "ANALYZE tips" } else { "ANALYZE" })
-        .expect("analyze");
-    eprintln!(
-        "generated {n} tips in {:.1}s",
-        started.elapsed().as_secs_f64()
-    );
-}
 
 fn time<F: FnMut()>(mut f: F) -> (Duration, Duration) {
     for _ in 0..20 {

@@ -71,7 +71,7 @@ fn generate(srv: &Server, p: &Period, n: usize) -> BTreeMap<Key, Want> {
         let town = g.pick(TOWNSHIPS).code;
         let cat = g.pick(CATEGORIES).code;
         let chan = *g.pick(&CHANNELS);
-        let unit = if g.next() % 4 == 0 || town == "other" {
+        let unit = if g.next().is_multiple_of(4) || town == "other" {
             COUNTY_UNIT.to_string()
         } else {
             station_code(town)
@@ -140,7 +140,7 @@ fn generate(srv: &Server, p: &Period, n: usize) -> BTreeMap<Key, Want> {
                 _ => w.duplicate += 1,
             }
         }
-        if status != "verified" || g.next() % 2 == 0 {
+        if status != "verified" || g.next().is_multiple_of(2) {
             continue;
         }
         // A reward: still approving, approved (claimable), paid in cash or pending transfer.

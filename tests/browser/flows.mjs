@@ -4,7 +4,8 @@
 // claim code, and exchanges a receipt a hotline clerk read out. Staff log in with password and
 // TOTP: the officer triages and verifies a tip, writes to the reporter and proposes a reward
 // (suggest, then propose); the unit head and finance sign; finance pays one reward in cash and
-// one by transfer (then confirms it) and reads the ledger; the admin opens the policy pages.
+// one by transfer (then confirms it) and reads the ledger; the admin opens the policy pages and
+// the monthly report (charts, tables, CSV and XLSX); the unit head reads the unit's report.
 // axe-core checks every page state visited (WCAG 2.1 A/AA) at phone and desktop width, in both
 // languages for public pages; no page may be wider than the phone, nor text spill out of its box.
 // Usage: node flows.mjs BASE_URL OFFICER PASSWORD SHOTS_DIR HEAD FINANCE ADMIN
@@ -280,6 +281,23 @@ await audit(admin, 'staff-policy-rewards');
 await click(admin, 'a[href="/staff/admin/policy/calendar"]');
 expect(await has(admin, '工作日历'), 'admin: the calendar is not shown');
 await audit(admin, 'staff-policy-calendar');
+await click(admin, 'a[href="/staff/admin/policy/retention"]');
+expect(await has(admin, 'contact_days'), 'admin: the retention rules are not shown');
+await audit(admin, 'staff-policy-retention');
+
+// --- the monthly report: charts drawn on the server, tables, the suppressed downloads ---------
+await click(admin, 'a[href="/staff/reports/monthly"]');
+expect(await has(admin, '按乡镇') && (await admin.locator('svg.chart[role="img"] title').count()) === 4,
+  'admin: the monthly report lacks its four labelled charts');
+await audit(admin, 'staff-report-monthly');
+const xlsx = await admin.request.get(`${BASE}/staff/reports/monthly.xlsx`);
+expect(xlsx.status() === 200 && (await xlsx.body()).subarray(0, 2).toString() === 'PK', `admin: report.xlsx answered ${xlsx.status()}`);
+const report = await admin.request.get(`${BASE}/staff/reports/monthly.csv`);
+const reportText = await report.text();
+expect(report.status() === 200 && reportText.includes('乡镇,西渡镇'), `admin: report.csv answered ${report.status()}`);
+await head.goto(`${BASE}/staff/reports/monthly`);
+expect(await has(head, '按类别') && !(await head.locator('select#unit').count()), 'unit head: the report is not the unit\'s own');
+await audit(head, 'staff-report-unit');
 
 // --- a hotline clerk's receipt: the resident exchanges it for one only they know ------------
 await officer.goto(`${BASE}/staff/tips/new`);
