@@ -23,6 +23,17 @@ async fn first_start_creates_data_and_keys_apart_and_says_where_the_keys_are() {
     assert!(keys.join("office.pub").exists());
     if !s.db_url.starts_with("postgres") {
         assert!(s.data_dir().join("tipline.db").exists());
+        for f in ["tipline.db", "tipline.db-wal"] {
+            let mode = std::fs::metadata(s.data_dir().join(f))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(
+                mode & 0o077,
+                0,
+                "{f} is the service account's only, whatever the umask"
+            );
+        }
         let data: Vec<_> = std::fs::read_dir(s.data_dir())
             .unwrap()
             .flatten()

@@ -97,8 +97,20 @@ impl DbTarget {
                         );
                     }
                 }
+                let fresh = !std::path::Path::new(&self.location).exists();
                 let mut c = SqliteConnection::establish(&self.location)
                     .map_err(|e| DbError::Connect(e.to_string()))?;
+                // A database file we create is the service account's only, whatever the umask;
+                // SQLite gives its WAL and shared-memory files the same mode.
+                #[cfg(unix)]
+                if fresh {
+                    use std::os::unix::fs::PermissionsExt;
+                    std::fs::set_permissions(
+                        &self.location,
+                        std::fs::Permissions::from_mode(0o600),
+                    )
+                    .map_err(|e| DbError::Connect(e.to_string()))?;
+                }
                 // WAL + synchronous=FULL: a commit is on disk when it returns. secure_delete
                 // overwrites deleted content instead of leaving it in free pages.
                 c.batch_execute(

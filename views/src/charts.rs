@@ -62,10 +62,16 @@ fn draw_bars(svg: &mut String, size: (u32, u32), max: i64, bars: &[Bar]) -> Draw
     let root = SVGBackend::with_string(svg, size).into_drawing_area();
     root.fill(&WHITE)?;
     let n = bars.len().max(1) as i32;
+    // Room for the longest label: Chinese characters are about one em wide.
+    let longest = bars
+        .iter()
+        .map(|b| b.label.chars().count())
+        .max()
+        .unwrap_or(4) as u32;
     let mut chart = ChartBuilder::on(&root)
         .margin(8)
         .x_label_area_size(28)
-        .y_label_area_size(150)
+        .y_label_area_size((14 * longest + 24).clamp(80, 360))
         .build_cartesian_2d(0i64..max, (0..n).into_segmented())?;
     let label_of = |v: &SegmentValue<i32>| match v {
         SegmentValue::CenterOf(i) => bars
