@@ -73,9 +73,11 @@ fn draw_bars(svg: &mut String, size: (u32, u32), max: i64, bars: &[Bar]) -> Draw
         .x_label_area_size(28)
         .y_label_area_size((14 * longest + 24).clamp(80, 360))
         .build_cartesian_2d(0i64..max, (0..n).into_segmented())?;
+    // Segment 0 is at the bottom: the first bar goes on top, in the table's order.
+    let row = |i: usize| (n as usize).saturating_sub(1 + i);
     let label_of = |v: &SegmentValue<i32>| match v {
-        SegmentValue::CenterOf(i) => bars
-            .get(*i as usize)
+        SegmentValue::CenterOf(i) if (0..n).contains(i) => bars
+            .get(row(*i as usize))
             .map(|b| b.label.clone())
             .unwrap_or_default(),
         _ => String::new(),
@@ -92,6 +94,7 @@ fn draw_bars(svg: &mut String, size: (u32, u32), max: i64, bars: &[Bar]) -> Draw
     let at = |i: usize| SegmentValue::Exact(i as i32);
     chart
         .draw_series(bars.iter().enumerate().map(|(i, b)| {
+            let i = row(i);
             let mut r = Rectangle::new([(0, at(i)), (b.received, at(i + 1))], RECEIVED.filled());
             r.set_margin(3, 3, 0, 0);
             r
@@ -100,6 +103,7 @@ fn draw_bars(svg: &mut String, size: (u32, u32), max: i64, bars: &[Bar]) -> Draw
         .legend(|(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], RECEIVED.filled()));
     chart
         .draw_series(bars.iter().enumerate().map(|(i, b)| {
+            let i = row(i);
             let mut r = Rectangle::new([(0, at(i)), (b.verified, at(i + 1))], VERIFIED.filled());
             r.set_margin(9, 9, 0, 0);
             r
