@@ -745,3 +745,70 @@ async fn only_the_node_holding_the_lock_polls() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
+
+// --- the monthly report reaches the office through the real mail server ------------------------
+
+#[tokio::test]
+async fn monthly_report_reaches_the_office_mailbox_with_both_files() {
+    let Some((smtp, imap)) = servers() else {
+        return;
+    };
+    let office = format!("admin+report-{}@example.test", tag());
+    let mut env = mail_env(&smtp);
+    env.push(("TIPLINE_REPORT_MAIL_TO", office.clone()));
+    let s = start(env).await;
+    let out_dir = tempfile::tempdir().unwrap();
+    let out = s.cli(&[
+        "report",
+        "monthly",
+        "--month",
+        "2026-10",
+        "--mail",
+        "--out",
+        out_dir.path().to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    let (subject, body) = wait_for_mail(&imap, &office, |subject, _| {
+        subject.contains("月报 2026-10")
+    })
+    .await;
+    assert!(subject.contains("2026-09-28 至 2026-10-27"), "{subject}");
+    assert!(body.contains("审计日志链头哈希"), "{body}");
+    let raw = fetch(
+        &imap,
+        "admin@example.test",
+        "INBOX",
+        &format!("TO \"{office}\""),
+    )
+    .await
+    .into_iter()
+    .map(|(raw, _)| raw)
+    .find(|raw| {
+        mail_parser::MessageParser::default()
+            .parse(raw)
+            .and_then(|m| m.subject().map(|s| s.contains("月报 2026-10")))
+            .unwrap_or(false)
+    })
+    .unwrap();
+    use mail_parser::MimeHeaders;
+    let m = mail_parser::MessageParser::default().parse(&raw).unwrap();
+    let files: Vec<(String, Vec<u8>)> = m
+        .attachments()
+        .map(|a| {
+            (
+                a.attachment_name().unwrap_or_default().to_string(),
+                a.contents().to_vec(),
+            )
+        })
+        .collect();
+    let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(
+        names,
+        ["tipline-report-2026-10.xlsx", "tipline-report-2026-10.csv"]
+    );
+    assert_eq!(&files[0].1[..2], b"PK");
+    assert!(String::from_utf8_lossy(&files[1].1).starts_with("\u{feff}报告月份,维度,项目"));
+    // Nothing about the software or the reporter in the headers: an automatic mail.
+    let raw = String::from_utf8_lossy(&raw);
+    assert!(raw.contains("Auto-Submitted: auto-generated"), "{raw}");
+}
