@@ -631,3 +631,71 @@ async fn the_report_is_due_once_on_the_report_day_after_eight() {
         "sent once"
     );
 }
+
+#[tokio::test]
+async fn the_report_page_shows_charts_and_tables_to_supervisors_only() {
+    let srv = Server::start().await;
+    let p = Period::parse("2026-10", 28).unwrap();
+    let want = generate(&srv, &p, 120);
+    common::add_user(&srv, "r.county", "supervisor", None);
+    common::add_user(&srv, "r.officer", "officer", Some("ps-xidu"));
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let (county, _) = common::login(&srv, "r.county", None, now).await;
+    let (officer, _) = common::login(&srv, "r.officer", None, now).await;
+    let (status, html) = srv
+        .page(&county, "/staff/reports/monthly?month=2026-10")
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        html.matches("<svg class=\"chart\"").count(),
+        4,
+        "trend and three dimensions"
+    );
+    assert_eq!(html.matches("role=\"img\"").count(), 4);
+    for heading in [
+        "按乡镇",
+        "按类别",
+        "按渠道",
+        "近十二个月",
+        "2026-09-28 至 2026-10-27",
+    ] {
+        assert!(html.contains(heading), "{heading}");
+    }
+    let mut total = Want::default();
+    want.values().for_each(|w| add(&mut total, w));
+    assert!(
+        html.contains(&format!("<td class=\"num\">{}</td>", total.received)),
+        "the total received ({}) is in the tables",
+        total.received
+    );
+    assert!(html.contains("href=\"/staff/reports/monthly.xlsx?month=2026-10\""));
+    let r = srv
+        .client
+        .get(srv.url("/staff/reports/monthly.csv?month=2026-10"))
+        .header("cookie", &county)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(
+        r.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .contains("tipline-report-2026-10.csv")
+    );
+    assert_suppressed(&r.text().await.unwrap());
+    assert_eq!(
+        srv.page(&county, "/staff/reports/monthly?month=2026-13")
+            .await
+            .0,
+        422
+    );
+    assert_eq!(srv.page(&officer, "/staff/reports/monthly").await.0, 403);
+    assert_eq!(
+        srv.page(&officer, "/staff/reports/monthly.xlsx").await.0,
+        403
+    );
+}

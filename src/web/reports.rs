@@ -300,7 +300,7 @@ pub async fn monthly_page(state: web::Data<AppState>, req: HttpRequest) -> HttpR
             )
         }
         Err(ApiError::Invalid(message)) => page(
-            StatusCode::BAD_REQUEST,
+            StatusCode::UNPROCESSABLE_ENTITY,
             v::monthly(&v::ReportPage {
                 nav: nav(&s, &csrf),
                 month: month_typed,
