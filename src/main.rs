@@ -66,6 +66,11 @@ enum Command {
         #[command(subcommand)]
         action: ReportAction,
     },
+    /// The blind index that links related tips (police zone: needs the office key).
+    Index {
+        #[command(subcommand)]
+        action: IndexAction,
+    },
     /// Policy documents: `rewards` (schedule, cap, deadlines, approval ladder) and `calendar`
     /// (public holidays and make-up working days). Each change is a new version.
     Policy {
@@ -117,6 +122,17 @@ enum PolicyAction {
     Set {
         name: String,
         file: std::path::PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum IndexAction {
+    /// Index every tip whose index is older than the current normalization rules, then exit.
+    /// The server does the same in the background; this is for operators who want it done now.
+    Run {
+        /// Re-index every tip, not only those behind the current rules.
+        #[arg(long)]
+        all: bool,
     },
 }
 
@@ -222,6 +238,35 @@ fn run(cli: Cli) -> Result<(), String> {
             action: KeysAction::Init,
         } => {
             tipline::server::prepare(&config).map_err(|e| e.to_string())?;
+            Ok(())
+        }
+        Command::Index {
+            action: IndexAction::Run { all },
+        } => {
+            let (target, keys) = tipline::server::prepare(&config).map_err(|e| e.to_string())?;
+            let mut conn = target.connect().map_err(|e| e.to_string())?;
+            let opener = keys
+                .office_opener()
+                .ok_or("the office private key is not in the keys dir (police zone only)")?;
+            let blind = tipline::crypto::blind::BlindKeys::new(&keys.peppers.blind_index);
+            let linker = tipline::triage::links::Linker {
+                signer: &keys.audit_signer(),
+                opener: &opener,
+                blind: &blind,
+            };
+            if all {
+                tipline::triage::links::reset_index(&mut conn).map_err(|e| e.to_string())?;
+            }
+            let mut total = 0;
+            loop {
+                let n = tipline::triage::links::index_pending(&mut conn, &linker)
+                    .map_err(|e| e.to_string())?;
+                if n == 0 {
+                    break;
+                }
+                total += n;
+            }
+            println!("indexed {total} tips");
             Ok(())
         }
         Command::Unit { action } => {

@@ -90,9 +90,13 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
         Duration::from_secs(config.epoch_seconds.max(1)),
         10_000,
     ));
+    let opener = keys.office_opener();
     let staff = web::StaffKeys {
         signer: keys.audit_signer(),
-        opener: keys.office_opener(),
+        blind: opener
+            .as_ref()
+            .map(|_| crate::crypto::blind::BlindKeys::new(&keys.peppers.blind_index)),
+        opener,
         totp_key: crate::crypto::subkey(&keys.peppers.token, "totp-secrets"),
         csrf_key: crate::crypto::subkey(&keys.peppers.token, "csrf"),
     };
@@ -169,6 +173,12 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
                 };
                 if let Err(e) = crate::notify::outbox::run_once(&mut c, &worker) {
                     tracing::error!(error = %e, "outbox pass failed");
+                }
+                // The blind index, where this node holds the office key (police zone).
+                if let Some(l) = st.linker()
+                    && let Err(e) = crate::triage::links::index_pending(&mut c, &l)
+                {
+                    tracing::error!(error = %e, "indexing tips failed");
                 }
                 Some(())
             })

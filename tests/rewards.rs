@@ -8,19 +8,6 @@ use common::*;
 use diesel::prelude::*;
 use serde_json::{Value, json};
 
-async fn verify_tip(s: &Server, officer: &str, tip: &str) {
-    for to in ["assigned", "investigating", "verified"] {
-        let r = s
-            .staff_post(
-                officer,
-                &format!("/api/v1/staff/tips/{tip}/transition"),
-                &json!({ "to": to }),
-            )
-            .await;
-        assert_eq!(r.status(), 204, "transition to {to}");
-    }
-}
-
 fn today() -> String {
     tipline::rewards::calendar::format(tipline::rewards::calendar::today())
 }
@@ -85,7 +72,7 @@ async fn proposed(s: &Server, t: &Staff, proposal: &Value) -> (String, String, S
     let (tip, receipt) = s
         .public_tip("trafficking", "xidu", "西渡镇出租屋内有人制贩毒品")
         .await;
-    verify_tip(s, &t.officer, &tip).await;
+    s.verify_tip(&t.officer, &tip).await;
     let (code, v) = body(
         s.staff_post(
             &t.officer,
@@ -121,7 +108,7 @@ async fn staff_tip_with_reward(
     assert_eq!(code, 201);
     let tip = v["id"].as_str().unwrap().to_string();
     let seen = v["receipt"].as_str().unwrap().to_string();
-    verify_tip(s, &t.officer, &tip).await;
+    s.verify_tip(&t.officer, &tip).await;
     let (code, p) = body(
         s.staff_post(
             proposer,
@@ -159,7 +146,7 @@ async fn a_reward_walks_the_ladder_to_a_claim_code_a_payout_and_the_ledger() {
         (409, Some("tip_not_verified"))
     );
     assert_eq!(s.count("rewards"), 0);
-    verify_tip(&s, &t.officer, &tip).await;
+    s.verify_tip(&t.officer, &tip).await;
 
     let (code, sug) = body(
         s.staff_post(

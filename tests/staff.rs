@@ -296,6 +296,22 @@ async fn deny_by_default_every_route_every_role() {
     let notes = format!("/api/v1/staff/tips/{tip}/notes");
     let assign = format!("/api/v1/staff/tips/{tip}/assign");
     let transition = format!("/api/v1/staff/tips/{tip}/transition");
+    let related = format!("/api/v1/staff/tips/{tip}/related");
+    let duplicate = format!("/api/v1/staff/tips/{tip}/duplicate");
+    let (other_tip, _) = s.public_tip("trafficking", "xidu", "矩阵测试二").await;
+    let r = s
+        .staff_post(
+            &tokens[0].1,
+            "/api/v1/staff/cases",
+            &json!({"tips": [other_tip]}),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    let case = r.json::<serde_json::Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let case_get = format!("/api/v1/staff/cases/{case}");
     // route, method, body, expected per role in the order above, then without a token.
     let cases: Vec<(&str, &str, serde_json::Value, [u16; 8])> = vec![
         (
@@ -375,6 +391,30 @@ async fn deny_by_default_every_route_every_role() {
             "POST",
             json!({"code": "ps-new", "name": "新派出所", "townships": ["goulou"]}),
             [403, 403, 403, 403, 403, 201, 403, 401],
+        ),
+        (
+            &related,
+            "GET",
+            json!(null),
+            [200, 404, 200, 200, 403, 403, 403, 401],
+        ),
+        (
+            &case_get,
+            "GET",
+            json!(null),
+            [200, 404, 200, 200, 403, 403, 403, 401],
+        ),
+        (
+            &duplicate,
+            "POST",
+            json!({"of": tip}),
+            [422, 404, 422, 422, 403, 403, 403, 401],
+        ),
+        (
+            "/api/v1/staff/cases",
+            "POST",
+            json!({"tips": [tip]}),
+            [201, 404, 409, 409, 403, 403, 403, 401],
         ),
         (
             "/api/v1/staff/users/m.finance/disable",

@@ -1,5 +1,6 @@
 //! Everything secret passes through here: keys, sealing, receipts, tokens.
 
+pub mod blind;
 pub mod keyring;
 pub mod receipt;
 pub mod reply;

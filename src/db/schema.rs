@@ -48,6 +48,8 @@ diesel::table! {
         staff_notified -> Bool,
         assigned_to -> Nullable<Text>,
         tags -> Text,
+        index_version -> Integer,
+        duplicate_of -> Nullable<Text>,
     }
 }
 
@@ -265,6 +267,33 @@ diesel::table! {
 }
 
 diesel::table! {
+    blind_index (kind, tag, tip_id) {
+        kind -> Text,
+        tag -> Binary,
+        tip_id -> Text,
+    }
+}
+
+diesel::table! {
+    cases (id) {
+        id -> Text,
+        public_ref -> Text,
+        unit_code -> Text,
+        created_by -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    case_tips (tip_id) {
+        tip_id -> Text,
+        case_id -> Text,
+        added_by -> Text,
+        added_at -> BigInt,
+    }
+}
+
+diesel::table! {
     report_runs (period) {
         period -> Text,
         created_at -> BigInt,
@@ -286,6 +315,9 @@ diesel::table! {
 }
 
 diesel::joinable!(tips -> units (unit_code));
+diesel::joinable!(blind_index -> tips (tip_id));
+diesel::joinable!(case_tips -> cases (case_id));
+diesel::joinable!(case_tips -> tips (tip_id));
 diesel::joinable!(unit_townships -> units (unit_code));
 diesel::joinable!(attachments -> tips (tip_id));
 diesel::joinable!(sessions -> staff (staff_id));
@@ -321,6 +353,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     rewards,
     reward_signatures,
     payouts,
+    blind_index,
+    cases,
+    case_tips,
     report_runs,
     report_tombstones,
 );

@@ -9,8 +9,8 @@ pub mod rules;
 
 use crate::audit::{self, Entry, Outcome};
 use crate::db::schema::{
-    attachment_chunks, attachments, messages, report_tombstones, rewards, sealed_keys, tip_events,
-    tip_notes, tips,
+    attachment_chunks, attachments, blind_index, case_tips, messages, report_tombstones, rewards,
+    sealed_keys, tip_events, tip_notes, tips,
 };
 use crate::db::{DbConn, now_unix};
 use crate::reports::figures::DECISIONS;
@@ -247,6 +247,11 @@ pub fn delete_tip(c: &mut DbConn, tip_id: &str) -> Result<usize, RetentionError>
             .filter(sealed_keys::recipient_key_id.eq(crate::crypto::reply::reply_key_id(tip_id))),
     )
     .execute(c)?;
+    diesel::delete(blind_index::table.filter(blind_index::tip_id.eq(tip_id))).execute(c)?;
+    diesel::delete(case_tips::table.filter(case_tips::tip_id.eq(tip_id))).execute(c)?;
+    diesel::update(tips::table.filter(tips::duplicate_of.eq(tip_id)))
+        .set(tips::duplicate_of.eq(None::<String>))
+        .execute(c)?;
     diesel::delete(tips::table.filter(tips::id.eq(tip_id))).execute(c)?;
     Ok(files.len())
 }

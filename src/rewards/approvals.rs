@@ -162,6 +162,56 @@ fn already_fen(c: &mut DbConn, tip_id: &str, except: Option<&str>) -> Result<i64
     Ok(q.load::<i64>(c)?.into_iter().sum())
 }
 
+/// Sum of the live rewards of several tips (a joint report).
+fn already_fen_all(c: &mut DbConn, tip_ids: &[String]) -> Result<i64, RewardError> {
+    Ok(rewards::table
+        .filter(rewards::tip_id.eq_any(tip_ids))
+        .filter(rewards::status.eq_any(LIVE_STATUSES))
+        .select(rewards::amount_fen)
+        .load::<i64>(c)?
+        .into_iter()
+        .sum())
+}
+
+/// "The earliest accepted reporter of a lead is rewarded; a joint report is split" (2018
+/// national measures). A lead is a case (`triage::links`): if an accepted tip of the case
+/// (verified, or closed after being verified; duplicates never are) was reported in an earlier
+/// hour, this tip's reporter is not rewarded. Tips reported in the same hour are a joint
+/// report: the tips returned (this one included) share the cap and the bounds.
+pub fn joint_reporters(c: &mut DbConn, tip_id: &str) -> Result<Vec<String>, RewardError> {
+    use crate::db::schema::case_tips;
+    let Some(case_id) = case_tips::table
+        .filter(case_tips::tip_id.eq(tip_id))
+        .select(case_tips::case_id)
+        .first::<String>(c)
+        .optional()?
+    else {
+        return Ok(vec![tip_id.to_string()]);
+    };
+    let members: Vec<(String, String, String, i64)> = case_tips::table
+        .inner_join(tips::table)
+        .filter(case_tips::case_id.eq(&case_id))
+        .order((tips::created_hour.asc(), tips::public_ref.asc()))
+        .select((tips::id, tips::public_ref, tips::status, tips::created_hour))
+        .load(c)?;
+    let mine = members
+        .iter()
+        .find(|m| m.0 == tip_id)
+        .map(|m| m.3)
+        .ok_or(RewardError::TipNotFound)?;
+    let mut joint = Vec::new();
+    for (id, public_ref, status, hour) in members {
+        if hour > mine || (id != tip_id && !was_verified(c, &id, &status)?) {
+            continue;
+        }
+        if hour < mine {
+            return Err(RewardError::EarlierReporter { public_ref });
+        }
+        joint.push(id);
+    }
+    Ok(joint)
+}
+
 /// The tip's unit and status, if the actor may work it.
 fn tip_for(c: &mut DbConn, actor: &Actor, tip_id: &str) -> Result<(String, String), RewardError> {
     tips::table
@@ -288,23 +338,33 @@ pub fn propose(
             }
             let today = calendar::today();
             let cracked = check_proposal(p, today)?;
+            let joint = joint_reporters(c, tip_id)?;
             let (version, policy) = policy::rewards_policy(c, None)?;
             let cal: Calendar = policy::calendar(c)?;
-            let already = already_fen(c, tip_id, None)?;
+            // The cap counts every live reward of the report: this tip's, and in a joint
+            // report its partners'. The policy's bounds apply to the partners' total too.
+            let already = already_fen_all(c, &joint)?;
+            let partners = already - already_fen(c, tip_id, None)?;
             let s = schedule::suggest(&policy, &p.facts, already)?;
             if s.items.is_empty() {
                 return Err(RewardError::NoTier);
             }
             let room = (s.cap_fen - already).max(0);
-            let amount = p.amount_fen.unwrap_or(s.suggested_fen);
+            // A joint report is split: each part may be below the tier's minimum, but the
+            // parts together stay within its maximum.
+            let (min_fen, max_fen) = if joint.len() > 1 {
+                (1, s.max_fen - partners)
+            } else {
+                (s.min_fen.max(1), s.max_fen)
+            };
+            let amount = p
+                .amount_fen
+                .unwrap_or((s.suggested_fen - partners).max(min_fen));
             if amount > room {
                 return Err(RewardError::OverCap { room_fen: room });
             }
-            if amount < s.min_fen.max(1) || amount > s.max_fen {
-                return Err(RewardError::OutsideBounds {
-                    min_fen: s.min_fen.max(1),
-                    max_fen: s.max_fen,
-                });
+            if amount < min_fen || amount > max_fen {
+                return Err(RewardError::OutsideBounds { min_fen, max_fen });
             }
             let steps: Vec<String> = policy
                 .steps_for(amount)

@@ -26,6 +26,10 @@ pub enum RewardError {
     Forbidden,
     #[error("rewards are proposed for verified tips only")]
     TipNotVerified,
+    #[error(
+        "tip {public_ref} of the same case reported this lead earlier; the earliest reporter is rewarded"
+    )]
+    EarlierReporter { public_ref: String },
     #[error("{0}")]
     BadFacts(&'static str),
     #[error("{0}")]

@@ -1,5 +1,6 @@
 //! Working the tips. For now: routing a new tip to the unit that serves it.
 
+pub mod links;
 pub mod messages;
 pub mod reader;
 pub mod routing;

@@ -31,6 +31,11 @@ pub enum TriageError {
     Db(#[from] DbError),
     #[error("sealed data could not be opened")]
     Crypto,
+    /// A refusal with its own stable code (409), e.g. a tip that is already in a case.
+    #[error("{message}")]
+    Refused { code: &'static str, message: String },
+    #[error("the office key is not on this node")]
+    NoOfficeKey,
 }
 
 impl From<diesel::result::Error> for TriageError {
@@ -316,7 +321,7 @@ fn deny(
 
 /// Loads a tip's unit and status inside a transaction, checking the actor's scope. Outside the
 /// scope the tip does not exist for them (404), and the attempt is audited by the caller.
-fn scoped_tip(
+pub(crate) fn scoped_tip(
     c: &mut DbConn,
     actor: &Actor,
     id: &str,
@@ -339,46 +344,59 @@ fn act<T>(
     change: impl FnOnce(&mut DbConn, &str) -> Result<T, TriageError>,
 ) -> Result<T, TriageError> {
     let object = format!("tip:{id}");
+    audited(conn, signer, actor, action, &object, |c| {
+        let Some((_, status)) = scoped_tip(c, actor, id)? else {
+            return Err(TriageError::NotFound);
+        };
+        change(c, &status)
+    })
+}
+
+/// Runs `change` in one transaction with its audit entry on `object`, for a role that works
+/// tips. The audit head is locked first; refusals (role, scope, input) are audited on their
+/// own after the rollback.
+pub(crate) fn audited<T>(
+    conn: &mut DbConn,
+    signer: &SigningKey,
+    actor: &Actor,
+    action: &str,
+    object: &str,
+    change: impl FnOnce(&mut DbConn) -> Result<T, TriageError>,
+) -> Result<T, TriageError> {
     if !actor.role.reads_tips() {
-        deny(conn, signer, actor, action, &object)?;
+        deny(conn, signer, actor, action, object)?;
         return Err(TriageError::Forbidden);
     }
     let result = conn.transaction::<_, TriageError, _>(|c| {
         audit::lock_head(c)?;
-        let Some((_, status)) = scoped_tip(c, actor, id)? else {
-            return Err(TriageError::NotFound);
-        };
-        let out = change(c, &status)?;
+        let out = change(c)?;
         audit::append(
             c,
             signer,
             &Entry {
                 actor: &actor.audit_name(),
                 action,
-                object: &object,
+                object,
                 outcome: Outcome::Ok,
             },
         )?;
         Ok(out)
     });
-    match &result {
-        Err(TriageError::NotFound) => deny(conn, signer, actor, action, &object)?,
-        Err(TriageError::InvalidTransition { .. }) | Err(TriageError::BadInput(_)) => {
-            conn.transaction::<_, TriageError, _>(|c| {
-                audit::append(
-                    c,
-                    signer,
-                    &Entry {
-                        actor: &actor.audit_name(),
-                        action,
-                        object: &object,
-                        outcome: Outcome::Failed,
-                    },
-                )?;
-                Ok(())
-            })?
-        }
-        _ => {}
+    let refused = match &result {
+        Err(TriageError::NotFound) => Some(Outcome::Denied),
+        Err(TriageError::InvalidTransition { .. })
+        | Err(TriageError::BadInput(_))
+        | Err(TriageError::Refused { .. }) => Some(Outcome::Failed),
+        _ => None,
+    };
+    if let Some(outcome) = refused {
+        let e = Entry {
+            actor: &actor.audit_name(),
+            action,
+            object,
+            outcome,
+        };
+        audit::record(conn, signer, &e)?;
     }
     result
 }
@@ -409,6 +427,10 @@ pub struct TipView {
     /// The conversation with the reporter; opening the tip marks it read.
     pub messages: Vec<super::messages::Message>,
     pub next_states: Vec<&'static str>,
+    /// The case this tip was linked into, if any.
+    pub case: Option<super::links::CaseRef>,
+    /// The tip this one repeats, when it was marked a duplicate.
+    pub duplicate_of: Option<String>,
 }
 
 /// Opens a tip for one person: audited in the same transaction as the read.
@@ -416,6 +438,7 @@ pub fn open_tip(
     conn: &mut DbConn,
     signer: &SigningKey,
     opener: &Opener,
+    blind: Option<&crate::crypto::blind::BlindKeys>,
     actor: &Actor,
     id: &str,
 ) -> Result<TipView, TriageError> {
@@ -430,6 +453,10 @@ pub fn open_tip(
         // Defence in depth: a contact envelope is a separate object, but never let one through.
         if let Some(o) = report.as_object_mut() {
             o.remove("contact");
+        }
+        // Index it now if the background pass has not yet, so its related tips show at once.
+        if let Some(keys) = blind {
+            super::links::ensure_indexed(c, keys, id, &report)?;
         }
         let events = tip_events::table
             .filter(tip_events::tip_id.eq(id))
@@ -466,7 +493,13 @@ pub fn open_tip(
         let messages =
             super::messages::for_office(c, opener, id).map_err(|_| TriageError::Crypto)?;
         super::messages::mark_read(c, id).map_err(|_| TriageError::Crypto)?;
+        let duplicate_of = tips::table
+            .filter(tips::id.eq(id))
+            .select(tips::duplicate_of)
+            .first::<Option<String>>(c)?;
         Ok(TipView {
+            case: super::links::case_of(c, id)?,
+            duplicate_of,
             meta: QueueItem::from(r),
             messages,
             report,
@@ -491,31 +524,43 @@ pub fn transition(
     }
     let action = format!("tip.transition.{to}");
     act(conn, desk.signer, actor, &action, id, |c, from| {
-        if !states::allowed(from, to) {
-            return Err(TriageError::InvalidTransition {
-                from: from.to_string(),
-                to: to.to_string(),
-            });
-        }
-        let now = now_unix();
-        diesel::update(tips::table.filter(tips::id.eq(id)))
-            .set((tips::status.eq(to), tips::updated_at.eq(now)))
-            .execute(c)?;
-        diesel::insert_into(tip_events::table)
-            .values((
-                tip_events::id.eq(hex::encode(random_bytes::<12>()?)),
-                tip_events::tip_id.eq(id),
-                tip_events::at.eq(now),
-                tip_events::actor.eq(actor.audit_name()),
-                tip_events::from_status.eq(from),
-                tip_events::to_status.eq(to),
-            ))
-            .execute(c)?;
+        move_status(c, actor, id, from, to)?;
         if let Some(text) = note.filter(|n| !n.trim().is_empty()) {
             insert_note(c, desk, actor, id, text)?;
         }
         Ok(())
     })
+}
+
+/// One step of the state machine, with its event row; inside the caller's transaction.
+pub(crate) fn move_status(
+    c: &mut DbConn,
+    actor: &Actor,
+    id: &str,
+    from: &str,
+    to: &str,
+) -> Result<(), TriageError> {
+    if !states::allowed(from, to) {
+        return Err(TriageError::InvalidTransition {
+            from: from.to_string(),
+            to: to.to_string(),
+        });
+    }
+    let now = now_unix();
+    diesel::update(tips::table.filter(tips::id.eq(id)))
+        .set((tips::status.eq(to), tips::updated_at.eq(now)))
+        .execute(c)?;
+    diesel::insert_into(tip_events::table)
+        .values((
+            tip_events::id.eq(hex::encode(random_bytes::<12>()?)),
+            tip_events::tip_id.eq(id),
+            tip_events::at.eq(now),
+            tip_events::actor.eq(actor.audit_name()),
+            tip_events::from_status.eq(from),
+            tip_events::to_status.eq(to),
+        ))
+        .execute(c)?;
+    Ok(())
 }
 
 fn insert_note(

@@ -267,6 +267,12 @@ impl From<crate::triage::work::TriageError> for ApiError {
                 tracing::error!("a sealed object did not open");
                 ApiError::Internal
             }
+            T::Refused { code, message } => ApiError::Refused {
+                status: StatusCode::CONFLICT,
+                code,
+                message,
+            },
+            T::NoOfficeKey => ApiError::Unavailable,
         }
     }
 }
@@ -310,6 +316,7 @@ impl From<crate::rewards::RewardError> for ApiError {
             }
             R::NoOfficeKey => return ApiError::Unavailable,
             R::TipNotVerified => (StatusCode::CONFLICT, "tip_not_verified"),
+            R::EarlierReporter { .. } => (StatusCode::CONFLICT, "earlier_reporter"),
             R::BadFacts(_) => (StatusCode::UNPROCESSABLE_ENTITY, "bad_facts"),
             R::BadInput(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
             R::NotEligible => (StatusCode::UNPROCESSABLE_ENTITY, "not_eligible"),

@@ -4,6 +4,7 @@ pub mod api;
 pub mod captcha;
 pub mod errors;
 pub mod headers;
+pub mod link_api;
 pub mod pages;
 pub mod payout_pages;
 pub mod ratelimit;
@@ -65,6 +66,9 @@ pub struct StaffKeys {
     pub opener: Option<crate::crypto::seal::Opener>,
     pub totp_key: crate::crypto::Secret32,
     pub csrf_key: crate::crypto::Secret32,
+    /// The blind-index subkeys; only beside the office key (police zone), which confirms
+    /// what they find.
+    pub blind: Option<crate::crypto::blind::BlindKeys>,
 }
 
 pub struct AppState {
@@ -88,6 +92,15 @@ impl AppState {
             keys: &self.intake.keys,
             opener: self.staff.opener.as_ref(),
         }
+    }
+
+    /// What linking needs, where this node holds the office key.
+    pub fn linker(&self) -> Option<crate::triage::links::Linker<'_>> {
+        Some(crate::triage::links::Linker {
+            signer: &self.staff.signer,
+            opener: self.staff.opener.as_ref()?,
+            blind: self.staff.blind.as_ref()?,
+        })
     }
 
     pub fn desk(&self) -> crate::triage::work::Desk<'_> {

@@ -103,6 +103,10 @@ fn text(e: &RewardError) -> (&'static str, String) {
         R::TipNotFound => fixed("", "没有这条线索，或它不属于您的单位。"),
         R::Forbidden => fixed("", "您的角色不能进行这项操作。"),
         R::TipNotVerified => fixed("", "线索查证属实后才能提出奖励。"),
+        R::EarlierReporter { public_ref } => (
+            "",
+            format!("同一案件中线索 {public_ref} 更早举报并已查证属实；奖励给最先举报的人。"),
+        ),
         R::BadFacts(m) => {
             let (f, t) = facts_text(m);
             (f, t.to_string())

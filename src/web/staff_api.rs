@@ -197,7 +197,14 @@ pub async fn get_tip(
     let id = super::key(path.into_inner());
     let view = db(&state, move |c, st| {
         let opener = st.staff.opener.as_ref().ok_or(ApiError::Unavailable)?;
-        Ok(work::open_tip(c, &st.staff.signer, opener, &who, &id)?)
+        Ok(work::open_tip(
+            c,
+            &st.staff.signer,
+            opener,
+            st.staff.blind.as_ref(),
+            &who,
+            &id,
+        )?)
     })
     .await?;
     Ok(HttpResponse::Ok().json(view))
@@ -573,5 +580,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route(web::post().to(add_unit)),
         )
         .configure(super::reward_api::configure)
-        .configure(super::reports::configure_api);
+        .configure(super::reports::configure_api)
+        .configure(super::link_api::configure);
 }

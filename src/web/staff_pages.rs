@@ -11,18 +11,22 @@ use super::AppState;
 use super::errors::ApiError;
 use crate::crypto::token::{open_token, seal_token};
 use crate::db::now_unix;
+use crate::db::schema::tips;
 use crate::intake::catalog::{CATEGORIES, TOWNSHIPS};
 use crate::intake::{Channel, StaffStamp, Submitted, TipFields};
 use crate::staff::auth::{self, LoginResult, Session, Stage};
 use crate::staff::{Role, accounts};
+use crate::triage::links;
 use crate::triage::work::{self, QueueFilter};
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
+use diesel::prelude::*;
 use std::collections::HashMap;
 use std::time::Duration;
 use tipline_views::maud::Markup;
 use tipline_views::staff as v;
+use tipline_views::staff_links as vl;
 
 const COOKIE: &str = "tipline_staff";
 
@@ -534,12 +538,31 @@ pub async fn tip(
     let idc = id.clone();
     let view = db(&state, move |c, st| {
         let opener = st.staff.opener.as_ref().ok_or(ApiError::Unavailable)?;
-        let t = work::open_tip(c, &st.staff.signer, opener, &actor, &idc)?;
+        let t = work::open_tip(
+            c,
+            &st.staff.signer,
+            opener,
+            st.staff.blind.as_ref(),
+            &actor,
+            &idc,
+        )?;
         let rewards = super::reward_pages::tip_rewards(c, &actor, &idc)?;
-        Ok((t, rewards))
+        let related = match st.linker() {
+            Some(l) => Some(links::related(c, &l, &actor, &idc)?),
+            None => None,
+        };
+        let original = match &t.duplicate_of {
+            Some(o) => tips::table
+                .filter(tips::id.eq(o))
+                .select(tips::public_ref)
+                .first::<String>(c)
+                .optional()?,
+            None => None,
+        };
+        Ok((t, rewards, related, original))
     })
     .await;
-    let (t, rewards) = match view {
+    let (t, rewards, related, original) = match view {
         Ok(t) => t,
         Err(e) => return error_page(&e, Some((&s, &csrf))),
     };
@@ -621,6 +644,31 @@ pub async fn tip(
             })
             .collect(),
         has_contact: t.meta.channel == "sms" || t.meta.channel == "email",
+        related: related.map(|r| vl::RelatedSection {
+            items: r
+                .items
+                .iter()
+                .map(|i| {
+                    let shared: Vec<String> = i
+                        .shared
+                        .iter()
+                        .map(|s| format!("{} {}", kind_zh(s.kind), s.value))
+                        .collect();
+                    linked_tip(&i.tip, shared.join("；"))
+                })
+                .collect(),
+            elsewhere: r.elsewhere,
+            truncated: r.truncated,
+        }),
+        case_panel: vl::CasePanel {
+            tip_id: &id,
+            case: t
+                .case
+                .as_ref()
+                .map(|c| (c.id.clone(), c.public_ref.clone())),
+            duplicate_of: original,
+            may_mark_duplicate: t.next_states.contains(&"duplicate"),
+        },
     };
     page(StatusCode::OK, v::tip(&p))
 }
@@ -695,6 +743,22 @@ pub async fn tip_action(
                 &idc,
                 &get("body").unwrap_or_default(),
             ),
+            "case" => match get("case_ref") {
+                None => links::create_case(c, &st.staff.signer, &actor, std::slice::from_ref(&idc))
+                    .map(drop),
+                Some(r) => {
+                    let case = links::id_by_ref(c, &r)?.unwrap_or_default();
+                    links::add_to_case(c, &st.staff.signer, &actor, &case, &idc)
+                }
+            },
+            "unlink" => {
+                let case = links::case_of(c, &idc)?.map(|r| r.id).unwrap_or_default();
+                links::remove_from_case(c, &st.staff.signer, &actor, &case, &idc)
+            }
+            "duplicate" => {
+                let of = links::id_by_ref(c, &get("of").unwrap_or_default())?.unwrap_or_default();
+                links::mark_duplicate(c, &st.staff.signer, &actor, &idc, &of)
+            }
             _ => return Err(ApiError::NotFound),
         }
         .map_err(ApiError::from)
@@ -715,9 +779,14 @@ pub async fn tip_action(
                     "note too long" => "备注太长（最多 10000 字）。",
                     "a message is 1 to 2,000 characters" => "给举报人的消息须为 1 到 2000 字。",
                     "unknown status" => "没有这个状态。",
+                    "a tip cannot be a duplicate of itself" => "一条线索不能是它自己的重复。",
                     _ => "标签最多 10 个，只能包含文字、数字、- 和 _。",
                 },
-                ApiError::NotFound => "没有这条线索，或它不属于您的单位。",
+                ApiError::Refused {
+                    code: "already_in_case",
+                    ..
+                } => "这条线索已在另一个案件中；一条线索只能属于一个案件。",
+                ApiError::NotFound => "没有这条线索（或案件），或它不属于您的单位。",
                 ApiError::Forbidden => "您的角色不能进行这项操作。",
                 _ => "服务器出错，操作没有完成。",
             };
@@ -1114,6 +1183,101 @@ pub async fn audit(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse
     page(StatusCode::OK, v::audit(&p))
 }
 
+fn kind_zh(k: crate::crypto::blind::Kind) -> &'static str {
+    use crate::crypto::blind::Kind;
+    match k {
+        Kind::Phone => "电话",
+        Kind::Plate => "车牌",
+        Kind::IdNumber => "身份证号",
+        Kind::Venue => "场所",
+        Kind::Person => "人员",
+    }
+}
+
+fn linked_tip(t: &links::TipLine, detail: String) -> vl::LinkedTip {
+    vl::LinkedTip {
+        id: t.id.clone(),
+        public_ref: t.public_ref.clone(),
+        status: status_zh(&t.status).to_string(),
+        township: label(TOWNSHIPS, &t.township),
+        received: super::hour_local(t.created_hour),
+        detail,
+    }
+}
+
+/// A case and its tips in the order they were reported.
+pub async fn case(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> HttpResponse {
+    let s = match signed_in(&state, &req).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let csrf = csrf_of(&state, &s);
+    let id = super::key(path.into_inner());
+    let actor = s.actor.clone();
+    let idc = id.clone();
+    let view = db(&state, move |c, st| {
+        Ok(links::view_case(c, &st.staff.signer, &actor, &idc)?)
+    })
+    .await;
+    let k = match view {
+        Ok(k) => k,
+        Err(e) => return error_page(&e, Some((&s, &csrf))),
+    };
+    let p = vl::CasePage {
+        nav: nav(&s, &csrf),
+        id: &id,
+        public_ref: &k.public_ref,
+        created: format!(
+            "{} 于 {} 时建立",
+            k.created_by,
+            super::hour_local(k.created_at)
+        ),
+        tips: k
+            .tips
+            .iter()
+            .map(|t| linked_tip(&t.tip, t.added_by.clone()))
+            .collect(),
+        elsewhere: k.elsewhere,
+    };
+    page(StatusCode::OK, vl::case(&p))
+}
+
+/// Takes a tip out of the case, from the case page.
+pub async fn case_unlink(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> HttpResponse {
+    let (s, f) = match posted(&state, &req, &body, None).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let csrf = csrf_of(&state, &s);
+    let id = super::key(path.into_inner());
+    let tip = super::key(f.get("tip").cloned().unwrap_or_default());
+    let actor = s.actor.clone();
+    let idc = id.clone();
+    let done = db(&state, move |c, st| {
+        Ok(links::remove_from_case(
+            c,
+            &st.staff.signer,
+            &actor,
+            &idc,
+            &tip,
+        )?)
+    })
+    .await;
+    match done {
+        Ok(()) => see_other(&format!("/staff/cases/{id}")),
+        Err(e) => error_page(&e, Some((&s, &csrf))),
+    }
+}
+
 pub fn configure(cfg: &mut web::ServiceConfig) {
     use super::resource;
     cfg.service(resource("", "GET").route(web::get().to(home)))
@@ -1141,6 +1305,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         )
         .service(resource("/tips/{id}", "GET").route(web::get().to(tip)))
         .service(resource("/tips/{id}/{action}", "POST").route(web::post().to(tip_action)))
+        .service(resource("/cases/{id}", "GET").route(web::get().to(case)))
+        .service(resource("/cases/{id}/unlink", "POST").route(web::post().to(case_unlink)))
         .service(resource("/admin", "GET").route(web::get().to(admin)))
         .service(resource("/admin/users", "POST").route(web::post().to(admin_add_user)))
         .service(resource("/admin/units", "POST").route(web::post().to(admin_add_unit)))

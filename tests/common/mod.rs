@@ -326,6 +326,9 @@ impl Server {
             "tip_notes",
             "messages",
             "outbox",
+            "blind_index",
+            "cases",
+            "case_tips",
         ] {
             let rows = diesel::sql_query(format!("SELECT CAST(t AS TEXT) AS v FROM {table} t"))
                 .load::<Row>(&mut conn)
@@ -484,7 +487,13 @@ impl Server {
         township: &str,
         description: &str,
     ) -> (String, String) {
-        let r = self.post_json("/api/v1/tips", &serde_json::json!({"category": category, "township": township, "description": description})).await;
+        self.public_tip_with(&serde_json::json!({"category": category, "township": township, "description": description}))
+            .await
+    }
+
+    /// Files a public tip with any of the API's fields and returns (tip id, receipt) for it.
+    pub async fn public_tip_with(&self, tip: &serde_json::Value) -> (String, String) {
+        let r = self.post_json("/api/v1/tips", tip).await;
         assert_eq!(r.status(), 201);
         let receipt = r.json::<serde_json::Value>().await.unwrap()["receipt"]
             .as_str()
@@ -501,5 +510,19 @@ impl Server {
             .first(&mut conn)
             .unwrap();
         (id, receipt)
+    }
+
+    /// Moves a tip from received to verified, as `officer`.
+    pub async fn verify_tip(&self, officer: &str, tip: &str) {
+        for to in ["assigned", "investigating", "verified"] {
+            let r = self
+                .staff_post(
+                    officer,
+                    &format!("/api/v1/staff/tips/{tip}/transition"),
+                    &serde_json::json!({ "to": to }),
+                )
+                .await;
+            assert_eq!(r.status(), 204, "transition to {to}");
+        }
     }
 }

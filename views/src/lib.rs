@@ -370,4 +370,5 @@ mod tests {
 }
 pub mod staff;
 pub mod staff_finance;
+pub mod staff_links;
 pub mod staff_rewards;

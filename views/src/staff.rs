@@ -223,6 +223,9 @@ pub struct TipPage<'a> {
     pub messages: Vec<ThreadEntry>,
     /// The reporter wrote by SMS or email: replies also go out that way.
     pub has_contact: bool,
+    /// Related tips (`None` where this node cannot look them up) and the case panel.
+    pub related: Option<crate::staff_links::RelatedSection>,
+    pub case_panel: crate::staff_links::CasePanel<'a>,
 }
 
 /// One message of the conversation with the reporter, as staff see it.
@@ -273,6 +276,7 @@ pub fn tip(p: &TipPage) -> Markup {
                 div class="field" { label for="tags" { "标签（用逗号分隔）" } input type="text" id="tags" name="tags"; }
                 button type="submit" { "保存" }
             }
+            (crate::staff_links::tip_section(csrf, p.related.as_ref(), &p.case_panel))
             @if let Some(r) = &p.rewards { (crate::staff_rewards::tip_section(r)) }
             h2 id="thread" { "与举报人的对话" }
             @if p.messages.is_empty() { p { "还没有消息。" } }
