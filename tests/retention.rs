@@ -211,6 +211,12 @@ async fn closed_unfounded_tips_go_after_their_months_leaving_only_report_counts(
             .get_result(&mut c)
             .unwrap();
         assert_eq!(n, 0, "no key of the tip is left");
+        let n: i64 = tipline::db::schema::blind_index::table
+            .filter(tipline::db::schema::blind_index::tip_id.eq(t))
+            .count()
+            .get_result(&mut c)
+            .unwrap();
+        assert_eq!(n, 0, "no blind-index tag of the tip is left");
         let n: i64 = tip_events::table
             .filter(tip_events::tip_id.eq(t))
             .count()
