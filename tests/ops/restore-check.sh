@@ -42,18 +42,20 @@ port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); 
 json() { python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
 
 # tipline with a clean environment: $1 dir (working dir, log), $2 database URL, $3 keys dir,
-# then the command. Sets $port for `serve`.
-tl() {
+# then the command. tl_exec replaces the calling (sub)shell, so `tl_exec ... &` leaves $! =
+# tipline itself; tl runs it in a subshell and waits.
+tl_exec() {
     local dir=$1 url=$2 keys=$3
     shift 3
-    (cd "$dir" && exec env -i PATH="$PATH" HOME="$dir" TIPLINE_CONFIG="$dir/absent.toml" \
+    cd "$dir" && exec env -i PATH="$PATH" HOME="$dir" TIPLINE_CONFIG="$dir/absent.toml" \
         TIPLINE_DATABASE_URL="$url" TIPLINE_DATA_DIR="$dir/data" TIPLINE_KEYS_DIR="$keys" \
         TIPLINE_LISTEN="127.0.0.1:${port:-0}" TIPLINE_CAPTCHA=off TIPLINE_RATE_LIMIT=off \
-        TIPLINE_WORKERS=2 "$BIN" "$@")
+        TIPLINE_WORKERS=2 "$BIN" "$@"
 }
+tl() { ( tl_exec "$@" ); }
 serve() { # $1 dir, $2 url, $3 keys; returns non-zero if it does not come up
     port=$(port)
-    tl "$1" "$2" "$3" serve >>"$1/serve.log" 2>&1 &
+    tl_exec "$1" "$2" "$3" serve >>"$1/serve.log" 2>&1 &
     server=$!
     pids+=("$server")
     for _ in $(seq 1 150); do
