@@ -58,7 +58,7 @@ sed -e "s|listen 80;|listen 127.0.0.1:$HTTP;|" \
     -e "s|listen 443 ssl http2;|listen 127.0.0.1:$HTTPS ssl http2;|" \
     -e "s|listen \[::\]:443 ssl http2;|listen [::1]:$HTTPS ssl http2;|" \
     -e "s|server 127.0.0.1:8080;|server 127.0.0.1:$APP;|" \
-    -e "s|/var/log/nginx/|$W/log/|g" \
+    -e "s|/var/log/tipline-nginx/|$W/log/|g" \
     -e "s|/etc/tipline/tls/|$W/tls/|g" \
     -e "s|https://\$host\$request_uri|https://\$host:$HTTPS\$request_uri|" \
     "$conf_src" >"$W/tipline.conf"
@@ -209,13 +209,13 @@ ok "/healthz and /metrics: 404 through nginx, served only on the admin listener"
 
 # --- the logs ---------------------------------------------------------------------------------
 sleep 0.5
-acc="$W/log/tipline-access.log"
+acc="$W/log/access.log"
 [ -s "$acc" ] || fail "nginx access log is empty"
 grep -q ' POST /api/v1/tips 201 ' "$acc" || fail "access log lacks 'POST /api/v1/tips 201': $(head -3 "$acc")"
 bad=$(grep -vE '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:00 [A-Z]+ [^ ]+ [0-9]{3} [0-9.]+$' "$acc" || true)
 [ -z "$bad" ] || fail "access log lines outside the format: $bad"
-logs=("$acc" "$W/log/tipline-error.log" "$W/log/tipline.log")
-[ -f "$W/log/tipline-error.log" ] || logs=("$acc" "$W/log/tipline.log")
+logs=("$acc" "$W/log/error.log" "$W/log/tipline.log")
+[ -f "$W/log/error.log" ] || logs=("$acc" "$W/log/tipline.log")
 for needle in "$CLIENT4" "$SPOOF" "198.51.100." "$UA" "querystring-marker" "lang=en" "$receipt" \
     "${receipt//-/}" "$secret_text" "$HOST"; do
     for f in "${logs[@]}"; do
