@@ -87,23 +87,29 @@ EOF
 ok "nginx $("$NGINX" -v 2>&1 | sed 's/.*\///') accepts contrib/nginx/tipline.conf"
 
 # --- tipline: SQLite in temp dirs, behind the proxy ---------------------------------------
-(
-    cd "$W"
-    exec env -i PATH="$PATH" HOME="$W" \
-        TIPLINE_CONFIG="$W/absent.toml" \
-        TIPLINE_DATA_DIR="$W/data" TIPLINE_KEYS_DIR="$W/keys" \
-        TIPLINE_LISTEN="127.0.0.1:$APP" TIPLINE_ADMIN_LISTEN="127.0.0.1:$ADMIN" \
-        TIPLINE_PUBLIC_URL="https://$HOST:$HTTPS" \
-        TIPLINE_TRUSTED_PROXIES=127.0.0.1 \
-        TIPLINE_CAPTCHA=off TIPLINE_RATE_LIMIT=12 TIPLINE_WORKERS=2 \
-        "$BIN" serve
-) >"$W/log/tipline.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 1 100); do
-    curl -sf "http://127.0.0.1:$ADMIN/healthz" >/dev/null 2>&1 && break
-    sleep 0.2
-done
-curl -sf "http://127.0.0.1:$ADMIN/healthz" >/dev/null || { cat "$W/log/tipline.log"; fail "tipline did not start"; }
+# $1: the TIPLINE_TRUSTED_PROXIES value ("" leaves it unset, the mistake the guide warns of)
+start_tipline() {
+    (
+        cd "$W"
+        exec env -i PATH="$PATH" HOME="$W" \
+            TIPLINE_CONFIG="$W/absent.toml" \
+            TIPLINE_DATA_DIR="$W/data" TIPLINE_KEYS_DIR="$W/keys" \
+            TIPLINE_LISTEN="127.0.0.1:$APP" TIPLINE_ADMIN_LISTEN="127.0.0.1:$ADMIN" \
+            TIPLINE_PUBLIC_URL="https://$HOST:$HTTPS" \
+            ${1:+TIPLINE_TRUSTED_PROXIES=$1} \
+            TIPLINE_CAPTCHA=off TIPLINE_RATE_LIMIT=12 TIPLINE_WORKERS=2 \
+            "$BIN" serve
+    ) >>"$W/log/tipline.log" 2>&1 &
+    tpid=$!
+    pids+=($tpid)
+    for _ in $(seq 1 100); do
+        curl -sf "http://127.0.0.1:$ADMIN/healthz" >/dev/null 2>&1 && return 0
+        sleep 0.2
+    done
+    cat "$W/log/tipline.log"
+    fail "tipline did not start"
+}
+start_tipline 127.0.0.1
 ok "tipline serves on 127.0.0.1:$APP, admin listener on 127.0.0.1:$ADMIN"
 
 # Every client request comes from 127.0.0.2 (or ::1), names the host and checks our cert.
@@ -173,7 +179,18 @@ sleep 0.5
 if [ -s "$W/inotify.log" ]; then cat "$W/inotify.log"; fail "nginx wrote a request or response to a temporary file"; fi
 ok "no request body or answer went to nginx's temporary files (inotify: nothing)"
 
+# The limit counts per unix minute: start bursts early in a minute, so that the checks that
+# follow a 429 fall into the same minute.
+early_in_minute() { while [ "$(date -u +%S)" -gt 40 ]; do sleep 1; done; }
+status_code() { # $1: client address; $2...: extra curl arguments
+    local from=$1; shift
+    curl -sS --interface "$from" --cacert "$W/tls/fullchain.pem" --resolve "$HOST:$HTTPS:127.0.0.1" \
+        -o /dev/null -w '%{http_code}' -H 'content-type: application/json' "$@" \
+        -d '{"receipt":"0000-0000-0000-0000-0000"}' "$BASE/api/v1/status"
+}
+
 # --- a client's own X-Forwarded-For does not reset tipline's rate limit -------------------
+early_in_minute
 limited=no
 for i in $(seq 1 30); do
     code=$("${C[@]}" -o /dev/null -w '%{http_code}' -H 'content-type: application/json' \
@@ -182,6 +199,9 @@ for i in $(seq 1 30); do
 done
 [ "$limited" = yes ] || fail "30 status POSTs with changing X-Forwarded-For were never limited"
 ok "rate limit holds although the client forges X-Forwarded-For (limited after $i more POSTs)"
+code=$(status_code 127.0.0.3)
+[ "$code" = 404 ] || fail "a second resident got $code after the first one was limited (want 404)"
+ok "a second resident (127.0.0.3) is not held back by the first one's limit: per-client buckets"
 
 # --- IPv6 client ----------------------------------------------------------------------------
 if curl -s -g -o /dev/null "http://[::1]:$HTTP/" 2>/dev/null; then
@@ -207,6 +227,18 @@ curl -sf "http://127.0.0.1:$ADMIN/metrics" | grep -q '^tipline_tips_created_tota
     || fail "admin listener /metrics: want 3 tips created"
 ok "/healthz and /metrics: 404 through nginx, served only on the admin listener"
 
+# --- the mistake: TIPLINE_TRUSTED_PROXIES unset behind nginx --------------------------------
+kill "$tpid"; wait "$tpid" 2>/dev/null || true
+start_tipline ""
+early_in_minute
+for i in $(seq 1 13); do code=$(status_code "$CLIENT4"); done
+[ "$code" = 429 ] || fail "misconfigured: the 13th POST was $code (want 429)"
+code=$(status_code 127.0.0.3)
+[ "$code" = 429 ] || fail "misconfigured: the second resident got $code; expected the shared bucket's 429"
+ok "with TIPLINE_TRUSTED_PROXIES unset, one resident's 12 POSTs lock out another (one bucket for the whole site), as the guide warns"
+kill "$tpid"; wait "$tpid" 2>/dev/null || true
+start_tipline 127.0.0.1
+
 # --- the logs ---------------------------------------------------------------------------------
 sleep 0.5
 acc="$W/log/access.log"
@@ -216,7 +248,7 @@ bad=$(grep -vE '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:00 [A-Z]+ [^ ]+ [0-9]{3} [0
 [ -z "$bad" ] || fail "access log lines outside the format: $bad"
 logs=("$acc" "$W/log/error.log" "$W/log/tipline.log")
 [ -f "$W/log/error.log" ] || logs=("$acc" "$W/log/tipline.log")
-for needle in "$CLIENT4" "$SPOOF" "198.51.100." "$UA" "querystring-marker" "lang=en" "$receipt" \
+for needle in "$CLIENT4" 127.0.0.3 "$SPOOF" "198.51.100." "$UA" "querystring-marker" "lang=en" "$receipt" \
     "${receipt//-/}" "$secret_text" "$HOST"; do
     for f in "${logs[@]}"; do
         grep -qF -- "$needle" "$f" && fail "'$needle' found in $(basename "$f")"
