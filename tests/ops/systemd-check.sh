@@ -17,7 +17,7 @@ done
 [ -x "$BIN" ] || { echo "systemd-check: no tipline binary at $BIN (set TIPLINE_BIN)" >&2; exit 2; }
 W=$(mktemp -d /tmp/ops-systemd.XXXXXX)
 pid=
-cleanup() { [ -n "$pid" ] && kill $(pgrep -P "$pid") 2>/dev/null; sleep 0.3; rm -rf "$W"; }
+cleanup() { if [ -n "$pid" ]; then kill $(pgrep -P "$pid") 2>/dev/null || true; fi; sleep 0.3; rm -rf "$W"; }
 trap cleanup EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 ok() { echo "ok   $*"; }
