@@ -37,7 +37,7 @@ enum Format {
 
 fn format_of(f: Option<&str>) -> Result<Format, ApiError> {
     match f {
-        None | Some("json") | Some("html") => Ok(Format::Json),
+        None | Some("json") => Ok(Format::Json),
         Some("csv") => Ok(Format::Csv),
         Some("xlsx") => Ok(Format::Xlsx),
         Some(_) => Err(ApiError::Invalid("format is json, csv or xlsx".into())),
