@@ -2,9 +2,10 @@
 # API contract: schemathesis against /api/v1/openapi.json on the real binary, public routes
 # without credentials and staff routes with an officer's token; then the reward routes with a
 # unit supervisor's, finance's and an admin's token. A verified tip with a claimable and a pending
-# reward is seeded first, and its ids, receipt and claim code are offered to schemathesis, so the
-# 2xx answers of the reward routes are checked too, not only their refusals. Fails on any server
-# error or any response that breaks the documented schema, status codes, headers or content types.
+# reward, in a case of its own, is seeded first, and its ids, receipt and claim code are offered
+# to schemathesis, so the 2xx answers of the reward and linking routes are checked too, not only
+# their refusals. Fails on any server error or any response that breaks the documented schema,
+# status codes, headers or content types.
 # Usage: tests/contract.sh [path-to-tipline-binary]   (run `cargo build` first)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -41,6 +42,8 @@ call "$FINANCE" POST "/api/v1/staff/rewards/$CLAIMABLE/sign" >/dev/null
 # The hotline receipt is not private: rekey it so that the status answer shows the claim code.
 RECEIPT=$(call "" POST /api/v1/status/rekey "{\"receipt\":\"$(field '["receipt"]' <<<"$TIP_JSON")\"}" | field '["receipt"]')
 CLAIM_CODE=$(call "" POST /api/v1/status "{\"receipt\":\"$RECEIPT\"}" | field '["reward"]["claim_code"]')
+# A case holding the tip, for the linking routes.
+CASE=$(call "$TOKEN" POST /api/v1/staff/cases "{\"tips\":[\"$TIP\"]}" | field '["id"]')
 # Half of the generated values of these parameters are the seeded ones.
 cat >schemathesis.toml <<EOF
 [dictionaries.tips]
@@ -51,10 +54,18 @@ values = ["$CLAIMABLE", "$PENDING"]
 values = ["$RECEIPT"]
 [dictionaries.claim_codes]
 values = ["$CLAIM_CODE"]
+[dictionaries.cases]
+values = ["$CASE"]
 
 [[operations]]
 include-path-regex = '^/api/v1/staff/tips/\{id\}/rewards'
 parameters = { "path.id" = { dictionary = "tips", probability = 0.5 } }
+[[operations]]
+include-path-regex = '^/api/v1/staff/tips/\{id\}/(related|duplicate)'
+parameters = { "path.id" = { dictionary = "tips", probability = 0.5 } }
+[[operations]]
+include-path-regex = '^/api/v1/staff/cases/\{id\}'
+parameters = { "path.id" = { dictionary = "cases", probability = 0.5 } }
 [[operations]]
 include-path-regex = '^/api/v1/staff/rewards/\{id\}'
 parameters = { "path.id" = { dictionary = "rewards", probability = 0.5 } }

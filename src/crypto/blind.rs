@@ -466,11 +466,13 @@ fn is_han(c: char) -> bool {
 /// A place as written in the tip's location field, or a venue name: NFKC, no spaces or
 /// punctuation, Latin letters upper-cased.
 pub fn normalize_venue(raw: &str) -> Option<String> {
-    let n: String = nfkc(raw)
+    let kept: String = nfkc(raw)
         .chars()
         .filter(|c| c.is_alphanumeric())
         .map(|c| c.to_ascii_uppercase())
         .collect();
+    // Dropping characters can leave a combining mark next to a new base: normalize again.
+    let n = nfkc(&kept);
     (n.chars().count() >= 2 && n.chars().count() <= 60).then_some(n)
 }
 
@@ -524,11 +526,12 @@ const PERSON_LABELS: [&str; 6] = ["绰号", "外号", "小名", "姓名", "名�
 /// A name or nickname: NFKC, quotes, brackets, spaces and labels dropped, Latin letters
 /// lower-cased. 2 to 20 characters.
 pub fn normalize_person(raw: &str) -> Option<String> {
-    let mut n: String = nfkc(raw)
+    let kept: String = nfkc(raw)
         .chars()
         .filter(|c| c.is_alphanumeric() || *c == '·')
         .map(|c| c.to_ascii_lowercase())
         .collect();
+    let mut n = nfkc(&kept);
     for label in PERSON_LABELS {
         if let Some(rest) = n.strip_prefix(label) {
             n = rest.strip_prefix('叫').unwrap_or(rest).to_string();
@@ -687,5 +690,120 @@ mod tests {
         let b = keys.tag(Kind::Person, "13800138000");
         let c = other.tag(Kind::Phone, "13800138000");
         assert!(a != b || a != c, "subkeys per kind and per pepper");
+    }
+
+    mod properties {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        /// Writes digits the way people do: grouped with a separator, maybe full-width.
+        fn written(digits: &str, groups: &[usize], sep: &str, wide: bool) -> String {
+            let mut out = String::new();
+            let mut rest = digits;
+            for g in groups {
+                if rest.is_empty() {
+                    break;
+                }
+                let (head, tail) = rest.split_at((*g).min(rest.len()));
+                if !out.is_empty() {
+                    out.push_str(sep);
+                }
+                out.push_str(head);
+                rest = tail;
+            }
+            if !rest.is_empty() {
+                if !out.is_empty() {
+                    out.push_str(sep);
+                }
+                out.push_str(rest);
+            }
+            if wide {
+                out.chars()
+                    .map(|c| match c {
+                        '0'..='9' => char::from_u32(c as u32 - '0' as u32 + 0xFF10).unwrap_or(c),
+                        other => other,
+                    })
+                    .collect()
+            } else {
+                out
+            }
+        }
+
+        fn id_number(body: &str) -> String {
+            const W: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+            let sum: u32 = body
+                .bytes()
+                .zip(W)
+                .map(|(d, w)| u32::from(d - b'0') * w)
+                .sum();
+            format!("{body}{}", b"10X98765432"[(sum % 11) as usize] as char)
+        }
+
+        proptest! {
+            #[test]
+            fn mobiles_however_written_normalize_to_their_digits(
+                second in 3u8..=9, rest in "[0-9]{9}",
+                groups in prop::collection::vec(1usize..5, 0..5),
+                sep in prop::sample::select(vec![" ", "-", ".", "  ", "－", "\u{3000}"]),
+                prefix in prop::sample::select(vec!["", "+86 ", "+86-", "0086 ", "86", "(+86) "]),
+                wide: bool,
+            ) {
+                let digits = format!("1{second}{rest}");
+                let w = format!("{prefix}{}", written(&digits, &groups, sep, wide));
+                prop_assert_eq!(normalize_phone(&w), Some(digits.clone()));
+                let found: Vec<(Kind, String)> = extract(&TipText {
+                    description: &format!("他的电话是{w}，晚上打"),
+                    ..Default::default()
+                })
+                .into_iter()
+                .map(|f| (f.kind, f.normalized))
+                .collect();
+                prop_assert_eq!(found, vec![(Kind::Phone, digits)]);
+            }
+
+            #[test]
+            fn id_numbers_round_trip_and_catch_single_digit_errors(
+                region in 1u32..=8, rest in "[0-9]{5}", year in 1900u32..2099, month in 1u32..=12,
+                day in 1u32..=28, seq in "[0-9]{3}", pos in 0usize..17, delta in 1u8..=9,
+                groups in prop::collection::vec(1usize..9, 0..4),
+            ) {
+                let id = id_number(&format!("{region}{rest}{year:04}{month:02}{day:02}{seq}"));
+                let w = written(&id.to_lowercase(), &groups, " ", false);
+                prop_assert_eq!(normalize_id_number(&w), Some(id.clone()));
+                let mut typo = id.clone().into_bytes();
+                typo[pos] = b'0' + (typo[pos] - b'0' + delta) % 10;
+                let typo = String::from_utf8(typo).unwrap_or_default();
+                prop_assert_ne!(normalize_id_number(&typo), Some(typo.clone()));
+            }
+
+            #[test]
+            fn plates_however_written_normalize_alike(
+                province in prop::sample::select(PROVINCES.chars().collect::<Vec<_>>()),
+                letter in "[A-Z]", body in "[A-Z0-9]{5,6}",
+                sep in prop::sample::select(vec!["", "·", " ", "-", "•"]), lower: bool, wide: bool,
+            ) {
+                let plate = format!("{province}{letter}{body}");
+                let mut w = format!("{province}{letter}{sep}{body}");
+                if lower { w = w.to_lowercase(); }
+                if wide {
+                    w = w.chars().map(|c| if c.is_ascii_alphanumeric() {
+                        char::from_u32(c as u32 - 0x21 + 0xFF01).unwrap_or(c)
+                    } else { c }).collect();
+                }
+                prop_assert_eq!(normalize_plate(&w), Some(plate));
+            }
+
+            #[test]
+            fn normalizers_are_idempotent_and_extraction_never_panics(text in "\\PC{0,80}") {
+                for n in [normalize_person, normalize_venue] {
+                    if let Some(once) = n(&text) {
+                        prop_assert_eq!(n(&once), Some(once.clone()));
+                    }
+                }
+                for f in extract(&TipText { description: &text, location: Some(&text), people: Some(&text), vehicles: Some(&text) }) {
+                    prop_assert!(!f.normalized.is_empty());
+                }
+            }
+        }
     }
 }

@@ -136,6 +136,14 @@ await officer.goto(`${BASE}${tipOf.zh}`);
 expect(await has(officer, '附件'), 'staff: the opened tip does not show its attachment');
 await audit(officer, 'staff-tip');
 
+// --- linking: the related-tips section, a case opened from the tip, the case page ----------
+await officer.goto(`${BASE}${tipOf.en}`);
+expect(await has(officer, '相关线索'), 'staff: the tip page has no related-tips section');
+expect((await click(officer, 'form[action$="/case"] button')) === 200 && await has(officer, '本线索属于案件'), 'staff: linking the tip into a new case');
+await audit(officer, 'staff-tip-case');
+expect((await click(officer, 'main a[href^="/staff/cases/"]')) === 200 && await has(officer, '案件中的线索'), 'staff: the case page does not list its tips');
+await audit(officer, 'staff-case');
+
 async function verify(tip) {
   await officer.goto(`${BASE}${tip}`);
   for (const to of ['triaging', 'assigned', 'investigating', 'verified']) {

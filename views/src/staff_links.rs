@@ -42,7 +42,7 @@ pub fn tip_section(csrf: &str, related: Option<&RelatedSection>, panel: &CasePan
             Some(r) => {
                 @if r.items.is_empty() { p { "没有发现与本线索提到相同电话、车牌、身份证号、场所或人员的其他线索。" } }
                 @else {
-                    div class="table-wrap" role="region" tabindex="0" aria-labelledby="rel-cap" { table {
+                    div class="table-wrap" role="region" tabindex="0" aria-labelledby="rel-cap" { table class="wide" {
                         caption id="rel-cap" { "提到相同内容的线索（已解密核对），按收到时间排列" }
                         thead { tr { th scope="col" { "编号" } th scope="col" { "状态" } th scope="col" { "乡镇" } th scope="col" { "收到（小时）" } th scope="col" { "相同之处" } } }
                         tbody { @for t in &r.items { (row(t)) } }
@@ -116,7 +116,7 @@ pub fn case(p: &CasePage) -> Markup {
             p { (p.created) }
             @if p.tips.is_empty() { p { "这个案件里没有您能查看的线索。" } }
             @else {
-                div class="table-wrap" role="region" tabindex="0" aria-labelledby="case-cap" { table {
+                div class="table-wrap" role="region" tabindex="0" aria-labelledby="case-cap" { table class="wide" {
                     caption id="case-cap" { "案件中的线索，按收到时间排列（最早的举报在前）" }
                     thead { tr { th scope="col" { "编号" } th scope="col" { "状态" } th scope="col" { "乡镇" } th scope="col" { "收到（小时）" } th scope="col" { "并入" } th scope="col" { "操作" } } }
                     tbody {
