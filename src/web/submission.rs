@@ -156,6 +156,47 @@ async fn read_multipart(
         .await
         .map_err(|_| ApiError::Unavailable)?
         .map_err(|_| ApiError::Unavailable)?;
+    let limits = FormLimits {
+        max_attachment_bytes: state.config.max_attachment_bytes,
+        max_attachments: state.config.max_attachments,
+        max_body_bytes: state.config.max_body_bytes(),
+    };
+    read_form(mp, &limits, sub, async |bytes: Vec<u8>| {
+        let st = state.clone();
+        web::block(move || {
+            let mut bytes = bytes;
+            let r = seal_file(
+                &st.intake.sealer,
+                &st.intake.keys.office,
+                &bytes,
+                st.config.max_image_pixels,
+            );
+            zeroize::Zeroize::zeroize(&mut bytes);
+            r
+        })
+        .await
+        .map_err(|_| ApiError::Internal)
+    })
+    .await
+}
+
+/// The caps a multipart form is read under.
+pub struct FormLimits {
+    pub max_attachment_bytes: usize,
+    pub max_attachments: usize,
+    pub max_body_bytes: usize,
+}
+
+/// Reads a parsed multipart stream into a submission: text parts by name (unknown names, and
+/// every part's content type and file name, are ignored, never stored), each `attachment` part
+/// handed to `seal` as soon as it has arrived. Split from the web handler so that the fuzz
+/// target drives this same code with its own sealer and no server (`tipline::fuzzing`).
+pub async fn read_form(
+    mp: &mut Multipart,
+    limits: &FormLimits,
+    sub: &mut Submission,
+    mut seal: impl AsyncFnMut(Vec<u8>) -> Result<Result<SealedAttachment, AttachmentError>, ApiError>,
+) -> Result<(), ApiError> {
     let mut attachment_hashes = Vec::new();
     let mut refused: Option<ApiError> = None;
     let mut total = 0usize;
@@ -163,7 +204,7 @@ async fn read_multipart(
         let mut field = field.map_err(|_| ApiError::MalformedMultipart)?;
         let name = field.name().unwrap_or_default().to_string();
         if name == "attachment" {
-            let limit = state.config.max_attachment_bytes;
+            let limit = limits.max_attachment_bytes;
             let bytes = match read_field(&mut field, limit, ApiError::AttachmentTooLarge).await {
                 Ok(b) => b,
                 Err(ApiError::AttachmentTooLarge) => {
@@ -171,7 +212,7 @@ async fn read_multipart(
                     total += limit;
                     while let Some(chunk) = field.next().await {
                         total += chunk.map_err(|_| ApiError::MalformedMultipart)?.len();
-                        if total > state.config.max_body_bytes() {
+                        if total > limits.max_body_bytes {
                             return Err(ApiError::PayloadTooLarge);
                         }
                     }
@@ -185,26 +226,12 @@ async fn read_multipart(
                 // A file input left empty still sends an empty part.
                 continue;
             }
-            if sub.attachments.len() >= state.config.max_attachments {
+            if sub.attachments.len() >= limits.max_attachments {
                 refused.get_or_insert(ApiError::TooManyAttachments);
                 continue;
             }
             attachment_hashes.push(sha256(&bytes));
-            let st = state.clone();
-            let sealed = web::block(move || {
-                let mut bytes = bytes;
-                let r = seal_file(
-                    &st.intake.sealer,
-                    &st.intake.keys.office,
-                    &bytes,
-                    st.config.max_image_pixels,
-                );
-                zeroize::Zeroize::zeroize(&mut bytes);
-                r
-            })
-            .await
-            .map_err(|_| ApiError::Internal)?;
-            match sealed {
+            match seal(bytes).await? {
                 Ok(a) => sub.attachments.push(a),
                 Err(AttachmentError::Seal) => return Err(ApiError::Internal),
                 Err(other) => {
@@ -215,7 +242,7 @@ async fn read_multipart(
         }
         let bytes = read_field(&mut field, MAX_TEXT_FIELD, ApiError::PayloadTooLarge).await?;
         total += bytes.len();
-        if total > state.config.max_body_bytes() {
+        if total > limits.max_body_bytes {
             return Err(ApiError::PayloadTooLarge);
         }
         let text = String::from_utf8(bytes).map_err(|_| ApiError::InvalidUtf8)?;
