@@ -54,3 +54,18 @@ fn every_corpus_input_is_handled() {
 fn inputs_that_once_crashed_are_handled() {
     replay("regressions");
 }
+
+#[test]
+fn a_multipart_body_that_ends_inside_a_part_is_refused_not_awaited() {
+    // Found by tip_multipart (fuzz/regressions/tip_multipart/): actix-multipart 0.7 waited for
+    // more data after a body ending in a lone "\r", forever; read_form now refuses it.
+    let data = b"multipart/form-data; boundary=x\n\
+        --x\r\nContent-Disposition: form-data; name=\"description\"\r\n\r\nabc\r";
+    let (done, finished) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        tipline::fuzzing::tip_multipart(data);
+        done.send(()).unwrap();
+    });
+    let waited = finished.recv_timeout(std::time::Duration::from_secs(20));
+    assert!(waited.is_ok(), "the multipart reader waits after the body ended");
+}
