@@ -67,5 +67,8 @@ fn a_multipart_body_that_ends_inside_a_part_is_refused_not_awaited() {
         done.send(()).unwrap();
     });
     let waited = finished.recv_timeout(std::time::Duration::from_secs(20));
-    assert!(waited.is_ok(), "the multipart reader waits after the body ended");
+    assert!(
+        waited.is_ok(),
+        "the multipart reader waits after the body ended"
+    );
 }
