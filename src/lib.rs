@@ -8,6 +8,8 @@ pub mod audit;
 pub mod config;
 pub mod crypto;
 pub mod db;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod intake;
 pub mod notify;
 pub mod reports;

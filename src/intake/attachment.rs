@@ -8,6 +8,7 @@ use crate::crypto::stream::ChunkSealer;
 use crate::crypto::{CryptoError, random_bytes};
 use image::{ImageDecoder, ImageFormat, ImageReader, Limits};
 use serde::Serialize;
+use std::borrow::Cow;
 use std::io::Cursor;
 use std::sync::Arc;
 
@@ -126,6 +127,26 @@ pub fn reencode_image(
     }
 }
 
+/// What is kept of one uploaded file before sealing, and its content type: text as it came
+/// (checked as UTF-8), images re-encoded. Everything a file's bytes decide happens here, so
+/// this is what the `image_strip` fuzz target drives.
+pub fn clean_file(
+    bytes: &[u8],
+    max_pixels: u64,
+) -> Result<(Cow<'_, [u8]>, &'static str), AttachmentError> {
+    let kind = sniff(&bytes[..bytes.len().min(4096)]).ok_or(AttachmentError::Unsupported)?;
+    match kind {
+        Kind::Text => {
+            std::str::from_utf8(bytes).map_err(|_| AttachmentError::BadText)?;
+            Ok((Cow::Borrowed(bytes), "text/plain; charset=utf-8"))
+        }
+        _ => {
+            let (b, t) = reencode_image(bytes, kind, max_pixels)?;
+            Ok((Cow::Owned(b), t))
+        }
+    }
+}
+
 /// Turns one uploaded file (already bounded in size) into a sealed attachment.
 pub fn seal_file(
     sealer: &Sealer,
@@ -133,20 +154,7 @@ pub fn seal_file(
     bytes: &[u8],
     max_pixels: u64,
 ) -> Result<SealedAttachment, AttachmentError> {
-    let kind = sniff(&bytes[..bytes.len().min(4096)]).ok_or(AttachmentError::Unsupported)?;
-    let (clean, content_type): (std::borrow::Cow<[u8]>, &'static str) = match kind {
-        Kind::Text => {
-            std::str::from_utf8(bytes).map_err(|_| AttachmentError::BadText)?;
-            (
-                std::borrow::Cow::Borrowed(bytes),
-                "text/plain; charset=utf-8",
-            )
-        }
-        _ => {
-            let (b, t) = reencode_image(bytes, kind, max_pixels)?;
-            (std::borrow::Cow::Owned(b), t)
-        }
-    };
+    let (clean, content_type) = clean_file(bytes, max_pixels)?;
     let id = hex::encode(random_bytes::<16>()?);
     let key = sealer.new_dek(to, "attachment", &id)?;
     let mut stream = ChunkSealer::new(
@@ -157,7 +165,7 @@ pub fn seal_file(
     let size = stream.plaintext_len();
     let nonce_prefix = stream.nonce_prefix.to_vec();
     let chunks = stream.finish()?;
-    if let std::borrow::Cow::Owned(mut v) = clean {
+    if let Cow::Owned(mut v) = clean {
         zeroize::Zeroize::zeroize(&mut v);
     }
     Ok(SealedAttachment {

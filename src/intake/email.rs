@@ -87,11 +87,14 @@ impl Refusal {
 
 /// What is kept of a message. No `Debug`: it holds the sender's address and the tip.
 pub struct ParsedMail {
-    sender: Zeroizing<String>,
-    subject: String,
-    text: String,
-    files: Vec<Zeroizing<Vec<u8>>>,
+    pub(crate) sender: Zeroizing<String>,
+    pub(crate) subject: String,
+    pub(crate) text: String,
+    pub(crate) files: Vec<File>,
 }
+
+/// An attachment's bytes, wiped when dropped.
+type File = Zeroizing<Vec<u8>>;
 
 /// Length of the header block: up to the first empty line, or the whole message when there is
 /// none. Only the first `MAX_HEADER_BYTES` are searched.
@@ -297,7 +300,7 @@ fn is_separator(c: char) -> bool {
     )
 }
 
-const RECEIPT_REMOVED: &str = "[回执号已删除 / receipt removed]";
+pub(crate) const RECEIPT_REMOVED: &str = "[回执号已删除 / receipt removed]";
 
 /// Replaces anything that reads as a valid receipt (20 digits in any grouping, with a correct
 /// check digit) with a marker. Reporters quote our acknowledgement, or paste a receipt from the
@@ -439,7 +442,7 @@ fn truncate_chars(s: &str, n: usize) -> &str {
 
 /// The reporter messages a reply becomes: quotes cut, receipts removed, at most
 /// `MAX_REPLY_CHARS`, in pieces of `MAX_MESSAGE_CHARS`.
-fn reply_messages(mail: &ParsedMail) -> Result<Vec<String>, Refusal> {
+pub(crate) fn reply_messages(mail: &ParsedMail) -> Result<Vec<String>, Refusal> {
     let mut text = String::new();
     if let Some(subject) = reply_subject(&mail.subject) {
         text.push_str(&subject);
@@ -476,6 +479,35 @@ fn reply_messages(mail: &ParsedMail) -> Result<Vec<String>, Refusal> {
         .map(|c| c.iter().collect::<String>())
         .filter(|c| !c.trim().is_empty())
         .collect())
+}
+
+/// The description of a new tip made from a message: subject and text, receipts removed. A text
+/// longer than the description's limit keeps its beginning, and the whole text comes back as a
+/// text file to attach.
+pub(crate) fn tip_description(
+    subject: &str,
+    text: &str,
+    has_files: bool,
+    max_attachment_bytes: usize,
+) -> Result<(String, Option<File>), Refusal> {
+    let mut description = String::new();
+    push_text(&mut description, subject)?;
+    push_text(&mut description, text)?;
+    let description = redact_receipts(&description);
+    if description.is_empty() && !has_files {
+        return Err(Refusal::Empty);
+    }
+    let limit = super::limit("description");
+    if description.chars().count() <= limit {
+        return Ok((description, None));
+    }
+    if description.len() > max_attachment_bytes {
+        return Err(Refusal::TooLong);
+    }
+    let head = truncate_chars(&description, limit - 200);
+    let short =
+        format!("{head}\n[全文较长，见附件。/ The full text is in the attached text file.]");
+    Ok((short, Some(Zeroizing::new(description.into_bytes()))))
 }
 
 /// What became of a stored message. No ids: the caller prints or logs it.
@@ -675,24 +707,16 @@ async fn new_tip(
         text,
         files,
     } = mail;
-    let mut description = String::new();
-    push_text(&mut description, &subject).map_err(IngestError::Refused)?;
-    push_text(&mut description, &text).map_err(IngestError::Refused)?;
-    let mut description = redact_receipts(&description);
-    if description.is_empty() && files.is_empty() {
-        return Err(IngestError::Refused(Refusal::Empty));
-    }
-    let limit = super::limit("description");
+    let (mut description, full_text) = tip_description(
+        &subject,
+        &text,
+        !files.is_empty(),
+        config.max_attachment_bytes,
+    )
+    .map_err(IngestError::Refused)?;
     let mut files = files;
-    if description.chars().count() > limit {
-        // The whole text goes in as a text attachment; the description keeps its beginning.
-        if description.len() > config.max_attachment_bytes {
-            return Err(IngestError::Refused(Refusal::TooLong));
-        }
-        let head = truncate_chars(&description, limit - 200).to_string();
-        files.insert(0, Zeroizing::new(description.clone().into_bytes()));
-        description =
-            format!("{head}\n[全文较长，见附件。/ The full text is in the attached text file.]");
+    if let Some(full) = full_text {
+        files.insert(0, full);
     }
     let sealer = desk.intake.sealer.clone();
     let keys = desk.intake.keys.clone();

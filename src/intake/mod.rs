@@ -52,7 +52,7 @@ impl Channel {
 }
 
 /// What a reporter told us, before validation. Text is as received.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct TipFields {
     pub category: String,
     pub township: String,

@@ -238,6 +238,35 @@ fn status_reply(
     })
 }
 
+/// What an authenticated text asks for, decided from the text alone before any database work.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Plan {
+    /// `STATUS <receipt>`; `None` when what follows is not a valid receipt.
+    Status(Option<Receipt>),
+    /// An empty text: answered with `help`, nothing stored.
+    Empty,
+    /// Longer than one message: answered with `too_long`, nothing stored.
+    TooLong,
+    /// A tip, or a message on the number's tip: trimmed, 1 to `MAX_TEXT_CHARS` characters.
+    Text(String),
+}
+
+/// Reads the sender and the text of an inbound SMS: the number as its contact, and what the
+/// text asks for.
+pub fn plan(sms: &InboundSms) -> Result<(Contact, Plan), SmsError> {
+    let contact = Contact::sms(&sms.from);
+    if contact.address.trim_start_matches('+').len() < 3 {
+        return Err(SmsError::BadSender);
+    }
+    let plan = match classify(&sms.text) {
+        Command::Status(receipt) => Plan::Status(receipt),
+        Command::Text(t) if t.is_empty() => Plan::Empty,
+        Command::Text(t) if t.chars().count() > MAX_TEXT_CHARS => Plan::TooLong,
+        Command::Text(t) => Plan::Text(t),
+    };
+    Ok((contact, plan))
+}
+
 /// Handles one authenticated inbound text.
 pub async fn receive(
     intake: &Intake,
@@ -245,10 +274,7 @@ pub async fn receive(
     sms: InboundSms,
     settings: &Settings,
 ) -> Result<Handled, SmsError> {
-    let contact = Contact::sms(&sms.from);
-    if contact.address.trim_start_matches('+').len() < 3 {
-        return Err(SmsError::BadSender);
-    }
+    let (contact, plan) = plan(&sms)?;
     let key = subkey(&intake.keys.peppers.token, "sms-message-ids");
     let once = Once {
         pool: pool.clone(),
@@ -259,8 +285,8 @@ pub async fn receive(
         keys: intake.keys.clone(),
     };
 
-    let text = match classify(&sms.text) {
-        Command::Status(receipt) => {
+    let text = match plan {
+        Plan::Status(receipt) => {
             let pepper = intake.keys.peppers.receipt.clone();
             return once
                 .run(Box::new(move |c| {
@@ -268,21 +294,21 @@ pub async fn receive(
                 }))
                 .await;
         }
-        Command::Text(t) if t.is_empty() => {
+        Plan::Empty => {
             return once
                 .run(Box::new(|_| {
                     Ok(Handled::Refused(Reply::new("help", vec![])))
                 }))
                 .await;
         }
-        Command::Text(t) if t.chars().count() > MAX_TEXT_CHARS => {
+        Plan::TooLong => {
             return once
                 .run(Box::new(|_| {
                     Ok(Handled::Refused(Reply::new("too_long", vec![])))
                 }))
                 .await;
         }
-        Command::Text(t) => t,
+        Plan::Text(t) => t,
     };
 
     // A number that wrote before, while its envelope is kept, continues its conversation.

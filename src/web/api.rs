@@ -6,7 +6,6 @@ use super::{AppState, lang_of, rate_limit};
 use crate::crypto::receipt::Receipt;
 use crate::intake::catalog::{CATEGORIES, Choice, TOWNSHIPS};
 use crate::intake::{Channel, Submitted};
-use actix_multipart::Multipart;
 use actix_web::{HttpRequest, HttpResponse, web};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -96,7 +95,7 @@ pub async fn create_tip(
     let sub = if content_type.starts_with("application/json") {
         from_json(&read_body(payload, MAX_JSON_BODY).await?)?
     } else if content_type.starts_with("multipart/form-data") {
-        let (sub, parsed) = from_multipart(&state, Multipart::new(req.headers(), payload)).await;
+        let (sub, parsed) = from_multipart(&state, req.headers(), payload).await;
         parsed?;
         sub
     } else {

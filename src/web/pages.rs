@@ -7,7 +7,6 @@ use crate::crypto::random_bytes;
 use crate::crypto::receipt::Receipt;
 use crate::intake::catalog::{CATEGORIES, TOWNSHIPS};
 use crate::intake::{Channel, Submitted};
-use actix_multipart::Multipart;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 use std::collections::HashMap;
@@ -93,7 +92,7 @@ pub async fn submit_form(
         )
         .customize_retry(&e);
     }
-    let (sub, parsed) = from_multipart(&state, Multipart::new(req.headers(), payload)).await;
+    let (sub, parsed) = from_multipart(&state, req.headers(), payload).await;
     let values = FormValues {
         category: sub.fields.category.clone(),
         township: sub.fields.township.clone(),

@@ -9,9 +9,16 @@ use crate::intake::store::find_replay;
 use crate::intake::{Channel, FieldError, IdempotencyKey, NewTip, Submitted, TipFields};
 use crate::web::captcha::CaptchaError;
 use actix_multipart::Multipart;
+use actix_web::error::PayloadError;
+use actix_web::http::header::HeaderMap;
 use actix_web::web;
-use futures_util::StreamExt;
+use bytes::Bytes;
+use futures_util::{Stream, StreamExt};
 use serde::Deserialize;
+use std::cell::Cell;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 /// Largest text field in a multipart body, in bytes (the longest field, 10,000 characters, fits).
@@ -119,13 +126,49 @@ pub async fn read_body(mut payload: web::Payload, limit: usize) -> Result<Vec<u8
     Ok(body)
 }
 
+/// A request body that records when it has ended.
+struct Watched<S> {
+    inner: S,
+    ended: Rc<Cell<bool>>,
+}
+
+impl<S: Stream + Unpin> Stream for Watched<S> {
+    type Item = S::Item;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<S::Item>> {
+        let item = Pin::new(&mut self.inner).poll_next(cx);
+        if let Poll::Ready(None) = item {
+            self.ended.set(true);
+        }
+        item
+    }
+}
+
+/// The next item of the multipart stream or of a part. actix-multipart 0.7 can wait for more
+/// data after the body has ended (a body ending in a lone `\r` or inside a boundary line, found
+/// by the `tip_multipart` fuzz target), and nothing would ever wake it: the request would hold
+/// an upload slot until the client hung up, and four such requests would stop every upload.
+/// Waiting once the body has ended is therefore a malformed body.
+async fn next_item<St: Stream + Unpin>(
+    stream: &mut St,
+    ended: &Cell<bool>,
+) -> Result<Option<St::Item>, ApiError> {
+    std::future::poll_fn(|cx| match stream.poll_next_unpin(cx) {
+        Poll::Pending if ended.get() => Poll::Ready(Err(ApiError::MalformedMultipart)),
+        Poll::Pending => Poll::Pending,
+        Poll::Ready(item) => Poll::Ready(Ok(item)),
+    })
+    .await
+}
+
 async fn read_field(
     field: &mut actix_multipart::Field,
+    ended: &Cell<bool>,
     limit: usize,
     too_large: ApiError,
 ) -> Result<Vec<u8>, ApiError> {
     let mut buf = Vec::new();
-    while let Some(chunk) = field.next().await {
+    while let Some(chunk) = next_item(field, ended).await? {
         let chunk = chunk.map_err(|_| ApiError::MalformedMultipart)?;
         if buf.len() + chunk.len() > limit {
             return Err(too_large);
@@ -140,71 +183,114 @@ async fn read_field(
 /// the parse: the rest of the form is still read, so the page can show what was typed.
 pub async fn from_multipart(
     state: &web::Data<AppState>,
-    mut mp: Multipart,
+    headers: &HeaderMap,
+    payload: web::Payload,
 ) -> (Submission, Result<(), ApiError>) {
     let mut sub = Submission::default();
-    let result = read_multipart(state, &mut mp, &mut sub).await;
+    let result = read_multipart(state, headers, payload, &mut sub).await;
     (sub, result)
 }
 
 async fn read_multipart(
     state: &web::Data<AppState>,
-    mp: &mut Multipart,
+    headers: &HeaderMap,
+    payload: web::Payload,
     sub: &mut Submission,
 ) -> Result<(), ApiError> {
     let _permit = tokio::time::timeout(Duration::from_secs(30), state.uploads.acquire())
         .await
         .map_err(|_| ApiError::Unavailable)?
         .map_err(|_| ApiError::Unavailable)?;
+    let limits = FormLimits {
+        max_attachment_bytes: state.config.max_attachment_bytes,
+        max_attachments: state.config.max_attachments,
+        max_body_bytes: state.config.max_body_bytes(),
+    };
+    read_form(headers, payload, &limits, sub, async |bytes: Vec<u8>| {
+        let st = state.clone();
+        web::block(move || {
+            let mut bytes = bytes;
+            let r = seal_file(
+                &st.intake.sealer,
+                &st.intake.keys.office,
+                &bytes,
+                st.config.max_image_pixels,
+            );
+            zeroize::Zeroize::zeroize(&mut bytes);
+            r
+        })
+        .await
+        .map_err(|_| ApiError::Internal)
+    })
+    .await
+}
+
+/// The caps a multipart form is read under.
+pub struct FormLimits {
+    pub max_attachment_bytes: usize,
+    pub max_attachments: usize,
+    pub max_body_bytes: usize,
+}
+
+/// Reads a multipart body (parsed by actix-multipart) into a submission: text parts by name
+/// (unknown names, and every part's content type and file name, are ignored, never stored),
+/// each `attachment` part handed to `seal` as soon as it has arrived. Split from the web handler
+/// so that the fuzz target drives this same code with its own sealer and no server
+/// (`tipline::fuzzing`).
+pub async fn read_form<S>(
+    headers: &HeaderMap,
+    body: S,
+    limits: &FormLimits,
+    sub: &mut Submission,
+    mut seal: impl AsyncFnMut(Vec<u8>) -> Result<Result<SealedAttachment, AttachmentError>, ApiError>,
+) -> Result<(), ApiError>
+where
+    S: Stream<Item = Result<Bytes, PayloadError>> + Unpin + 'static,
+{
+    let ended = Rc::new(Cell::new(false));
+    let mut mp = Multipart::new(
+        headers,
+        Watched {
+            inner: body,
+            ended: ended.clone(),
+        },
+    );
     let mut attachment_hashes = Vec::new();
     let mut refused: Option<ApiError> = None;
     let mut total = 0usize;
-    while let Some(field) = mp.next().await {
+    while let Some(field) = next_item(&mut mp, &ended).await? {
         let mut field = field.map_err(|_| ApiError::MalformedMultipart)?;
         let name = field.name().unwrap_or_default().to_string();
         if name == "attachment" {
-            let limit = state.config.max_attachment_bytes;
-            let bytes = match read_field(&mut field, limit, ApiError::AttachmentTooLarge).await {
-                Ok(b) => b,
-                Err(ApiError::AttachmentTooLarge) => {
-                    // Drain the rest of this file without keeping it, within the body cap.
-                    total += limit;
-                    while let Some(chunk) = field.next().await {
-                        total += chunk.map_err(|_| ApiError::MalformedMultipart)?.len();
-                        if total > state.config.max_body_bytes() {
-                            return Err(ApiError::PayloadTooLarge);
+            let limit = limits.max_attachment_bytes;
+            let bytes =
+                match read_field(&mut field, &ended, limit, ApiError::AttachmentTooLarge).await {
+                    Ok(b) => b,
+                    Err(ApiError::AttachmentTooLarge) => {
+                        // Drain the rest of this file without keeping it, within the body cap.
+                        total += limit;
+                        while let Some(chunk) = next_item(&mut field, &ended).await? {
+                            total += chunk.map_err(|_| ApiError::MalformedMultipart)?.len();
+                            if total > limits.max_body_bytes {
+                                return Err(ApiError::PayloadTooLarge);
+                            }
                         }
+                        refused.get_or_insert(ApiError::AttachmentTooLarge);
+                        continue;
                     }
-                    refused.get_or_insert(ApiError::AttachmentTooLarge);
-                    continue;
-                }
-                Err(e) => return Err(e),
-            };
+                    Err(e) => return Err(e),
+                };
             total += bytes.len();
             if bytes.is_empty() {
                 // A file input left empty still sends an empty part.
                 continue;
             }
-            if sub.attachments.len() >= state.config.max_attachments {
+            if sub.attachments.len() >= limits.max_attachments {
                 refused.get_or_insert(ApiError::TooManyAttachments);
                 continue;
             }
             attachment_hashes.push(sha256(&bytes));
-            let st = state.clone();
-            let sealed = web::block(move || {
-                let mut bytes = bytes;
-                let r = seal_file(
-                    &st.intake.sealer,
-                    &st.intake.keys.office,
-                    &bytes,
-                    st.config.max_image_pixels,
-                );
-                zeroize::Zeroize::zeroize(&mut bytes);
-                r
-            })
-            .await
-            .map_err(|_| ApiError::Internal)?;
-            match sealed {
+            match seal(bytes).await? {
                 Ok(a) => sub.attachments.push(a),
                 Err(AttachmentError::Seal) => return Err(ApiError::Internal),
                 Err(other) => {
@@ -213,9 +299,15 @@ async fn read_multipart(
             }
             continue;
         }
-        let bytes = read_field(&mut field, MAX_TEXT_FIELD, ApiError::PayloadTooLarge).await?;
+        let bytes = read_field(
+            &mut field,
+            &ended,
+            MAX_TEXT_FIELD,
+            ApiError::PayloadTooLarge,
+        )
+        .await?;
         total += bytes.len();
-        if total > state.config.max_body_bytes() {
+        if total > limits.max_body_bytes {
             return Err(ApiError::PayloadTooLarge);
         }
         let text = String::from_utf8(bytes).map_err(|_| ApiError::InvalidUtf8)?;

@@ -102,35 +102,7 @@ impl Provider for Tencent {
         if !token_matches(expected.expose(), given) {
             return Err(InboundError::Unauthenticated);
         }
-        let value: serde_json::Value =
-            serde_json::from_slice(call.body).map_err(|_| InboundError::Malformed("not JSON"))?;
-        if !value.is_object() {
-            return Err(InboundError::Malformed("not a JSON object"));
-        }
-        let cb: Callback = serde_json::from_value(value)
-            .map_err(|_| InboundError::Malformed("mobile, nationcode and time are required"))?;
-        let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-        if !digits(&cb.mobile) || !digits(&cb.nationcode) {
-            return Err(InboundError::Malformed("mobile and nationcode are digits"));
-        }
-        let now = crate::db::now_unix();
-        let message_id = format!(
-            "tencent:{}:{}:{}:{}",
-            cb.nationcode,
-            cb.mobile,
-            cb.time,
-            hex::encode(crate::crypto::sha256(cb.text.as_bytes()))
-        );
-        if cb.time < now - MAX_AGE || cb.time > now + 86_400 {
-            // Answered like a repeat: the provider stops retrying, nothing is created.
-            tracing::warn!(provider = "tencent", "stale reply callback ignored");
-            return Ok(None);
-        }
-        Ok(Some(InboundSms {
-            from: format!("+{}{}", cb.nationcode, cb.mobile),
-            text: cb.text,
-            message_id,
-        }))
+        read_callback(call.body, crate::db::now_unix())
     }
 
     fn replies_inline(&self) -> bool {
@@ -143,6 +115,39 @@ impl Provider for Tencent {
             body: r#"{"result":0,"errmsg":"OK"}"#.into(),
         }
     }
+}
+
+/// Reads an authenticated reply callback received at `now` (Unix seconds). `None`: a stale
+/// callback, acknowledged and ignored.
+pub fn read_callback(body: &[u8], now: i64) -> Result<Option<InboundSms>, InboundError> {
+    let value: serde_json::Value =
+        serde_json::from_slice(body).map_err(|_| InboundError::Malformed("not JSON"))?;
+    if !value.is_object() {
+        return Err(InboundError::Malformed("not a JSON object"));
+    }
+    let cb: Callback = serde_json::from_value(value)
+        .map_err(|_| InboundError::Malformed("mobile, nationcode and time are required"))?;
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    if !digits(&cb.mobile) || !digits(&cb.nationcode) {
+        return Err(InboundError::Malformed("mobile and nationcode are digits"));
+    }
+    let message_id = format!(
+        "tencent:{}:{}:{}:{}",
+        cb.nationcode,
+        cb.mobile,
+        cb.time,
+        hex::encode(crate::crypto::sha256(cb.text.as_bytes()))
+    );
+    if cb.time < now - MAX_AGE || cb.time > now + 86_400 {
+        // Answered like a repeat: the provider stops retrying, nothing is created.
+        tracing::warn!(provider = "tencent", "stale reply callback ignored");
+        return Ok(None);
+    }
+    Ok(Some(InboundSms {
+        from: format!("+{}{}", cb.nationcode, cb.mobile),
+        text: cb.text,
+        message_id,
+    }))
 }
 
 /// A TC3-HMAC-SHA256 signed request: the headers to send with `payload`.

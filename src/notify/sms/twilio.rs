@@ -79,6 +79,12 @@ pub fn verify(auth_token: &str, url: &str, params: &[(String, String)], given: &
     })
 }
 
+/// The POST parameters of a webhook call, in the order sent (the signature covers them all).
+pub fn read_form(body: &[u8]) -> Result<Vec<(String, String)>, InboundError> {
+    serde_urlencoded::from_bytes(body)
+        .map_err(|_| InboundError::Malformed("not a form-encoded body"))
+}
+
 fn field<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
     params
         .iter()
@@ -113,8 +119,7 @@ impl Provider for Twilio {
     fn inbound(&self, call: &InboundCall) -> Result<Option<InboundSms>, InboundError> {
         // No signature: refuse before reading anything.
         let given = call.signature.ok_or(InboundError::Unauthenticated)?;
-        let params: Vec<(String, String)> = serde_urlencoded::from_bytes(call.body)
-            .map_err(|_| InboundError::Malformed("not a form-encoded body"))?;
+        let params = read_form(call.body)?;
         if !verify(self.auth_token.expose(), call.url, &params, given) {
             return Err(InboundError::Unauthenticated);
         }
