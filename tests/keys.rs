@@ -342,3 +342,29 @@ async fn keys_protect_wraps_an_existing_dir() {
         "{out}"
     );
 }
+
+#[tokio::test]
+async fn a_malformed_or_missing_key_file_stops_the_start_naming_the_file() {
+    use std::os::unix::fs::OpenOptionsExt;
+    let s = Server::start().await;
+    let relay = s.keys_dir().join("relay.key");
+    std::fs::remove_file(&relay).unwrap();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&relay)
+        .unwrap();
+    std::fs::write(&relay, "{ not a key").unwrap();
+    let out = s.cli(&["unit", "list"]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out).contains("relay.key is malformed"),
+        "{}",
+        text(&out)
+    );
+    std::fs::remove_file(&relay).unwrap();
+    std::fs::remove_file(s.keys_dir().join("relay.pub")).unwrap();
+    let out = s.restart().await.err().expect("refuses to start");
+    assert!(out.contains("relay.pub"), "{out}");
+}
