@@ -24,6 +24,8 @@ pub struct Config {
     pub database_url: String,
     pub data_dir: PathBuf,
     pub keys_dir: PathBuf,
+    /// A file holding the passphrase of protected key files (never the passphrase itself).
+    pub keys_passphrase_file: Option<PathBuf>,
     pub listen: String,
     pub admin_listen: Option<String>,
     pub public_url: String,
@@ -173,6 +175,7 @@ struct FileConfig {
     database_url: Option<String>,
     data_dir: Option<PathBuf>,
     keys_dir: Option<PathBuf>,
+    keys_passphrase_file: Option<PathBuf>,
     listen: Option<String>,
     admin_listen: Option<String>,
     public_url: Option<String>,
@@ -268,6 +271,9 @@ impl Config {
             .map(PathBuf::from)
             .or(f.keys_dir)
             .unwrap_or_else(|| PathBuf::from("keys"));
+        let keys_passphrase_file = env("TIPLINE_KEYS_PASSPHRASE_FILE")
+            .map(PathBuf::from)
+            .or(f.keys_passphrase_file);
         let database_url = env("TIPLINE_DATABASE_URL")
             .or(f.database_url)
             .unwrap_or_else(|| format!("sqlite://{}/tipline.db", data_dir.display()));
@@ -315,6 +321,7 @@ impl Config {
             database_url,
             data_dir,
             keys_dir,
+            keys_passphrase_file,
             admin_listen: env("TIPLINE_ADMIN_LISTEN").or(f.admin_listen),
             listen,
             public_url,

@@ -199,9 +199,47 @@ enum AuditAction {
 #[derive(Subcommand)]
 enum KeysAction {
     /// Create the database (if needed) and a new set of keys, then exit.
-    Init,
+    Init {
+        /// Wrap the new private key files under the passphrase in this file.
+        #[arg(long)]
+        passphrase_file: Option<std::path::PathBuf>,
+    },
     /// Print the public keys (office, relay, node) for an intake node in a split deployment.
     ExportPublic,
+    /// Make a new office (or relay) keypair and re-seal every data key to it; the old key is
+    /// kept for opening until `keys retire`. Run again to resume or finish a rotation.
+    Rotate {
+        #[arg(value_enum, default_value = "office")]
+        kind: KeyKind,
+        /// Epoch rows re-sealed per transaction.
+        #[arg(long, default_value_t = 500)]
+        batch: i64,
+    },
+    /// Destroy the old key of a finished rotation; refuses while any row still names it.
+    Retire {
+        #[arg(value_enum, default_value = "office")]
+        kind: KeyKind,
+    },
+    /// Wrap every plain private key file under the passphrase in this file.
+    Protect {
+        #[arg(long)]
+        passphrase_file: std::path::PathBuf,
+    },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum KeyKind {
+    Office,
+    Relay,
+}
+
+impl KeyKind {
+    fn name(self) -> &'static str {
+        match self {
+            KeyKind::Office => tipline::crypto::keyring::OFFICE,
+            KeyKind::Relay => tipline::crypto::keyring::RELAY,
+        }
+    }
 }
 
 fn init_logging() {
@@ -235,8 +273,12 @@ fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
         Command::Keys {
-            action: KeysAction::Init,
+            action: KeysAction::Init { passphrase_file },
         } => {
+            let mut config = config;
+            if passphrase_file.is_some() {
+                config.keys_passphrase_file = passphrase_file;
+            }
             tipline::server::prepare(&config).map_err(|e| e.to_string())?;
             Ok(())
         }
@@ -267,6 +309,72 @@ fn run(cli: Cli) -> Result<(), String> {
                 total += n;
             }
             println!("indexed {total} tips");
+            Ok(())
+        }
+        Command::Keys {
+            action: KeysAction::Rotate { kind, batch },
+        } => {
+            let (target, _) = tipline::server::prepare(&config).map_err(|e| e.to_string())?;
+            let mut conn = target.connect().map_err(|e| e.to_string())?;
+            let r = tipline::db::keys::rotate(
+                &mut conn,
+                &config.keys_dir,
+                config.keys_passphrase_file.as_deref(),
+                kind.name(),
+                batch.max(1),
+            )
+            .map_err(|e| e.to_string())?;
+            let k = kind.name();
+            if r.generated {
+                println!(
+                    "new {k} key {} (the old key {} is kept for opening)",
+                    r.new, r.old
+                );
+            } else {
+                println!(
+                    "resuming the rotation of the {k} key {} -> {}",
+                    r.old, r.new
+                );
+            }
+            println!(
+                "re-sealed {} epochs to {}. Restart (or copy {k}.pub to) every other node, then \
+                 run `tipline keys retire {k}`.",
+                r.resealed, r.new
+            );
+            Ok(())
+        }
+        Command::Keys {
+            action: KeysAction::Retire { kind },
+        } => {
+            let (target, _) = tipline::server::prepare(&config).map_err(|e| e.to_string())?;
+            let mut conn = target.connect().map_err(|e| e.to_string())?;
+            let old = tipline::db::keys::retire(
+                &mut conn,
+                &config.keys_dir,
+                config.keys_passphrase_file.as_deref(),
+                kind.name(),
+            )
+            .map_err(|e| e.to_string())?;
+            println!(
+                "retired the old {} key {old}: its file is destroyed",
+                kind.name()
+            );
+            Ok(())
+        }
+        Command::Keys {
+            action: KeysAction::Protect { passphrase_file },
+        } => {
+            let pass = tipline::crypto::keyring::Passphrase::from_file(&passphrase_file)
+                .map_err(|e| e.to_string())?;
+            let done = Keyring::protect_dir(&config.keys_dir, &pass).map_err(|e| e.to_string())?;
+            for f in &done {
+                println!("protected {}", f.display());
+            }
+            println!(
+                "{} files protected. Start the server with TIPLINE_KEYS_PASSPHRASE_FILE={}",
+                done.len(),
+                passphrase_file.display()
+            );
             Ok(())
         }
         Command::Unit { action } => {
@@ -472,7 +580,13 @@ fn run(cli: Cli) -> Result<(), String> {
         Command::Keys {
             action: KeysAction::ExportPublic,
         } => {
-            let ring = Keyring::load(&config.keys_dir).map_err(|e| e.to_string())?;
+            let pass = config
+                .keys_passphrase_file
+                .as_deref()
+                .map(tipline::crypto::keyring::Passphrase::from_file)
+                .transpose()
+                .map_err(|e| e.to_string())?;
+            let ring = Keyring::load_with(&config.keys_dir, pass).map_err(|e| e.to_string())?;
             for kind in [
                 tipline::crypto::keyring::OFFICE,
                 tipline::crypto::keyring::RELAY,

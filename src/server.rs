@@ -40,7 +40,11 @@ pub fn prepare(
     if crate::triage::routing::seed_units(&mut conn)? {
         tracing::info!("seeded the county brigade and one police station per township");
     }
-    let keys = match load_or_init(&mut conn, &config.keys_dir)? {
+    let keys = match load_or_init(
+        &mut conn,
+        &config.keys_dir,
+        config.keys_passphrase_file.as_deref(),
+    )? {
         KeyOutcome::Generated(k) => {
             let dir =
                 std::fs::canonicalize(&config.keys_dir).unwrap_or_else(|_| config.keys_dir.clone());
@@ -85,11 +89,20 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
         Backend::Sqlite => TipStore::sqlite(&target)?,
         Backend::Postgres => TipStore::pooled(pool.clone()),
     };
-    let sealer = Arc::new(Sealer::new(
-        keys.node.clone(),
-        Duration::from_secs(config.epoch_seconds.max(1)),
-        10_000,
-    ));
+    let sealer = Arc::new(
+        Sealer::new(
+            keys.node.clone(),
+            Duration::from_secs(config.epoch_seconds.max(1)),
+            10_000,
+        )
+        .follow_rotations(
+            keys.dir.clone(),
+            vec![
+                (crate::crypto::keyring::OFFICE, keys.office.key_id.clone()),
+                (crate::crypto::keyring::RELAY, keys.relay.key_id.clone()),
+            ],
+        ),
+    );
     let opener = keys.office_opener();
     let staff = web::StaffKeys {
         signer: keys.audit_signer(),

@@ -4,14 +4,16 @@
 //! keys stops instead of sealing tips to a key nobody holds.
 
 use super::seal::{
-    KemPrivate, NodeIdentity, Opener, Recipient, kem_keypair_from_seed, kem_public_bytes,
-    kem_public_from_bytes,
+    KemPrivate, NodeIdentity, Opener, Recipient, aead_open, aead_seal, kem_keypair_from_seed,
+    kem_public_bytes, kem_public_from_bytes,
 };
 use super::{Secret32, keyed_hash, sha256};
 use serde::{Deserialize, Serialize};
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use zeroize::Zeroizing;
 
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
@@ -33,6 +35,129 @@ pub enum KeyError {
     Random,
     #[error("key file {0} is readable by others; run chmod 600 on it")]
     Permissions(PathBuf),
+    #[error(
+        "key file {0} is protected by a passphrase: set TIPLINE_KEYS_PASSPHRASE_FILE to the path \
+         of a file holding it"
+    )]
+    NeedsPassphrase(PathBuf),
+    #[error("the passphrase does not open key file {0} (wrong passphrase, or a damaged file)")]
+    WrongPassphrase(PathBuf),
+    #[error("cannot read the passphrase file {path}: {source}")]
+    PassphraseFile {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("the passphrase file {0} is empty")]
+    EmptyPassphrase(PathBuf),
+    #[error(
+        "the {kind} key was rotated and its old key {old} is not retired yet: finish with \
+         `tipline keys rotate {kind}` and `tipline keys retire {kind}` before rotating again"
+    )]
+    RotationPending { kind: String, old: String },
+    #[error("there is no old {0} key to retire")]
+    NothingToRetire(String),
+}
+
+/// The passphrase that wraps private key files, read from a file (never from the environment
+/// or the command line, where other local users and crash reports can see it).
+pub struct Passphrase(Zeroizing<Vec<u8>>);
+
+impl Passphrase {
+    pub fn from_file(path: &Path) -> Result<Self, KeyError> {
+        let raw = Zeroizing::new(fs::read(path).map_err(|source| KeyError::PassphraseFile {
+            path: path.to_path_buf(),
+            source,
+        })?);
+        // An editor's trailing newline is not part of the passphrase.
+        let mut end = raw.len();
+        while end > 0 && matches!(raw[end - 1], b'\n' | b'\r') {
+            end -= 1;
+        }
+        if end == 0 {
+            return Err(KeyError::EmptyPassphrase(path.to_path_buf()));
+        }
+        Ok(Self(Zeroizing::new(raw[..end].to_vec())))
+    }
+}
+
+/// A private key file wrapped under a passphrase: Argon2id (memory-hard, so a stolen file
+/// costs real work per guess) derives an AES-256-GCM key that seals the plain file.
+#[derive(Serialize, Deserialize)]
+struct ProtectedFile {
+    protected: String,
+    m_kib: u32,
+    t: u32,
+    p: u32,
+    salt: String,
+    sealed: String,
+}
+
+const PROTECTION: &str = "argon2id-aes256gcm-v1";
+const PROTECTED_AAD: &[u8] = b"tipline protected key file v1";
+// OWASP's Argon2id minimum (19 MiB, 2 passes): a start unwraps five files in about a second.
+const ARGON_M_KIB: u32 = 19 * 1024;
+const ARGON_T: u32 = 2;
+const ARGON_P: u32 = 1;
+
+fn passphrase_key(
+    pass: &Passphrase,
+    salt: &[u8],
+    m: u32,
+    t: u32,
+    p: u32,
+) -> Result<Secret32, KeyError> {
+    let params = argon2::Params::new(m, t, p, Some(32)).map_err(|_| KeyError::Random)?;
+    let argon = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
+    let mut out = Zeroizing::new([0u8; 32]);
+    argon
+        .hash_password_into(&pass.0, salt, &mut out[..])
+        .map_err(|_| KeyError::Random)?;
+    Ok(Secret32::from_bytes(*out))
+}
+
+fn protect(contents: &str, pass: &Passphrase) -> Result<String, KeyError> {
+    let salt = super::random_bytes::<16>().map_err(|_| KeyError::Random)?;
+    let key = passphrase_key(pass, &salt, ARGON_M_KIB, ARGON_T, ARGON_P)?;
+    let sealed =
+        aead_seal(&key, PROTECTED_AAD, contents.as_bytes()).map_err(|_| KeyError::Random)?;
+    Ok(serde_json::to_string_pretty(&ProtectedFile {
+        protected: PROTECTION.into(),
+        m_kib: ARGON_M_KIB,
+        t: ARGON_T,
+        p: ARGON_P,
+        salt: hex::encode(salt),
+        sealed: hex::encode(sealed),
+    })
+    .unwrap_or_default())
+}
+
+/// Reads a private key file, unwrapping it when it is passphrase-protected.
+fn read_private(path: &Path, pass: Option<&Passphrase>) -> Result<Zeroizing<String>, KeyError> {
+    check_private_mode(path)?;
+    let text = Zeroizing::new(read_file(path)?);
+    let Ok(p) = serde_json::from_str::<ProtectedFile>(&text) else {
+        return Ok(text);
+    };
+    let malformed = || KeyError::Malformed(path.to_path_buf());
+    if p.protected != PROTECTION || p.m_kib > 4 * 1024 * 1024 || p.t > 64 || p.p > 64 {
+        return Err(malformed());
+    }
+    let pass = pass.ok_or_else(|| KeyError::NeedsPassphrase(path.to_path_buf()))?;
+    let salt = hex::decode(&p.salt).map_err(|_| malformed())?;
+    let sealed = hex::decode(&p.sealed).map_err(|_| malformed())?;
+    let key = passphrase_key(pass, &salt, p.m_kib, p.t, p.p)?;
+    let plain = aead_open(&key, PROTECTED_AAD, &sealed)
+        .map_err(|_| KeyError::WrongPassphrase(path.to_path_buf()))?;
+    String::from_utf8(plain.to_vec())
+        .map(Zeroizing::new)
+        .map_err(|_| malformed())
+}
+
+fn is_protected(path: &Path) -> bool {
+    read_file(path)
+        .ok()
+        .and_then(|t| serde_json::from_str::<ProtectedFile>(&t).ok())
+        .is_some()
 }
 
 #[derive(Serialize, Deserialize)]
@@ -69,15 +194,24 @@ pub struct Peppers {
     pub idempotency: Secret32,
 }
 
+/// Private keys of one kind this node can open with: the current one first, then an old one
+/// kept after a rotation until `tipline keys retire`.
+type PrivateKeys = Vec<(String, KemPrivate)>;
+
 pub struct Keyring {
     pub dir: PathBuf,
+    /// The key new objects are sealed to.
     pub office: Recipient,
-    office_private: Option<KemPrivate>,
+    office_private: PrivateKeys,
     pub relay: Recipient,
-    relay_private: Option<KemPrivate>,
+    relay_private: PrivateKeys,
     pub node: NodeIdentity,
     pub node_signing: Secret32,
     pub peppers: Peppers,
+    /// Kept so openers can pick up keys a rotation adds while this node serves.
+    passphrase: Option<Arc<Passphrase>>,
+    /// Old keys still held, by kind: (kind, key id).
+    old: Vec<(String, String)>,
 }
 
 pub const OFFICE: &str = "office";
@@ -85,14 +219,27 @@ pub const RELAY: &str = "relay";
 pub const NODE: &str = "node";
 pub const PEPPERS: &str = "peppers";
 
+/// The `keyring` table purpose recording an old key kept since a rotation.
+pub fn old_purpose(kind: &str) -> String {
+    format!("{kind}-old")
+}
+
 fn key_id_of(public: &[u8]) -> String {
     hex::encode(&sha256(public)[..8])
 }
 
-fn write_private(path: &Path, contents: &str) -> Result<(), KeyError> {
+fn write_private(path: &Path, contents: &str, pass: Option<&Passphrase>) -> Result<(), KeyError> {
     if path.exists() {
         return Err(KeyError::Exists(path.to_path_buf()));
     }
+    let wrapped;
+    let contents = match pass {
+        Some(p) => {
+            wrapped = protect(contents, p)?;
+            &wrapped
+        }
+        None => contents,
+    };
     let werr = |source| KeyError::Write {
         path: path.to_path_buf(),
         source,
@@ -107,6 +254,45 @@ fn write_private(path: &Path, contents: &str) -> Result<(), KeyError> {
     let mut f = opts.open(path).map_err(werr)?;
     f.write_all(contents.as_bytes()).map_err(werr)?;
     f.sync_all().map_err(werr)
+}
+
+/// Replaces a file through a temporary one and a rename, so a crash leaves the old or the new
+/// file, never half of one.
+fn replace_private(path: &Path, contents: &str, pass: Option<&Passphrase>) -> Result<(), KeyError> {
+    let tmp = path.with_extension("tmp");
+    let _ = fs::remove_file(&tmp);
+    write_private(&tmp, contents, pass)?;
+    rename(&tmp, path)
+}
+
+fn rename(from: &Path, to: &Path) -> Result<(), KeyError> {
+    fs::rename(from, to).map_err(|source| KeyError::Write {
+        path: to.to_path_buf(),
+        source,
+    })?;
+    if let Some(dir) = to.parent().and_then(|d| fs::File::open(d).ok()) {
+        let _ = dir.sync_all();
+    }
+    Ok(())
+}
+
+/// Overwrites a key file with zeros, then unlinks it. On a journaling or copy-on-write file
+/// system (or an SSD) old blocks may survive: this is hygiene, not a guarantee, which is why
+/// the guide says rotation does not undo a theft.
+fn shred(path: &Path) -> Result<(), KeyError> {
+    let werr = |source| KeyError::Write {
+        path: path.to_path_buf(),
+        source,
+    };
+    let len = fs::metadata(path).map_err(werr)?.len();
+    let mut f = fs::OpenOptions::new()
+        .write(true)
+        .open(path)
+        .map_err(werr)?;
+    f.write_all(&vec![0u8; len as usize]).map_err(werr)?;
+    f.sync_all().map_err(werr)?;
+    drop(f);
+    fs::remove_file(path).map_err(werr)
 }
 
 fn read_file(path: &Path) -> Result<String, KeyError> {
@@ -175,6 +361,11 @@ impl Keyring {
 
     /// Creates a complete new set of keys in `dir`.
     pub fn generate(dir: &Path) -> Result<(), KeyError> {
+        Self::generate_protected(dir, None)
+    }
+
+    /// Creates a complete new set of keys in `dir`, the private files wrapped under `pass`.
+    pub fn generate_protected(dir: &Path, pass: Option<&Passphrase>) -> Result<(), KeyError> {
         fs::create_dir_all(dir).map_err(|source| KeyError::Write {
             path: dir.to_path_buf(),
             source,
@@ -192,7 +383,7 @@ impl Keyring {
                 None
             };
             let (public, private) = keypair_json(kind, &seed, signing.as_ref());
-            write_private(&dir.join(format!("{kind}.key")), &private)?;
+            write_private(&dir.join(format!("{kind}.key")), &private, pass)?;
             let pub_path = dir.join(format!("{kind}.pub"));
             fs::write(&pub_path, public).map_err(|source| KeyError::Write {
                 path: pub_path.clone(),
@@ -211,23 +402,97 @@ impl Keyring {
         write_private(
             &dir.join(format!("{PEPPERS}.key")),
             &serde_json::to_string_pretty(&p).unwrap_or_default(),
+            pass,
         )
     }
 
-    fn load_pair(dir: &Path, kind: &str) -> Result<(KeypairFile, PathBuf), KeyError> {
+    fn load_pair(
+        dir: &Path,
+        kind: &str,
+        pass: Option<&Passphrase>,
+    ) -> Result<(KeypairFile, PathBuf), KeyError> {
         let private = dir.join(format!("{kind}.key"));
-        let path = if private.exists() {
-            check_private_mode(&private)?;
-            private
-        } else {
-            dir.join(format!("{kind}.pub"))
-        };
-        let f: KeypairFile = serde_json::from_str(&read_file(&path)?)
-            .map_err(|_| KeyError::Malformed(path.clone()))?;
-        if f.kind != kind {
-            return Err(KeyError::Malformed(path));
+        if private.exists() {
+            return Self::load_file(&private, kind, pass).map(|f| (f, private));
         }
-        Ok((f, path))
+        let path = dir.join(format!("{kind}.pub"));
+        Self::load_file(&path, kind, None).map(|f| (f, path))
+    }
+
+    fn load_file(
+        path: &Path,
+        kind: &str,
+        pass: Option<&Passphrase>,
+    ) -> Result<KeypairFile, KeyError> {
+        let text = if path.extension().is_some_and(|e| e == "key") {
+            read_private(path, pass)?
+        } else {
+            Zeroizing::new(read_file(path)?)
+        };
+        let f: KeypairFile =
+            serde_json::from_str(&text).map_err(|_| KeyError::Malformed(path.to_path_buf()))?;
+        if f.kind != kind {
+            return Err(KeyError::Malformed(path.to_path_buf()));
+        }
+        Ok(f)
+    }
+
+    /// The public key new objects of `kind` are sealed to, from its `.pub` file: how a serving
+    /// node notices a rotation (see `Sealer::follow_rotations`).
+    pub fn current_public(dir: &Path, kind: &str) -> Result<Recipient, KeyError> {
+        let path = dir.join(format!("{kind}.pub"));
+        let f = Self::load_file(&path, kind, None)?;
+        Self::recipient(&f, &path)
+    }
+
+    fn old_path(dir: &Path, kind: &str, key_id: &str) -> PathBuf {
+        dir.join(format!("{kind}.old-{key_id}.key"))
+    }
+
+    /// Key ids of the old keys of `kind` still in the dir (at most one: rotation refuses while
+    /// one is pending).
+    fn old_ids(dir: &Path, kind: &str) -> Vec<String> {
+        let prefix = format!("{kind}.old-");
+        let mut ids: Vec<String> = fs::read_dir(dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|e| {
+                let name = e.file_name().to_string_lossy().into_owned();
+                let id = name.strip_prefix(&prefix)?.strip_suffix(".key")?;
+                Some(id.to_string())
+            })
+            .collect();
+        ids.sort();
+        ids
+    }
+
+    /// Every private key of `kind` in the dir, current first, each checked against its id.
+    pub fn private_keys(
+        dir: &Path,
+        kind: &str,
+        pass: Option<&Passphrase>,
+    ) -> Result<PrivateKeys, KeyError> {
+        let mut out = Vec::new();
+        let current = dir.join(format!("{kind}.key"));
+        let mut paths = Vec::new();
+        if current.exists() {
+            paths.push((current, None));
+        }
+        for id in Self::old_ids(dir, kind) {
+            paths.push((Self::old_path(dir, kind, &id), Some(id)));
+        }
+        for (path, want) in paths {
+            let f = Self::load_file(&path, kind, pass)?;
+            if want.as_ref().is_some_and(|w| *w != f.key_id) {
+                return Err(KeyError::Malformed(path));
+            }
+            let public = Self::recipient(&f, &path)?;
+            if let Some(sk) = Self::private_of(&f, &public, path)? {
+                out.push((public.key_id, sk));
+            }
+        }
+        Ok(out)
     }
 
     fn recipient(f: &KeypairFile, path: &Path) -> Result<Recipient, KeyError> {
@@ -261,15 +526,30 @@ impl Keyring {
     /// Loads the keys dir. The office and relay private keys are optional (an intake node in
     /// a split deployment holds only their public halves); the node key and peppers are not.
     pub fn load(dir: &Path) -> Result<Self, KeyError> {
-        let (office_f, office_path) = Self::load_pair(dir, OFFICE)?;
+        Self::load_with(dir, None)
+    }
+
+    /// Loads the keys dir, unwrapping passphrase-protected files with `pass`.
+    pub fn load_with(dir: &Path, pass: Option<Passphrase>) -> Result<Self, KeyError> {
+        let pass = pass.map(Arc::new);
+        let pp = pass.as_deref();
+        let (office_f, office_path) = Self::load_pair(dir, OFFICE, pp)?;
         let office = Self::recipient(&office_f, &office_path)?;
-        let office_private = Self::private_of(&office_f, &office, office_path)?;
-        let (relay_f, relay_path) = Self::load_pair(dir, RELAY)?;
+        let office_private = Self::private_keys(dir, OFFICE, pp)?;
+        let (relay_f, relay_path) = Self::load_pair(dir, RELAY, pp)?;
         let relay = Self::recipient(&relay_f, &relay_path)?;
-        let relay_private = Self::private_of(&relay_f, &relay, relay_path)?;
+        let relay_private = Self::private_keys(dir, RELAY, pp)?;
+        let old = [OFFICE, RELAY]
+            .iter()
+            .flat_map(|k| {
+                Self::old_ids(dir, k)
+                    .into_iter()
+                    .map(|id| (k.to_string(), id))
+            })
+            .collect();
 
         let node_path = dir.join(format!("{NODE}.key"));
-        let (node_f, node_path) = match Self::load_pair(dir, NODE)? {
+        let (node_f, node_path) = match Self::load_pair(dir, NODE, pp)? {
             (f, p) if f.private.is_some() && f.signing_private.is_some() => (f, p),
             _ => {
                 return Err(KeyError::Read {
@@ -293,8 +573,7 @@ impl Keyring {
         )?);
 
         let pepper_path = dir.join(format!("{PEPPERS}.key"));
-        check_private_mode(&pepper_path)?;
-        let p: PepperFile = serde_json::from_str(&read_file(&pepper_path)?)
+        let p: PepperFile = serde_json::from_str(&read_private(&pepper_path, pp)?)
             .map_err(|_| KeyError::Malformed(pepper_path.clone()))?;
         let s = |v: &str| unhex32(v, &pepper_path).map(Secret32::from_bytes);
         let peppers = Peppers {
@@ -319,6 +598,8 @@ impl Keyring {
             },
             node_signing,
             peppers,
+            passphrase: pass,
+            old,
         })
     }
 
@@ -342,36 +623,132 @@ impl Keyring {
             let all = Secret32::from_bytes(sha256(&parts.concat()));
             hex::encode(&keyed_hash(&all, &[b"pepper-fingerprint"])[..8])
         };
-        vec![
+        let mut out = vec![
             (OFFICE.into(), self.office.key_id.clone()),
             (RELAY.into(), self.relay.key_id.clone()),
             (NODE.into(), self.node.key_id.clone()),
             (PEPPERS.into(), pepper_fp),
-        ]
+        ];
+        for (kind, id) in &self.old {
+            out.push((old_purpose(kind), id.clone()));
+        }
+        out
     }
 
-    /// An opener for the office key, if this node holds it (police zone).
+    /// The old key of `kind` kept since a rotation, if any.
+    pub fn old_key(&self, kind: &str) -> Option<&str> {
+        self.old
+            .iter()
+            .find(|(k, _)| k == kind)
+            .map(|(_, id)| id.as_str())
+    }
+
+    /// The current key of `kind` (office or relay).
+    pub fn current(&self, kind: &str) -> &Recipient {
+        if kind == RELAY {
+            &self.relay
+        } else {
+            &self.office
+        }
+    }
+
+    fn opener_for(&self, kind: &'static str, keys: &PrivateKeys) -> Option<Opener> {
+        if keys.is_empty() {
+            return None;
+        }
+        let dir = self.dir.clone();
+        let pass = self.passphrase.clone();
+        // A rotation run while this node serves re-seals epochs to a key this node did not
+        // load: the opener then looks in the keys dir once more instead of failing.
+        let reload = move || Keyring::private_keys(&dir, kind, pass.as_deref()).ok();
+        Some(Opener::with_keys(
+            keys.clone(),
+            vec![self.node.public.clone()],
+            Some(Box::new(reload)),
+        ))
+    }
+
+    /// Generates a new keypair of `kind` (office or relay) next to the old one: the old
+    /// private key moves to `<kind>.old-<id>.key` (kept for opening until retired), the new one
+    /// becomes `<kind>.key` and `<kind>.pub`. Returns (old id, new id).
+    pub fn rotate_files(
+        dir: &Path,
+        kind: &str,
+        pass: Option<&Passphrase>,
+    ) -> Result<(String, String), KeyError> {
+        if let Some(old) = Self::old_ids(dir, kind).into_iter().next() {
+            return Err(KeyError::RotationPending {
+                kind: kind.into(),
+                old,
+            });
+        }
+        let current = dir.join(format!("{kind}.key"));
+        let old_f = Self::load_file(&current, kind, pass)?;
+        let seed = random_seed()?;
+        let (public, private) = keypair_json(kind, &seed, None);
+        let new_id = key_id_of(&kem_public_bytes(&kem_keypair_from_seed(&seed).1));
+        // Order matters for a crash: the new key is on disk before the old one moves, and the
+        // old one moves (never copied) so exactly one file holds it.
+        let next = dir.join(format!("{kind}.next"));
+        let _ = fs::remove_file(&next);
+        write_private(&next, &private, pass)?;
+        rename(&current, &Self::old_path(dir, kind, &old_f.key_id))?;
+        rename(&next, &current)?;
+        let pub_path = dir.join(format!("{kind}.pub"));
+        let tmp = dir.join(format!("{kind}.pub.tmp"));
+        fs::write(&tmp, public).map_err(|source| KeyError::Write {
+            path: tmp.clone(),
+            source,
+        })?;
+        rename(&tmp, &pub_path)?;
+        Ok((old_f.key_id, new_id))
+    }
+
+    /// Destroys the old private key of `kind` (overwrite, then unlink). Returns its id.
+    pub fn retire_file(dir: &Path, kind: &str) -> Result<String, KeyError> {
+        let id = Self::old_ids(dir, kind)
+            .into_iter()
+            .next()
+            .ok_or_else(|| KeyError::NothingToRetire(kind.into()))?;
+        shred(&Self::old_path(dir, kind, &id))?;
+        Ok(id)
+    }
+
+    /// Wraps every plain private file in the dir under `pass` (already protected files are
+    /// left alone). Returns the files it wrapped.
+    pub fn protect_dir(dir: &Path, pass: &Passphrase) -> Result<Vec<PathBuf>, KeyError> {
+        let mut files: Vec<PathBuf> = fs::read_dir(dir)
+            .map_err(|source| KeyError::Read {
+                path: dir.to_path_buf(),
+                source,
+            })?
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|e| e == "key"))
+            .collect();
+        files.sort();
+        let mut done = Vec::new();
+        for path in files {
+            if is_protected(&path) {
+                continue;
+            }
+            let plain = read_private(&path, None)?;
+            replace_private(&path, &plain, Some(pass))?;
+            done.push(path);
+        }
+        Ok(done)
+    }
+
+    /// An opener for the office keys, if this node holds them (police zone).
     pub fn office_opener(&self) -> Option<Opener> {
-        self.office_private.as_ref().map(|sk| {
-            Opener::new(
-                self.office.key_id.clone(),
-                sk.clone(),
-                vec![self.node.public.clone()],
-            )
-        })
+        self.opener_for(OFFICE, &self.office_private)
     }
 }
 
 impl Keyring {
     /// An opener for the relay key (contact envelopes, outbox payloads), if this node holds it.
     pub fn relay_opener(&self) -> Option<Opener> {
-        self.relay_private.as_ref().map(|sk| {
-            Opener::new(
-                self.relay.key_id.clone(),
-                sk.clone(),
-                vec![self.node.public.clone()],
-            )
-        })
+        self.opener_for(RELAY, &self.relay_private)
     }
 
     /// The node's Ed25519 key: signs audit entries.
@@ -401,5 +778,55 @@ mod tests {
         ));
         let again = Keyring::load(dir.path()).unwrap();
         assert_eq!(k.fingerprints(), again.fingerprints());
+    }
+
+    #[test]
+    fn protected_files_need_the_passphrase() {
+        let dir = tempfile::tempdir().unwrap();
+        Keyring::generate(dir.path()).unwrap();
+        let plain = Keyring::load(dir.path()).unwrap().fingerprints();
+        let pf = dir.path().join("pass");
+        fs::write(&pf, "s3cret\n").unwrap();
+        let pass = Passphrase::from_file(&pf).unwrap();
+        assert_eq!(Keyring::protect_dir(dir.path(), &pass).unwrap().len(), 4);
+        assert!(Keyring::protect_dir(dir.path(), &pass).unwrap().is_empty());
+        assert!(matches!(
+            Keyring::load(dir.path()),
+            Err(KeyError::NeedsPassphrase(_))
+        ));
+        fs::write(&pf, "wrong").unwrap();
+        assert!(matches!(
+            Keyring::load_with(dir.path(), Some(Passphrase::from_file(&pf).unwrap())),
+            Err(KeyError::WrongPassphrase(_))
+        ));
+        fs::write(&pf, "s3cret").unwrap();
+        let k = Keyring::load_with(dir.path(), Some(Passphrase::from_file(&pf).unwrap())).unwrap();
+        assert_eq!(k.fingerprints(), plain);
+    }
+
+    #[test]
+    fn rotate_keeps_the_old_key_until_retired() {
+        let dir = tempfile::tempdir().unwrap();
+        Keyring::generate(dir.path()).unwrap();
+        let before = Keyring::load(dir.path()).unwrap();
+        let (old, new) = Keyring::rotate_files(dir.path(), OFFICE, None).unwrap();
+        assert_eq!(old, before.office.key_id);
+        assert!(matches!(
+            Keyring::rotate_files(dir.path(), OFFICE, None),
+            Err(KeyError::RotationPending { .. })
+        ));
+        let after = Keyring::load(dir.path()).unwrap();
+        assert_eq!(after.office.key_id, new);
+        assert_eq!(after.old_key(OFFICE), Some(old.as_str()));
+        let opener = after.office_opener().unwrap();
+        assert!(opener.holds(&old) && opener.holds(&new));
+        assert_eq!(
+            Keyring::current_public(dir.path(), OFFICE).unwrap().key_id,
+            new
+        );
+        assert_eq!(Keyring::retire_file(dir.path(), OFFICE).unwrap(), old);
+        let retired = Keyring::load(dir.path()).unwrap();
+        assert!(retired.old_key(OFFICE).is_none());
+        assert!(!retired.office_opener().unwrap().holds(&old));
     }
 }

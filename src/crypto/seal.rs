@@ -9,7 +9,8 @@ use aes_gcm::aead::{Aead, Payload};
 use aes_gcm::{Aes256Gcm, KeyInit, Nonce};
 use hpke::{Deserializable, Kem as _, OpModeR, OpModeS, Serializable};
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 use zeroize::Zeroizing;
 
@@ -126,6 +127,15 @@ pub struct Sealer {
     max_age: Duration,
     max_uses: u32,
     epochs: Mutex<HashMap<String, Epoch>>,
+    follow: Option<Follow>,
+}
+
+/// Where a serving node looks for rotated keys: the keys dir and the (kind, key id) it started
+/// with. Sealing to the start-up key after `tipline keys rotate` would keep naming a key that
+/// is about to be retired, so each new epoch checks `<kind>.pub` (one small read a minute).
+struct Follow {
+    dir: PathBuf,
+    started_with: Vec<(&'static str, String)>,
 }
 
 impl Sealer {
@@ -135,6 +145,34 @@ impl Sealer {
             max_age,
             max_uses,
             epochs: Mutex::new(HashMap::new()),
+            follow: None,
+        }
+    }
+
+    /// Makes new epochs follow a rotation of the office and relay keys in `dir`.
+    pub fn follow_rotations(
+        mut self,
+        dir: PathBuf,
+        started_with: Vec<(&'static str, String)>,
+    ) -> Self {
+        self.follow = Some(Follow { dir, started_with });
+        self
+    }
+
+    /// The key a new epoch for `to` is sealed to: `to`, or its successor after a rotation.
+    fn successor(&self, to: &Recipient) -> Recipient {
+        let Some(f) = &self.follow else {
+            return to.clone();
+        };
+        let Some((kind, _)) = f.started_with.iter().find(|(_, id)| *id == to.key_id) else {
+            return to.clone();
+        };
+        match super::keyring::Keyring::current_public(&f.dir, kind) {
+            Ok(now) => now,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the current public key; sealing to the start-up key");
+                to.clone()
+            }
         }
     }
 
@@ -149,7 +187,7 @@ impl Sealer {
         }
         let id = hex::encode(super::random_bytes::<16>()?);
         let key = Secret32::random()?;
-        let row = Arc::new(self.seal_key_to(to, "epoch", &id, &key)?);
+        let row = Arc::new(self.seal_key_to(&self.successor(to), "epoch", &id, &key)?);
         let epoch = Epoch {
             id: id.clone(),
             key: key.clone(),
@@ -232,29 +270,65 @@ impl Sealer {
     }
 }
 
-/// Opens objects with a recipient's private key. Staff reading a tip is rare, so this path
-/// does the full HPKE open every time and keeps nothing.
+/// Looks for private keys again (a rotation added one while this node serves).
+pub type Reload = Box<dyn Fn() -> Option<Vec<(String, KemPrivate)>> + Send + Sync>;
+
+/// Opens objects with a recipient's private keys (the current one, and an old one kept during
+/// a rotation). Staff reading a tip is rare, so this path does the full HPKE open every time.
 pub struct Opener {
-    pub key_id: String,
-    private: KemPrivate,
+    keys: RwLock<Vec<(String, KemPrivate)>>,
     /// Node keys whose epochs we accept (HPKE auth mode sender check).
     senders: Vec<KemPublic>,
+    reload: Option<Reload>,
 }
 
 impl Opener {
     pub fn new(key_id: String, private: KemPrivate, senders: Vec<KemPublic>) -> Self {
+        Self::with_keys(vec![(key_id, private)], senders, None)
+    }
+
+    pub fn with_keys(
+        keys: Vec<(String, KemPrivate)>,
+        senders: Vec<KemPublic>,
+        reload: Option<Reload>,
+    ) -> Self {
         Self {
-            key_id,
-            private,
+            keys: RwLock::new(keys),
             senders,
+            reload,
         }
     }
 
-    /// Opens an HPKE-sealed key row addressed to this opener.
-    pub fn open_key(&self, row: &SealedKey) -> Result<Secret32, CryptoError> {
-        if row.recipient_key_id != self.key_id {
-            return Err(CryptoError::Open);
+    /// True when this opener holds the private key `key_id`.
+    pub fn holds(&self, key_id: &str) -> bool {
+        self.keys
+            .read()
+            .map(|k| k.iter().any(|(id, _)| id == key_id))
+            .unwrap_or(false)
+    }
+
+    fn private(&self, key_id: &str) -> Option<KemPrivate> {
+        let find = |keys: &[(String, KemPrivate)]| {
+            keys.iter()
+                .find(|(id, _)| id == key_id)
+                .map(|(_, sk)| sk.clone())
+        };
+        if let Some(sk) = self.keys.read().ok().and_then(|k| find(&k)) {
+            return Some(sk);
         }
+        let fresh = (self.reload.as_ref()?)()?;
+        let found = find(&fresh);
+        if let Ok(mut k) = self.keys.write() {
+            *k = fresh;
+        }
+        found
+    }
+
+    /// Opens an HPKE-sealed key row addressed to one of this opener's keys.
+    pub fn open_key(&self, row: &SealedKey) -> Result<Secret32, CryptoError> {
+        let private = self
+            .private(&row.recipient_key_id)
+            .ok_or(CryptoError::Open)?;
         let encapped = <Kem as hpke::Kem>::EncappedKey::from_bytes(&row.encapped)
             .map_err(|_| CryptoError::Open)?;
         let aad = aad(&row.object_kind, &row.object_id, &row.recipient_key_id);
@@ -262,7 +336,7 @@ impl Opener {
             let mode = OpModeR::Auth(sender.clone());
             if let Ok(pt) = hpke::single_shot_open::<HpkeAead, Kdf, Kem>(
                 &mode,
-                &self.private,
+                &private,
                 &encapped,
                 HPKE_INFO,
                 &row.sealed_key,

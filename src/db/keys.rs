@@ -1,9 +1,12 @@
 //! Binding the keys dir to the database: the database remembers the public fingerprints of the
 //! keys it was initialized with, and a start with other keys (or none) stops with a clear message.
 
-use super::schema::keyring;
+use super::schema::{keyring, sealed_keys};
 use super::{DbConn, DbError};
-use crate::crypto::keyring::{KeyError, Keyring};
+use crate::audit::{self, Entry, Outcome};
+use crate::crypto::CryptoError;
+use crate::crypto::keyring::{KeyError, Keyring, Passphrase, old_purpose};
+use crate::crypto::seal::{Opener, Sealer};
 use diesel::prelude::*;
 use std::path::Path;
 
@@ -29,12 +32,47 @@ pub enum KeyCheckError {
         expected: String,
         found: String,
     },
+    #[error(
+        "this node does not hold the {0} private key, so it cannot re-seal; run this on the office node"
+    )]
+    NoPrivateKey(String),
+    #[error("cannot re-seal epoch {epoch} (sealed to {key}): {source}")]
+    Reseal {
+        epoch: String,
+        key: String,
+        source: CryptoError,
+    },
+    #[error(
+        "{count} sealed keys still name the old {kind} key {old}; refusing to retire it, or they \
+         could never be opened again. A node started before the rotation may still have sealed \
+         to it: wait one epoch (TIPLINE_EPOCH_SECONDS), run `tipline keys rotate {kind}` again to \
+         re-seal the rest, then retire."
+    )]
+    StillInUse {
+        kind: String,
+        old: String,
+        count: i64,
+    },
+}
+
+impl From<diesel::result::Error> for KeyCheckError {
+    fn from(e: diesel::result::Error) -> Self {
+        KeyCheckError::Db(DbError::from(e))
+    }
 }
 
 pub enum KeyOutcome {
     Generated(Keyring),
     Adopted(Keyring),
     Matched(Keyring),
+}
+
+impl KeyOutcome {
+    pub fn into_keyring(self) -> Keyring {
+        match self {
+            KeyOutcome::Generated(k) | KeyOutcome::Adopted(k) | KeyOutcome::Matched(k) => k,
+        }
+    }
 }
 
 fn recorded(conn: &mut DbConn) -> Result<Vec<(String, String)>, DbError> {
@@ -44,16 +82,25 @@ fn recorded(conn: &mut DbConn) -> Result<Vec<(String, String)>, DbError> {
         .load::<(String, String)>(conn)?)
 }
 
+fn read_passphrase(file: Option<&Path>) -> Result<Option<Passphrase>, KeyError> {
+    file.map(Passphrase::from_file).transpose()
+}
+
 /// Loads the keys, generating them on the very first start, and checks them against the database.
-pub fn load_or_init(conn: &mut DbConn, dir: &Path) -> Result<KeyOutcome, KeyCheckError> {
+/// `passphrase_file` holds the passphrase of protected key files (and protects generated ones).
+pub fn load_or_init(
+    conn: &mut DbConn,
+    dir: &Path,
+    passphrase_file: Option<&Path>,
+) -> Result<KeyOutcome, KeyCheckError> {
     let known = recorded(conn)?;
     let present = Keyring::present(dir);
     if known.is_empty() {
         let generated = !present;
         if generated {
-            Keyring::generate(dir)?;
+            Keyring::generate_protected(dir, read_passphrase(passphrase_file)?.as_ref())?;
         }
-        let ring = Keyring::load(dir)?;
+        let ring = Keyring::load_with(dir, read_passphrase(passphrase_file)?)?;
         conn.transaction::<_, diesel::result::Error, _>(|c| {
             for (purpose, fp) in ring.fingerprints() {
                 diesel::insert_into(keyring::table)
@@ -79,8 +126,9 @@ pub fn load_or_init(conn: &mut DbConn, dir: &Path) -> Result<KeyOutcome, KeyChec
                 .join(", "),
         });
     }
-    let ring = Keyring::load(dir)?;
+    let ring = Keyring::load_with(dir, read_passphrase(passphrase_file)?)?;
     let found = ring.fingerprints();
+    let known = record_rotations(conn, &ring, known)?;
     for (purpose, expected) in &known {
         let have = found
             .iter()
@@ -96,4 +144,220 @@ pub fn load_or_init(conn: &mut DbConn, dir: &Path) -> Result<KeyOutcome, KeyChec
         }
     }
     Ok(KeyOutcome::Matched(ring))
+}
+
+/// A rotation moves the key files first and records the new fingerprint second. A keys dir
+/// whose old key is the one the database expects (and whose current key is new) is that
+/// rotation, interrupted or just done: record it. Anything else still stops the start.
+fn record_rotations(
+    conn: &mut DbConn,
+    ring: &Keyring,
+    known: Vec<(String, String)>,
+) -> Result<Vec<(String, String)>, DbError> {
+    use crate::crypto::keyring::{OFFICE, RELAY};
+    for kind in [OFFICE, RELAY] {
+        let expected = known.iter().find(|(p, _)| p == kind).map(|(_, f)| f);
+        let current = &ring.current(kind).key_id;
+        if let (Some(expected), Some(old)) = (expected, ring.old_key(kind))
+            && expected == old
+            && expected != current
+        {
+            conn.transaction::<_, diesel::result::Error, _>(|c| {
+                diesel::update(keyring::table.filter(keyring::purpose.eq(kind)))
+                    .set(keyring::fingerprint.eq(current))
+                    .execute(c)?;
+                diesel::delete(keyring::table.filter(keyring::purpose.eq(old_purpose(kind))))
+                    .execute(c)?;
+                diesel::insert_into(keyring::table)
+                    .values((
+                        keyring::purpose.eq(old_purpose(kind)),
+                        keyring::fingerprint.eq(old),
+                    ))
+                    .execute(c)?;
+                Ok(())
+            })?;
+        }
+    }
+    recorded(conn)
+}
+
+/// Rows still sealed to `key_id`.
+pub fn rows_naming(conn: &mut DbConn, key_id: &str) -> Result<i64, DbError> {
+    Ok(sealed_keys::table
+        .filter(sealed_keys::recipient_key_id.eq(key_id))
+        .count()
+        .get_result(conn)?)
+}
+
+/// Re-seals up to `batch` epoch rows sealed to `old` so they name `ring`'s current key
+/// instead, in one transaction with its audit entry. Returns how many it moved.
+///
+/// Only epoch rows are sealed to the office and relay keys with HPKE (every object's data key
+/// is wrapped under an epoch key), so rotating a key is this one loop over `sealed_keys`: the
+/// objects and their data-key rows do not change.
+pub fn reseal_batch(
+    conn: &mut DbConn,
+    ring: &Keyring,
+    kind: &str,
+    opener: &Opener,
+    sealer: &Sealer,
+    old: &str,
+    batch: i64,
+) -> Result<usize, KeyCheckError> {
+    let to = ring.current(kind);
+    let signer = ring.audit_signer();
+    conn.transaction::<_, KeyCheckError, _>(|c| {
+        audit::lock_head(c).map_err(DbError::from)?;
+        let rows = crate::triage::reader::epochs_sealed_to(c, old, batch)?;
+        for row in &rows {
+            let object_id = &row.object_id;
+            let reseal_err = |source| KeyCheckError::Reseal {
+                epoch: object_id.clone(),
+                key: old.to_string(),
+                source,
+            };
+            let key = opener.open_key(row).map_err(reseal_err)?;
+            let again = sealer
+                .seal_key_to(to, "epoch", object_id, &key)
+                .map_err(reseal_err)?;
+            // A node still serving on the old key may have re-inserted an epoch that is
+            // already sealed to the new key: then only the old row goes.
+            crate::intake::store::insert_sealed_key(c, &again).map_err(DbError::from)?;
+            diesel::delete(
+                sealed_keys::table
+                    .filter(sealed_keys::object_kind.eq("epoch"))
+                    .filter(sealed_keys::object_id.eq(object_id))
+                    .filter(sealed_keys::recipient_key_id.eq(old)),
+            )
+            .execute(c)
+            .map_err(DbError::from)?;
+        }
+        if !rows.is_empty() {
+            let object = format!("key:{kind}:{old}->{}:{}", to.key_id, rows.len());
+            audit::append(
+                c,
+                &signer,
+                &Entry {
+                    actor: "cli",
+                    action: "keys.reseal",
+                    object: &object,
+                    outcome: Outcome::Ok,
+                },
+            )
+            .map_err(DbError::from)?;
+        }
+        Ok(rows.len())
+    })
+}
+
+/// What `tipline keys rotate` did.
+pub struct Rotated {
+    pub old: String,
+    pub new: String,
+    /// False when an earlier rotation was resumed instead of a new key made.
+    pub generated: bool,
+    pub resealed: usize,
+}
+
+/// `tipline keys rotate KIND`: a new keypair (unless a rotation is pending, which is resumed),
+/// recorded in the database, then every epoch sealed to the old key re-sealed to the new one.
+pub fn rotate(
+    conn: &mut DbConn,
+    dir: &Path,
+    passphrase_file: Option<&Path>,
+    kind: &str,
+    batch: i64,
+) -> Result<Rotated, KeyCheckError> {
+    let ring = load_or_init(conn, dir, passphrase_file)?.into_keyring();
+    let (old, new, generated) = match ring.old_key(kind) {
+        Some(old) => (old.to_string(), ring.current(kind).key_id.clone(), false),
+        None => {
+            let pass = read_passphrase(passphrase_file)?;
+            let (old, new) = Keyring::rotate_files(dir, kind, pass.as_ref())?;
+            (old, new, true)
+        }
+    };
+    // Loading again records the new fingerprint (and the old one, until it is retired).
+    let ring = load_or_init(conn, dir, passphrase_file)?.into_keyring();
+    if generated {
+        let object = format!("key:{kind}:{old}->{new}");
+        audit::record(
+            conn,
+            &ring.audit_signer(),
+            &Entry {
+                actor: "cli",
+                action: "keys.rotate",
+                object: &object,
+                outcome: Outcome::Ok,
+            },
+        )
+        .map_err(DbError::from)?;
+    }
+    let opener = match kind {
+        crate::crypto::keyring::RELAY => ring.relay_opener(),
+        _ => ring.office_opener(),
+    }
+    .ok_or_else(|| KeyCheckError::NoPrivateKey(kind.into()))?;
+    let sealer = Sealer::new(ring.node.clone(), std::time::Duration::from_secs(1), 1);
+    let mut resealed = 0;
+    loop {
+        let n = reseal_batch(conn, &ring, kind, &opener, &sealer, &old, batch)?;
+        resealed += n;
+        if n == 0 {
+            break;
+        }
+    }
+    Ok(Rotated {
+        old,
+        new,
+        generated,
+        resealed,
+    })
+}
+
+/// `tipline keys retire KIND`: refuses while any row names the old key; otherwise forgets its
+/// fingerprint and destroys its file. Returns the retired key id.
+pub fn retire(
+    conn: &mut DbConn,
+    dir: &Path,
+    passphrase_file: Option<&Path>,
+    kind: &str,
+) -> Result<String, KeyCheckError> {
+    let ring = load_or_init(conn, dir, passphrase_file)?.into_keyring();
+    let old = ring
+        .old_key(kind)
+        .ok_or_else(|| KeyError::NothingToRetire(kind.into()))?
+        .to_string();
+    let signer = ring.audit_signer();
+    conn.transaction::<_, KeyCheckError, _>(|c| {
+        audit::lock_head(c).map_err(DbError::from)?;
+        let count = rows_naming(c, &old)?;
+        if count > 0 {
+            return Err(KeyCheckError::StillInUse {
+                kind: kind.into(),
+                old: old.clone(),
+                count,
+            });
+        }
+        diesel::delete(keyring::table.filter(keyring::purpose.eq(old_purpose(kind))))
+            .execute(c)
+            .map_err(DbError::from)?;
+        let object = format!("key:{kind}:{old}");
+        audit::append(
+            c,
+            &signer,
+            &Entry {
+                actor: "cli",
+                action: "keys.retire",
+                object: &object,
+                outcome: Outcome::Ok,
+            },
+        )
+        .map_err(DbError::from)?;
+        Ok(())
+    })?;
+    // The database no longer expects the old key, so the file can go; a crash here leaves a
+    // stray old file that the next `retire` removes.
+    Keyring::retire_file(dir, kind)?;
+    Ok(old)
 }

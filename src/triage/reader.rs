@@ -54,7 +54,7 @@ fn to_sealed(
     }
 }
 
-/// The epoch row and data-key row of an object sealed to the office key.
+/// The epoch row and data-key row of an object sealed to the office (or relay) key.
 pub fn key_rows(
     conn: &mut DbConn,
     kind: &str,
@@ -74,16 +74,24 @@ pub fn key_rows(
         .recipient_key_id
         .trim_start_matches("epoch:")
         .to_string();
-    let epoch = sealed_keys::table
+    // Normally one row; during a rotation an epoch may be sealed to the old and the new key.
+    // Prefer a key this opener holds; otherwise the opener looks for it in the keys dir.
+    let mut epochs: Vec<SealedKey> = sealed_keys::table
         .filter(sealed_keys::object_kind.eq("epoch"))
         .filter(sealed_keys::object_id.eq(&epoch_id))
-        .filter(sealed_keys::recipient_key_id.eq(&opener.key_id))
         .select(KEY_COLUMNS)
-        .first::<KeyRow>(conn)
-        .optional()?
+        .load::<KeyRow>(conn)?
+        .into_iter()
         .map(to_sealed)
-        .ok_or(ReadError::NotFound)?;
-    Ok((epoch, dek))
+        .collect();
+    let pick = epochs
+        .iter()
+        .position(|e| opener.holds(&e.recipient_key_id))
+        .unwrap_or(0);
+    if pick >= epochs.len() {
+        return Err(ReadError::NotFound);
+    }
+    Ok((epochs.swap_remove(pick), dek))
 }
 
 /// The decrypted payload (JSON) of a tip.
@@ -182,6 +190,24 @@ pub fn reply_key_row(
 pub fn reply_rows(conn: &mut DbConn, tip_id: &str) -> Result<Vec<SealedKey>, ReadError> {
     Ok(sealed_keys::table
         .filter(sealed_keys::recipient_key_id.eq(crate::crypto::reply::reply_key_id(tip_id)))
+        .select(KEY_COLUMNS)
+        .load::<KeyRow>(conn)?
+        .into_iter()
+        .map(to_sealed)
+        .collect())
+}
+
+/// Up to `limit` epoch rows sealed to `key_id`: what a key rotation re-seals.
+pub fn epochs_sealed_to(
+    conn: &mut DbConn,
+    key_id: &str,
+    limit: i64,
+) -> QueryResult<Vec<SealedKey>> {
+    Ok(sealed_keys::table
+        .filter(sealed_keys::object_kind.eq("epoch"))
+        .filter(sealed_keys::recipient_key_id.eq(key_id))
+        .order(sealed_keys::object_id)
+        .limit(limit)
         .select(KEY_COLUMNS)
         .load::<KeyRow>(conn)?
         .into_iter()
