@@ -10,7 +10,7 @@ mod data;
 use data::generate;
 use diesel::prelude::*;
 use std::time::{Duration, Instant};
-use tipline::db::{DbConn, DbTarget};
+use tipline::db::DbTarget;
 use tipline::staff::{Actor, Role};
 use tipline::triage::work::{QueueFilter, queue};
 

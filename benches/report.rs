@@ -50,8 +50,7 @@ fn run(name: &str, url: &str, n: usize) {
         data::generate(&mut conn, n - have as usize, pg);
     }
     data::decide(&mut conn);
-    conn.batch_execute(if pg { "ANALYZE" } else { "ANALYZE" })
-        .expect("analyze");
+    conn.batch_execute("ANALYZE").expect("analyze");
     let period = Period::current(28).previous(28);
     let (base_med, base_p99) = time(100, || conn.batch_execute("SELECT 1").expect("select 1"));
     println!(
