@@ -267,8 +267,11 @@ fn run(cli: Cli) -> Result<(), String> {
             let target =
                 tipline::db::DbTarget::parse(&config.database_url).map_err(|e| e.to_string())?;
             let mut conn = target.connect().map_err(|e| e.to_string())?;
-            tipline::db::migrate(&mut conn).map_err(|e| e.to_string())?;
-            tipline::triage::routing::seed_units(&mut conn).map_err(|e| e.to_string())?;
+            tipline::db::under_start_lock(&mut conn, |conn| {
+                tipline::db::migrate(conn)?;
+                tipline::triage::routing::seed_units(conn)
+            })
+            .map_err(|e| e.to_string())?;
             println!("migrations applied");
             Ok(())
         }

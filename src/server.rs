@@ -36,15 +36,20 @@ pub fn prepare(
 ) -> Result<(DbTarget, Arc<crate::crypto::keyring::Keyring>), StartError> {
     let target = DbTarget::parse(&config.database_url)?;
     let mut conn = target.connect()?;
-    db::migrate(&mut conn)?;
-    if crate::triage::routing::seed_units(&mut conn)? {
-        tracing::info!("seeded the county brigade and one police station per township");
-    }
-    let keys = match load_or_init(
-        &mut conn,
-        &config.keys_dir,
-        config.keys_passphrase_file.as_deref(),
-    )? {
+    // One lock over all three steps: nodes started together must not both seed or both record
+    // (or generate) the keys of a fresh database.
+    let outcome = db::under_start_lock(&mut conn, |conn| -> Result<_, StartError> {
+        db::migrate(conn)?;
+        if crate::triage::routing::seed_units(conn)? {
+            tracing::info!("seeded the county brigade and one police station per township");
+        }
+        Ok(load_or_init(
+            conn,
+            &config.keys_dir,
+            config.keys_passphrase_file.as_deref(),
+        )?)
+    })?;
+    let keys = match outcome {
         KeyOutcome::Generated(k) => {
             let dir =
                 std::fs::canonicalize(&config.keys_dir).unwrap_or_else(|_| config.keys_dir.clone());
@@ -137,7 +142,7 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
             store,
         },
         pool: pool.clone(),
-        uploads: tokio::sync::Semaphore::new(web::UPLOAD_SLOTS),
+        uploads: Arc::new(tokio::sync::Semaphore::new(web::UPLOAD_SLOTS)),
         metrics: Metrics::default(),
         config: config.clone(),
         sms: sms.clone(),

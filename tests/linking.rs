@@ -522,6 +522,8 @@ async fn the_tip_page_shows_related_tips_and_links_them_into_a_case() {
             .execute(&mut s.db())
             .unwrap();
     }
+    // The background pass indexes b (opening a indexes only a).
+    indexed(&s).await;
     let (cookie, _) = login(&s, "p.xidu", None, tipline::db::now_unix() as u64).await;
     let (code, page) = s.page(&cookie, &format!("/staff/tips/{a}")).await;
     assert_eq!(code, 200);

@@ -8,107 +8,13 @@ mod common;
 use common::*;
 use serde_json::{Value, json};
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const TOKEN: &str = "twilio-test-auth-token-0123456789";
 const ACCOUNT: &str = "AC0123456789abcdef0123456789abcdef";
 const FROM_LINE: &str = "+15005550006";
 const PUBLIC: &str = "https://tips.example.org";
 const INBOUND: &str = "/api/v1/sms/inbound";
-
-#[derive(Clone, Debug)]
-struct Seen {
-    path: String,
-    headers: HashMap<String, String>,
-    body: Vec<u8>,
-}
-
-type Log = Arc<Mutex<Vec<Seen>>>;
-
-fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    hay.windows(needle.len()).position(|w| w == needle)
-}
-
-/// A minimal HTTP/1.1 server on 127.0.0.1:0 that records each request and answers `answer`.
-async fn mock_api(status: u16, answer: &'static str) -> (String, Log) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let seen: Log = Arc::new(Mutex::new(Vec::new()));
-    let log = seen.clone();
-    tokio::spawn(async move {
-        while let Ok((mut sock, _)) = listener.accept().await {
-            let log = log.clone();
-            tokio::spawn(async move {
-                let mut buf = Vec::new();
-                let mut chunk = [0u8; 4096];
-                let head_end = loop {
-                    let n = sock.read(&mut chunk).await.unwrap_or(0);
-                    if n == 0 {
-                        return;
-                    }
-                    buf.extend_from_slice(&chunk[..n]);
-                    if let Some(i) = find(&buf, b"\r\n\r\n") {
-                        break i + 4;
-                    }
-                };
-                let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
-                let mut lines = head.split("\r\n");
-                let path = lines
-                    .next()
-                    .and_then(|l| l.split(' ').nth(1))
-                    .unwrap_or_default()
-                    .to_string();
-                let headers: HashMap<String, String> = lines
-                    .filter_map(|l| l.split_once(':'))
-                    .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
-                    .collect();
-                let len: usize = headers
-                    .get("content-length")
-                    .and_then(|v| v.parse().ok())
-                    .unwrap_or(0);
-                while buf.len() < head_end + len {
-                    let n = sock.read(&mut chunk).await.unwrap_or(0);
-                    if n == 0 {
-                        break;
-                    }
-                    buf.extend_from_slice(&chunk[..n]);
-                }
-                let body = buf[head_end..(head_end + len).min(buf.len())].to_vec();
-                log.lock().unwrap().push(Seen {
-                    path,
-                    headers,
-                    body,
-                });
-                let resp = format!(
-                    "HTTP/1.1 {status} Mock\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{answer}",
-                    answer.len()
-                );
-                let _ = sock.write_all(resp.as_bytes()).await;
-                let _ = sock.shutdown().await;
-            });
-        }
-    });
-    (format!("http://{addr}"), seen)
-}
-
-/// Waits until the mock has seen `n` requests (the outbox worker ticks every 2 s).
-async fn wait_for(log: &Log, n: usize) -> Vec<Seen> {
-    for _ in 0..150 {
-        if log.lock().unwrap().len() >= n {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    let seen = log.lock().unwrap().clone();
-    assert!(
-        seen.len() >= n,
-        "the provider API got {} requests, expected {n}",
-        seen.len()
-    );
-    seen
-}
 
 fn twilio_env(api: &str) -> Vec<(&'static str, String)> {
     vec![
@@ -507,32 +413,12 @@ async fn a_provider_without_its_secrets_does_not_start() {
     assert!(output.contains("TIPLINE_SMS_TOKEN"), "{output}");
 }
 
-const TENCENT_ANSWER: &str = r#"{"Response":{"SendStatusSet":[{"SerialNo":"5000:1045710669157053657849499619","PhoneNumber":"+8613900139000","Fee":1,"SessionContext":"","Code":"Ok","Message":"send success","IsoCode":"CN"}],"RequestId":"a0aabda6-cf91-4f3e-a81f-9198114a2279"}}"#;
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tencent_callbacks_are_token_guarded_and_answered_through_the_outbox() {
     let (api, sent) = mock_api(200, TENCENT_ANSWER).await;
     let secrets = tempfile::tempdir().unwrap();
-    let callback_file = secrets.path().join("callback-token");
-    std::fs::write(&callback_file, "cb-secret-0123456789\n").unwrap();
     let s = Server::start_with(Options {
-        extra_env: vec![
-            ("TIPLINE_SMS_PROVIDER", "tencent".into()),
-            ("TIPLINE_SMS_ACCOUNT", "AKIDtest".into()),
-            ("TIPLINE_SMS_TOKEN", "tencent-secret-key".into()),
-            (
-                "TIPLINE_SMS_CALLBACK_TOKEN_FILE",
-                callback_file.display().to_string(),
-            ),
-            ("TIPLINE_SMS_APP_ID", "1400006666".into()),
-            ("TIPLINE_SMS_SIGN", "县禁毒举报".into()),
-            (
-                "TIPLINE_SMS_TEMPLATES",
-                "receipt=1001,appended=1002,status=1003,unknown_receipt=1004,message_notice=1005"
-                    .into(),
-            ),
-            ("TIPLINE_SMS_API_URL", api.clone()),
-        ],
+        extra_env: tencent_env(&api, secrets.path()),
         ..Options::default()
     })
     .await;

@@ -154,25 +154,41 @@ pub fn pool(target: &DbTarget, size: u32) -> Result<Pool, DbError> {
         .map_err(|e| DbError::Pool(e.to_string()))
 }
 
-/// Runs pending migrations. On PostgreSQL under an advisory lock, so nodes may start together.
-pub fn migrate(conn: &mut DbConn) -> Result<(), DbError> {
+/// Runs `f` holding the start lock. On PostgreSQL that is a session advisory lock, so nodes that
+/// start together migrate, seed the units and record their keys one after another: without it,
+/// two fresh nodes both find the keyring table empty and the second fails on a duplicate row.
+/// On SQLite there is one node, and the file's own locking serializes writers.
+pub fn under_start_lock<T, E: From<DbError>>(
+    conn: &mut DbConn,
+    f: impl FnOnce(&mut DbConn) -> Result<T, E>,
+) -> Result<T, E> {
     const LOCK: i64 = 0x0074_6970_6c69_6e65; // "tipline"
-    match conn {
-        DbConn::Sqlite(c) => {
-            c.run_pending_migrations(SQLITE_MIGRATIONS)
-                .map_err(|e| DbError::Migrate(e.to_string()))?;
-        }
-        DbConn::Pg(c) => {
-            c.batch_execute(&format!("SELECT pg_advisory_lock({LOCK})"))?;
-            let result = c
-                .run_pending_migrations(PG_MIGRATIONS)
-                .map(|_| ())
-                .map_err(|e| DbError::Migrate(e.to_string()));
-            c.batch_execute(&format!("SELECT pg_advisory_unlock({LOCK})"))?;
-            result?;
-        }
+    let pg = matches!(conn, DbConn::Pg(_));
+    if pg {
+        conn.batch_execute(&format!("SELECT pg_advisory_lock({LOCK})"))
+            .map_err(DbError::from)?;
     }
-    Ok(())
+    let result = f(conn);
+    if pg {
+        // Advisory locks nest per session: this releases only what was taken above.
+        conn.batch_execute(&format!("SELECT pg_advisory_unlock({LOCK})"))
+            .map_err(DbError::from)?;
+    }
+    result
+}
+
+/// Runs pending migrations, under the start lock.
+pub fn migrate(conn: &mut DbConn) -> Result<(), DbError> {
+    under_start_lock(conn, |conn| match conn {
+        DbConn::Sqlite(c) => c
+            .run_pending_migrations(SQLITE_MIGRATIONS)
+            .map(|_| ())
+            .map_err(|e| DbError::Migrate(e.to_string())),
+        DbConn::Pg(c) => c
+            .run_pending_migrations(PG_MIGRATIONS)
+            .map(|_| ())
+            .map_err(|e| DbError::Migrate(e.to_string())),
+    })
 }
 
 pub fn now_unix() -> i64 {

@@ -28,8 +28,8 @@ use errors::ApiError;
 use std::sync::atomic::{AtomicU64, Ordering};
 use tipline_views::Lang;
 
-/// Submissions whose attachments are being read and sealed at once; bounds memory under a
-/// flood of large uploads (each holds at most one file's plaintext and its ciphertext).
+/// Multipart submissions being read, sealed and committed at once; bounds memory under a flood
+/// of large uploads (each holds at most one file's plaintext and its sealed files until COMMIT).
 pub const UPLOAD_SLOTS: usize = 4;
 
 #[derive(Default)]
@@ -77,7 +77,7 @@ pub struct AppState {
     pub pool: Pool,
     pub captcha: captcha::CaptchaService,
     pub limiter: ratelimit::RateLimiter,
-    pub uploads: tokio::sync::Semaphore,
+    pub uploads: std::sync::Arc<tokio::sync::Semaphore>,
     pub metrics: Metrics,
     pub staff: StaffKeys,
     /// The SMS provider whose webhook `/api/v1/sms/inbound` serves; `None` when SMS is off.

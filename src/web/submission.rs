@@ -36,6 +36,10 @@ pub struct Submission {
     pub lang: Option<String>,
     /// Hash of everything submitted, so a retry token reused for other content is refused.
     pub fingerprint: Vec<u8>,
+    /// The upload slot a multipart body was read under, held until its tip is committed: the
+    /// sealed files wait for the database in memory, so releasing the slot once they were read
+    /// would let a flood pile up far more of them than `UPLOAD_SLOTS`.
+    pub upload_slot: Option<tokio::sync::OwnedSemaphorePermit>,
 }
 
 #[derive(Deserialize)]
@@ -197,10 +201,14 @@ async fn read_multipart(
     payload: web::Payload,
     sub: &mut Submission,
 ) -> Result<(), ApiError> {
-    let _permit = tokio::time::timeout(Duration::from_secs(30), state.uploads.acquire())
-        .await
-        .map_err(|_| ApiError::Unavailable)?
-        .map_err(|_| ApiError::Unavailable)?;
+    let slot = tokio::time::timeout(
+        Duration::from_secs(30),
+        state.uploads.clone().acquire_owned(),
+    )
+    .await
+    .map_err(|_| ApiError::Unavailable)?
+    .map_err(|_| ApiError::Unavailable)?;
+    sub.upload_slot = Some(slot);
     let limits = FormLimits {
         max_attachment_bytes: state.config.max_attachment_bytes,
         max_attachments: state.config.max_attachments,
@@ -353,6 +361,8 @@ pub async fn submit(
     sub: Submission,
     retry_token: Option<&str>,
 ) -> Result<Submitted, ApiError> {
+    // Released when this returns: the commit below is part of what the slot bounds.
+    let _upload_slot = sub.upload_slot;
     let key = match retry_token {
         Some(t) => {
             check_token_shape(t)?;

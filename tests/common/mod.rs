@@ -14,9 +14,15 @@ use tipline::crypto::keyring::Keyring;
 use tipline::db::{DbConn, DbTarget};
 use tipline::web::captcha::CaptchaService;
 
+mod load;
 mod pages;
+mod provider;
+#[allow(unused_imports)]
+pub use load::*;
 #[allow(unused_imports)]
 pub use pages::*;
+#[allow(unused_imports)]
+pub use provider::*;
 
 pub struct Server {
     pub child: Child,
@@ -70,6 +76,24 @@ impl Default for Options {
     }
 }
 
+/// The environment every test node gets: its database, captcha and rate-limit switches, two
+/// workers, and the test's extra variables.
+fn node_env(db_url: &str, opts: &Options) -> Vec<(String, String)> {
+    let mut env: Vec<(String, String)> = vec![
+        ("TIPLINE_DATABASE_URL".into(), db_url.to_string()),
+        (
+            "TIPLINE_CAPTCHA".into(),
+            if opts.captcha { "on" } else { "off" }.into(),
+        ),
+        ("TIPLINE_RATE_LIMIT".into(), opts.rate_limit.into()),
+        ("TIPLINE_WORKERS".into(), "2".into()),
+    ];
+    for (k, v) in &opts.extra_env {
+        env.push((k.to_string(), v.clone()));
+    }
+    env
+}
+
 pub fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_tipline")
 }
@@ -82,19 +106,23 @@ impl Server {
     pub async fn start_with(opts: Options) -> Server {
         let dir = tempfile::tempdir().unwrap();
         let db_url = fresh_database(dir.path());
-        let mut env: Vec<(String, String)> = vec![
-            ("TIPLINE_DATABASE_URL".into(), db_url.clone()),
-            (
-                "TIPLINE_CAPTCHA".into(),
-                if opts.captcha { "on" } else { "off" }.into(),
-            ),
-            ("TIPLINE_RATE_LIMIT".into(), opts.rate_limit.into()),
-            ("TIPLINE_WORKERS".into(), "2".into()),
-        ];
-        for (k, v) in opts.extra_env {
-            env.push((k.into(), v));
-        }
+        let env = node_env(&db_url, &opts);
         Self::spawn(dir, db_url, env).await.expect("server starts")
+    }
+
+    /// Two nodes started at the same moment on one fresh database (so their migrations race)
+    /// and one keys dir, each in its own working dir: a scale-out deployment in miniature.
+    pub async fn start_pair(opts: Options) -> (Server, Server) {
+        let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let db_url = fresh_database(dir_a.path());
+        let mut env = node_env(&db_url, &opts);
+        let keys = dir_a.path().join("keys").display().to_string();
+        env.push(("TIPLINE_KEYS_DIR".into(), keys));
+        let (a, b) = tokio::join!(
+            Self::spawn(dir_a, db_url.clone(), env.clone()),
+            Self::spawn(dir_b, db_url, env)
+        );
+        (a.expect("node A starts"), b.expect("node B starts"))
     }
 
     /// Starts the binary in `dir` with `env`; `Err(output)` when it exits instead of listening.
@@ -179,7 +207,10 @@ impl Server {
     }
 
     pub fn keys_dir(&self) -> PathBuf {
-        self.dir.path().join("keys")
+        match self.env.iter().find(|(k, _)| k == "TIPLINE_KEYS_DIR") {
+            Some((_, dir)) => PathBuf::from(dir),
+            None => self.dir.path().join("keys"),
+        }
     }
 
     pub fn data_dir(&self) -> PathBuf {
