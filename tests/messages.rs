@@ -324,3 +324,33 @@ async fn officers_read_and_answer_on_the_tip_page() {
         .collect();
     assert_eq!(bodies, ["还有一辆黑色轿车", "收到，谢谢"]);
 }
+
+#[tokio::test]
+async fn simultaneous_preference_changes_all_succeed() {
+    // Read-then-write transactions that took SQLite's write lock late failed with "database is
+    // locked" (500) when another change of the same person committed in between; schemathesis
+    // found it. Every change now takes the write lock first.
+    let s = Server::start().await;
+    let officer = s.staff_token("prefs.racer", "officer", Some("ps-xidu"));
+    let mut all = Vec::new();
+    for i in 0..24 {
+        let req = s
+            .client
+            .put(s.url("/api/v1/staff/me/notifications"))
+            .bearer_auth(&officer)
+            .json(&json!({"events": ["new_tip"], "channels": ["email"], "email": format!("o{i}@example.org")}));
+        all.push(tokio::spawn(async move {
+            req.send().await.unwrap().status().as_u16()
+        }));
+    }
+    for h in all {
+        assert_eq!(h.await.unwrap(), 204);
+    }
+    let v: Value = s
+        .staff_get(&officer, "/api/v1/staff/me/notifications")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v["has_email"], true, "{v}");
+}

@@ -134,6 +134,10 @@ pub fn set_prefs(
         }
     }
     conn.transaction::<_, PrefsError, _>(|c| {
+        // Write lock first (as every staff write does): on SQLite a read-then-write
+        // transaction that upgrades late fails with "database is locked" when another PUT of
+        // the same person commits in between.
+        crate::audit::lock_head(c)?;
         let mut current = match (
             staff::table
                 .filter(staff::id.eq(&actor.id))
