@@ -6,8 +6,8 @@
 
 use diesel::connection::SimpleConnection;
 
-mod data;
-use data::generate;
+mod generated;
+use generated::generate;
 use diesel::prelude::*;
 use std::time::{Duration, Instant};
 use tipline::db::DbTarget;

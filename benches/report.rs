@@ -12,7 +12,7 @@ use tipline::db::DbTarget;
 use tipline::reports::period::Period;
 use tipline::reports::{AuditHead, Scope, export, monthly};
 
-mod data;
+mod generated;
 
 fn time<F: FnMut()>(runs: usize, mut f: F) -> (Duration, Duration) {
     for _ in 0..3 {
@@ -47,9 +47,9 @@ fn run(name: &str, url: &str, n: usize) {
         .expect("count");
     let pg = target.backend == tipline::db::Backend::Postgres;
     if (have as usize) < n {
-        data::generate(&mut conn, n - have as usize, pg);
+        generated::generate(&mut conn, n - have as usize, pg);
     }
-    data::decide(&mut conn);
+    generated::decide(&mut conn);
     // Both backends spell it the same way.
     conn.batch_execute("ANALYZE").expect("analyze");
     let period = Period::current(28).previous(28);
