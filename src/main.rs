@@ -806,7 +806,8 @@ fn retention_run(config: &tipline::config::Config, dry_run: bool) -> Result<(), 
     let (target, keys) = tipline::server::prepare(config).map_err(|e| e.to_string())?;
     let mut conn = target.connect().map_err(|e| e.to_string())?;
     let rules = retention::rules(&mut conn).map_err(|e| e.to_string())?;
-    let plan = retention::plan(&mut conn, &rules, retention::now()).map_err(|e| e.to_string())?;
+    let plan =
+        retention::plan(&mut conn, &rules, tipline::db::now_unix()).map_err(|e| e.to_string())?;
     println!(
         "{}: {} contact envelopes, {} closed tips with their attachments, messages and notes",
         if dry_run {

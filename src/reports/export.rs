@@ -8,16 +8,7 @@ use crate::intake::catalog;
 use crate::rewards::payouts::{cell as csv_cell, yuan};
 use rust_xlsxwriter::{Format, Workbook};
 
-pub const HEADERS: [&str; 8] = [
-    "收到线索",
-    "核实",
-    "查无实据",
-    "重复",
-    "批准奖励（笔）",
-    "批准金额（元）",
-    "兑付奖励（笔）",
-    "兑付金额（元）",
-];
+pub use tipline_views::reports::HEADERS;
 
 pub fn channel_label(code: &str) -> &str {
     match code {
@@ -43,6 +34,15 @@ pub fn category_label(code: &str) -> &str {
     catalog::category(code).map(|c| c.zh).unwrap_or(code)
 }
 
+/// The Chinese label of a code of one dimension.
+pub fn label(dim: Dim, code: &str) -> &str {
+    match dim {
+        Dim::Township => township_label(code),
+        Dim::Category => category_label(code),
+        Dim::Channel => channel_label(code),
+    }
+}
+
 pub const CHANNELS: [&str; 6] = ["web", "api", "sms", "email", "hotline", "box"];
 
 /// One dimension's rows, every known code listed (zeros too: a township with nothing to
@@ -54,11 +54,7 @@ pub fn rows(r: &Report, dim: Dim) -> Vec<(String, Counts)> {
         Dim::Category => catalog::CATEGORIES.iter().map(|c| c.code).collect(),
         Dim::Channel => CHANNELS.to_vec(),
     };
-    let label = |code: &str| match dim {
-        Dim::Township => township_label(code).to_string(),
-        Dim::Category => category_label(code).to_string(),
-        Dim::Channel => channel_label(code).to_string(),
-    };
+    let label = |code: &str| label(dim, code).to_string();
     let mut out: Vec<(String, Counts)> = known
         .iter()
         .map(|code| (label(code), by.get(*code).copied().unwrap_or_default()))

@@ -147,7 +147,14 @@ pub fn monthly(
     conn.transaction(|c| {
         let now = crate::db::now_unix();
         let figures = figures::count(c, scope, period)?;
-        let trend = figures::trend(c, scope, &period.trailing(TREND_MONTHS, report_day))?;
+        let earlier = period.trailing(TREND_MONTHS, report_day);
+        let mut trend = figures::trend(c, scope, &earlier[..earlier.len() - 1])?;
+        let total = figures.total();
+        trend.push(MonthTotal {
+            month: period.label(),
+            received: total.received,
+            verified: total.verified,
+        });
         Ok(Report {
             period: *period,
             scope: scope.clone(),

@@ -8,11 +8,11 @@
 pub mod rules;
 
 use crate::audit::{self, Entry, Outcome};
+use crate::db::DbConn;
 use crate::db::schema::{
     attachment_chunks, attachments, blind_index, case_tips, messages, report_tombstones, rewards,
     sealed_keys, tip_events, tip_notes, tips,
 };
-use crate::db::{DbConn, now_unix};
 use crate::reports::figures::DECISIONS;
 use crate::rewards::calendar;
 use crate::triage::reader::{ReadError, forget_keys};
@@ -311,8 +311,4 @@ pub fn compact(conn: &mut DbConn) -> Result<(), RetentionError> {
         DbConn::Pg(c) => c.batch_execute("VACUUM (ANALYZE)")?,
     }
     Ok(())
-}
-
-pub fn now() -> i64 {
-    now_unix()
 }

@@ -152,16 +152,11 @@ struct ReportBody {
 }
 
 fn groups(r: &Report, dim: Dim) -> Vec<Group> {
-    let label = |code: &str| match dim {
-        Dim::Township => export::township_label(code).to_string(),
-        Dim::Category => export::category_label(code).to_string(),
-        Dim::Channel => export::channel_label(code).to_string(),
-    };
     r.figures
         .by(dim)
         .into_iter()
         .map(|(code, counts)| Group {
-            label: label(&code),
+            label: export::label(dim, &code).to_string(),
             code,
             counts,
         })
