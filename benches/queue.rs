@@ -7,8 +7,8 @@
 use diesel::connection::SimpleConnection;
 
 mod generated;
-use generated::generate;
 use diesel::prelude::*;
+use generated::generate;
 use std::time::{Duration, Instant};
 use tipline::db::DbTarget;
 use tipline::staff::{Actor, Role};
