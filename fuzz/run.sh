@@ -38,11 +38,13 @@ for t in $targets; do
         -print_final_stats=1 >/dev/null 2>&1 || status=$?
     mv -f fuzz-0.log "$log" 2>/dev/null || true
     before=$(find "fuzz/corpus/$t" -type f | wc -l)
-    cargo fuzz cmin "${sanitizer[@]}" "$t" >/dev/null 2>&1 || true
+    # -use_counters=0: keep one input per coverage edge, not one per hit-count bucket of every
+    # edge (which kept thousands of near-copies); the corpus stays a seed set and a replay test.
+    cargo fuzz cmin "${sanitizer[@]}" "$t" -- -use_counters=0 >/dev/null 2>&1 || true
     # Keep the committed corpus small: nothing over 100 KB.
     find "fuzz/corpus/$t" -type f -size +100k -delete
     after=$(find "fuzz/corpus/$t" -type f | wc -l)
-    bytes=$(du -sk "fuzz/corpus/$t" | cut -f1)
+    bytes=$(du -s --apparent-size --block-size=1K "fuzz/corpus/$t" | cut -f1)
     last=$(grep -E '^#[0-9]+' "$log" | tail -n1 || true)
     execs=$(grep -E '^stat::number_of_executed_units' "$log" | awk '{print $2}' | tail -n1 || true)
     cov=$(sed -nE 's/.* cov: ([0-9]+).*/\1/p' <<<"$last")
