@@ -583,7 +583,8 @@ async fn admin_listener_serves_health_and_metrics_apart_from_the_public_site() {
         .await
         .unwrap();
     assert!(
-        metrics.contains("tipline_tips_created_total 1"),
+        metrics.contains("tipline_tips_created_total 1")
+            && metrics.contains("tipline_http_responses_total{zone=\"public\",class=\"2xx\"} 1\n"),
         "{metrics}"
     );
     assert_eq!(
@@ -596,4 +597,20 @@ async fn admin_listener_serves_health_and_metrics_apart_from_the_public_site() {
         404,
         "not on the public listener"
     );
+    // Staff requests keep their access line; public ones do not (they are counted above).
+    let login = s.client.get(s.url("/staff/login")).send().await.unwrap();
+    assert_eq!(login.status(), 200);
+    let mut log = s.log();
+    for _ in 0..50 {
+        if log.contains("route=/staff/login") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        log = s.log();
+    }
+    assert!(
+        log.contains("route=/staff/login") && log.contains("status=200"),
+        "{log}"
+    );
+    assert!(!log.contains("route=/api/v1/tips"), "{log}");
 }
