@@ -5,7 +5,9 @@
 # memory is sampled, against a baseline taken in the same run after warm-up.
 # Usage: benches/load.sh [seconds-per-run]     needs wrk (apt-get install wrk) and curl
 # Flood knobs: FLOOD_REQUESTS (48), FLOOD_CONCURRENCY (24), FLOOD_FILES per request (5, the
-# default TIPLINE_MAX_ATTACHMENTS), each file 4 KiB under TIPLINE_MAX_ATTACHMENT_BYTES.
+# default TIPLINE_MAX_ATTACHMENTS), each file 4 KiB under TIPLINE_MAX_ATTACHMENT_BYTES;
+# FLOOD_ONLY=1 skips the routes (to compare floods of different concurrency: memory is bounded
+# when the peak does not grow with FLOOD_CONCURRENCY).
 # Prints markdown tables: requests/s, p99 latency and each route's ratio to the ceiling; and
 # baseline, peak and high-water RSS with the flood's response codes.
 set -euo pipefail
@@ -88,23 +90,27 @@ L
   cat > "$LUA/queue.lua" <<L
 wrk.headers["Authorization"] = "Bearer $token"
 L
-  read -r c_rps c_p99 < <(run_wrk "$base/static/style.css")
-  read -r t_rps t_p99 < <(run_wrk "$base/api/v1/tips" "$LUA/tip.lua")
-  read -r s_rps s_p99 < <(run_wrk "$base/api/v1/status" "$LUA/status.lua")
-  # The queue runs after the submissions above, so it pages over the thousands of tips they made.
-  tips=$(curl -s -H "Authorization: Bearer $token" "$base/api/v1/staff/tips" |
-    python3 -c 'import json,sys; print(sum(json.load(sys.stdin)["counts"].values()))')
-  read -r q_rps q_p99 < <(run_wrk "$base/api/v1/staff/tips" "$LUA/queue.lua")
+  if [ -z "${FLOOD_ONLY:-}" ]; then
+    read -r c_rps c_p99 < <(run_wrk "$base/static/style.css")
+    read -r t_rps t_p99 < <(run_wrk "$base/api/v1/tips" "$LUA/tip.lua")
+    read -r s_rps s_p99 < <(run_wrk "$base/api/v1/status" "$LUA/status.lua")
+    # The queue runs after the submissions above, so it pages over the thousands of tips they made.
+    tips=$(curl -s -H "Authorization: Bearer $token" "$base/api/v1/staff/tips" |
+      python3 -c 'import json,sys; print(sum(json.load(sys.stdin)["counts"].values()))')
+    read -r q_rps q_p99 < <(run_wrk "$base/api/v1/staff/tips" "$LUA/queue.lua")
+  fi
   read -r f_base f_peak f_hwm f_codes < <(flood "$base" "$PID")
   kill $PID; wait $PID 2>/dev/null || true; PID=
   rm -rf "$dir"
   ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.3f", a/b}'; }
   mib() { awk -v k="$1" 'BEGIN {printf "%.0f", k/1024}'; }
-  echo "| $name | ceiling: GET /static/style.css | $c_rps | $c_p99 | 1.000 |" >>"$LUA/routes"
-  echo "| $name | durable POST /api/v1/tips | $t_rps | $t_p99 | $(ratio "$t_rps" "$c_rps") |" >>"$LUA/routes"
-  echo "| $name | POST /api/v1/status | $s_rps | $s_p99 | $(ratio "$s_rps" "$c_rps") |" >>"$LUA/routes"
-  echo "| $name | GET /api/v1/staff/tips (bearer, $tips tips) | $q_rps | $q_p99 | $(ratio "$q_rps" "$c_rps") |" >>"$LUA/routes"
-  echo "| $name | $(mib "$f_base") | $(mib "$f_peak") | +$(mib $((f_peak - f_base))) | $(mib "$f_hwm") | $f_codes |" >>"$LUA/flood"
+  if [ -z "${FLOOD_ONLY:-}" ]; then
+    echo "| $name | ceiling: GET /static/style.css | $c_rps | $c_p99 | 1.000 |" >>"$LUA/routes"
+    echo "| $name | durable POST /api/v1/tips | $t_rps | $t_p99 | $(ratio "$t_rps" "$c_rps") |" >>"$LUA/routes"
+    echo "| $name | POST /api/v1/status | $s_rps | $s_p99 | $(ratio "$s_rps" "$c_rps") |" >>"$LUA/routes"
+    echo "| $name | GET /api/v1/staff/tips (bearer, $tips tips) | $q_rps | $q_p99 | $(ratio "$q_rps" "$c_rps") |" >>"$LUA/routes"
+  fi
+  echo "| $name | $FLOOD_CONCURRENCY | $(mib "$f_base") | $(mib "$f_peak") | +$(mib $((f_peak - f_base))) | $(mib "$f_hwm") | $f_codes |" >>"$LUA/flood"
 }
 
 # The flood's files: base64 text (valid UTF-8, incompressible), each 4 KiB under the cap.
@@ -127,6 +133,6 @@ cat "$LUA/routes"
 echo
 echo "upload flood: $FLOOD_REQUESTS submissions, $FLOOD_CONCURRENCY at a time, $FLOOD_FILES file(s) of $(((MAX_FILE - 4096) / 1024)) KiB each"
 echo
-echo "| backend | baseline RSS MiB | peak RSS MiB | peak - baseline | VmHWM MiB | responses |"
-echo "|---|---|---|---|---|---|"
+echo "| backend | at a time | baseline RSS MiB | peak RSS MiB | peak - baseline | VmHWM MiB | responses |"
+echo "|---|---|---|---|---|---|---|"
 cat "$LUA/flood"

@@ -29,7 +29,7 @@ pub struct Config {
     pub listen: String,
     pub admin_listen: Option<String>,
     pub public_url: String,
-    pub trusted_proxies: Vec<std::net::IpAddr>,
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     pub captcha: bool,
     pub rate_limit: RateLimit,
     /// Largest single attachment, bytes.
@@ -215,6 +215,13 @@ fn secret(name: &'static str) -> Result<Option<String>, ConfigError> {
     }
 }
 
+/// One trusted proxy: an address (`10.0.0.5`) or a range (`10.0.0.0/24`, `fd00::/8`).
+fn parse_proxy(s: &str) -> Option<ipnet::IpNet> {
+    s.parse::<ipnet::IpNet>()
+        .ok()
+        .or_else(|| s.parse::<std::net::IpAddr>().ok().map(ipnet::IpNet::from))
+}
+
 fn parse_on_off(name: &'static str, v: &str) -> Result<bool, ConfigError> {
     match v.to_ascii_lowercase().as_str() {
         "on" | "true" | "1" | "yes" => Ok(true),
@@ -274,7 +281,8 @@ impl Config {
         let keys_passphrase_file = env("TIPLINE_KEYS_PASSPHRASE_FILE")
             .map(PathBuf::from)
             .or(f.keys_passphrase_file);
-        let database_url = env("TIPLINE_DATABASE_URL")
+        // The URL may carry the database password: `_FILE` keeps it out of the environment.
+        let database_url = secret("TIPLINE_DATABASE_URL")?
             .or(f.database_url)
             .unwrap_or_else(|| format!("sqlite://{}/tipline.db", data_dir.display()));
         let listen = env("TIPLINE_LISTEN")
@@ -294,9 +302,11 @@ impl Config {
         let trusted_proxies = proxies_raw
             .iter()
             .map(|s| {
-                s.parse().map_err(|_| ConfigError::Invalid {
+                parse_proxy(s).ok_or_else(|| ConfigError::Invalid {
                     name: "TIPLINE_TRUSTED_PROXIES",
-                    why: "expected a comma-separated list of IP addresses".into(),
+                    why: format!(
+                        "{s:?}: expected a comma-separated list of IP addresses or CIDR ranges"
+                    ),
                 })
             })
             .collect::<Result<Vec<_>, _>>()?;

@@ -269,7 +269,21 @@ pub fn tip_multipart(data: &[u8]) {
         return;
     };
     let body = futures_util::stream::iter(chunks);
-    let result = runtime.block_on(read_form(&headers, body, &limits, &mut sub, seal));
+    let mut files = 0usize;
+    let before_file = async || -> Result<(), ApiError> {
+        files += 1;
+        Ok(())
+    };
+    let result = runtime.block_on(read_form(
+        &headers,
+        body,
+        &limits,
+        &mut sub,
+        before_file,
+        seal,
+    ));
+    // Every kept file was announced before it was read (the upload slot is taken there).
+    assert!(sub.attachments.len() <= files);
     assert!(sub.attachments.len() <= limits.max_attachments);
     if result.is_ok() {
         assert_eq!(sub.fingerprint.len(), 32);

@@ -193,6 +193,10 @@ enum AuditAction {
         /// entry SEQ must still have that hash. Repeatable.
         #[arg(long)]
         anchor: Vec<String>,
+        /// Check the signatures with this Ed25519 public key (hex, from `keys export-public`)
+        /// instead of the keys dir: an auditor needs only a copy of the database and this key.
+        #[arg(long)]
+        verifying_key: Option<String>,
     },
 }
 
@@ -204,7 +208,8 @@ enum KeysAction {
         #[arg(long)]
         passphrase_file: Option<std::path::PathBuf>,
     },
-    /// Print the public keys (office, relay, node) for an intake node in a split deployment.
+    /// Print the public keys (office, relay, node) for an intake node in a split deployment,
+    /// and the audit verifying key for `audit verify --verifying-key`.
     ExportPublic,
     /// Make a new office (or relay) keypair and re-seal every data key to it; the old key is
     /// kept for opening until `keys retire`. Run again to resume or finish a rotation.
@@ -508,11 +513,27 @@ fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
         Command::Audit {
-            action: AuditAction::Verify { anchor },
+            action:
+                AuditAction::Verify {
+                    anchor,
+                    verifying_key,
+                },
         } => {
-            let (target, keys) = tipline::server::prepare(&config).map_err(|e| e.to_string())?;
-            let mut conn = target.connect().map_err(|e| e.to_string())?;
-            let v = tipline::audit::verify(&mut conn, &[keys.audit_verifier()])
+            let (mut conn, verifier) = match verifying_key {
+                Some(hex_key) => {
+                    let key = parse_verifying_key(&hex_key)?;
+                    let target = tipline::db::DbTarget::parse(&config.database_url)
+                        .map_err(|e| e.to_string())?;
+                    (target.connect().map_err(|e| e.to_string())?, key)
+                }
+                None => {
+                    let (target, keys) =
+                        tipline::server::prepare(&config).map_err(|e| e.to_string())?;
+                    let conn = target.connect().map_err(|e| e.to_string())?;
+                    (conn, keys.audit_verifier())
+                }
+            };
+            let v = tipline::audit::verify(&mut conn, &[verifier])
                 .map_err(|e| format!("audit log is NOT intact: {e}"))?;
             for a in &anchor {
                 let (seq, hash) = a
@@ -590,19 +611,47 @@ fn run(cli: Cli) -> Result<(), String> {
                 .transpose()
                 .map_err(|e| e.to_string())?;
             let ring = Keyring::load_with(&config.keys_dir, pass).map_err(|e| e.to_string())?;
+            let mut text = String::new();
             for kind in [
                 tipline::crypto::keyring::OFFICE,
                 tipline::crypto::keyring::RELAY,
                 tipline::crypto::keyring::NODE,
             ] {
                 let path = ring.dir.join(format!("{kind}.pub"));
-                let text = std::fs::read_to_string(&path)
+                let file = std::fs::read_to_string(&path)
                     .map_err(|e| format!("{}: {e}", path.display()))?;
-                println!("{text}");
+                text.push_str(file.trim_end());
+                text.push('\n');
             }
-            Ok(())
+            // What `audit verify --verifying-key` takes: auditors need no private key file.
+            let audit = serde_json::json!({
+                "kind": "audit",
+                "verifying_key": hex::encode(ring.audit_verifier().as_bytes()),
+            });
+            text.push_str(&serde_json::to_string_pretty(&audit).map_err(|e| e.to_string())?);
+            text.push('\n');
+            write_stdout(&text)
         }
     }
+}
+
+/// Writes to standard output; a closed pipe (`| head`) ends the command quietly instead of a
+/// panic in `println!`.
+fn write_stdout(text: &str) -> Result<(), String> {
+    use std::io::Write;
+    match std::io::stdout().lock().write_all(text.as_bytes()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(format!("stdout: {e}")),
+        _ => Ok(()),
+    }
+}
+
+fn parse_verifying_key(text: &str) -> Result<ed25519_dalek::VerifyingKey, String> {
+    let bytes: [u8; 32] = hex::decode(text.trim())
+        .ok()
+        .and_then(|b| b.try_into().ok())
+        .ok_or("--verifying-key must be 64 hex digits (from `tipline keys export-public`)")?;
+    ed25519_dalek::VerifyingKey::from_bytes(&bytes)
+        .map_err(|_| "--verifying-key is not an Ed25519 public key".to_string())
 }
 
 /// `ingest-email` has its own exit codes and is handled before `run`.

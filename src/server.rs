@@ -7,7 +7,7 @@ use crate::db::{self, Backend, DbError, DbTarget};
 use crate::intake::writer::TipStore;
 use crate::intake::{Intake, store};
 use crate::web::{
-    self, AppState, Metrics, captcha::CaptchaService, headers, ratelimit::RateLimiter,
+    self, AppState, Metrics, access, captcha::CaptchaService, headers, ratelimit::RateLimiter,
 };
 use actix_web::dev::Service;
 use actix_web::{App, HttpServer, web as aw};
@@ -264,20 +264,18 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
             .app_data(app_state.clone())
             .wrap(headers::security_headers(https))
             .wrap_fn(|req, srv| {
-                // Method, route pattern, status, latency: nothing that identifies a reporter.
                 let started = Instant::now();
                 let method = req.method().to_string();
                 let route = req.match_pattern().unwrap_or_else(|| "-".into());
+                let state = req.app_data::<aw::Data<AppState>>().cloned();
                 let fut = srv.call(req);
                 async move {
                     let res = fut.await?;
-                    tracing::info!(
-                        target: "tipline::access",
-                        method = %method,
-                        route = %route,
-                        status = res.status().as_u16(),
-                        ms = started.elapsed().as_millis() as u64,
-                    );
+                    if let Some(state) = state {
+                        let ms = started.elapsed().as_millis() as u64;
+                        let status = res.status().as_u16();
+                        access::record(&state.metrics.responses, &method, &route, status, ms);
+                    }
                     Ok(res)
                 }
             })

@@ -59,8 +59,10 @@ fn inputs_that_once_crashed_are_handled() {
 fn a_multipart_body_that_ends_inside_a_part_is_refused_not_awaited() {
     // Found by tip_multipart (fuzz/regressions/tip_multipart/): actix-multipart 0.7 waited for
     // more data after a body ending in a lone "\r", forever; read_form now refuses it.
-    let data = b"multipart/form-data; boundary=x\n\
-        --x\r\nContent-Disposition: form-data; name=\"description\"\r\n\r\nabc\r";
+    // (The fuzzer's boundary was "x"; boundaries under 4 bytes are now refused before parsing,
+    // so this one is longer to keep reaching the part reader.)
+    let data = b"multipart/form-data; boundary=xxxx\n\
+        --xxxx\r\nContent-Disposition: form-data; name=\"description\"\r\n\r\nabc\r";
     let (done, finished) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         tipline::fuzzing::tip_multipart(data);
@@ -71,4 +73,19 @@ fn a_multipart_body_that_ends_inside_a_part_is_refused_not_awaited() {
         waited.is_ok(),
         "the multipart reader waits after the body ended"
     );
+}
+
+#[test]
+fn a_tiny_image_claiming_huge_dimensions_is_refused_before_decoding() {
+    // Found by image_strip (fuzz/regressions/image_strip/oom-*): 467 bytes of JPEG whose frame
+    // header claims 19,792 x 17,920 pixels made the decoder allocate over 2 GB.
+    let data = std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("fuzz/regressions/image_strip/oom-0e53af02"),
+    )
+    .unwrap();
+    assert!(matches!(
+        tipline::intake::attachment::clean_file(&data, 2_000_000),
+        Err(tipline::intake::attachment::AttachmentError::TooLarge)
+    ));
 }

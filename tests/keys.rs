@@ -368,3 +368,81 @@ async fn a_malformed_or_missing_key_file_stops_the_start_naming_the_file() {
     let out = s.restart().await.err().expect("refuses to start");
     assert!(out.contains("relay.pub"), "{out}");
 }
+
+/// An auditor checks the audit log with a copy of the database and the exported verifying key,
+/// without any key file; a closed pipe on `export-public` is not a panic.
+#[tokio::test]
+async fn an_auditor_verifies_with_the_exported_key_alone() {
+    let s = Server::start().await;
+    let (tip, _) = s.public_tip("other", "xidu", "审计").await;
+    let t = s.staff_token("a.officer", "officer", Some("ps-xidu"));
+    assert_eq!(
+        s.staff_get(&t, &format!("/api/v1/staff/tips/{tip}"))
+            .await
+            .status(),
+        200
+    );
+    let out = s.cli(&["keys", "export-public"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    let docs: Vec<Value> = serde_json::Deserializer::from_str(&stdout)
+        .into_iter::<Value>()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let kinds: Vec<&str> = docs.iter().filter_map(|d| d["kind"].as_str()).collect();
+    assert_eq!(kinds, ["office", "relay", "node", "audit"]);
+    assert!(!stdout.contains("private"), "{stdout}");
+    let key = docs[3]["verifying_key"].as_str().unwrap().to_string();
+
+    let nowhere = s.dir.path().join("no-keys-here");
+    let nowhere = nowhere.to_str().unwrap();
+    // The database URL from a file (`TIPLINE_DATABASE_URL_FILE`), as a credential would be.
+    let url_file = s.dir.path().join("database-url");
+    std::fs::write(&url_file, format!("{}\n", s.db_url)).unwrap();
+    let url_file = url_file.to_str().unwrap();
+    let env = [
+        ("TIPLINE_KEYS_DIR", nowhere),
+        ("TIPLINE_DATABASE_URL", ""),
+        ("TIPLINE_DATABASE_URL_FILE", url_file),
+    ];
+    let ok = s.cli_with_input(&["audit", "verify", "--verifying-key", &key], b"", &env);
+    assert!(ok.status.success(), "{}", text(&ok));
+    let entries: u64 = text(&ok)
+        .split("audit log intact: ")
+        .nth(1)
+        .and_then(|t| t.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    assert!(
+        entries >= 3,
+        "the server's log, not an empty one: {}",
+        text(&ok)
+    );
+    assert!(!std::path::Path::new(nowhere).exists(), "no keys made");
+
+    // Another valid key (a changed digit may not even be a curve point).
+    let other = ed25519_dalek::SigningKey::from_bytes(&[7u8; 32]).verifying_key();
+    let other = hex::encode(other.as_bytes());
+    let bad = s.cli_with_input(&["audit", "verify", "--verifying-key", &other], b"", &env);
+    assert!(!bad.status.success(), "{}", text(&bad));
+    assert!(text(&bad).contains("NOT intact"), "{}", text(&bad));
+    let junk = s.cli_with_input(&["audit", "verify", "--verifying-key", "zz"], b"", &env);
+    assert!(!junk.status.success());
+    assert!(text(&junk).contains("64 hex digits"), "{}", text(&junk));
+
+    // `keys export-public | head -0`: the reader is gone before the first write.
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let mut cmd = std::process::Command::new(bin());
+    cmd.args(["keys", "export-public"])
+        .current_dir(s.dir.path())
+        .env_clear()
+        .stdout(writer)
+        .stderr(std::process::Stdio::piped());
+    for (k, v) in &s.env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success() && !err.contains("panicked"), "{err}");
+}

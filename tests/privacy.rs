@@ -81,9 +81,11 @@ async fn no_plaintext_in_database_files_or_log_and_sealed_tip_opens_with_office_
         );
     }
     assert!(!log.contains("lang=en"), "no query strings in the log");
+    // Successful public requests are counted, not logged at info: the journal's timestamp
+    // would give the second a tip was filed, while the database keeps the hour.
     assert!(
-        log.contains("route=/api/v1/tips") && log.contains("status=201"),
-        "access log present: {log}"
+        !log.contains("route=/api/v1/tips") && !log.contains("route=/api/v1/status"),
+        "no access line for public requests at info level: {log}"
     );
 
     // Coarse metadata only: the hour, routed unit, category.

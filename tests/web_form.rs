@@ -406,3 +406,71 @@ async fn attachments_refused_by_type_size_and_count_keep_the_form() {
     );
     assert_eq!(s.count("attachments"), 1);
 }
+
+/// Four uploads that stall inside their first file hold every upload slot. A report without a
+/// file (every web form is multipart, with an empty file part) still goes through; a report
+/// with a file waits for a slot and, when none frees up, gets "busy" with its text kept; once
+/// the stalled uploads are gone, files are taken again.
+#[tokio::test]
+async fn reports_without_files_pass_while_stalled_uploads_hold_every_slot() {
+    use tokio::io::AsyncWriteExt;
+    let s = Server::start().await;
+    let addr = s.base.trim_start_matches("http://").to_string();
+    let mut stalled = Vec::new();
+    for i in 0..4 {
+        let mut c = tokio::net::TcpStream::connect(&addr).await.unwrap();
+        let head = format!(
+            "POST /api/v1/tips HTTP/1.1\r\nHost: {addr}\r\n\
+             Content-Type: multipart/form-data; boundary=STALL\r\nContent-Length: 5000000\r\n\r\n\
+             --STALL\r\nContent-Disposition: form-data; name=\"description\"\r\n\r\nstalled {i}\r\n\
+             --STALL\r\nContent-Disposition: form-data; name=\"attachment\"; filename=\"a.txt\"\r\n\
+             Content-Type: text/plain\r\n\r\n{}",
+            "slow file ".repeat(100)
+        );
+        c.write_all(head.as_bytes()).await.unwrap();
+        c.flush().await.unwrap();
+        stalled.push(c);
+    }
+    // Let the server read those first bytes and take the slots.
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+
+    let form = |desc: &str, file: Vec<u8>| {
+        Form::new()
+            .text("category", "other")
+            .text("township", "xidu")
+            .text("description", desc.to_string())
+            .part("attachment", Part::bytes(file).file_name(""))
+    };
+    let r = s
+        .client
+        .post(s.url("/?lang=en"))
+        .multipart(form("TEXT-ONLY 西渡镇", Vec::new()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "a report without a file is not held up");
+    assert!(r.text().await.unwrap().contains("id=\"receipt\""));
+
+    // With a file it waits for a slot (30 s), then the page says busy and keeps the text.
+    let r = s
+        .client
+        .post(s.url("/?lang=en"))
+        .multipart(form("WITH-FILE 金兰镇", b"a note".to_vec()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 503);
+    let page = r.text().await.unwrap();
+    assert!(page.contains("WITH-FILE 金兰镇"), "typed text kept: {page}");
+
+    drop(stalled);
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let r = s
+        .client
+        .post(s.url("/api/v1/tips"))
+        .multipart(form("after the stall", b"a note".to_vec()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201, "slots are free again");
+}

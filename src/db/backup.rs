@@ -30,14 +30,15 @@ pub fn backup(target: &DbTarget, conn: &mut DbConn, dest: &Path) -> Result<(), B
                 .map_err(|e| BackupError::Failed(e.to_string()))?;
         }
         Backend::Postgres => {
-            let status = std::process::Command::new("pg_dump")
-                .args([
-                    "--format=custom",
-                    "--no-owner",
-                    "--file",
-                    dest_str,
-                    &target.location,
-                ])
+            // The password goes to pg_dump in its environment, not its arguments, which any
+            // local user can read in the process list.
+            let (url, password) = split_password(&target.location)?;
+            let mut cmd = std::process::Command::new("pg_dump");
+            cmd.args(["--format=custom", "--no-owner", "--file", dest_str, &url]);
+            if let Some(password) = password {
+                cmd.env("PGPASSWORD", password);
+            }
+            let status = cmd
                 .status()
                 .map_err(|e| BackupError::Failed(format!("cannot run pg_dump: {e}")))?;
             if !status.success() {
@@ -52,4 +53,42 @@ pub fn backup(target: &DbTarget, conn: &mut DbConn, dest: &Path) -> Result<(), B
             .map_err(|e| BackupError::Failed(e.to_string()))?;
     }
     Ok(())
+}
+
+/// The database URL without its password, and the password (percent-decoded).
+fn split_password(location: &str) -> Result<(String, Option<String>), BackupError> {
+    // A key=value connection string is not a URL: pg_dump reads it as it is.
+    let Ok(mut url) = url::Url::parse(location) else {
+        return Ok((location.to_string(), None));
+    };
+    let Some(encoded) = url.password().map(str::to_string) else {
+        return Ok((location.to_string(), None));
+    };
+    let password = percent_encoding::percent_decode_str(&encoded)
+        .decode_utf8()
+        .map_err(|_| BackupError::Failed("database URL: password is not UTF-8".into()))?
+        .into_owned();
+    url.set_password(None)
+        .map_err(|()| BackupError::Failed("database URL: cannot remove the password".into()))?;
+    Ok((url.to_string(), Some(password)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_password;
+
+    #[test]
+    fn the_password_leaves_the_url() {
+        let (url, pw) =
+            split_password("postgres://tl:p%40ss%2Fw@db.local:5433/tipline?sslmode=require")
+                .unwrap();
+        assert_eq!(url, "postgres://tl@db.local:5433/tipline?sslmode=require");
+        assert_eq!(pw.as_deref(), Some("p@ss/w"));
+        for plain in [
+            "postgres://tl@/tipline?host=/run/postgresql",
+            "host=/run/postgresql dbname=t",
+        ] {
+            assert_eq!(split_password(plain).unwrap(), (plain.to_string(), None));
+        }
+    }
 }

@@ -75,6 +75,10 @@ pub fn sniff(head: &[u8]) -> Option<Kind> {
     }
 }
 
+/// The largest decoded image accepted, in bytes: a 50-megapixel photo in RGBA, or about 70
+/// megapixels in RGB. With `UPLOAD_SLOTS` decodes at a time this bounds what images can cost.
+pub const MAX_DECODED_BYTES: u64 = 200 * 1024 * 1024;
+
 /// Decodes an image under limits, applies its EXIF orientation, shrinks it under the pixel cap
 /// and re-encodes it. The encoder writes pixels only, so EXIF, GPS and XMP are gone.
 pub fn reencode_image(
@@ -97,6 +101,12 @@ pub fn reencode_image(
     let mut decoder = reader
         .into_decoder()
         .map_err(|_| AttachmentError::BadImage)?;
+    // image 0.25's JPEG decoder checks only the dimensions against `Limits`, not `max_alloc`,
+    // and `from_decoder` allocates the whole decoded image: a 467-byte JPEG claiming
+    // 19,792 x 17,920 pixels took over 2 GB (found by the image_strip fuzz target).
+    if decoder.total_bytes() > MAX_DECODED_BYTES {
+        return Err(AttachmentError::TooLarge);
+    }
     let orientation = decoder.orientation().ok();
     let mut img =
         image::DynamicImage::from_decoder(decoder).map_err(|_| AttachmentError::BadImage)?;

@@ -1,5 +1,6 @@
 //! The actix app: routes, shared state, and the helpers every handler uses.
 
+pub mod access;
 pub mod api;
 pub mod captcha;
 pub mod errors;
@@ -37,6 +38,7 @@ pub struct Metrics {
     pub tips_created: AtomicU64,
     pub tips_replayed: AtomicU64,
     pub status_checks: AtomicU64,
+    pub responses: access::ResponseCounts,
 }
 
 impl Metrics {
@@ -48,14 +50,15 @@ impl Metrics {
     }
 
     pub fn render(&self) -> String {
-        format!(
+        let counters = format!(
             "# TYPE tipline_tips_created_total counter\ntipline_tips_created_total {}\n\
              # TYPE tipline_tips_replayed_total counter\ntipline_tips_replayed_total {}\n\
              # TYPE tipline_status_checks_total counter\ntipline_status_checks_total {}\n",
             self.tips_created.load(Ordering::Relaxed),
             self.tips_replayed.load(Ordering::Relaxed),
             self.status_checks.load(Ordering::Relaxed),
-        )
+        );
+        counters + &self.responses.render()
     }
 }
 

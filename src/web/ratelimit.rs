@@ -12,14 +12,14 @@ use std::sync::Mutex;
 pub struct RateLimiter {
     limit: RateLimit,
     key: Secret32,
-    trusted_proxies: Vec<IpAddr>,
+    trusted_proxies: Vec<ipnet::IpNet>,
     windows: Mutex<(i64, HashMap<[u8; 16], u32>)>,
 }
 
 impl RateLimiter {
     pub fn new(
         limit: RateLimit,
-        trusted_proxies: Vec<IpAddr>,
+        trusted_proxies: Vec<ipnet::IpNet>,
     ) -> Result<Self, crate::crypto::CryptoError> {
         Ok(Self {
             limit,
@@ -29,18 +29,27 @@ impl RateLimiter {
         })
     }
 
+    fn trusted(&self, ip: &IpAddr) -> bool {
+        // An IPv4 peer on a dual-stack socket arrives as ::ffff:a.b.c.d.
+        let ip = match ip {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(*ip, IpAddr::V4),
+            IpAddr::V4(_) => *ip,
+        };
+        self.trusted_proxies.iter().any(|net| net.contains(&ip))
+    }
+
     /// The client's address: the peer, or the nearest untrusted hop of X-Forwarded-For when
     /// the peer is one of our proxies.
     fn client(&self, req: &HttpRequest) -> Option<IpAddr> {
         let peer = req.peer_addr()?.ip();
-        if !self.trusted_proxies.contains(&peer) {
+        if !self.trusted(&peer) {
             return Some(peer);
         }
         let forwarded = req.headers().get("x-forwarded-for")?.to_str().ok()?;
         forwarded
             .rsplit(',')
             .filter_map(|h| h.trim().parse::<IpAddr>().ok())
-            .find(|ip| !self.trusted_proxies.contains(ip))
+            .find(|ip| !self.trusted(ip))
             .or(Some(peer))
     }
 
@@ -72,5 +81,51 @@ impl RateLimiter {
         } else {
             Ok(())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::test::TestRequest;
+
+    fn limiter(proxies: &[&str]) -> RateLimiter {
+        let nets = proxies.iter().map(|p| p.parse().unwrap()).collect();
+        RateLimiter::new(RateLimit::PerMinute(1), nets).unwrap()
+    }
+
+    fn client_of(l: &RateLimiter, peer: &str, xff: Option<&str>) -> Option<IpAddr> {
+        let mut req = TestRequest::default().peer_addr(peer.parse().unwrap());
+        if let Some(xff) = xff {
+            req = req.insert_header(("x-forwarded-for", xff));
+        }
+        l.client(&req.to_http_request())
+    }
+
+    #[test]
+    fn forwarded_for_is_believed_only_from_trusted_ranges() {
+        let l = limiter(&["10.0.0.0/24", "fd00::/8"]);
+        let ip = |s: &str| Some(s.parse::<IpAddr>().unwrap());
+        // A proxy inside a trusted range: the nearest untrusted hop is the client.
+        assert_eq!(
+            client_of(&l, "10.0.0.7:443", Some("198.51.100.9, 10.0.0.3")),
+            ip("198.51.100.9")
+        );
+        assert_eq!(
+            client_of(&l, "[fd00::2]:443", Some("2001:db8::1")),
+            ip("2001:db8::1")
+        );
+        // An IPv4 proxy seen through a dual-stack socket.
+        assert_eq!(
+            client_of(&l, "[::ffff:10.0.0.9]:443", Some("198.51.100.10")),
+            ip("198.51.100.10")
+        );
+        // Outside the range: the header is the client's own claim and is ignored.
+        assert_eq!(
+            client_of(&l, "10.0.1.7:443", Some("198.51.100.9")),
+            ip("10.0.1.7")
+        );
+        // A trusted proxy without the header: no client known (one shared "unknown" bucket).
+        assert_eq!(client_of(&l, "10.0.0.7:443", None), None);
     }
 }

@@ -165,13 +165,49 @@ async fn next_item<St: Stream + Unpin>(
     .await
 }
 
+/// actix-multipart 0.7.2 slices the lines before the first boundary by the boundary's length and
+/// panics on a boundary shorter than 4 bytes (`boundary=x` and a line `\n`, found by the
+/// `tip_multipart` fuzz target). RFC 2046 allows 1 to 70 characters; browsers and HTTP libraries
+/// send 16 or more. The header is parsed as actix-multipart parses it; one it cannot parse is
+/// left to its own error.
+fn boundary_too_short(headers: &HeaderMap) -> bool {
+    headers
+        .get(actix_web::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<actix_web::mime::Mime>().ok())
+        .and_then(|m| {
+            m.get_param(actix_web::mime::BOUNDARY)
+                .map(|b| b.as_str().len())
+        })
+        .is_some_and(|len| len < 4)
+}
+
+/// The first non-empty chunk of a part, or `None` when the part is empty.
+async fn first_bytes(
+    field: &mut actix_multipart::Field,
+    ended: &Cell<bool>,
+) -> Result<Option<Bytes>, ApiError> {
+    while let Some(chunk) = next_item(field, ended).await? {
+        let chunk = chunk.map_err(|_| ApiError::MalformedMultipart)?;
+        if !chunk.is_empty() {
+            return Ok(Some(chunk));
+        }
+    }
+    Ok(None)
+}
+
+/// The rest of a part after `first`, refused as `too_large` beyond `limit` bytes.
 async fn read_field(
+    first: Bytes,
     field: &mut actix_multipart::Field,
     ended: &Cell<bool>,
     limit: usize,
     too_large: ApiError,
 ) -> Result<Vec<u8>, ApiError> {
-    let mut buf = Vec::new();
+    if first.len() > limit {
+        return Err(too_large);
+    }
+    let mut buf = first.to_vec();
     while let Some(chunk) = next_item(field, ended).await? {
         let chunk = chunk.map_err(|_| ApiError::MalformedMultipart)?;
         if buf.len() + chunk.len() > limit {
@@ -201,20 +237,29 @@ async fn read_multipart(
     payload: web::Payload,
     sub: &mut Submission,
 ) -> Result<(), ApiError> {
-    let slot = tokio::time::timeout(
-        Duration::from_secs(30),
-        state.uploads.clone().acquire_owned(),
-    )
-    .await
-    .map_err(|_| ApiError::Unavailable)?
-    .map_err(|_| ApiError::Unavailable)?;
-    sub.upload_slot = Some(slot);
     let limits = FormLimits {
         max_attachment_bytes: state.config.max_attachment_bytes,
         max_attachments: state.config.max_attachments,
         max_body_bytes: state.config.max_body_bytes(),
     };
-    read_form(headers, payload, &limits, sub, async |bytes: Vec<u8>| {
+    // The slot is taken when the first file arrives, not for the whole body: every web form is
+    // multipart, and a report without a photo must not wait behind a flood of uploads (nor be
+    // stopped by four slow ones). The text parts before it are already read, so a page that
+    // answers "busy" still shows what was typed.
+    let mut slot = None;
+    let uploads = state.uploads.clone();
+    let take_slot = async || {
+        if slot.is_none() {
+            let permit =
+                tokio::time::timeout(Duration::from_secs(30), uploads.clone().acquire_owned())
+                    .await
+                    .map_err(|_| ApiError::Unavailable)?
+                    .map_err(|_| ApiError::Unavailable)?;
+            slot = Some(permit);
+        }
+        Ok(())
+    };
+    let seal = async |bytes: Vec<u8>| {
         let st = state.clone();
         web::block(move || {
             let mut bytes = bytes;
@@ -229,8 +274,10 @@ async fn read_multipart(
         })
         .await
         .map_err(|_| ApiError::Internal)
-    })
-    .await
+    };
+    let result = read_form(headers, payload, &limits, sub, take_slot, seal).await;
+    sub.upload_slot = slot;
+    result
 }
 
 /// The caps a multipart form is read under.
@@ -242,7 +289,9 @@ pub struct FormLimits {
 
 /// Reads a multipart body (parsed by actix-multipart) into a submission: text parts by name
 /// (unknown names, and every part's content type and file name, are ignored, never stored),
-/// each `attachment` part handed to `seal` as soon as it has arrived. Split from the web handler
+/// each `attachment` part handed to `seal` as soon as it has arrived. `before_file` runs when
+/// a file part's first bytes arrive (not for the empty part of a file input left empty),
+/// before the file is read into memory. Split from the web handler
 /// so that the fuzz target drives this same code with its own sealer and no server
 /// (`tipline::fuzzing`).
 pub async fn read_form<S>(
@@ -250,11 +299,15 @@ pub async fn read_form<S>(
     body: S,
     limits: &FormLimits,
     sub: &mut Submission,
+    mut before_file: impl AsyncFnMut() -> Result<(), ApiError>,
     mut seal: impl AsyncFnMut(Vec<u8>) -> Result<Result<SealedAttachment, AttachmentError>, ApiError>,
 ) -> Result<(), ApiError>
 where
     S: Stream<Item = Result<Bytes, PayloadError>> + Unpin + 'static,
 {
+    if boundary_too_short(headers) {
+        return Err(ApiError::MalformedMultipart);
+    }
     let ended = Rc::new(Cell::new(false));
     let mut mp = Multipart::new(
         headers,
@@ -270,29 +323,36 @@ where
         let mut field = field.map_err(|_| ApiError::MalformedMultipart)?;
         let name = field.name().unwrap_or_default().to_string();
         if name == "attachment" {
-            let limit = limits.max_attachment_bytes;
-            let bytes =
-                match read_field(&mut field, &ended, limit, ApiError::AttachmentTooLarge).await {
-                    Ok(b) => b,
-                    Err(ApiError::AttachmentTooLarge) => {
-                        // Drain the rest of this file without keeping it, within the body cap.
-                        total += limit;
-                        while let Some(chunk) = next_item(&mut field, &ended).await? {
-                            total += chunk.map_err(|_| ApiError::MalformedMultipart)?.len();
-                            if total > limits.max_body_bytes {
-                                return Err(ApiError::PayloadTooLarge);
-                            }
-                        }
-                        refused.get_or_insert(ApiError::AttachmentTooLarge);
-                        continue;
-                    }
-                    Err(e) => return Err(e),
-                };
-            total += bytes.len();
-            if bytes.is_empty() {
-                // A file input left empty still sends an empty part.
+            // A file input left empty still sends an empty part.
+            let Some(first) = first_bytes(&mut field, &ended).await? else {
                 continue;
-            }
+            };
+            before_file().await?;
+            let limit = limits.max_attachment_bytes;
+            let read = read_field(
+                first,
+                &mut field,
+                &ended,
+                limit,
+                ApiError::AttachmentTooLarge,
+            );
+            let bytes = match read.await {
+                Ok(b) => b,
+                Err(ApiError::AttachmentTooLarge) => {
+                    // Drain the rest of this file without keeping it, within the body cap.
+                    total += limit;
+                    while let Some(chunk) = next_item(&mut field, &ended).await? {
+                        total += chunk.map_err(|_| ApiError::MalformedMultipart)?.len();
+                        if total > limits.max_body_bytes {
+                            return Err(ApiError::PayloadTooLarge);
+                        }
+                    }
+                    refused.get_or_insert(ApiError::AttachmentTooLarge);
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            total += bytes.len();
             if sub.attachments.len() >= limits.max_attachments {
                 refused.get_or_insert(ApiError::TooManyAttachments);
                 continue;
@@ -308,6 +368,7 @@ where
             continue;
         }
         let bytes = read_field(
+            Bytes::new(),
             &mut field,
             &ended,
             MAX_TEXT_FIELD,

@@ -31,7 +31,7 @@ pub struct Server {
     pub db_url: String,
     pub output: Arc<Mutex<String>>,
     pub client: reqwest::Client,
-    env: Vec<(String, String)>,
+    pub env: Vec<(String, String)>,
 }
 
 pub fn pg_admin_url() -> Option<String> {
