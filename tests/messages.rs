@@ -354,3 +354,35 @@ async fn simultaneous_preference_changes_all_succeed() {
         .unwrap();
     assert_eq!(v["has_email"], true, "{v}");
 }
+
+#[tokio::test]
+async fn simultaneous_rekeys_and_reporter_messages_all_succeed() {
+    // Rekeys and reporters' messages read the tip before writing; on SQLite such a transaction
+    // failed with "database is locked" (500) when another write committed in between (seen in
+    // CI as a failed rekey). They now take the write lock first.
+    let s = Server::start().await;
+    let mut receipts = Vec::new();
+    for i in 0..24 {
+        receipts.push(s.public_tip("other", "xidu", &format!("并发 {i}")).await.1);
+    }
+    let mut all = Vec::new();
+    for (i, receipt) in receipts.iter().enumerate() {
+        let (path, body, want) = if i % 2 == 0 {
+            ("/api/v1/status/rekey", json!({ "receipt": receipt }), 200)
+        } else {
+            (
+                "/api/v1/messages",
+                json!({ "receipt": receipt, "body": format!("补充 {i}") }),
+                201,
+            )
+        };
+        let req = s.client.post(s.url(path)).json(&body);
+        all.push(tokio::spawn(async move {
+            (req.send().await.unwrap().status().as_u16(), want, path)
+        }));
+    }
+    for h in all {
+        let (got, want, path) = h.await.unwrap();
+        assert_eq!(got, want, "{path}");
+    }
+}
