@@ -151,7 +151,11 @@ pub fn clean_file(
             Ok((Cow::Borrowed(bytes), "text/plain; charset=utf-8"))
         }
         _ => {
-            let (b, t) = reencode_image(bytes, kind, max_pixels)?;
+            // A panic in a decoder (an arithmetic overflow in zune-jpeg's Huffman decoding was
+            // found by fuzzing; debug builds check overflow) is a file we cannot read, not a
+            // failed request: the same reasoning as for mail-parser in intake::email.
+            let decoded = std::panic::catch_unwind(|| reencode_image(bytes, kind, max_pixels));
+            let (b, t) = decoded.unwrap_or(Err(AttachmentError::BadImage))?;
             Ok((Cow::Owned(b), t))
         }
     }
