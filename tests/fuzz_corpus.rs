@@ -89,3 +89,24 @@ fn a_tiny_image_claiming_huge_dimensions_is_refused_before_decoding() {
         Err(tipline::intake::attachment::AttachmentError::TooLarge)
     ));
 }
+
+#[test]
+fn tiny_images_claiming_many_megapixels_are_refused_before_decoding() {
+    // Found by image_strip (fuzz/regressions/image_strip/slow-*): JPEGs of about 340 bytes that
+    // claim tens of megapixels took 25 s and 600 MB each to decode, shrink and re-encode.
+    for name in ["slow-7d2dbd74", "slow-a77bf45d"] {
+        let data = std::fs::read(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("fuzz/regressions/image_strip")
+                .join(name),
+        )
+        .unwrap();
+        assert!(
+            matches!(
+                tipline::intake::attachment::clean_file(&data, 2_000_000),
+                Err(tipline::intake::attachment::AttachmentError::BadImage)
+            ),
+            "{name}"
+        );
+    }
+}

@@ -79,6 +79,13 @@ pub fn sniff(head: &[u8]) -> Option<Kind> {
 /// megapixels in RGB. With `UPLOAD_SLOTS` decodes at a time this bounds what images can cost.
 pub const MAX_DECODED_BYTES: u64 = 200 * 1024 * 1024;
 
+/// Images up to this many pixels are decoded whatever their size in bytes (a few milliseconds).
+const FREE_PIXELS: u64 = 1_000_000;
+/// Beyond that, at most this many pixels per byte of the file. A 12-megapixel photo of white
+/// paper is still over 40 KB as a JPEG (under 300 pixels per byte); flat screenshots as PNG stay
+/// well under 100.
+const MAX_PIXELS_PER_BYTE: u64 = 1_000;
+
 /// Decodes an image under limits, applies its EXIF orientation, shrinks it under the pixel cap
 /// and re-encodes it. The encoder writes pixels only, so EXIF, GPS and XMP are gone.
 pub fn reencode_image(
@@ -106,6 +113,14 @@ pub fn reencode_image(
     // 19,792 x 17,920 pixels took over 2 GB (found by the image_strip fuzz target).
     if decoder.total_bytes() > MAX_DECODED_BYTES {
         return Err(AttachmentError::TooLarge);
+    }
+    // Work per byte uploaded stays bounded: 340-byte JPEGs claiming tens of megapixels took
+    // 25 s and 600 MB each to decode, shrink and re-encode (fuzzing found them). A real photo
+    // or screenshot has far more bytes per pixel than one per thousand pixels.
+    let (w, h) = decoder.dimensions();
+    let pixels = u64::from(w) * u64::from(h);
+    if pixels > FREE_PIXELS && pixels > bytes.len() as u64 * MAX_PIXELS_PER_BYTE {
+        return Err(AttachmentError::BadImage);
     }
     let orientation = decoder.orientation().ok();
     let mut img =
