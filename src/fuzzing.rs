@@ -56,12 +56,13 @@ pub fn let_caught_panics_through(markers: &'static [&'static str]) {
         let abort = std::panic::take_hook();
         let seen = std::sync::Once::new();
         std::panic::set_hook(Box::new(move |info| {
-            let at = info
-                .location()
-                .map(|l| l.file().to_string())
-                .unwrap_or_default();
-            let stack = std::backtrace::Backtrace::force_capture().to_string();
-            if markers.iter().any(|m| at.contains(m) || stack.contains(m)) {
+            let at = info.location().map(|l| l.file()).unwrap_or_default();
+            // The backtrace only when the location does not already say whose panic it is.
+            let theirs = markers.iter().any(|m| at.contains(m)) || {
+                let stack = std::backtrace::Backtrace::force_capture().to_string();
+                markers.iter().any(|m| stack.contains(m))
+            };
+            if theirs {
                 seen.call_once(|| eprintln!("caught by the server's catch_unwind: {info}"));
                 return;
             }

@@ -72,6 +72,18 @@ pub fn lock_head(conn: &mut DbConn) -> QueryResult<()> {
         .map(|_| ())
 }
 
+/// The same lock for a transaction that writes no audit entry but reads before it writes
+/// (rekeys, reporters' messages, mail ingest), where only SQLite needs it: a deferred
+/// transaction that upgrades after reading fails at once with "database is locked" when another
+/// writer committed since its read (the busy timeout does not apply to a stale snapshot).
+/// PostgreSQL's row locks need nothing, and public writes should not queue behind staff ones.
+pub fn lock_head_on_sqlite(conn: &mut DbConn) -> QueryResult<()> {
+    match conn {
+        DbConn::Sqlite(_) => lock_head(conn),
+        DbConn::Pg(_) => Ok(()),
+    }
+}
+
 /// The stored hash of entry `seq`, to compare with an anchor kept outside the database.
 pub fn hash_at(conn: &mut DbConn, seq: i64) -> QueryResult<Option<Vec<u8>>> {
     audit_log::table

@@ -22,19 +22,6 @@ pub enum DbConn {
     Sqlite(SqliteConnection),
 }
 
-/// Takes SQLite's write lock as the first statement of a transaction that reads before it
-/// writes. A deferred transaction that upgrades after reading fails at once with "database is
-/// locked" when another writer committed since its read (the busy timeout does not apply to a
-/// stale snapshot); writing first makes it wait its turn instead. Staff writes get the same from
-/// `audit::lock_head`. PostgreSQL's row locks need nothing.
-pub fn write_lock_first(conn: &mut DbConn) -> diesel::QueryResult<()> {
-    if let DbConn::Sqlite(c) = conn {
-        use diesel::RunQueryDsl;
-        diesel::sql_query("UPDATE audit_head SET seq = seq WHERE id = 1").execute(c)?;
-    }
-    Ok(())
-}
-
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
     #[error("database error: {0}")]

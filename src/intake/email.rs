@@ -626,7 +626,8 @@ async fn join(
             .get()
             .map_err(|_| IngestError::Temporary("database unavailable"))?;
         conn.transaction::<_, IngestError, _>(|c| {
-            crate::db::write_lock_first(c).map_err(|_| IngestError::Temporary("database error"))?;
+            crate::audit::lock_head_on_sqlite(c)
+                .map_err(|_| IngestError::Temporary("database error"))?;
             let seen: i64 = idempotency::table
                 .filter(idempotency::key_hash.eq(&key.lookup))
                 .filter(idempotency::expires_at.gt(now_unix()))

@@ -22,7 +22,7 @@ pub fn rekey(
 ) -> Result<Option<Receipt>, IntakeError> {
     let old_hash = old.hash(&keys.peppers.receipt);
     conn.transaction::<_, IntakeError, _>(|c| {
-        crate::db::write_lock_first(c)?;
+        crate::audit::lock_head_on_sqlite(c)?;
         let Some(tip_id) = tips::table
             .filter(tips::receipt_hash.eq(&old_hash.0[..]))
             .select(tips::id)

@@ -202,7 +202,7 @@ pub async fn reporter_message(
     db(state, move |conn, st| {
         use diesel::Connection;
         conn.transaction::<_, ApiError, _>(|c| {
-            crate::db::write_lock_first(c).map_err(|_| ApiError::Internal)?;
+            crate::audit::lock_head_on_sqlite(c).map_err(|_| ApiError::Internal)?;
             let found = lookup_status(c, &hash).map_err(|_| ApiError::Internal)?;
             let tip = found.ok_or(ApiError::ReceiptUnknown)?;
             let s = crate::triage::messages::Sealing {
