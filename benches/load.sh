@@ -7,7 +7,9 @@
 # Flood knobs: FLOOD_REQUESTS (48), FLOOD_CONCURRENCY (24), FLOOD_FILES per request (5, the
 # default TIPLINE_MAX_ATTACHMENTS), each file 4 KiB under TIPLINE_MAX_ATTACHMENT_BYTES;
 # FLOOD_ONLY=1 skips the routes (to compare floods of different concurrency: memory is bounded
-# when the peak does not grow with FLOOD_CONCURRENCY).
+# when the peak does not grow with FLOOD_CONCURRENCY). FLOOD_KIND=photo sends 48-megapixel
+# JPEGs (made by ImageMagick's convert, photo-like noise, under the file cap) instead of text, so
+# the flood decodes, shrinks and re-encodes images.
 # Prints markdown tables: requests/s, p99 latency and each route's ratio to the ceiling; and
 # baseline, peak and high-water RSS with the flood's response codes.
 set -euo pipefail
@@ -17,6 +19,7 @@ CONN=${BENCH_CONNECTIONS:-32}
 FLOOD_REQUESTS=${FLOOD_REQUESTS:-48}
 FLOOD_CONCURRENCY=${FLOOD_CONCURRENCY:-24}
 FLOOD_FILES=${FLOOD_FILES:-5}
+FLOOD_KIND=${FLOOD_KIND:-text}
 MAX_FILE=$((10 * 1024 * 1024))
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk" >&2; exit 1; }
 # BENCH_BIN=path runs another binary instead (a debug build, to check the script itself).
@@ -49,7 +52,7 @@ rss_kb() { awk -v k="$2:" '$1==k {print $2}' "/proc/$1/status"; } # pid VmRSS|Vm
 # the server's RSS is sampled every 50 ms. Prints "baseline peak hwm codes".
 flood() { # base pid
   local base=$1 pid=$2 files=() i
-  for i in $(seq "$FLOOD_FILES"); do files+=(-F "attachment=@$LUA/big$i.txt;type=text/plain"); done
+  for i in $(seq "$FLOOD_FILES"); do files+=(-F "attachment=@$LUA/big$i;type=$FLOOD_TYPE"); done
   curl -s -o /dev/null --max-time 300 -F category=other -F township=xidu -F description=warm-up \
     "${files[@]}" "$base/api/v1/tips" # warm-up: the first upload's buffers and blocking threads
   sleep 1
@@ -113,10 +116,22 @@ L
   echo "| $name | $FLOOD_CONCURRENCY | $(mib "$f_base") | $(mib "$f_peak") | +$(mib $((f_peak - f_base))) | $(mib "$f_hwm") | $f_codes |" >>"$LUA/flood"
 }
 
-# The flood's files: base64 text (valid UTF-8, incompressible), each 4 KiB under the cap.
-for i in $(seq "$FLOOD_FILES"); do
-  { head -c $((MAX_FILE * 3 / 4)) /dev/urandom | base64 -w 76 || true; } | head -c $((MAX_FILE - 4096)) >"$LUA/big$i.txt"
-done
+if [ "$FLOOD_KIND" = photo ]; then
+  # 8000 x 6000 pixels (144 MB decoded as RGB, under MAX_DECODED_BYTES), a few MB as JPEG.
+  command -v convert >/dev/null || { echo "FLOOD_KIND=photo needs ImageMagick's convert" >&2; exit 1; }
+  FLOOD_TYPE=image/jpeg
+  for i in $(seq "$FLOOD_FILES"); do
+    convert -seed "$i" -size 1000x750 plasma:fractal -resize 8000x6000! -attenuate 0.4 \
+      +noise Gaussian -quality 80 "jpeg:$LUA/big$i"
+    [ "$(stat -c %s "$LUA/big$i")" -lt "$MAX_FILE" ] || { echo "photo $i is over the file cap" >&2; exit 1; }
+  done
+else
+  # Base64 text (valid UTF-8, incompressible), each 4 KiB under the cap.
+  FLOOD_TYPE=text/plain
+  for i in $(seq "$FLOOD_FILES"); do
+    { head -c $((MAX_FILE * 3 / 4)) /dev/urandom | base64 -w 76 || true; } | head -c $((MAX_FILE - 4096)) >"$LUA/big$i"
+  done
+fi
 : >"$LUA/routes"; : >"$LUA/flood"
 bench_backend sqlite "sqlite://data/tipline.db"
 if [ -n "${BENCH_PG_URL:-}" ]; then
@@ -131,7 +146,7 @@ echo "| backend | route | requests/s | p99 ms | ratio to ceiling |"
 echo "|---|---|---|---|---|"
 cat "$LUA/routes"
 echo
-echo "upload flood: $FLOOD_REQUESTS submissions, $FLOOD_CONCURRENCY at a time, $FLOOD_FILES file(s) of $(((MAX_FILE - 4096) / 1024)) KiB each"
+echo "upload flood: $FLOOD_REQUESTS submissions, $FLOOD_CONCURRENCY at a time, $FLOOD_FILES $FLOOD_KIND file(s) of $(du -k --apparent-size "$LUA/big1" | cut -f1) KiB each"
 echo
 echo "| backend | at a time | baseline RSS MiB | peak RSS MiB | peak - baseline | VmHWM MiB | responses |"
 echo "|---|---|---|---|---|---|---|"

@@ -37,6 +37,8 @@ pub struct Config {
     pub max_attachments: usize,
     /// Largest image, in pixels, kept after re-encoding.
     pub max_image_pixels: u64,
+    /// Images decoded at once in this process (each may take a few hundred MB).
+    pub image_decodes: usize,
     /// Seconds an epoch key lives before a new one is sealed.
     pub epoch_seconds: u64,
     pub workers: usize,
@@ -185,6 +187,7 @@ struct FileConfig {
     max_attachment_bytes: Option<usize>,
     max_attachments: Option<usize>,
     max_image_pixels: Option<u64>,
+    image_decodes: Option<usize>,
     epoch_seconds: Option<u64>,
     workers: Option<usize>,
     mail_from: Option<String>,
@@ -349,6 +352,11 @@ impl Config {
                 f.max_image_pixels.map(|v| v as usize),
                 16_000_000,
             )? as u64,
+            image_decodes: num(
+                "TIPLINE_IMAGE_DECODES",
+                f.image_decodes,
+                crate::intake::decode_gate::DECODE_SLOTS,
+            )?,
             epoch_seconds: num(
                 "TIPLINE_EPOCH_SECONDS",
                 f.epoch_seconds.map(|v| v as usize),

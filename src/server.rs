@@ -89,6 +89,7 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
             .map(|n| n.get())
             .unwrap_or(2)
     };
+    crate::intake::decode_gate::DECODES.set_slots(config.image_decodes);
     let pool = db::pool(&target, (workers as u32 * 4).max(8))?;
     let store = match target.backend {
         Backend::Sqlite => TipStore::sqlite(&target)?,

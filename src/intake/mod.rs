@@ -5,6 +5,7 @@
 
 pub mod attachment;
 pub mod catalog;
+pub mod decode_gate;
 pub mod email;
 pub mod imap;
 pub mod rekey;
