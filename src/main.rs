@@ -5,6 +5,17 @@ use std::process::ExitCode;
 use tipline::config::Config;
 use tipline::crypto::keyring::Keyring;
 
+/// `println!` for what a command prints: a closed pipe (`tipline user list | head`) ends the
+/// command as SIGPIPE would, quietly and with status 141, instead of a panic in `println!`.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        if let Err(e) = writeln!(std::io::stdout(), $($arg)*) {
+            stdout_failed(e)
+        }
+    }};
+}
+
 #[derive(Parser)]
 #[command(
     name = "tipline",
@@ -277,7 +288,7 @@ fn run(cli: Cli) -> Result<(), String> {
                 tipline::triage::routing::seed_units(conn)
             })
             .map_err(|e| e.to_string())?;
-            println!("migrations applied");
+            out!("migrations applied");
             Ok(())
         }
         Command::Keys {
@@ -316,7 +327,7 @@ fn run(cli: Cli) -> Result<(), String> {
                 }
                 total += n;
             }
-            println!("indexed {total} tips");
+            out!("indexed {total} tips");
             Ok(())
         }
         Command::Keys {
@@ -334,20 +345,23 @@ fn run(cli: Cli) -> Result<(), String> {
             .map_err(|e| e.to_string())?;
             let k = kind.name();
             if r.generated {
-                println!(
+                out!(
                     "new {k} key {} (the old key {} is kept for opening)",
-                    r.new, r.old
+                    r.new,
+                    r.old
                 );
             } else {
-                println!(
+                out!(
                     "resuming the rotation of the {k} key {} -> {}",
-                    r.old, r.new
+                    r.old,
+                    r.new
                 );
             }
-            println!(
+            out!(
                 "re-sealed {} epochs to {}. Restart (or copy {k}.pub to) every other node, then \
                  run `tipline keys retire {k}`.",
-                r.resealed, r.new
+                r.resealed,
+                r.new
             );
             Ok(())
         }
@@ -363,7 +377,7 @@ fn run(cli: Cli) -> Result<(), String> {
                 kind.name(),
             )
             .map_err(|e| e.to_string())?;
-            println!(
+            out!(
                 "retired the old {} key {old}: its file is destroyed",
                 kind.name()
             );
@@ -376,9 +390,9 @@ fn run(cli: Cli) -> Result<(), String> {
                 .map_err(|e| e.to_string())?;
             let done = Keyring::protect_dir(&config.keys_dir, &pass).map_err(|e| e.to_string())?;
             for f in &done {
-                println!("protected {}", f.display());
+                out!("protected {}", f.display());
             }
-            println!(
+            out!(
                 "{} files protected. Start the server with TIPLINE_KEYS_PASSPHRASE_FILE={}",
                 done.len(),
                 passphrase_file.display()
@@ -393,7 +407,7 @@ fn run(cli: Cli) -> Result<(), String> {
                     for u in tipline::triage::routing::list_units(&mut conn)
                         .map_err(|e| e.to_string())?
                     {
-                        println!("{}\t{}\t{}", u.code, u.name_zh, u.townships.join(","));
+                        out!("{}\t{}\t{}", u.code, u.name_zh, u.townships.join(","));
                     }
                 }
                 UnitAction::Add {
@@ -410,7 +424,7 @@ fn run(cli: Cli) -> Result<(), String> {
                         &townships,
                     )
                     .map_err(|e| e.to_string())?;
-                    println!("unit {code} added");
+                    out!("unit {code} added");
                 }
             }
             Ok(())
@@ -451,18 +465,18 @@ fn run(cli: Cli) -> Result<(), String> {
                     };
                     tipline::staff::accounts::add_user(&mut conn, &signer, "cli", &u)
                         .map_err(|e| e.to_string())?;
-                    println!("user {username} added ({role})");
+                    out!("user {username} added ({role})");
                     if generated {
-                        println!("initial password (shown once): {}", password.as_str());
+                        out!("initial password (shown once): {}", password.as_str());
                     }
-                    println!("At first login they enrol an authenticator app (TOTP).");
+                    out!("At first login they enrol an authenticator app (TOTP).");
                 }
                 UserAction::List => {
                     for (_, name, role, unit, disabled) in
                         tipline::staff::accounts::list_users(&mut conn)
                             .map_err(|e| e.to_string())?
                     {
-                        println!(
+                        out!(
                             "{name}\t{role}\t{}\t{}",
                             unit.unwrap_or_else(|| "-".into()),
                             if disabled { "disabled" } else { "active" }
@@ -474,7 +488,7 @@ fn run(cli: Cli) -> Result<(), String> {
                         &mut conn, &signer, "cli", &username, true,
                     )
                     .map_err(|e| e.to_string())?;
-                    println!("user {username} disabled; their sessions ended");
+                    out!("user {username} disabled; their sessions ended");
                 }
             }
             Ok(())
@@ -489,13 +503,13 @@ fn run(cli: Cli) -> Result<(), String> {
                         &mut conn, &signer, "cli", &username, expires,
                     )
                     .map_err(|e| e.to_string())?;
-                    println!("token {id} for {username}, valid {expires} days (shown once):");
-                    println!("{token}");
+                    out!("token {id} for {username}, valid {expires} days (shown once):");
+                    out!("{token}");
                 }
                 TokenAction::Revoke { id } => {
                     tipline::staff::auth::revoke_token(&mut conn, &signer, "cli", &id)
                         .map_err(|e| e.to_string())?;
-                    println!("token {id} revoked");
+                    out!("token {id} revoked");
                 }
             }
             Ok(())
@@ -505,7 +519,7 @@ fn run(cli: Cli) -> Result<(), String> {
                 tipline::db::DbTarget::parse(&config.database_url).map_err(|e| e.to_string())?;
             let mut conn = target.connect().map_err(|e| e.to_string())?;
             tipline::db::backup::backup(&target, &mut conn, &dest).map_err(|e| e.to_string())?;
-            println!(
+            out!(
                 "backup written to {}. It holds no keys: back up {} separately; a restore needs both.",
                 dest.display(),
                 config.keys_dir.display()
@@ -543,7 +557,7 @@ fn run(cli: Cli) -> Result<(), String> {
                     })
                     .ok_or_else(|| format!("anchor {a:?} is not SEQ:HEXHASH"))?;
                 match tipline::audit::hash_at(&mut conn, seq).map_err(|e| e.to_string())? {
-                    Some(h) if h == hash => println!("anchor {seq} matches"),
+                    Some(h) if h == hash => out!("anchor {seq} matches"),
                     Some(_) => {
                         return Err(format!(
                             "audit log is NOT intact: entry {seq} no longer has the anchored hash"
@@ -552,7 +566,7 @@ fn run(cli: Cli) -> Result<(), String> {
                     None => return Err(format!("audit log is NOT intact: entry {seq} is missing")),
                 }
             }
-            println!(
+            out!(
                 "audit log intact: {} entries, head {}",
                 v.entries,
                 hex::encode(&v.head_hash)
@@ -579,7 +593,7 @@ fn run(cli: Cli) -> Result<(), String> {
                 PolicyAction::Show { name, version } => {
                     let d = policy::document(&mut conn, &name, version)
                         .map_err(|e| format!("{name}: {e}"))?;
-                    println!("# {} version {}", d.name, d.version);
+                    out!("# {} version {}", d.name, d.version);
                     print!("{}", d.body);
                 }
                 PolicyAction::Set { name, file } => {
@@ -595,7 +609,7 @@ fn run(cli: Cli) -> Result<(), String> {
                         |c| policy::save_document(c, &name, &body, "cli"),
                     )
                     .map_err(|e| e.to_string())?;
-                    println!("{name} version {v} is now in force");
+                    out!("{name} version {v} is now in force");
                 }
             }
             Ok(())
@@ -635,14 +649,23 @@ fn run(cli: Cli) -> Result<(), String> {
     }
 }
 
-/// Writes to standard output; a closed pipe (`| head`) ends the command quietly instead of a
-/// panic in `println!`.
+/// Writes to standard output (see `out!`).
 fn write_stdout(text: &str) -> Result<(), String> {
     use std::io::Write;
-    match std::io::stdout().lock().write_all(text.as_bytes()) {
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(format!("stdout: {e}")),
-        _ => Ok(()),
+    std::io::stdout()
+        .lock()
+        .write_all(text.as_bytes())
+        .or_else(|e| stdout_failed(e))
+}
+
+/// Commands print what they did after doing it, so stopping here loses no work: a reader that
+/// went away (`| head`) gets the shell's status for SIGPIPE, any other failure an error.
+fn stdout_failed(e: std::io::Error) -> ! {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        std::process::exit(141);
     }
+    eprintln!("tipline: stdout: {e}");
+    std::process::exit(1)
 }
 
 fn parse_verifying_key(text: &str) -> Result<ed25519_dalek::VerifyingKey, String> {
@@ -734,7 +757,7 @@ fn ingest_email() -> ExitCode {
     match outcome {
         Err(e) => temp(e),
         Ok(Ok(stored)) => {
-            println!(
+            out!(
                 "tipline: {}",
                 match stored {
                     Stored::NewTip => "stored as a new tip; the sender gets a receipt by mail",
@@ -798,7 +821,7 @@ fn report_monthly(
         .map_err(|e| format!("{}: {e}", csv_path.display()))?;
     std::fs::write(&xlsx_path, xlsx).map_err(|e| format!("{}: {e}", xlsx_path.display()))?;
     let t = report.figures.total();
-    println!(
+    out!(
         "report {} ({} to {}){}: {} received, {} verified, {} unfounded, {} duplicates, {} rewards approved, {} paid",
         period.label(),
         period.first_day(),
@@ -815,8 +838,8 @@ fn report_monthly(
         t.rewards_approved,
         t.rewards_paid
     );
-    println!("wrote {} and {}", csv_path.display(), xlsx_path.display());
-    println!("audit head {}:{}", head.seq, hex::encode(&head.hash));
+    out!("wrote {} and {}", csv_path.display(), xlsx_path.display());
+    out!("audit head {}:{}", head.seq, hex::encode(&head.hash));
     if mail {
         if config.report_mail_to.is_empty() {
             return Err("--mail needs TIPLINE_REPORT_MAIL_TO".into());
@@ -839,7 +862,7 @@ fn report_monthly(
             public_url: &config.public_url,
         };
         let head = mailer::send(&mut conn, &m, &period, true).map_err(|e| e.to_string())?;
-        println!(
+        out!(
             "queued for {} (a running server delivers it); the mail carries audit head {}:{}",
             config.report_mail_to.join(", "),
             head.seq,
@@ -857,7 +880,7 @@ fn retention_run(config: &tipline::config::Config, dry_run: bool) -> Result<(), 
     let rules = retention::rules(&mut conn).map_err(|e| e.to_string())?;
     let plan =
         retention::plan(&mut conn, &rules, tipline::db::now_unix()).map_err(|e| e.to_string())?;
-    println!(
+    out!(
         "{}: {} contact envelopes, {} closed tips with their attachments, messages and notes",
         if dry_run {
             "would purge or delete"
@@ -867,24 +890,26 @@ fn retention_run(config: &tipline::config::Config, dry_run: bool) -> Result<(), 
         plan.contacts.len(),
         plan.tips.len(),
     );
-    println!("category\tcontacts\tunfounded\tout_of_scope");
+    out!("category\tcontacts\tunfounded\tout_of_scope");
     for (cat, (c, u, o)) in &plan.by_category {
-        println!("{cat}\t{c}\t{u}\t{o}");
+        out!("{cat}\t{c}\t{u}\t{o}");
     }
     if plan.kept_with_reward > 0 {
-        println!(
+        out!(
             "kept: {} tips that the rules would delete but that have a reward",
             plan.kept_with_reward
         );
     }
     if dry_run {
-        println!("dry run: nothing was changed");
+        out!("dry run: nothing was changed");
         return Ok(());
     }
     let done = retention::run(&mut conn, &keys.audit_signer(), &plan).map_err(|e| e.to_string())?;
-    println!(
+    out!(
         "done: {} contact envelopes purged, {} tips deleted with {} attachments; database compacted",
-        done.contacts, done.tips, done.attachments
+        done.contacts,
+        done.tips,
+        done.attachments
     );
     Ok(())
 }
