@@ -550,18 +550,7 @@ async fn admin_listener_serves_health_and_metrics_apart_from_the_public_site() {
         ..Default::default()
     })
     .await;
-    let mut admin = None;
-    for _ in 0..50 {
-        admin = s.log().lines().find_map(|l| {
-            l.strip_prefix("admin (healthz, metrics) on ")
-                .map(str::to_string)
-        });
-        if admin.is_some() {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    let admin = admin.expect("admin listener address printed");
+    let admin = s.admin_url().await;
     assert_eq!(
         s.post_json("/api/v1/tips", &tip("metrics")).await.status(),
         201
@@ -573,18 +562,12 @@ async fn admin_listener_serves_health_and_metrics_apart_from_the_public_site() {
         .await
         .unwrap();
     assert_eq!(health.status(), 200);
-    let metrics = s
-        .client
-        .get(format!("{admin}/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = s.metrics().await;
     assert!(
         metrics.contains("tipline_tips_created_total 1")
-            && metrics.contains("tipline_http_responses_total{zone=\"public\",class=\"2xx\"} 1\n"),
+            && metrics.contains("tipline_http_responses_total{zone=\"public\",class=\"2xx\"} 1\n")
+            && metrics.contains("tipline_upload_slots_in_use 0\n")
+            && metrics.contains("tipline_image_decodes_in_use 0\n"),
         "{metrics}"
     );
     assert_eq!(

@@ -414,7 +414,11 @@ async fn attachments_refused_by_type_size_and_count_keep_the_form() {
 #[tokio::test]
 async fn reports_without_files_pass_while_stalled_uploads_hold_every_slot() {
     use tokio::io::AsyncWriteExt;
-    let s = Server::start().await;
+    let s = Server::start_with(Options {
+        extra_env: vec![("TIPLINE_ADMIN_LISTEN", "127.0.0.1:0".into())],
+        ..Default::default()
+    })
+    .await;
     let addr = s.base.trim_start_matches("http://").to_string();
     let mut stalled = Vec::new();
     for i in 0..4 {
@@ -433,6 +437,11 @@ async fn reports_without_files_pass_while_stalled_uploads_hold_every_slot() {
     }
     // Let the server read those first bytes and take the slots.
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let metrics = s.metrics().await;
+    assert!(
+        metrics.contains("tipline_upload_slots_in_use 4\n"),
+        "{metrics}"
+    );
 
     let form = |desc: &str, file: Vec<u8>| {
         Form::new()
@@ -473,4 +482,9 @@ async fn reports_without_files_pass_while_stalled_uploads_hold_every_slot() {
         .await
         .unwrap();
     assert_eq!(r.status(), 201, "slots are free again");
+    let metrics = s.metrics().await;
+    assert!(
+        metrics.contains("tipline_upload_slots_in_use 0\n"),
+        "{metrics}"
+    );
 }

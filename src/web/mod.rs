@@ -372,9 +372,20 @@ pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
 }
 
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    // Saturation: uploads beyond the slots wait up to 30 s and then get 503; decodes beyond
+    // the gate wait inside their upload slot.
+    let uploading = UPLOAD_SLOTS.saturating_sub(state.uploads.available_permits());
+    let decoding = crate::intake::decode_gate::DECODES.in_use();
+    let gauges = format!(
+        "# TYPE tipline_upload_slots_in_use gauge
+tipline_upload_slots_in_use {uploading}
+         # TYPE tipline_image_decodes_in_use gauge
+tipline_image_decodes_in_use {decoding}
+"
+    );
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
-        .body(state.metrics.render())
+        .body(state.metrics.render() + &gauges)
 }
 
 #[cfg(test)]

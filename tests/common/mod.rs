@@ -221,6 +221,35 @@ impl Server {
         self.output.lock().unwrap().clone()
     }
 
+    /// The admin listener's base URL (`TIPLINE_ADMIN_LISTEN=127.0.0.1:0`), from the line the
+    /// server prints once it listens.
+    pub async fn admin_url(&self) -> String {
+        for _ in 0..50 {
+            let found = self.log().lines().find_map(|l| {
+                l.strip_prefix("admin (healthz, metrics) on ")
+                    .map(str::to_string)
+            });
+            if let Some(url) = found {
+                return url;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("no admin listener address printed: {}", self.log());
+    }
+
+    /// The admin listener's `/metrics` text.
+    pub async fn metrics(&self) -> String {
+        let admin = self.admin_url().await;
+        let r = self
+            .client
+            .get(format!("{admin}/metrics"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        r.text().await.unwrap()
+    }
+
     pub fn db(&self) -> DbConn {
         DbTarget::parse(&self.db_url).unwrap().connect().unwrap()
     }
