@@ -37,7 +37,7 @@ pub struct Config {
     pub max_attachments: usize,
     /// Largest image, in pixels, kept after re-encoding.
     pub max_image_pixels: u64,
-    /// Images decoded at once in this process (each may take a few hundred MB).
+    /// Images decoded at once in this process (about 190 MB each for a 48-megapixel photo).
     pub image_decodes: usize,
     /// Seconds an epoch key lives before a new one is sealed.
     pub epoch_seconds: u64,

@@ -644,18 +644,10 @@ fn run(cli: Cli) -> Result<(), String> {
             });
             text.push_str(&serde_json::to_string_pretty(&audit).map_err(|e| e.to_string())?);
             text.push('\n');
-            write_stdout(&text)
+            out!("{}", text.trim_end());
+            Ok(())
         }
     }
-}
-
-/// Writes to standard output (see `out!`).
-fn write_stdout(text: &str) -> Result<(), String> {
-    use std::io::Write;
-    std::io::stdout()
-        .lock()
-        .write_all(text.as_bytes())
-        .or_else(|e| stdout_failed(e))
 }
 
 /// Commands print what they did after doing it, so stopping here loses no work: a reader that

@@ -39,6 +39,14 @@ fn replay(dir: &str) -> usize {
     fed
 }
 
+/// One input kept in `fuzz/regressions/<target>/`.
+fn regression(target: &str, name: &str) -> Vec<u8> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fuzz/regressions")
+        .join(target);
+    std::fs::read(path.join(name)).unwrap()
+}
+
 #[test]
 fn every_corpus_input_is_handled() {
     // Every target has a committed corpus.
@@ -79,11 +87,7 @@ fn a_multipart_body_that_ends_inside_a_part_is_refused_not_awaited() {
 fn a_tiny_image_claiming_huge_dimensions_is_refused_before_decoding() {
     // Found by image_strip (fuzz/regressions/image_strip/oom-*): 467 bytes of JPEG whose frame
     // header claims 19,792 x 17,920 pixels made the decoder allocate over 2 GB.
-    let data = std::fs::read(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("fuzz/regressions/image_strip/oom-0e53af02"),
-    )
-    .unwrap();
+    let data = regression("image_strip", "oom-0e53af02");
     assert!(matches!(
         tipline::intake::attachment::clean_file(&data, 2_000_000),
         Err(tipline::intake::attachment::AttachmentError::TooLarge)
@@ -95,12 +99,7 @@ fn tiny_images_claiming_many_megapixels_are_refused_before_decoding() {
     // Found by image_strip (fuzz/regressions/image_strip/slow-*): JPEGs of about 340 bytes that
     // claim tens of megapixels took 25 s and 600 MB each to decode, shrink and re-encode.
     for name in ["slow-7d2dbd74", "slow-a77bf45d"] {
-        let data = std::fs::read(
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("fuzz/regressions/image_strip")
-                .join(name),
-        )
-        .unwrap();
+        let data = regression("image_strip", name);
         assert!(
             matches!(
                 tipline::intake::attachment::clean_file(&data, 2_000_000),

@@ -435,16 +435,12 @@ async fn an_auditor_verifies_with_the_exported_key_alone() {
     for args in [["keys", "export-public"], ["unit", "list"]] {
         let (reader, writer) = std::io::pipe().unwrap();
         drop(reader);
-        let mut cmd = std::process::Command::new(bin());
-        cmd.args(args)
-            .current_dir(s.dir.path())
-            .env_clear()
+        let out = s
+            .cli_command(&args)
             .stdout(writer)
-            .stderr(std::process::Stdio::piped());
-        for (k, v) in &s.env {
-            cmd.env(k, v);
-        }
-        let out = cmd.output().unwrap();
+            .stderr(std::process::Stdio::piped())
+            .output()
+            .unwrap();
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(141), "{args:?}: {err}");
         assert!(!err.contains("panicked"), "{args:?}: {err}");

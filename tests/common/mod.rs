@@ -432,6 +432,11 @@ pub fn jpeg_with_exif(marker: &str) -> Vec<u8> {
 impl Server {
     /// Runs a `tipline` subcommand against this server's database and keys.
     pub fn cli(&self, args: &[&str]) -> std::process::Output {
+        self.cli_command(args).output().unwrap()
+    }
+
+    /// A `tipline` subcommand against this server's database and keys, not yet started.
+    pub fn cli_command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(bin());
         cmd.args(args)
             .current_dir(self.dir.path())
@@ -440,7 +445,7 @@ impl Server {
         for (k, v) in &self.env {
             cmd.env(k, v);
         }
-        cmd.output().unwrap()
+        cmd
     }
 
     /// Runs a `tipline` subcommand with `input` on its standard input and `extra` added to the
@@ -452,17 +457,10 @@ impl Server {
         extra: &[(&str, &str)],
     ) -> std::process::Output {
         use std::io::Write;
-        let mut cmd = Command::new(bin());
-        cmd.args(args)
-            .current_dir(self.dir.path())
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .stdin(Stdio::piped())
+        let mut cmd = self.cli_command(args);
+        cmd.stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
-        for (k, v) in &self.env {
-            cmd.env(k, v);
-        }
         for (k, v) in extra {
             cmd.env(k, v);
         }
