@@ -8,7 +8,13 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 BIN=${1:-$ROOT/target/debug/tipline}
 SHOTS=${2:-}
-command -v chromium >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -q -o DPkg::Lock::Timeout=300 --no-install-recommends chromium fonts-noto-cjk >/dev/null
+# The CJK fonts are installed even where Chromium already is: without them Chinese falls back to
+# another font's metrics, and the wrapping checks would test something else.
+need=()
+command -v chromium >/dev/null || need+=(chromium)
+dpkg -s fonts-noto-cjk >/dev/null 2>&1 || need+=(fonts-noto-cjk)
+[ ${#need[@]} -eq 0 ] || DEBIAN_FRONTEND=noninteractive apt-get install -y -q -o DPkg::Lock::Timeout=300 --no-install-recommends "${need[@]}" >/dev/null
+echo "browser: $(chromium --version 2>/dev/null) ($(dpkg-query -W -f='${Package} ${Version}' chromium 2>/dev/null)); $(dpkg-query -W -f='${Package} ${Version}' fonts-noto-cjk 2>/dev/null)"
 NODE_DIR=${BROWSER_NODE_DIR:-/tmp/tipline-browser-node}
 mkdir -p "$NODE_DIR"
 [ -d "$NODE_DIR/node_modules/playwright-core" ] || (cd "$NODE_DIR" && echo '{"private":true}' > package.json && npm install --no-audit --no-fund -E playwright-core@1.65.1 axe-core@4.14.1 >/dev/null)
