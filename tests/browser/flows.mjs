@@ -18,7 +18,8 @@ import fs from 'fs';
 
 const [BASE, USER, PASS, SHOTS, HEAD, FINANCE, ADMIN] = process.argv.slice(2);
 const axeSrc = fs.readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-const PHONE = { width: 360, height: 640 }, DESK = { width: 1280, height: 900 };
+// Phones from 320 px (the narrowest in use) to 360 px (the most common): text must wrap at both.
+const PHONE = { width: 360, height: 640 }, NARROW = { width: 320, height: 568 }, DESK = { width: 1280, height: 900 };
 const browser = await chromium.launch({ executablePath: '/usr/bin/chromium',
   args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-quic', '--no-first-run',
          '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
@@ -27,7 +28,7 @@ const fail = (msg) => { failures++; console.log(`FAIL ${msg}`); };
 const expect = (ok, msg) => { if (!ok) fail(msg); };
 
 async function audit(page, name) {
-  for (const [label, size] of [['desktop', DESK], ['phone', PHONE]]) {
+  for (const [label, size] of [['desktop', DESK], ['narrow', NARROW], ['phone', PHONE]]) {
     await page.setViewportSize(size);
     // The site's CSP forbids injected script tags; evaluate axe's source instead.
     if (!(await page.evaluate(() => !!window.axe))) await page.evaluate(axeSrc + '\n;0');
@@ -41,7 +42,12 @@ async function audit(page, name) {
       return e.clientWidth > 0 && e.scrollWidth > e.clientWidth + 1 && s.overflowX === 'visible' && !e.matches('select, textarea, input');
     }).map(e => e.outerHTML.slice(0, 120)));
     for (const e of spills) fail(`${name} ${label}: content spills out of ${e}`);
-    if (SHOTS) await page.screenshot({ path: `${SHOTS}/${name}-${label}.png`, fullPage: true });
+    // Chromium trims a line-final full-width "）" to keep a line whole, and 148 then counts the
+    // untrimmed width: a heading that exactly fits spills by half a glyph there (issue 21), and
+    // not in later builds. The stylesheet turns the trimming off; a page that loses it fails here.
+    const trim = await page.evaluate(() => getComputedStyle(document.body).textSpacingTrim);
+    if (trim !== undefined && trim !== 'space-all') fail(`${name} ${label}: text-spacing-trim is ${trim}, not space-all`);
+    if (SHOTS && label !== 'narrow') await page.screenshot({ path: `${SHOTS}/${name}-${label}.png`, fullPage: true });
   }
   console.log(`ok ${name}`);
 }
