@@ -3,6 +3,7 @@
 //!
 //! Run: `cargo bench --bench queue` (BENCH_TIPS=1000000 by default; BENCH_PG_URL=postgres://...
 //! adds PostgreSQL in a throwaway database). Generating the data takes a minute or two.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test: a failure is a panic
 
 use diesel::connection::SimpleConnection;
 

@@ -4,6 +4,7 @@
 //! trend, and writing the XLSX.
 //!
 //! Run: `cargo bench --bench report` (BENCH_TIPS=100000 by default).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test: a failure is a panic
 
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;

@@ -4,6 +4,7 @@
 //! - hashing a receipt (every status check).
 //!
 //! Run: `cargo bench --bench sealing`; compare each pair in its group.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test: a failure is a panic
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use std::hint::black_box;

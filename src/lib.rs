@@ -1,8 +1,4 @@
 //! tipline: an anonymous tip-line and reward portal for anti-drug offices.
-#![cfg_attr(
-    not(test),
-    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
-)]
 
 pub mod audit;
 pub mod config;

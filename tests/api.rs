@@ -1,4 +1,5 @@
 //! The public JSON API, end to end against the real binary.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test: a failure is a panic
 
 mod common;
 use common::*;

@@ -1,4 +1,5 @@
 //! `tipline backup DEST` while serving, and a restore that works only with the keys.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test: a failure is a panic
 
 mod common;
 use common::*;

@@ -3,6 +3,7 @@
 //! mail, and hostile mail. The standard-input tests need no server. The others use real mail
 //! servers (OpenSMTPD delivering into Dovecot): start them with `eval "$(tests/mail-servers.sh)"`,
 //! which exports TEST_SMTP_URL and TEST_IMAP_URL; without those the tests say so and pass.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test: a failure is a panic
 
 mod common;
 use base64::Engine;

@@ -2,6 +2,7 @@
 //! `fuzz/regressions/<target>/`) through the same `tipline::fuzzing` entry points the fuzz
 //! targets call, on stable and without libFuzzer, so CI keeps checking them. See
 //! `docs/fuzzing.md`.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test: a failure is a panic
 
 use std::path::Path;
 

@@ -2,6 +2,7 @@
 //! answers with the receipt only; bodies are sealed to the office and the reply key; unread
 //! reporter messages show in the queue; rekeying keeps the thread readable with the new
 //! receipt only.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test: a failure is a panic
 
 mod common;
 use common::*;

@@ -7,6 +7,7 @@
 //! app itself: every resource is built by `web::resource`, which answers a method it does not
 //! serve with 405 and an `Allow` header, and each allowed method is then checked to reach a
 //! handler (anything but 405).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test: a failure is a panic
 
 use actix_web::{App, http::Method, test as web_test};
 use std::collections::{BTreeMap, BTreeSet};

@@ -1,5 +1,6 @@
 //! The staff pages as a person uses them: password, TOTP enrolment from the QR page, the queue,
 //! a tip, CSRF on every form, lockout, logout, and deny by default.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test: a failure is a panic
 
 mod common;
 use common::*;

@@ -1,4 +1,5 @@
 //! First start, later starts, and starts with missing or wrong keys.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test: a failure is a panic
 
 mod common;
 use common::*;

@@ -1,4 +1,5 @@
 //! The report form and the status page, as a browser without JavaScript uses them.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test: a failure is a panic
 
 mod common;
 use common::*;
