@@ -59,7 +59,10 @@ async fn attachments_of(s: &Server, token: &str, tip: &str) -> Vec<Value> {
         .json()
         .await
         .unwrap();
-    t["report"]["attachments"].as_array().cloned().unwrap_or_default()
+    t["report"]["attachments"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
 }
 
 /// Checks a photo download: our headers, decodable bytes, no EXIF, no marker.
@@ -74,12 +77,18 @@ async fn photo_download(r: reqwest::Response, marker: &str) {
     assert_eq!(h["x-content-type-options"], "nosniff");
     assert_eq!(h["cache-control"], "no-store");
     let csp = h["content-security-policy"].to_str().unwrap();
-    assert!(csp.contains("default-src 'none'") && csp.contains("sandbox"), "{csp}");
+    assert!(
+        csp.contains("default-src 'none'") && csp.contains("sandbox"),
+        "{csp}"
+    );
     let bytes = r.bytes().await.unwrap();
     let img = image::load_from_memory(&bytes).expect("the photo decodes");
     assert_eq!((img.width(), img.height()), (64, 48));
     assert!(!contains(&bytes, b"Exif"), "EXIF is gone");
-    assert!(!contains(&bytes, marker.as_bytes()), "the GPS marker is gone");
+    assert!(
+        !contains(&bytes, marker.as_bytes()),
+        "the GPS marker is gone"
+    );
 }
 
 #[tokio::test]
@@ -130,7 +139,12 @@ async fn officers_open_photos_from_the_web_and_by_email_and_nobody_else_does() {
     let web = attachments_of(&s, &xidu, &web_tip).await;
     assert_eq!(web.len(), 2);
     assert_eq!(web[0]["content_type"], "image/jpeg");
-    assert!(web[1]["content_type"].as_str().unwrap().starts_with("text/plain"));
+    assert!(
+        web[1]["content_type"]
+            .as_str()
+            .unwrap()
+            .starts_with("text/plain")
+    );
     let photo = web[0]["id"].as_str().unwrap().to_string();
     let text = web[1]["id"].as_str().unwrap().to_string();
 
@@ -155,7 +169,11 @@ async fn officers_open_photos_from_the_web_and_by_email_and_nobody_else_does() {
 
     // The unit's officer downloads each through the API.
     let api = |tip: &str, a: &str| format!("/api/v1/staff/tips/{tip}/attachments/{a}");
-    photo_download(s.staff_get(&xidu, &api(&web_tip, &photo)).await, &web_marker).await;
+    photo_download(
+        s.staff_get(&xidu, &api(&web_tip, &photo)).await,
+        &web_marker,
+    )
+    .await;
     photo_download(
         s.staff_get(&county, &api(&mail_tip, &mail_photo)).await,
         &format!("GPS-MAIL-{tag}"),
@@ -171,15 +189,38 @@ async fn officers_open_photos_from_the_web_and_by_email_and_nobody_else_does() {
 
     // Finance, admin and auditor are refused; another unit's officer finds nothing; an
     // attachment asked for under another tip is not found either.
-    for (who, token) in [("finance", &finance), ("admin", &admin), ("auditor", &auditor)] {
+    for (who, token) in [
+        ("finance", &finance),
+        ("admin", &admin),
+        ("auditor", &auditor),
+    ] {
         let r = s.staff_get(token, &api(&web_tip, &photo)).await;
         assert_eq!(r.status(), 403, "{who}");
     }
-    assert_eq!(s.staff_get(&jinxi, &api(&web_tip, &photo)).await.status(), 404);
-    assert_eq!(s.staff_get(&county, &api(&web_tip, &photo)).await.status(), 404);
-    assert_eq!(s.staff_get(&xidu, &api(&mail_tip, &mail_photo)).await.status(), 404);
-    assert_eq!(s.staff_get(&xidu, &api(&web_tip, &mail_photo)).await.status(), 404);
-    assert_eq!(s.staff_get(&xidu, &api(&web_tip, "nothing")).await.status(), 404);
+    assert_eq!(
+        s.staff_get(&jinxi, &api(&web_tip, &photo)).await.status(),
+        404
+    );
+    assert_eq!(
+        s.staff_get(&county, &api(&web_tip, &photo)).await.status(),
+        404
+    );
+    assert_eq!(
+        s.staff_get(&xidu, &api(&mail_tip, &mail_photo))
+            .await
+            .status(),
+        404
+    );
+    assert_eq!(
+        s.staff_get(&xidu, &api(&web_tip, &mail_photo))
+            .await
+            .status(),
+        404
+    );
+    assert_eq!(
+        s.staff_get(&xidu, &api(&web_tip, "nothing")).await.status(),
+        404
+    );
 
     // On the tip page: the photo inline with a link to the full image, the text escaped, type,
     // size and channel, never a file name, and a CSP that takes images only from us.
@@ -196,20 +237,37 @@ async fn officers_open_photos_from_the_web_and_by_email_and_nobody_else_does() {
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
-    let csp = r.headers()["content-security-policy"].to_str().unwrap().to_string();
-    assert!(csp.contains("img-src 'self';") && !csp.contains("data:"), "{csp}");
+    let csp = r.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        csp.contains("img-src 'self';") && !csp.contains("data:"),
+        "{csp}"
+    );
     let page = r.text().await.unwrap();
     let inline = format!("/staff/tips/{web_tip}/attachments/{photo}");
-    assert!(page.contains(&format!("<img src=\"{inline}\"")), "photo inline");
-    assert!(page.contains(&format!("href=\"{inline}\"")), "link to the full image");
-    assert!(page.contains(&format!("{inline}?download=1")), "download link");
+    assert!(
+        page.contains(&format!("<img src=\"{inline}\"")),
+        "photo inline"
+    );
+    assert!(
+        page.contains(&format!("href=\"{inline}\"")),
+        "link to the full image"
+    );
+    assert!(
+        page.contains(&format!("{inline}?download=1")),
+        "download link"
+    );
     assert!(page.contains("JPEG 图片") && page.contains("文本文件"));
     assert!(page.contains("经网上收到"), "the channel");
     assert!(page.contains(&format!("&lt;script&gt;alert(1)&lt;/script&gt; TEXT-{tag}")));
     assert!(!page.contains("<script>alert(1)"), "text is never rendered");
     assert!(!page.contains(&format!("IMG_{tag}")) && !page.contains("notes.txt"));
     // Facts before actions: the report and attachments come before the first form.
-    let first_form = page.find("<form method=\"post\" action=\"/staff/tips/").unwrap();
+    let first_form = page
+        .find("<form method=\"post\" action=\"/staff/tips/")
+        .unwrap();
     assert!(page.find("id=\"attachments\"").unwrap() < first_form);
     assert!(page.find("id=\"report\"").unwrap() < first_form);
 
@@ -264,29 +322,42 @@ async fn officers_open_photos_from_the_web_and_by_email_and_nobody_else_does() {
 
     // The audit log shows each read per attachment, and each refusal.
     let log: Value = s
-        .staff_get(&auditor, "/api/v1/staff/audit?action=tip.attachment.read&limit=200")
+        .staff_get(
+            &auditor,
+            "/api/v1/staff/audit?action=tip.attachment.read&limit=200",
+        )
         .await
         .json()
         .await
         .unwrap();
     let items = log["items"].as_array().unwrap();
     let has = |actor: &str, object: &str, outcome: &str| {
-        items.iter().any(|i| {
-            i["actor"] == actor && i["object"] == object && i["outcome"] == outcome
-        })
+        items
+            .iter()
+            .any(|i| i["actor"] == actor && i["object"] == object && i["outcome"] == outcome)
     };
     let obj = |tip: &str, a: &str| format!("tip:{tip}/attachment:{a}");
     assert!(has("staff:wang.xidu", &obj(&web_tip, &photo), "ok"));
     assert!(has("staff:wang.xidu", &obj(&web_tip, &text), "ok"));
     assert!(has("staff:chen.county", &obj(&mail_tip, &mail_photo), "ok"));
-    assert!(has("staff:wang.page", &obj(&web_tip, &photo), "ok"), "page view");
-    assert!(has("staff:wang.page", &obj(&web_tip, &text), "ok"), "text shown on the page");
+    assert!(
+        has("staff:wang.page", &obj(&web_tip, &photo), "ok"),
+        "page view"
+    );
+    assert!(
+        has("staff:wang.page", &obj(&web_tip, &text), "ok"),
+        "text shown on the page"
+    );
     assert!(has("staff:chen.page", &obj(&mail_tip, &mail_text), "ok"));
     for actor in ["staff:qian.finance", "staff:sun.admin", "staff:li.jinxi"] {
         assert!(has(actor, &obj(&web_tip, &photo), "denied"), "{actor}");
     }
     let out = s.cli(&["audit", "verify"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 fn unindexed(s: &Server) -> i64 {
@@ -366,7 +437,10 @@ async fn search_finds_every_spelling_in_scope_and_audits_no_value() {
         ))
         .await;
     let (b, _) = s
-        .public_tip_with(&file("xidu", json!({"description": "联系方式 +86-13800138000"})))
+        .public_tip_with(&file(
+            "xidu",
+            json!({"description": "联系方式 +86-13800138000"}),
+        ))
         .await;
     let (c, _) = s
         .public_tip_with(&file(
@@ -375,7 +449,10 @@ async fn search_finds_every_spelling_in_scope_and_audits_no_value() {
         ))
         .await;
     let (other_unit, _) = s
-        .public_tip_with(&file("jinxi", json!({"description": "有人用13800138000联系买货"})))
+        .public_tip_with(&file(
+            "jinxi",
+            json!({"description": "有人用13800138000联系买货"}),
+        ))
         .await;
     // The reporter asked that only the county brigade see this one.
     let (county_only, _) = s
@@ -385,19 +462,30 @@ async fn search_finds_every_spelling_in_scope_and_audits_no_value() {
         ))
         .await;
     let (unrelated, _) = s
-        .public_tip_with(&file("xidu", json!({"description": "电话13900139000，车牌湘D54321"})))
+        .public_tip_with(&file(
+            "xidu",
+            json!({"description": "电话13900139000，车牌湘D54321"}),
+        ))
         .await;
     indexed(&s).await;
 
     // Every spelling of the number finds the same tips of the unit; the other unit's tip is
     // only counted, and the county-only tip is not even counted.
     let mine = sorted(vec![a.clone(), b.clone(), c.clone()]);
-    for spelling in ["138 0013 8000", "+86-13800138000", "１３８００１３８０００", "0086 138-0013-8000"] {
+    for spelling in [
+        "138 0013 8000",
+        "+86-13800138000",
+        "１３８００１３８０００",
+        "0086 138-0013-8000",
+    ] {
         let (status, r) = search(&s, &xidu, spelling, None).await;
         assert_eq!(status, 200, "{spelling}: {r}");
         assert_eq!(ids(&r), mine, "{spelling}");
         assert_eq!(r["kinds"], json!(["phone"]), "{spelling}");
-        assert_eq!(r["elsewhere"], 1, "{spelling}: the county-only tip is never counted");
+        assert_eq!(
+            r["elsewhere"], 1,
+            "{spelling}: the county-only tip is never counted"
+        );
     }
     let (_, r) = search(&s, &xidu, "13800138000", Some("phone")).await;
     assert!(!ids(&r).contains(&unrelated));
@@ -422,7 +510,13 @@ async fn search_finds_every_spelling_in_scope_and_audits_no_value() {
     let (_, r) = search(&s, &supervisor, "13800138000", None).await;
     assert_eq!(
         ids(&r),
-        sorted(vec![a.clone(), b.clone(), c.clone(), other_unit.clone(), county_only.clone()])
+        sorted(vec![
+            a.clone(),
+            b.clone(),
+            c.clone(),
+            other_unit.clone(),
+            county_only.clone()
+        ])
     );
     assert_eq!(r["elsewhere"], 0);
 
@@ -444,15 +538,28 @@ async fn search_finds_every_spelling_in_scope_and_audits_no_value() {
     assert!(items.iter().any(|i| i["actor"] == "staff:s.xidu"
         && i["object"] == "search:phone:3"
         && i["outcome"] == "ok"));
-    assert!(items.iter().any(|i| i["actor"] == "staff:s.xidu"
-        && i["object"] == "search:person:2"));
-    assert!(items.iter().any(|i| i["actor"] == "staff:s.finance" && i["outcome"] == "denied"));
+    assert!(
+        items
+            .iter()
+            .any(|i| i["actor"] == "staff:s.xidu" && i["object"] == "search:person:2")
+    );
+    assert!(
+        items
+            .iter()
+            .any(|i| i["actor"] == "staff:s.finance" && i["outcome"] == "denied")
+    );
     let everything = format!("{log}{}", s.log());
     for value in ["13800138000", "老三"] {
-        assert!(!everything.contains(value), "{value} in the audit log or server log");
+        assert!(
+            !everything.contains(value),
+            "{value} in the audit log or server log"
+        );
     }
     for secret in ["13800138000", "老三"] {
-        assert!(!s.database_holds(secret.as_bytes()), "database holds {secret}");
+        assert!(
+            !s.database_holds(secret.as_bytes()),
+            "database holds {secret}"
+        );
     }
 
     // The search box on the staff pages.
@@ -490,7 +597,11 @@ async fn searches_are_limited_per_officer() {
         }
     }
     assert!(refused >= 1, "a probe of the index is limited");
-    assert_eq!(search(&s, &other, "13800138000", None).await.0, 200, "per officer");
+    assert_eq!(
+        search(&s, &other, "13800138000", None).await.0,
+        200,
+        "per officer"
+    );
     let log: Value = s
         .staff_get(&auditor, "/api/v1/staff/audit?action=tip.search&limit=200")
         .await
@@ -542,7 +653,9 @@ async fn the_queue_shows_and_filters_assignment() {
     assert_eq!(ids(&v), vec![nobody.clone()]);
     let v = list("").await;
     assert_eq!(ids(&v).len(), 3);
-    let r = s.staff_get(&me, "/api/v1/staff/tips?assigned=everyone").await;
+    let r = s
+        .staff_get(&me, "/api/v1/staff/tips?assigned=everyone")
+        .await;
     assert_eq!(r.status(), 422);
 
     add_user(&s, "a.page", "officer", Some("ps-xidu"));
@@ -554,7 +667,10 @@ async fn the_queue_shows_and_filters_assignment() {
     let (_, page) = s.page(&cookie, "/staff/tips").await;
     assert!(page.contains("a.colleague") && page.contains("未指派"));
     let (_, page) = s.page(&cookie, &format!("/staff/tips/{theirs}")).await;
-    assert!(page.contains("<dt>指派给</dt><dd>a.colleague</dd>"), "the tip page says who");
+    assert!(
+        page.contains("<dt>指派给</dt><dd>a.colleague</dd>"),
+        "the tip page says who"
+    );
     assert!(page.contains("指派给我"));
     // "Assign to me" from the tip page, then the filter finds it.
     let csrf = hidden(&page, "csrf");

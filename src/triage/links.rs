@@ -36,7 +36,11 @@ pub struct Linker<'a> {
 }
 
 /// Decrypts a tip and lists what it names.
-pub(crate) fn names_of(c: &mut DbConn, opener: &Opener, tip_id: &str) -> Result<Vec<Found>, TriageError> {
+pub(crate) fn names_of(
+    c: &mut DbConn,
+    opener: &Opener,
+    tip_id: &str,
+) -> Result<Vec<Found>, TriageError> {
     let payload = open_payload(c, opener, tip_id)?;
     let v: serde_json::Value = serde_json::from_slice(&payload).map_err(|_| TriageError::Crypto)?;
     Ok(blind::extract(&TipText::from_payload(&v)))

@@ -92,7 +92,9 @@ pub fn search(
     }
     let wanted = interpret(value, kind);
     if wanted.is_empty() {
-        return Err(TriageError::BadInput("not a phone, plate, ID number, venue or name"));
+        return Err(TriageError::BadInput(
+            "not a phone, plate, ID number, venue or name",
+        ));
     }
     let kinds: Vec<Kind> = wanted.iter().map(|(k, _)| *k).collect();
     let kind_codes = kinds.iter().map(|k| k.code()).collect::<Vec<_>>().join("+");
@@ -229,7 +231,10 @@ mod tests {
             .map(|(k, _)| k)
             .collect();
         assert_eq!(k, vec![Kind::Phone]);
-        let k: Vec<Kind> = interpret("老三", None).into_iter().map(|(k, _)| k).collect();
+        let k: Vec<Kind> = interpret("老三", None)
+            .into_iter()
+            .map(|(k, _)| k)
+            .collect();
         assert!(k.contains(&Kind::Person), "{k:?}");
         assert!(interpret("x", None).is_empty());
     }

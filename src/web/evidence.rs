@@ -228,7 +228,9 @@ pub async fn page_search(state: web::Data<AppState>, req: HttpRequest) -> HttpRe
         }
         Err(e) => {
             p.error = Some(match &e {
-                ApiError::RateLimited(_) => "查询太频繁，请过几分钟再查。每次查询都会记入审计日志。",
+                ApiError::RateLimited(_) => {
+                    "查询太频繁，请过几分钟再查。每次查询都会记入审计日志。"
+                }
                 ApiError::Invalid(_) => {
                     "请输入电话号码、车牌、身份证号、场所或人名（2 到 100 个字），或换一个类别。"
                 }

@@ -167,9 +167,10 @@ pub async fn list_tips(
     let q: QueueQuery = query(&req)?;
     let assigned = match q.assigned.as_deref().filter(|a| !a.is_empty()) {
         None => None,
-        Some(a) => Some(work::Assigned::parse(a).ok_or_else(|| {
-            ApiError::Invalid("assigned is \"me\" or \"none\"".into())
-        })?),
+        Some(a) => Some(
+            work::Assigned::parse(a)
+                .ok_or_else(|| ApiError::Invalid("assigned is \"me\" or \"none\"".into()))?,
+        ),
     };
     let filter = QueueFilter {
         assigned,
