@@ -135,6 +135,7 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
             crate::crypto::subkey(&keys.peppers.token, "captcha"),
             config.captcha,
         ),
+        searches: Default::default(),
         limiter: RateLimiter::new(config.rate_limit, config.trusted_proxies.clone())
             .map_err(|_| StartError::Random)?,
         intake: Intake {

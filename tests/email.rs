@@ -2,7 +2,9 @@
 //! acknowledgement with the receipt, replies that join the conversation, police answers by
 //! mail, and hostile mail. The standard-input tests need no server. The others use real mail
 //! servers (OpenSMTPD delivering into Dovecot): start them with `eval "$(tests/mail-servers.sh)"`,
-//! which exports TEST_SMTP_URL and TEST_IMAP_URL; without those the tests say so and pass.
+//! which exports TEST_SMTP_URL and TEST_IMAP_URL. Those tests are `#[ignore]`d with the reason,
+//! so a plain `cargo test` counts them as ignored, never as passed; `-- --include-ignored` runs
+//! them (as CI does), and then a missing server is a failure, not a silent pass.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test: a failure is a panic
 
 mod common;
@@ -13,17 +15,16 @@ use futures_util::TryStreamExt;
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 
-fn servers() -> Option<(String, String)> {
+/// Why a mail-server test is ignored by default.
+const NEEDS_MAIL: &str =
+    "needs mail servers: eval \"$(tests/mail-servers.sh)\" sets TEST_SMTP_URL and TEST_IMAP_URL";
+
+/// The mail servers' URLs; a test that needs them and was asked to run without them fails.
+fn servers() -> (String, String) {
     let smtp = std::env::var("TEST_SMTP_URL").unwrap_or_default();
     let imap = std::env::var("TEST_IMAP_URL").unwrap_or_default();
-    if smtp.is_empty() || imap.is_empty() {
-        eprintln!(
-            "skipped: start tests/mail-servers.sh and set TEST_IMAP_URL and TEST_SMTP_URL \
-             (eval \"$(tests/mail-servers.sh)\")"
-        );
-        return None;
-    }
-    Some((smtp, imap))
+    assert!(!smtp.is_empty() && !imap.is_empty(), "{NEEDS_MAIL}");
+    (smtp, imap)
 }
 
 fn tag() -> String {
@@ -459,10 +460,9 @@ async fn stdin_refuses_hostile_mail_and_stores_nothing() {
 // --- real mail servers --------------------------------------------------------------------------
 
 #[tokio::test]
+#[ignore = "needs mail servers: eval \"$(tests/mail-servers.sh)\""]
 async fn receipt_by_mail_reply_joins_and_police_answer_arrives() {
-    let Some((smtp, imap)) = servers() else {
-        return;
-    };
+    let (smtp, imap) = servers();
     let s = start(mail_env(&smtp)).await;
     let tag = tag();
     let sender = format!("admin+{tag}@example.test");
@@ -555,10 +555,9 @@ async fn receipt_by_mail_reply_joins_and_police_answer_arrives() {
 }
 
 #[tokio::test]
+#[ignore = "needs mail servers: eval \"$(tests/mail-servers.sh)\""]
 async fn imap_poll_stores_then_deletes_the_message() {
-    let Some((smtp, imap)) = servers() else {
-        return;
-    };
+    let (smtp, imap) = servers();
     let tag = tag();
     let sender = format!("admin+{tag}@example.test");
     let marker = format!("POLL-{tag}");
@@ -627,10 +626,9 @@ async fn imap_poll_stores_then_deletes_the_message() {
 }
 
 #[tokio::test]
+#[ignore = "needs mail servers: eval \"$(tests/mail-servers.sh)\""]
 async fn imap_quarantines_hostile_mail_and_keeps_going() {
-    let Some((smtp, imap)) = servers() else {
-        return;
-    };
+    let (smtp, imap) = servers();
     let tag = tag();
     let folder = format!("hostile-{tag}");
     let quarantine = format!("quarantine-{tag}");
@@ -702,14 +700,13 @@ async fn imap_quarantines_hostile_mail_and_keeps_going() {
 }
 
 #[tokio::test]
+#[ignore = "needs mail servers and PostgreSQL (TEST_DATABASE_URL)"]
 async fn only_the_node_holding_the_lock_polls() {
-    let Some((_, imap)) = servers() else {
-        return;
-    };
-    if pg_admin_url().is_none() {
-        eprintln!("skipped: the poll lock is PostgreSQL's (set TEST_DATABASE_URL)");
-        return;
-    }
+    let (_, imap) = servers();
+    assert!(
+        pg_admin_url().is_some(),
+        "the poll lock is PostgreSQL's: set TEST_DATABASE_URL"
+    );
     let tag = tag();
     let folder = format!("lock-{tag}");
     append(
@@ -755,10 +752,9 @@ async fn only_the_node_holding_the_lock_polls() {
 // --- the monthly report reaches the office through the real mail server ------------------------
 
 #[tokio::test]
+#[ignore = "needs mail servers: eval \"$(tests/mail-servers.sh)\""]
 async fn monthly_report_reaches_the_office_mailbox_with_both_files() {
-    let Some((smtp, imap)) = servers() else {
-        return;
-    };
+    let (smtp, imap) = servers();
     let office = format!("admin+report-{}@example.test", tag());
     let mut env = mail_env(&smtp);
     env.push(("TIPLINE_REPORT_MAIL_TO", office.clone()));

@@ -23,7 +23,7 @@ pub const INDEX_BATCH: i64 = 50;
 
 /// Candidates decrypted for one lookup at most; beyond that the index is too coarse for the
 /// volume (raise `TAG_BYTES`), and the lookup says it stopped early.
-const MAX_CANDIDATES: usize = 500;
+pub(crate) const MAX_CANDIDATES: usize = 500;
 
 /// Tips one case may hold.
 const MAX_CASE_TIPS: usize = 200;
@@ -36,7 +36,11 @@ pub struct Linker<'a> {
 }
 
 /// Decrypts a tip and lists what it names.
-fn names_of(c: &mut DbConn, opener: &Opener, tip_id: &str) -> Result<Vec<Found>, TriageError> {
+pub(crate) fn names_of(
+    c: &mut DbConn,
+    opener: &Opener,
+    tip_id: &str,
+) -> Result<Vec<Found>, TriageError> {
     let payload = open_payload(c, opener, tip_id)?;
     let v: serde_json::Value = serde_json::from_slice(&payload).map_err(|_| TriageError::Crypto)?;
     Ok(blind::extract(&TipText::from_payload(&v)))
@@ -174,9 +178,9 @@ pub struct TipLine {
     pub duplicate_of: Option<String>,
 }
 
-type LineRow = (String, String, String, String, String, i64, Option<String>);
+pub(crate) type LineRow = (String, String, String, String, String, i64, Option<String>);
 
-const LINE_COLUMNS: (
+pub(crate) const LINE_COLUMNS: (
     tips::id,
     tips::public_ref,
     tips::status,

@@ -1,8 +1,10 @@
 //! Working the tips. For now: routing a new tip to the unit that serves it.
 
+pub mod evidence;
 pub mod links;
 pub mod messages;
 pub mod reader;
 pub mod routing;
+pub mod search;
 pub mod states;
 pub mod work;

@@ -84,6 +84,26 @@ pub struct QueueFilter {
     pub oldest_first: bool,
     pub cursor: Option<String>,
     pub limit: Option<i64>,
+    /// Only tips assigned to the reader (`Mine`) or to nobody (`Nobody`).
+    pub assigned: Option<Assigned>,
+}
+
+/// The queue's assignment filter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Assigned {
+    Mine,
+    Nobody,
+}
+
+impl Assigned {
+    /// `me` or `none`, as the queue's `assigned` parameter writes it.
+    pub fn parse(s: &str) -> Option<Assigned> {
+        match s {
+            "me" => Some(Assigned::Mine),
+            "none" => Some(Assigned::Nobody),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -99,7 +119,10 @@ pub struct QueueItem {
     pub county_only: bool,
     pub created_hour: i64,
     pub tags: Vec<String>,
+    /// The staff id of the officer it is assigned to.
     pub assigned_to: Option<String>,
+    /// Their username, for people.
+    pub assignee: Option<String>,
     pub attachments: i32,
     /// Messages from the reporter nobody has read yet.
     pub unread_messages: i32,
@@ -171,6 +194,7 @@ impl From<QueueRow> for QueueItem {
             created_hour: r.9,
             tags: tags_of(&r.10),
             assigned_to: r.11,
+            assignee: None,
             attachments: r.12,
             unread_messages: r.13,
         }
@@ -250,6 +274,11 @@ pub fn queue(
     if let Some(t) = &f.tag {
         q = q.filter(tips::tags.like(format!("%,{t},%")));
     }
+    match f.assigned {
+        Some(Assigned::Mine) => q = q.filter(tips::assigned_to.eq(actor.id.clone())),
+        Some(Assigned::Nobody) => q = q.filter(tips::assigned_to.is_null()),
+        None => {}
+    }
     if let Some(days) = f.max_age_days {
         q = q.filter(tips::created_hour.ge(now_unix() - days.clamp(0, 36_500) * 86_400));
     }
@@ -276,17 +305,38 @@ pub fn queue(
     };
     let rows: Vec<QueueRow> = q.select(QUEUE_COLUMNS).limit(limit + 1).load(conn)?;
     let more = rows.len() as i64 > limit;
-    let items: Vec<QueueItem> = rows
+    let mut items: Vec<QueueItem> = rows
         .into_iter()
         .take(limit as usize)
         .map(QueueItem::from)
         .collect();
+    name_assignees(conn, &mut items)?;
     let next = if more {
         items.last().map(|i| encode_cursor(i.created_hour, &i.id))
     } else {
         None
     };
     Ok((items, next))
+}
+
+/// Fills in the username of each item's assignee (one query for the page).
+fn name_assignees(conn: &mut DbConn, items: &mut [QueueItem]) -> Result<(), TriageError> {
+    let mut ids: Vec<String> = items.iter().filter_map(|i| i.assigned_to.clone()).collect();
+    ids.sort();
+    ids.dedup();
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let names: std::collections::HashMap<String, String> = staff::table
+        .filter(staff::id.eq_any(&ids))
+        .select((staff::id, staff::username))
+        .load::<(String, String)>(conn)?
+        .into_iter()
+        .collect();
+    for i in items {
+        i.assignee = i.assigned_to.as_ref().and_then(|a| names.get(a).cloned());
+    }
+    Ok(())
 }
 
 /// Tips per status in the actor's scope.
@@ -497,10 +547,13 @@ pub fn open_tip(
             .filter(tips::id.eq(id))
             .select(tips::duplicate_of)
             .first::<Option<String>>(c)?;
+        let mut meta = [QueueItem::from(r)];
+        name_assignees(c, &mut meta)?;
+        let [meta] = meta;
         Ok(TipView {
             case: super::links::case_of(c, id)?,
             duplicate_of,
-            meta: QueueItem::from(r),
+            meta,
             messages,
             report,
             events,

@@ -4,6 +4,7 @@ pub mod access;
 pub mod api;
 pub mod captcha;
 pub mod errors;
+pub mod evidence;
 pub mod headers;
 pub mod link_api;
 pub mod pages;
@@ -80,6 +81,8 @@ pub struct AppState {
     pub pool: Pool,
     pub captcha: captcha::CaptchaService,
     pub limiter: ratelimit::RateLimiter,
+    /// Searches by identifier per officer (issue 15): each one probes the blind index.
+    pub searches: crate::triage::search::SearchLimiter,
     pub uploads: std::sync::Arc<tokio::sync::Semaphore>,
     pub metrics: Metrics,
     pub staff: StaffKeys,
@@ -336,7 +339,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(resource("/captcha/{file}", "GET").route(web::get().to(pages::captcha_media)))
     .service(resource("/static/style.css", "GET").route(web::get().to(pages::stylesheet)))
     .service(resource("/openapi.json", "GET").route(web::get().to(api::openapi)))
-    .service(web::scope("/staff").configure(staff_pages::configure))
+    .service(
+        web::scope("/staff")
+            .configure(staff_pages::configure)
+            .configure(evidence::configure_pages),
+    )
     .service(
         web::scope("/api/v1")
             .service(resource("/meta", "GET").route(web::get().to(api::meta)))
@@ -347,7 +354,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(resource("/messages", "POST").route(web::post().to(api::message)))
             .service(resource("/sms/inbound", "POST").route(web::post().to(sms::inbound)))
             .service(resource("/openapi.json", "GET").route(web::get().to(api::openapi)))
-            .service(web::scope("/staff").configure(staff_api::configure)),
+            .service(
+                web::scope("/staff")
+                    .configure(staff_api::configure)
+                    .configure(evidence::configure_api),
+            ),
     )
     .default_service(web::to(pages::not_found));
 }

@@ -69,6 +69,7 @@ pub struct QueueQuery {
     order: Option<String>,
     cursor: Option<String>,
     limit: Option<i64>,
+    assigned: Option<String>,
 }
 
 /// Query parameters; PostgreSQL stores no NUL in text, so a NUL anywhere is refused here.
@@ -164,7 +165,15 @@ pub async fn list_tips(
     let who = actor(&state, &req).await?;
     require(&state, &who, TIP_WORKERS, "tips.list").await?;
     let q: QueueQuery = query(&req)?;
+    let assigned = match q.assigned.as_deref().filter(|a| !a.is_empty()) {
+        None => None,
+        Some(a) => Some(
+            work::Assigned::parse(a)
+                .ok_or_else(|| ApiError::Invalid("assigned is \"me\" or \"none\"".into()))?,
+        ),
+    };
     let filter = QueueFilter {
+        assigned,
         status: q.status,
         category: q.category,
         township: q.township,

@@ -16,8 +16,8 @@ use crate::intake::catalog::{CATEGORIES, TOWNSHIPS};
 use crate::intake::{Channel, StaffStamp, Submitted, TipFields};
 use crate::staff::auth::{self, LoginResult, Session, Stage};
 use crate::staff::{Role, accounts};
-use crate::triage::links;
 use crate::triage::work::{self, QueueFilter};
+use crate::triage::{evidence, links};
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -408,7 +408,11 @@ fn label(list: &'static [crate::intake::catalog::Choice], code: &str) -> String 
         .unwrap_or_else(|| code.to_string())
 }
 
-fn status_zh(s: &str) -> &'static str {
+pub(super) fn township_zh(code: &str) -> String {
+    label(TOWNSHIPS, code)
+}
+
+pub(super) fn status_zh(s: &str) -> &'static str {
     match s {
         "received" => "已收到",
         "triaging" => "初查中",
@@ -423,7 +427,7 @@ fn status_zh(s: &str) -> &'static str {
     }
 }
 
-fn channel_zh(s: &str) -> &'static str {
+pub(super) fn channel_zh(s: &str) -> &'static str {
     match s {
         "web" => "网上",
         "sms" => "短信",
@@ -454,6 +458,7 @@ pub async fn queue(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse
         oldest_first: get("order").as_deref() == Some("oldest"),
         cursor: get("cursor"),
         limit: Some(50),
+        assigned: get("assigned").as_deref().and_then(work::Assigned::parse),
     };
     let actor = s.actor.clone();
     let f2 = filter.clone();
@@ -502,6 +507,7 @@ pub async fn queue(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse
                 priority: i.priority,
                 tags: i.tags.join(", "),
                 unread: i.unread_messages,
+                assignee: i.assignee.unwrap_or_default(),
                 id: i.id,
                 public_ref: i.public_ref,
             })
@@ -519,6 +525,11 @@ pub async fn queue(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse
         ],
         oldest_first: filter.oldest_first,
         overdue_rewards,
+        assigned: match filter.assigned {
+            Some(work::Assigned::Mine) => "me",
+            Some(work::Assigned::Nobody) => "none",
+            None => "",
+        },
     };
     page(StatusCode::OK, v::queue(&p))
 }
@@ -559,10 +570,18 @@ pub async fn tip(
                 .optional()?,
             None => None,
         };
-        Ok((t, rewards, related, original))
+        // Text files are shown on the page: each one opened is a read, audited on its own.
+        let mut texts = HashMap::new();
+        for a in evidence::listed(&t.report) {
+            if !a.is_image() {
+                let o = evidence::open(c, &st.staff.signer, opener, &actor, &idc, &a.id)?;
+                texts.insert(a.id, String::from_utf8_lossy(&o.bytes).into_owned());
+            }
+        }
+        Ok((t, rewards, related, original, texts))
     })
     .await;
-    let (t, rewards, related, original) = match view {
+    let (t, rewards, related, original, mut texts) = match view {
         Ok(t) => t,
         Err(e) => return error_page(&e, Some((&s, &csrf))),
     };
@@ -585,25 +604,46 @@ pub async fn tip(
             report.push((l, v));
         }
     }
-    if let Some(n) = t
-        .report
-        .get("attachments")
-        .and_then(|a| a.as_array())
-        .map(Vec::len)
-        .filter(|n| *n > 0)
-    {
-        report.push(("附件", format!("{n} 个（加密保存）")));
-    }
+    let channel = channel_zh(&t.meta.channel);
+    let attachments = evidence::listed(&t.report)
+        .into_iter()
+        .enumerate()
+        .map(|(i, a)| {
+            let url = format!("/staff/tips/{id}/attachments/{}", a.id);
+            let text = texts.remove(&a.id);
+            let text_cut = text
+                .as_ref()
+                .is_some_and(|t| t.chars().count() > PAGE_TEXT_CHARS);
+            v::AttachmentView {
+                n: i + 1,
+                image: a.is_image(),
+                download: format!("{url}?download=1"),
+                url,
+                kind: attachment_kind_zh(&a.content_type).to_string(),
+                size: size_text(a.size),
+                channel: channel.to_string(),
+                text: text.map(|t| t.chars().take(PAGE_TEXT_CHARS).collect()),
+                text_cut,
+            }
+        })
+        .collect();
     let p = v::TipPage {
         nav: nav(&s, &csrf),
         id: &id,
         public_ref: &t.meta.public_ref,
         meta: vec![
-            ("状态", status_zh(&t.meta.status).to_string()),
             ("类别", label(CATEGORIES, &t.meta.category)),
             ("乡镇", label(TOWNSHIPS, &t.meta.township)),
-            ("渠道", channel_zh(&t.meta.channel).to_string()),
             ("收到（小时）", super::hour_local(t.meta.created_hour)),
+            ("渠道", channel.to_string()),
+            ("状态", status_zh(&t.meta.status).to_string()),
+            (
+                "指派给",
+                t.meta
+                    .assignee
+                    .clone()
+                    .unwrap_or_else(|| "未指派".to_string()),
+            ),
             ("优先级", t.meta.priority.to_string()),
             ("标签", t.meta.tags.join(", ")),
             (
@@ -612,6 +652,10 @@ pub async fn tip(
             ),
         ],
         report,
+        attachments,
+        assigned_to_me: t.meta.assigned_to.as_deref() == Some(s.actor.id.as_str()),
+        priority: t.meta.priority,
+        tags: t.meta.tags.join(", "),
         events: t
             .events
             .iter()
@@ -670,7 +714,42 @@ pub async fn tip(
             may_mark_duplicate: t.next_states.contains(&"duplicate"),
         },
     };
-    page(StatusCode::OK, v::tip(&p))
+    // Photos come from this origin only; nothing else loads on the page that shows them.
+    let mut r = page(StatusCode::OK, v::tip(&p));
+    r.headers_mut().insert(
+        actix_web::http::header::CONTENT_SECURITY_POLICY,
+        actix_web::http::header::HeaderValue::from_static(TIP_PAGE_CSP),
+    );
+    r
+}
+
+/// The tip page's CSP: images only from our own origin (no `data:`), as the global one
+/// otherwise allows for the captcha.
+const TIP_PAGE_CSP: &str = "default-src 'none'; img-src 'self'; style-src 'self'; \
+    form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/// Characters of a text attachment shown on the tip page; the download has all of it.
+const PAGE_TEXT_CHARS: usize = 20_000;
+
+fn attachment_kind_zh(content_type: &str) -> &'static str {
+    match content_type {
+        "image/jpeg" => "JPEG 图片",
+        "image/png" => "PNG 图片",
+        "image/webp" => "WebP 图片",
+        t if t.starts_with("text/plain") => "文本文件",
+        _ => "文件",
+    }
+}
+
+/// A size for people: bytes, KB or MB (1024-based, one decimal).
+fn size_text(bytes: u64) -> String {
+    if bytes < 1024 {
+        format!("{bytes} 字节")
+    } else if bytes < 1024 * 1024 {
+        format!("{:.1} KB", bytes as f64 / 1024.0)
+    } else {
+        format!("{:.1} MB", bytes as f64 / (1024.0 * 1024.0))
+    }
 }
 
 /// One POST handler for the tip's forms: transition, assign, triage, notes.

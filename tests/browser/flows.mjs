@@ -6,6 +6,8 @@
 // (suggest, then propose); the unit head and finance sign; finance pays one reward in cash and
 // one by transfer (then confirms it) and reads the ledger; the admin opens the policy pages and
 // the monthly report (charts, tables, CSV and XLSX); the unit head reads the unit's report.
+// The officer sees the resident's photo on the tip page and opens it, finds the tip by a phone
+// number written another way, assigns it to themself and filters the queue to "assigned to me".
 // axe-core checks every page state visited (WCAG 2.1 A/AA) at phone and desktop width, in both
 // languages for public pages; no page may be wider than the phone, nor text spill out of its box.
 // Usage: node flows.mjs BASE_URL OFFICER PASSWORD SHOTS_DIR HEAD FINANCE ADMIN
@@ -15,6 +17,7 @@ import { chromium } from 'playwright-core';
 import { createRequire } from 'module';
 import crypto from 'crypto';
 import fs from 'fs';
+import zlib from 'zlib';
 
 const [BASE, USER, PASS, SHOTS, HEAD, FINANCE, ADMIN] = process.argv.slice(2);
 const axeSrc = fs.readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
@@ -83,7 +86,25 @@ async function auditCopy(page, name) {
   await audit(auditor, name);
 }
 const resident = await (await browser.newContext({ javaScriptEnabled: false })).newPage();
-const DESCRIPTION = { zh: '有人在网吧贩卖毒品', en: 'Someone sells drugs at the internet cafe' };
+const DESCRIPTION = { zh: '有人在网吧贩卖毒品，电话 138 0013 8000', en: 'Someone sells drugs at the internet cafe' };
+// A small photo made here (a PNG gradient), so the walk needs no image file.
+function photoPng(w = 160, h = 120) {
+  const table = Array.from({ length: 256 }, (_, n) => { let c = n; for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1; return c >>> 0; });
+  const crc = (buf) => { let c = 0xffffffff; for (const b of buf) c = table[(c ^ b) & 255] ^ (c >>> 8); return (c ^ 0xffffffff) >>> 0; };
+  const chunk = (type, data) => {
+    const len = Buffer.alloc(4); len.writeUInt32BE(data.length);
+    const body = Buffer.concat([Buffer.from(type), data]);
+    const sum = Buffer.alloc(4); sum.writeUInt32BE(crc(body));
+    return Buffer.concat([len, body, sum]);
+  };
+  const ihdr = Buffer.alloc(13); ihdr.writeUInt32BE(w, 0); ihdr.writeUInt32BE(h, 4); ihdr[8] = 8; ihdr[9] = 2;
+  const raw = Buffer.alloc((w * 3 + 1) * h);
+  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
+    const o = y * (w * 3 + 1) + 1 + x * 3;
+    raw[o] = Math.floor(x * 255 / w); raw[o + 1] = Math.floor(y * 255 / h); raw[o + 2] = 120;
+  }
+  return Buffer.concat([Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]), chunk('IHDR', ihdr), chunk('IDAT', zlib.deflateSync(raw)), chunk('IEND', Buffer.alloc(0))]);
+}
 const receipts = {};
 // The status page for a receipt (typed with spaces, as people do), audited as `name` if given.
 async function status(lang, receipt, name, want = 200) {
@@ -102,7 +123,8 @@ for (const lang of ['zh', 'en']) {
   await auditCopy(resident, `form-errors-${lang}`);
   await resident.selectOption('#category', 'venues');
   await resident.selectOption('#township', 'xidu');
-  await resident.setInputFiles('#attachment', { name: 'note.txt', mimeType: 'text/plain', buffer: Buffer.from('附件：交易时间是晚上九点') });
+  const note = { name: 'note.txt', mimeType: 'text/plain', buffer: Buffer.from('附件：交易时间是晚上九点') };
+  await resident.setInputFiles('#attachment', lang === 'zh' ? [note, { name: 'IMG_0001.png', mimeType: 'image/png', buffer: photoPng() }] : note);
   expect((await submit(resident)) === 200, `form-${lang}: submission failed`);
   receipts[lang] = (await resident.textContent('#receipt'))?.trim() ?? '';
   expect(/^\d{4}(-\d{4}){4}$/.test(receipts[lang]), `receipt-${lang}: no receipt shown (${receipts[lang]})`);
@@ -140,7 +162,32 @@ for (const href of await officer.locator('table a[href^="/staff/tips/"]').evalua
 expect(tipOf.zh && tipOf.en, `staff: the resident's tips are not both in the queue (${JSON.stringify(tipOf)})`);
 await officer.goto(`${BASE}${tipOf.zh}`);
 expect(await has(officer, '附件'), 'staff: the opened tip does not show its attachment');
+// The photo shows inline (same-origin image under the page's CSP), the text file as text.
+await officer.locator('ul.attachments img').first().scrollIntoViewIfNeeded();
+expect(await officer.waitForFunction(() => { const i = document.querySelector('ul.attachments img'); return i && i.complete && i.naturalWidth === 160; }, null, { timeout: 10000 }).then(() => true, () => false),
+  'staff: the photo does not show on the tip page');
+expect(await has(officer, '附件：交易时间是晚上九点') && !(await has(officer, 'IMG_0001')), 'staff: the text attachment is not shown, or a file name is');
 await audit(officer, 'staff-tip');
+const full = await officer.locator('ul.attachments figure a').first().getAttribute('href');
+const photoResp = await officer.context().request.get(`${BASE}${full}`);
+expect(photoResp.status() === 200 && photoResp.headers()['content-type'] === 'image/png' && photoResp.headers()['x-content-type-options'] === 'nosniff',
+  `staff: the full image answered ${photoResp.status()} ${photoResp.headers()['content-type']}`);
+
+// --- search by identifier from the queue, in another spelling -----------------------------
+await officer.goto(`${BASE}/staff/tips`);
+await officer.fill('#s-q', '+86-13800138000');
+expect((await click(officer, 'form[action="/staff/search"] button')) === 200, 'staff: the search answered an error');
+expect(await has(officer, `href="${tipOf.zh}"`), 'staff: searching the phone number in another spelling did not find the tip');
+await audit(officer, 'staff-search');
+
+// --- assignment: "assign to me" on the tip, then the queue's "assigned to me" --------------
+await officer.goto(`${BASE}${tipOf.zh}`);
+expect((await click(officer, 'form[action$="/assign"]:has(input[type=hidden][name=username]) button')) === 200, 'staff: assign to me');
+expect(await has(officer, '<dd>browser.officer</dd>'), 'staff: the tip page does not say who it is assigned to');
+await officer.goto(`${BASE}/staff/tips`);
+expect((await click(officer, 'a[href="/staff/tips?assigned=me"]')) === 200, 'staff: the "assigned to me" filter');
+expect(await has(officer, `href="${tipOf.zh}"`) && !(await has(officer, `href="${tipOf.en}"`)), 'staff: "assigned to me" lists the wrong tips');
+await audit(officer, 'staff-queue-assigned-me');
 
 // --- linking: the related-tips section, a case opened from the tip, the case page ----------
 await officer.goto(`${BASE}${tipOf.en}`);

@@ -140,6 +140,8 @@ pub struct QueueRow {
     pub tags: String,
     /// Reporter messages nobody has read yet.
     pub unread: i32,
+    /// Who works it (a username), or empty.
+    pub assignee: String,
 }
 
 /// A select filter: field name, label, (value, label) options, the selected value.
@@ -154,6 +156,8 @@ pub struct QueuePage<'a> {
     pub oldest_first: bool,
     /// Rewards past the day the reporter should have been told (shown to supervisors).
     pub overdue_rewards: usize,
+    /// The assignment filter: "", "me" or "none".
+    pub assigned: &'a str,
 }
 
 pub fn queue(p: &QueuePage) -> Markup {
@@ -168,7 +172,14 @@ pub fn queue(p: &QueuePage) -> Markup {
                 }
             }
             p { "各状态数量：" @for (s, n) in &p.counts { span class="count" { (s) " " (n) } " " } }
+            (search_box("", ""))
+            nav class="filter-links" aria-label="按指派筛选" { ul {
+                @for (v, l) in [("", "全部线索"), ("me", "指派给我的"), ("none", "未指派的")] {
+                    li { a href={ "/staff/tips" @if !v.is_empty() { "?assigned=" (v) } } aria-current=[(p.assigned == v).then_some("page")] { (l) } }
+                }
+            } }
             form method="get" action="/staff/tips" class="filters" {
+                @if !p.assigned.is_empty() { input type="hidden" name="assigned" value=(p.assigned); }
                 @for (name, label, options, selected) in &p.filters {
                     div class="field" {
                         label for={ "f-" (name) } { (label) }
@@ -189,7 +200,7 @@ pub fn queue(p: &QueuePage) -> Markup {
             }
             div class="table-wrap" role="region" tabindex="0" aria-labelledby="tcap1" { table class="wide" {
                 caption id="tcap1" { "线索（只显示元数据；打开线索会记入审计日志）" }
-                thead { tr { th scope="col" { "编号" } th scope="col" { "收到（小时）" } th scope="col" { "类别" } th scope="col" { "乡镇" } th scope="col" { "渠道" } th scope="col" { "状态" } th scope="col" { "优先级" } th scope="col" { "标签" } } }
+                thead { tr { th scope="col" { "编号" } th scope="col" { "收到（小时）" } th scope="col" { "类别" } th scope="col" { "乡镇" } th scope="col" { "渠道" } th scope="col" { "状态" } th scope="col" { "优先级" } th scope="col" { "指派给" } th scope="col" { "标签" } } }
                 tbody {
                     @for r in &p.rows {
                         tr {
@@ -198,7 +209,9 @@ pub fn queue(p: &QueuePage) -> Markup {
                                 @if r.unread > 0 { " " span class="badge" { "新留言 " (r.unread) } }
                             }
                             td class="nowrap" { (r.received) } td { (r.category) } td { (r.township) } td { (r.channel) }
-                            td { (r.status) } td { (r.priority) } td { (r.tags) }
+                            td { (r.status) } td { (r.priority) }
+                            td { @if r.assignee.is_empty() { "未指派" } @else { (r.assignee) } }
+                            td { (r.tags) }
                         }
                     }
                 }
@@ -215,6 +228,8 @@ pub struct TipPage<'a> {
     pub public_ref: &'a str,
     pub meta: Vec<(&'a str, String)>,
     pub report: Vec<(&'a str, String)>,
+    /// What the reporter sent with the tip, in the order sent.
+    pub attachments: Vec<AttachmentView>,
     pub events: Vec<String>,
     pub notes: Vec<(String, String)>,
     pub next_states: Vec<(&'a str, &'a str)>,
@@ -226,6 +241,31 @@ pub struct TipPage<'a> {
     /// Related tips (`None` where this node cannot look them up) and the case panel.
     pub related: Option<crate::staff_links::RelatedSection>,
     pub case_panel: crate::staff_links::CasePanel<'a>,
+    /// The tip is assigned to the reader: the "assign to me" button is not offered.
+    pub assigned_to_me: bool,
+    pub priority: i32,
+    pub tags: String,
+}
+
+/// One attachment on the tip page. Never an original file name: none is kept.
+pub struct AttachmentView {
+    /// 1, 2, ... in the order the reporter sent them.
+    pub n: usize,
+    pub image: bool,
+    /// The inline address (the `<img>` and "view full size").
+    pub url: String,
+    /// The same file as a download.
+    pub download: String,
+    /// "JPEG 图片", "文本文件".
+    pub kind: String,
+    /// "12.3 KB".
+    pub size: String,
+    /// The channel it came by ("网上", "邮件", ...).
+    pub channel: String,
+    /// A text file's text, shown escaped (never rendered); `None` for images.
+    pub text: Option<String>,
+    /// The text was cut for the page; the download has all of it.
+    pub text_cut: bool,
 }
 
 /// One message of the conversation with the reporter, as staff see it.
@@ -236,6 +276,43 @@ pub struct ThreadEntry {
     pub body: String,
 }
 
+fn attachments(list: &[AttachmentView]) -> Markup {
+    html! {
+        h2 id="attachments" { "附件" }
+        @if list.is_empty() { p { "举报人没有发送附件。" } }
+        @else {
+            p class="hint" { "照片已在收到时重新编码，去掉了位置等元数据。每次查看或下载都会记入审计日志。" }
+            ul class="attachments" {
+                @for a in list {
+                    li {
+                        @if a.image {
+                            figure {
+                                a href=(a.url) {
+                                    img src=(a.url) alt={ "附件 " (a.n) "：举报人发送的照片（" (a.kind) "），点击查看原图" } loading="lazy";
+                                }
+                                figcaption { "附件 " (a.n) " · " (a.kind) " · " (a.size) " · 经" (a.channel) "收到" }
+                            }
+                        } @else {
+                            p class="attachment-meta" { strong { "附件 " (a.n) } " · " (a.kind) " · " (a.size) " · 经" (a.channel) "收到" }
+                            @if let Some(t) = &a.text {
+                                pre class="attachment-text" tabindex="0" aria-label={ "附件 " (a.n) " 的内容" } { (t) }
+                                @if a.text_cut { p class="hint" { "只显示了开头；完整内容请下载。" } }
+                            }
+                        }
+                        p class="attachment-links" {
+                            @if a.image { a href=(a.url) { "查看原图（附件 " (a.n) "）" } " · " }
+                            a href=(a.download) { "下载附件 " (a.n) }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The tip page reads as a case file: the facts first (what, where, when, how it came, the
+/// report, the evidence, related tips, the conversation), then the actions, each in its own
+/// group, reached from one list of links at the top of the actions. No JavaScript.
 pub fn tip(p: &TipPage) -> Markup {
     let csrf = p.nav.csrf;
     layout(
@@ -244,38 +321,18 @@ pub fn tip(p: &TipPage) -> Markup {
         html! {
             h1 { "线索 " (p.public_ref) }
             @if let Some(e) = p.error { p class="error" role="alert" { (e) } }
+            nav class="jump" aria-label="本页目录" { ul {
+                li { a href="#report" { "举报内容" } }
+                li { a href="#attachments" { "附件（" (p.attachments.len()) "）" } }
+                li { a href="#related" { "相关线索" } }
+                li { a href="#thread" { "对话" } }
+                li { a href="#actions" { "处理操作" } }
+            } }
+            h2 class="visually-hidden" { "概况" }
             dl class="meta" { @for (k, v) in &p.meta { dt { (k) } dd { (v) } } }
-            h2 { "举报内容" }
+            h2 id="report" { "举报内容" }
             dl class="report" { @for (k, v) in &p.report { dt { (k) } dd class="pre" { (v) } } }
-            h2 { "处理" }
-            @if !p.next_states.is_empty() {
-                form method="post" action={ "/staff/tips/" (p.id) "/transition" } {
-                    input type="hidden" name="csrf" value=(csrf);
-                    div class="field" {
-                        label for="to" { "改为状态" }
-                        select id="to" name="to" { @for (v, l) in &p.next_states { option value=(v) { (l) } } }
-                    }
-                    div class="field" {
-                        label for="t-note" { "说明（加密保存，选填）" }
-                        textarea id="t-note" name="note" rows="2" maxlength="10000" {}
-                    }
-                    button type="submit" { "更改状态" }
-                }
-            }
-            form method="post" action={ "/staff/tips/" (p.id) "/assign" } {
-                input type="hidden" name="csrf" value=(csrf);
-                div class="field" { label for="assignee" { "指派给（用户名，留空为取消指派）" } input type="text" id="assignee" name="username"; }
-                button type="submit" { "指派" }
-            }
-            form method="post" action={ "/staff/tips/" (p.id) "/triage" } {
-                input type="hidden" name="csrf" value=(csrf);
-                div class="field" {
-                    label for="priority" { "优先级（0-3）" }
-                    select id="priority" name="priority" { @for n in 0..4 { option value=(n) { (n) } } }
-                }
-                div class="field" { label for="tags" { "标签（用逗号分隔）" } input type="text" id="tags" name="tags"; }
-                button type="submit" { "保存" }
-            }
+            (attachments(&p.attachments))
             (crate::staff_links::tip_section(csrf, p.related.as_ref(), &p.case_panel))
             @if let Some(r) = &p.rewards { (crate::staff_rewards::tip_section(r)) }
             h2 id="thread" { "与举报人的对话" }
@@ -288,27 +345,168 @@ pub fn tip(p: &TipPage) -> Markup {
                     }
                 }
             }
-            form method="post" action={ "/staff/tips/" (p.id) "/messages" } {
-                input type="hidden" name="csrf" value=(csrf);
-                div class="field" {
-                    label for="message" { "给举报人的消息" }
-                    p id="message-hint" class="hint" {
-                        "举报人凭回执号在网站上看到；加密保存。不要写其他举报人或案件的信息。"
-                        @if p.has_contact { "此线索来自短信或邮件，消息也会经运营商发送给举报人，运营商能看到内容。" }
-                    }
-                    textarea id="message" name="body" rows="3" maxlength="2000" required aria-describedby="message-hint" {}
-                }
-                button type="submit" { "发送给举报人" }
-            }
-            h2 { "内部备注" }
+            h2 id="notes" { "内部备注" }
+            @if p.notes.is_empty() { p { "还没有备注。" } }
             ul { @for (who, body) in &p.notes { li { strong { (who) } "：" span class="pre" { (body) } } } }
-            form method="post" action={ "/staff/tips/" (p.id) "/notes" } {
-                input type="hidden" name="csrf" value=(csrf);
-                div class="field" { label for="note" { "新备注（加密保存）" } textarea id="note" name="body" rows="3" maxlength="10000" required {} }
-                button type="submit" { "添加备注" }
-            }
-            h2 { "状态记录" }
+            h2 id="history" { "状态记录" }
             ol { @for e in &p.events { li { (e) } } }
+
+            h2 id="actions" { "处理操作" }
+            nav class="jump" aria-label="处理操作目录" { ul {
+                li { a href="#act-status" { "状态" } }
+                li { a href="#act-assign" { "指派" } }
+                li { a href="#act-triage" { "优先级和标签" } }
+                li { a href="#act-reply" { "回复举报人" } }
+                li { a href="#act-note" { "添加备注" } }
+            } }
+            div class="actions" {
+                section class="action" aria-labelledby="act-status" {
+                    h3 id="act-status" { "状态" }
+                    @if p.next_states.is_empty() { p { "这条线索已办结，状态不能再改。" } }
+                    @else {
+                        form method="post" action={ "/staff/tips/" (p.id) "/transition" } {
+                            input type="hidden" name="csrf" value=(csrf);
+                            div class="field" {
+                                label for="to" { "改为状态" }
+                                select id="to" name="to" { @for (v, l) in &p.next_states { option value=(v) { (l) } } }
+                            }
+                            div class="field" {
+                                label for="t-note" { "说明（加密保存，选填）" }
+                                textarea id="t-note" name="note" rows="2" maxlength="10000" {}
+                            }
+                            button type="submit" { "更改状态" }
+                        }
+                    }
+                }
+                section class="action" aria-labelledby="act-assign" {
+                    h3 id="act-assign" { "指派" }
+                    @if !p.assigned_to_me {
+                        form method="post" action={ "/staff/tips/" (p.id) "/assign" } {
+                            input type="hidden" name="csrf" value=(csrf);
+                            input type="hidden" name="username" value=(p.nav.username);
+                            button type="submit" { "指派给我" }
+                        }
+                    }
+                    form method="post" action={ "/staff/tips/" (p.id) "/assign" } {
+                        input type="hidden" name="csrf" value=(csrf);
+                        div class="field" { label for="assignee" { "指派给（用户名，留空为取消指派）" } input type="text" id="assignee" name="username"; }
+                        button type="submit" { "指派" }
+                    }
+                }
+                section class="action" aria-labelledby="act-triage" {
+                    h3 id="act-triage" { "优先级和标签" }
+                    form method="post" action={ "/staff/tips/" (p.id) "/triage" } {
+                        input type="hidden" name="csrf" value=(csrf);
+                        div class="field" {
+                            label for="priority" { "优先级（0-3）" }
+                            select id="priority" name="priority" { @for n in 0..4 { option value=(n) selected[n == p.priority] { (n) } } }
+                        }
+                        div class="field" { label for="tags" { "标签（用逗号分隔）" } input type="text" id="tags" name="tags" value=(p.tags); }
+                        button type="submit" { "保存" }
+                    }
+                }
+                section class="action" aria-labelledby="act-reply" {
+                    h3 id="act-reply" { "回复举报人" }
+                    form method="post" action={ "/staff/tips/" (p.id) "/messages" } {
+                        input type="hidden" name="csrf" value=(csrf);
+                        div class="field" {
+                            label for="message" { "给举报人的消息" }
+                            p id="message-hint" class="hint" {
+                                "举报人凭回执号在网站上看到；加密保存。不要写其他举报人或案件的信息。"
+                                @if p.has_contact { "此线索来自短信或邮件，消息也会经运营商发送给举报人，运营商能看到内容。" }
+                            }
+                            textarea id="message" name="body" rows="3" maxlength="2000" required aria-describedby="message-hint" {}
+                        }
+                        button type="submit" { "发送给举报人" }
+                    }
+                }
+                section class="action" aria-labelledby="act-note" {
+                    h3 id="act-note" { "添加备注" }
+                    form method="post" action={ "/staff/tips/" (p.id) "/notes" } {
+                        input type="hidden" name="csrf" value=(csrf);
+                        div class="field" { label for="note" { "新备注（加密保存）" } textarea id="note" name="body" rows="3" maxlength="10000" required {} }
+                        button type="submit" { "添加备注" }
+                    }
+                }
+            }
+        },
+    )
+}
+
+/// The queue's search box: one value, and optionally the kind it is.
+pub fn search_box(value: &str, kind: &str) -> Markup {
+    let kinds = [
+        ("", "自动识别"),
+        ("phone", "电话号码"),
+        ("plate", "车牌"),
+        ("id_number", "身份证号"),
+        ("venue", "场所"),
+        ("person", "人名或绰号"),
+    ];
+    html! {
+        form method="get" action="/staff/search" class="filters search" role="search" aria-label="按电话、车牌、身份证号、场所或人名查找线索" {
+            div class="field" {
+                label for="s-q" { "查找（电话、车牌、身份证号、场所、人名）" }
+                input type="text" id="s-q" name="q" value=(value) maxlength="100" autocomplete="off";
+            }
+            div class="field" {
+                label for="s-kind" { "类别" }
+                select id="s-kind" name="kind" { @for (v, l) in kinds { option value=(v) selected[v == kind] { (l) } } }
+            }
+            button type="submit" { "查找" }
+        }
+    }
+}
+
+pub struct SearchRow {
+    pub id: String,
+    pub public_ref: String,
+    pub received: String,
+    pub township: String,
+    pub status: String,
+    /// The kinds it matched, in words.
+    pub matched: String,
+}
+
+pub struct SearchPage<'a> {
+    pub nav: Nav<'a>,
+    pub value: &'a str,
+    pub kind: &'a str,
+    pub kinds: Vec<(String, String)>,
+    /// What the value was searched as, once searched.
+    pub searched: Option<String>,
+    pub rows: Vec<SearchRow>,
+    pub elsewhere: usize,
+    pub truncated: bool,
+    pub error: Option<&'a str>,
+}
+
+pub fn search(p: &SearchPage) -> Markup {
+    layout(
+        "查找线索",
+        Some(&p.nav),
+        html! {
+            h1 { "查找线索" }
+            p class="hint" { "同一号码或名字的不同写法都能找到。每次查找都会记入审计日志（只记类别和结果数，不记查找的内容），且有次数限制。" }
+            (search_box(p.value, p.kind))
+            @if let Some(e) = p.error { p class="error" role="alert" { (e) } }
+            @if let Some(kinds) = &p.searched {
+                h2 { "结果" }
+                p role="status" { "按" (kinds) "查找：您的单位有 " (p.rows.len()) " 条线索。" }
+                @if !p.rows.is_empty() {
+                    div class="table-wrap" role="region" tabindex="0" aria-labelledby="s-cap" { table class="wide" {
+                        caption id="s-cap" { "提到所查内容的线索（已解密核对），最新在前" }
+                        thead { tr { th scope="col" { "编号" } th scope="col" { "收到（小时）" } th scope="col" { "乡镇" } th scope="col" { "状态" } th scope="col" { "相同之处" } } }
+                        tbody { @for r in &p.rows { tr {
+                            th scope="row" { a class="nowrap" href={ "/staff/tips/" (r.id) } { (r.public_ref) } }
+                            td class="nowrap" { (r.received) } td { (r.township) } td { (r.status) } td { (r.matched) }
+                        } } }
+                    } }
+                }
+                @if p.elsewhere > 0 { p class="hint" { "其他单位另有 " (p.elsewhere) " 条线索提到它；如需了解，请联系县禁毒大队。" } }
+                @if p.truncated { p class="hint" { "候选太多，只核对了前 500 条。" } }
+            }
+            p { a href="/staff/tips" { "返回线索队列" } }
         },
     )
 }
