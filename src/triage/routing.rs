@@ -8,7 +8,54 @@ use crate::intake::catalog::{
     BUREAU_UNIT, COUNTY_UNIT, COUNTY_UNIT_EN, COUNTY_UNIT_ZH, COUNTY_WIDE_CATEGORIES, TOWNSHIPS,
     UNKNOWN_TOWNSHIP, station_code,
 };
+use crate::crypto::keyring::Keyring;
+use crate::crypto::{Secret32, ct_eq, keyed_hash, subkey};
 use diesel::prelude::*;
+
+/// What decides who reads a tip: the columns a MAC binds to its id (issue 13 item 9).
+pub struct Route<'a> {
+    pub tip_id: &'a str,
+    pub unit: &'a str,
+    pub county_only: bool,
+    pub category: &'a str,
+    pub township: &'a str,
+}
+
+/// The key that binds a tip's routing columns to the tip. It is derived from the peppers in the
+/// keys dir, so it is never in the database: whoever can write the database (a thief with a
+/// backup, a DBA, an insider with SQL) can move a county-only tip to the local station, but
+/// cannot make the MAC match, and the staff views then refuse or flag the tip. Every node that
+/// stores or reads tips has the peppers. Nothing in the code re-routes a tip after intake; a
+/// future re-route must call `seal` again in its own transaction.
+pub struct RouteKey(Secret32);
+
+impl RouteKey {
+    pub fn new(keys: &Keyring) -> Self {
+        RouteKey(subkey(&keys.peppers.receipt, "tip-route-binding-v1"))
+    }
+
+    /// The MAC stored in `tips.route_mac`.
+    pub fn seal(&self, r: &Route) -> Vec<u8> {
+        keyed_hash(
+            &self.0,
+            &[
+                b"tip-route",
+                r.tip_id.as_bytes(),
+                r.unit.as_bytes(),
+                &[u8::from(r.county_only)],
+                r.category.as_bytes(),
+                r.township.as_bytes(),
+            ],
+        )
+        .to_vec()
+    }
+
+    /// Whether the stored MAC matches the clear columns (constant-time). A tip without one
+    /// (stored before the binding existed, or whose MAC was deleted) does not.
+    pub fn holds(&self, r: &Route, mac: Option<&[u8]>) -> bool {
+        mac.is_some_and(|m| ct_eq(m, &self.seal(r)))
+    }
+}
 
 pub fn route(
     conn: &mut DbConn,

@@ -10,6 +10,7 @@ use crate::crypto::random_bytes;
 use crate::crypto::seal::{Opener, Recipient, Sealer};
 use crate::db::schema::{staff, tip_events, tip_notes, tips};
 use crate::db::{DbConn, DbError, now_unix};
+use super::routing::{Route, RouteKey};
 use crate::staff::{Actor, Role};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -103,6 +104,10 @@ pub struct QueueItem {
     pub attachments: i32,
     /// Messages from the reporter nobody has read yet.
     pub unread_messages: i32,
+    /// Whether unit, county-only, category and township are the ones intake bound to this tip
+    /// (issue 13 item 9). `false` means the database was written around the application (or
+    /// the tip predates the binding): only the county brigade sees such a tip, flagged.
+    pub route_intact: bool,
 }
 
 /// The columns the queue shows: metadata only, never content.
@@ -121,6 +126,7 @@ type QueueColumns = (
     tips::assigned_to,
     tips::attachment_count,
     tips::unread_messages,
+    tips::route_mac,
 );
 const QUEUE_COLUMNS: QueueColumns = (
     tips::id,
@@ -137,6 +143,7 @@ const QUEUE_COLUMNS: QueueColumns = (
     tips::assigned_to,
     tips::attachment_count,
     tips::unread_messages,
+    tips::route_mac,
 );
 
 type QueueRow = (
@@ -154,10 +161,22 @@ type QueueRow = (
     Option<String>,
     i32,
     i32,
+    Option<Vec<u8>>,
 );
 
-impl From<QueueRow> for QueueItem {
-    fn from(r: QueueRow) -> Self {
+impl QueueItem {
+    /// A queue row, its routing binding checked.
+    fn checked(r: QueueRow, key: &RouteKey) -> Self {
+        let route_intact = key.holds(
+            &Route {
+                tip_id: &r.0,
+                unit: &r.5,
+                county_only: r.8,
+                category: &r.3,
+                township: &r.4,
+            },
+            r.14.as_deref(),
+        );
         QueueItem {
             id: r.0,
             public_ref: r.1,
@@ -173,6 +192,7 @@ impl From<QueueRow> for QueueItem {
             assigned_to: r.11,
             attachments: r.12,
             unread_messages: r.13,
+            route_intact,
         }
     }
 }
@@ -224,6 +244,7 @@ fn scope(actor: &Actor) -> Option<String> {
 pub fn queue(
     conn: &mut DbConn,
     actor: &Actor,
+    route: &RouteKey,
     f: &QueueFilter,
 ) -> Result<(Vec<QueueItem>, Option<String>), TriageError> {
     require_reader(actor)?;
@@ -276,16 +297,23 @@ pub fn queue(
     };
     let rows: Vec<QueueRow> = q.select(QUEUE_COLUMNS).limit(limit + 1).load(conn)?;
     let more = rows.len() as i64 > limit;
-    let items: Vec<QueueItem> = rows
+    let page: Vec<QueueItem> = rows
         .into_iter()
         .take(limit as usize)
-        .map(QueueItem::from)
+        .map(|r| QueueItem::checked(r, route))
         .collect();
     let next = if more {
-        items.last().map(|i| encode_cursor(i.created_hour, &i.id))
+        page.last().map(|i| encode_cursor(i.created_hour, &i.id))
     } else {
         None
     };
+    // A tip whose routing does not match its binding may be a county-only tip moved to this
+    // unit by a database write: outside the county brigade it is not shown at all.
+    let county = actor.in_county_brigade();
+    let items = page
+        .into_iter()
+        .filter(|i| i.route_intact || county)
+        .collect();
     Ok((items, next))
 }
 
@@ -439,6 +467,7 @@ pub fn open_tip(
     signer: &SigningKey,
     opener: &Opener,
     blind: Option<&crate::crypto::blind::BlindKeys>,
+    route: &RouteKey,
     actor: &Actor,
     id: &str,
 ) -> Result<TipView, TriageError> {
@@ -447,6 +476,12 @@ pub fn open_tip(
             .filter(tips::id.eq(id))
             .select(QUEUE_COLUMNS)
             .first(c)?;
+        let meta = QueueItem::checked(r, route);
+        // Refused (as if absent, and audited as denied) outside the county brigade; the county
+        // brigade reads it with the flag.
+        if !meta.route_intact && !actor.in_county_brigade() {
+            return Err(TriageError::NotFound);
+        }
         let payload = open_payload(c, opener, id)?;
         let mut report: serde_json::Value =
             serde_json::from_slice(&payload).map_err(|_| TriageError::Crypto)?;
@@ -500,7 +535,7 @@ pub fn open_tip(
         Ok(TipView {
             case: super::links::case_of(c, id)?,
             duplicate_of,
-            meta: QueueItem::from(r),
+            meta,
             messages,
             report,
             events,
