@@ -314,6 +314,7 @@ fn run(cli: Cli) -> Result<(), String> {
                 signer: &keys.audit_signer(),
                 opener: &opener,
                 blind: &blind,
+                route: &tipline::triage::routing::RouteKey::new(&keys),
             };
             if all {
                 tipline::triage::links::reset_index(&mut conn).map_err(|e| e.to_string())?;
