@@ -759,4 +759,26 @@ async fn a_tip_rerouted_by_sql_is_refused_to_the_station_and_flagged_for_the_cou
             .unwrap();
     }
     assert_eq!(find(&queue(county.clone()).await, &secret).unwrap()["route_intact"], true);
+
+    // A tip from before the binding (no MAC) is treated as moved until the operator binds it;
+    // `keys bind-routing` binds only tips without a MAC, never a broken one.
+    {
+        use tipline::db::schema::tips;
+        diesel::update(tips::table.filter(tips::id.eq(&normal)))
+            .set(tips::route_mac.eq(None::<Vec<u8>>))
+            .execute(&mut s.db())
+            .unwrap();
+        diesel::update(tips::table.filter(tips::id.eq(&secret)))
+            .set((tips::unit_code.eq("ps-xidu"), tips::county_only.eq(false)))
+            .execute(&mut s.db())
+            .unwrap();
+    }
+    assert!(find(&queue(xidu.clone()).await, &normal).is_none());
+    let out = s.cli(&["keys", "bind-routing"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("bound the routing of 1 tips"));
+    let station = queue(xidu.clone()).await;
+    assert_eq!(find(&station, &normal).unwrap()["route_intact"], true);
+    assert!(find(&station, &secret).is_none(), "a broken binding was re-made");
+    assert_eq!(audit_count(&s, "tip.route.bind"), 1);
 }

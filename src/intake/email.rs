@@ -1,6 +1,7 @@
 //! Tips by email (DESIGN.md sections 2 and 4, issue 5). One RFC 5322 message, from a mail
 //! server's pipe (`tipline ingest-email`) or the IMAP poller, becomes a tip through the one
-//! intake pipeline, or a reporter message on the tip its sender already has.
+//! intake pipeline, or a reporter message on the tip whose thread token it brings back (our
+//! Message-ID in its In-Reply-To/References; never the sender's address).
 //!
 //! What is kept: the subject and the text (HTML converted to text, never rendered), attachments
 //! through the same allowlist and re-encoding as the web form. The sender's address (Reply-To,

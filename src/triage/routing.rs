@@ -57,6 +57,54 @@ impl RouteKey {
     }
 }
 
+/// Binds every tip that has no `route_mac` yet (stored before the binding existed) as its
+/// columns read now, in one transaction with one audit entry. Tips that have one, matching or
+/// not, are left alone: a broken binding is evidence, not something to paper over.
+pub fn bind_unbound(
+    conn: &mut DbConn,
+    key: &RouteKey,
+    signer: &ed25519_dalek::SigningKey,
+) -> Result<usize, DbError> {
+    use crate::db::schema::tips;
+    conn.transaction::<_, diesel::result::Error, _>(|c| {
+        crate::audit::lock_head(c)?;
+        let rows: Vec<(String, String, bool, String, String)> = tips::table
+            .filter(tips::route_mac.is_null())
+            .select((
+                tips::id,
+                tips::unit_code,
+                tips::county_only,
+                tips::category,
+                tips::township,
+            ))
+            .load(c)?;
+        for (id, unit, county_only, category, township) in &rows {
+            let mac = key.seal(&Route {
+                tip_id: id,
+                unit,
+                county_only: *county_only,
+                category,
+                township,
+            });
+            diesel::update(tips::table.filter(tips::id.eq(id)))
+                .set(tips::route_mac.eq(Some(mac)))
+                .execute(c)?;
+        }
+        crate::audit::append(
+            c,
+            signer,
+            &crate::audit::Entry {
+                actor: "cli",
+                action: "tip.route.bind",
+                object: &format!("tips:{}", rows.len()),
+                outcome: crate::audit::Outcome::Ok,
+            },
+        )?;
+        Ok(rows.len())
+    })
+    .map_err(DbError::Query)
+}
+
 pub fn route(
     conn: &mut DbConn,
     category: &str,
