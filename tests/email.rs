@@ -495,7 +495,10 @@ async fn receipt_by_mail_reply_joins_and_police_answer_arrives() {
 
     // A reply to the acknowledgement, quoting it, joins the same tip: its In-Reply-To carries
     // the acknowledgement's Message-ID, as every mail client writes it.
-    assert!(ack_id.starts_with("tl-"), "our Message-ID carries the thread: {ack_id}");
+    assert!(
+        ack_id.starts_with("tl-"),
+        "our Message-ID carries the thread: {ack_id}"
+    );
     let reply_text = format!("REPLY-{tag} 车是白色面包车");
     let reply = [
         format!("In-Reply-To: <{ack_id}>\r\nReferences: <{ack_id}>\r\n").into_bytes(),
@@ -835,7 +838,10 @@ fn acks_to(s: &Server, to: &str) -> Vec<(String, String)> {
     let ids: Vec<String> = outbox::table.select(outbox::id).load(&mut conn).unwrap();
     ids.iter()
         .filter_map(|id| {
-            match tipline::notify::outbox::open(&mut conn, &relay, id).unwrap().0 {
+            match tipline::notify::outbox::open(&mut conn, &relay, id)
+                .unwrap()
+                .0
+            {
                 tipline::notify::Job::Mail {
                     to: t,
                     body,
@@ -880,7 +886,12 @@ async fn only_our_message_id_threads_mail_and_acks_are_capped() {
     let victim = format!("reporter-{tag}@example.test");
     let out = ingest(
         &s,
-        &plain(&victim, &tag, "举报", &format!("FIRST-{tag} 西渡镇有人卖毒品")),
+        &plain(
+            &victim,
+            &tag,
+            "举报",
+            &format!("FIRST-{tag} 西渡镇有人卖毒品"),
+        ),
     );
     assert!(stdout(&out).contains("new tip"));
     let first = tip_with(&s, &format!("FIRST-{tag}")).unwrap();
@@ -926,10 +937,19 @@ async fn only_our_message_id_threads_mail_and_acks_are_capped() {
     // Two acknowledgements went to the address today (the first and the forged one); a third
     // mail is stored as a tip, but no third receipt is mailed.
     assert_eq!(acks_to(&s, &victim).len(), 2);
-    let third = plain(&victim, &format!("{tag}t"), "又一条", &format!("THIRD-{tag} x"));
+    let third = plain(
+        &victim,
+        &format!("{tag}t"),
+        "又一条",
+        &format!("THIRD-{tag} x"),
+    );
     assert!(stdout(&ingest(&s, &third)).contains("new tip"));
     assert_eq!(s.count("tips"), 3);
-    assert_eq!(acks_to(&s, &victim).len(), 2, "a third acknowledgement was queued");
+    assert_eq!(
+        acks_to(&s, &victim).len(),
+        2,
+        "a third acknowledgement was queued"
+    );
     assert!(tip_with(&s, &format!("THIRD-{tag}")).is_some());
     // Another address still gets its own.
     let other = format!("else-{tag}@example.test");
@@ -939,7 +959,10 @@ async fn only_our_message_id_threads_mail_and_acks_are_capped() {
     // Neither the address nor the token is in the database in the clear.
     assert_eq!(s.count("mail_ack_quota"), 2);
     for secret in [victim.as_str(), token.as_str()] {
-        assert!(!s.database_holds(secret.as_bytes()), "database holds {secret}");
+        assert!(
+            !s.database_holds(secret.as_bytes()),
+            "database holds {secret}"
+        );
         assert!(!s.log().contains(secret));
     }
 }
@@ -975,7 +998,12 @@ async fn dmarc_failing_mail_gets_no_acknowledgement() {
         let from = format!("{name}-{tag}@example.test");
         let raw = with_headers(
             header,
-            plain(&from, &format!("{tag}{name}"), "举报", &format!("{name}-{tag} 卖毒")),
+            plain(
+                &from,
+                &format!("{tag}{name}"),
+                "举报",
+                &format!("{name}-{tag} 卖毒"),
+            ),
         );
         assert!(stdout(&ingest(&s, &raw)).contains("new tip"), "{name}");
         assert_eq!(s.count("tips"), i as i64 + 1, "{name}: the tip is stored");
@@ -1020,10 +1048,24 @@ async fn html_mail_shows_staff_no_css_script_or_tracker() {
         .await
         .unwrap();
     let desc = t["report"]["description"].as_str().unwrap();
-    assert!(desc.contains(&format!("HTML-{tag} 金兰镇网吧门口&交易")), "{desc}");
+    assert!(
+        desc.contains(&format!("HTML-{tag} 金兰镇网吧门口&交易")),
+        "{desc}"
+    );
     for leaked in [
-        "@import", "url(", "tracker", "background", "color:", "IMPORT-", "BG-", "CSS2-",
-        "SCRIPT2-", "COMMENT-", "TITLE-", "LINK-", "IMG-",
+        "@import",
+        "url(",
+        "tracker",
+        "background",
+        "color:",
+        "IMPORT-",
+        "BG-",
+        "CSS2-",
+        "SCRIPT2-",
+        "COMMENT-",
+        "TITLE-",
+        "LINK-",
+        "IMG-",
     ] {
         assert!(!desc.contains(leaked), "staff see {leaked}: {desc}");
     }

@@ -660,7 +660,12 @@ async fn county_only_tips_are_never_counted_for_a_station() {
     assert_eq!(v["elsewhere"], 0, "the county-only tip is not counted: {v}");
 
     // A tip of another station naming the same number is still counted (the count works).
-    let jinxi = file(&s, "jinxi", json!({"description": "金溪也有人用13800138000卖货"})).await;
+    let jinxi = file(
+        &s,
+        "jinxi",
+        json!({"description": "金溪也有人用13800138000卖货"}),
+    )
+    .await;
     indexed(&s).await;
     let (_, v) = related(&s, &xidu, &probe).await;
     assert_eq!(v["elsewhere"], 1, "only the jinxi tip: {v}");
@@ -674,7 +679,10 @@ async fn county_only_tips_are_never_counted_for_a_station() {
     let (code, page) = s.page(&cookie, &format!("/staff/tips/{secret}")).await;
     assert_eq!(code, 200);
     assert!(page.contains("其他单位另有 2 条相关线索"), "{page}");
-    assert!(!page.contains("请联系县禁毒大队"), "the county is told to ask itself");
+    assert!(
+        !page.contains("请联系县禁毒大队"),
+        "the county is told to ask itself"
+    );
     assert!(!page.contains(&jinxi));
 }
 
@@ -710,7 +718,10 @@ async fn a_tip_rerouted_by_sql_is_refused_to_the_station_and_flagged_for_the_cou
     let find = |items: &[Value], id: &str| items.iter().find(|i| i["id"] == id).cloned();
     let before = queue(county.clone()).await;
     assert_eq!(find(&before, &secret).unwrap()["route_intact"], true);
-    assert_eq!(find(&queue(xidu.clone()).await, &normal).unwrap()["route_intact"], true);
+    assert_eq!(
+        find(&queue(xidu.clone()).await, &normal).unwrap()["route_intact"],
+        true
+    );
 
     // The insider's write: no application code, no audit entry.
     {
@@ -721,7 +732,10 @@ async fn a_tip_rerouted_by_sql_is_refused_to_the_station_and_flagged_for_the_cou
             .unwrap();
     }
     let station = queue(xidu.clone()).await;
-    assert!(find(&station, &secret).is_none(), "listed to the station: {station:?}");
+    assert!(
+        find(&station, &secret).is_none(),
+        "listed to the station: {station:?}"
+    );
     assert!(find(&station, &normal).is_some());
     let r = s
         .staff_get(&xidu, &format!("/api/v1/staff/tips/{secret}"))
@@ -742,11 +756,19 @@ async fn a_tip_rerouted_by_sql_is_refused_to_the_station_and_flagged_for_the_cou
         .await
         .unwrap();
     assert_eq!(t["route_intact"], false, "{t}");
-    assert!(t["report"]["description"].as_str().unwrap().contains("只给县里"));
+    assert!(
+        t["report"]["description"]
+            .as_str()
+            .unwrap()
+            .contains("只给县里")
+    );
     let (cookie, _) = login(&s, "r.county", None, tipline::db::now_unix() as u64).await;
     let (code, page) = s.page(&cookie, &format!("/staff/tips/{secret}")).await;
     assert_eq!(code, 200);
-    assert!(page.contains("分派信息") && page.contains("不一致"), "{page}");
+    assert!(
+        page.contains("分派信息") && page.contains("不一致"),
+        "{page}"
+    );
     let (_, list) = s.page(&cookie, "/staff/tips").await;
     assert!(list.contains("分派信息被改动"));
 
@@ -758,7 +780,10 @@ async fn a_tip_rerouted_by_sql_is_refused_to_the_station_and_flagged_for_the_cou
             .execute(&mut s.db())
             .unwrap();
     }
-    assert_eq!(find(&queue(county.clone()).await, &secret).unwrap()["route_intact"], true);
+    assert_eq!(
+        find(&queue(county.clone()).await, &secret).unwrap()["route_intact"],
+        true
+    );
 
     // A tip from before the binding (no MAC) is treated as moved until the operator binds it;
     // `keys bind-routing` binds only tips without a MAC, never a broken one.
@@ -775,10 +800,17 @@ async fn a_tip_rerouted_by_sql_is_refused_to_the_station_and_flagged_for_the_cou
     }
     assert!(find(&queue(xidu.clone()).await, &normal).is_none());
     let out = s.cli(&["keys", "bind-routing"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(String::from_utf8_lossy(&out.stdout).contains("bound the routing of 1 tips"));
     let station = queue(xidu.clone()).await;
     assert_eq!(find(&station, &normal).unwrap()["route_intact"], true);
-    assert!(find(&station, &secret).is_none(), "a broken binding was re-made");
+    assert!(
+        find(&station, &secret).is_none(),
+        "a broken binding was re-made"
+    );
     assert_eq!(audit_count(&s, "tip.route.bind"), 1);
 }

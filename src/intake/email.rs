@@ -1014,7 +1014,9 @@ mod tests {
              <!-- <p>COMMENT</p> --><p>卖&amp;毒</p><SCRIPT async src=x>SCRIPT1</SCRIPT>\
              <styles>kept</styles><script\n>S2</script >end<style>unclosed";
         let text = html_text(html);
-        for gone in ["T1", "@import", "tracker", "url(", "COMMENT", "SCRIPT1", "S2", "unclosed"] {
+        for gone in [
+            "T1", "@import", "tracker", "url(", "COMMENT", "SCRIPT1", "S2", "unclosed",
+        ] {
             assert!(!text.contains(gone), "{gone} in {text}");
         }
         assert!(text.contains("卖&毒") && text.contains("kept") && text.contains("end"));

@@ -2,14 +2,14 @@
 //! asked for the county brigade only (small villages where the local station knows everyone),
 //! and unknown townships go to the county brigade.
 
+use crate::crypto::keyring::Keyring;
+use crate::crypto::{Secret32, ct_eq, keyed_hash, subkey};
 use crate::db::schema::{unit_townships, units};
 use crate::db::{DbConn, DbError};
 use crate::intake::catalog::{
     BUREAU_UNIT, COUNTY_UNIT, COUNTY_UNIT_EN, COUNTY_UNIT_ZH, COUNTY_WIDE_CATEGORIES, TOWNSHIPS,
     UNKNOWN_TOWNSHIP, station_code,
 };
-use crate::crypto::keyring::Keyring;
-use crate::crypto::{Secret32, ct_eq, keyed_hash, subkey};
 use diesel::prelude::*;
 
 /// What decides who reads a tip: the columns a MAC binds to its id (issue 13 item 9).

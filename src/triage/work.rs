@@ -4,13 +4,13 @@
 //! attempts are audited too.
 
 use super::reader::{ReadError, open_payload};
+use super::routing::{Route, RouteKey};
 use super::states;
 use crate::audit::{self, Entry, Outcome};
 use crate::crypto::random_bytes;
 use crate::crypto::seal::{Opener, Recipient, Sealer};
 use crate::db::schema::{staff, tip_events, tip_notes, tips};
 use crate::db::{DbConn, DbError, now_unix};
-use super::routing::{Route, RouteKey};
 use crate::staff::{Actor, Role};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
