@@ -375,8 +375,9 @@ const HIDDEN_ELEMENTS: [&str; 7] = [
 
 /// HTML to the text staff read. The rule: comments, and every element of `HIDDEN_ELEMENTS` with
 /// everything inside it, are removed (tag names are matched case-insensitively, with any
-/// attributes; an element that is never closed runs to the end); what remains goes through
-/// mail-parser's converter, which drops the other tags and decodes entities.
+/// attributes; an element that is never closed runs to the end, a head to `<body`); what
+/// remains goes through mail-parser's converter, which drops the other tags and decodes
+/// entities.
 pub(crate) fn html_text(html: &str) -> String {
     // ASCII lowercasing keeps every byte offset, so `lower` indexes `html`.
     let lower = html.to_ascii_lowercase();
@@ -408,6 +409,9 @@ pub(crate) fn html_text(html: &str) -> String {
                         Some(g) => start + e + g + 1,
                         None => html.len(),
                     },
+                    // HTML lets `</head>` be left out: the head then ends where the body
+                    // starts, so the text is not lost with it.
+                    None if *name == "head" => rest.find("<body").map_or(html.len(), |b| start + b),
                     None => html.len(),
                 };
                 // Keeps words on either side apart.
@@ -1020,6 +1024,11 @@ mod tests {
             assert!(!text.contains(gone), "{gone} in {text}");
         }
         assert!(text.contains("卖&毒") && text.contains("kept") && text.contains("end"));
+        let sloppy = html_text("<html><head><title>T2</title><BODY class=x><p>正文</p>");
+        assert!(
+            sloppy.contains("正文") && !sloppy.contains("T2"),
+            "{sloppy}"
+        );
     }
 
     #[test]
