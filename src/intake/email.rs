@@ -387,8 +387,8 @@ pub(crate) fn html_text(html: &str) -> String {
         let start = pos + off;
         kept.push_str(&html[pos..start]);
         let rest = &lower[start..];
-        if rest.starts_with("<!--") {
-            pos = match rest[4..].find("-->") {
+        if let Some(comment) = rest.strip_prefix("<!--") {
+            pos = match comment.find("-->") {
                 Some(e) => start + 4 + e + 3,
                 None => html.len(),
             };

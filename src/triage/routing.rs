@@ -34,6 +34,11 @@ impl RouteKey {
         RouteKey(subkey(&keys.peppers.receipt, "tip-route-binding-v1"))
     }
 
+    /// A key from any secret (benches that generate tips without a keys dir).
+    pub fn from_secret(secret: Secret32) -> Self {
+        RouteKey(secret)
+    }
+
     /// The MAC stored in `tips.route_mac`.
     pub fn seal(&self, r: &Route) -> Vec<u8> {
         keyed_hash(
