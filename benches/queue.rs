@@ -67,6 +67,7 @@ fn run(name: &str, url: &str, n: usize) {
         base_med.as_secs_f64() * 1e3,
         base_p99.as_secs_f64() * 1e3
     );
+    let key = generated::route_key();
     let cases: Vec<(&str, &Actor, QueueFilter)> = vec![
         (
             "station officer, newest first",
@@ -104,10 +105,10 @@ fn run(name: &str, url: &str, n: usize) {
         ),
     ];
     for (label, actor, filter) in cases {
-        let (items, _) = queue(&mut conn, actor, &filter).expect("queue");
+        let (items, _) = queue(&mut conn, actor, &key, &filter).expect("queue");
         assert_eq!(items.len(), 50, "{label}: a full first page");
         let (med, p99) = time(|| {
-            queue(&mut conn, actor, &filter).expect("queue");
+            queue(&mut conn, actor, &key, &filter).expect("queue");
         });
         println!(
             "| {name} | {label} | {:.3} | {:.3} | {:.1} |",

@@ -47,6 +47,11 @@ pub struct Config {
     /// of the environment and the config file). Unset: mail waits in the outbox.
     pub smtp_url: Option<String>,
     pub mail_from: String,
+    /// The authserv-id our receiving mail server writes into `Authentication-Results`
+    /// (`TIPLINE_MAIL_AUTHSERV_ID`, e.g. `mx.office.example`). When set, only mail whose
+    /// topmost result with this id says `dmarc=pass` gets an acknowledgement (the tip is stored
+    /// either way); headers with any other id are ignored, since a sender can write them.
+    pub mail_authserv_id: Option<String>,
     /// Days a reporter's phone number or address is kept (sealed) to answer them.
     pub contact_retention_days: i64,
     /// Where the monthly report is mailed (the office), and the day of the month it goes out
@@ -390,6 +395,9 @@ impl Config {
             },
             max_email_bytes: num("TIPLINE_MAX_EMAIL_BYTES", None, 25 * 1024 * 1024)?.max(1024),
             imap: ImapConfig::from_env()?,
+            mail_authserv_id: env("TIPLINE_MAIL_AUTHSERV_ID")
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty()),
             mail_from: env("TIPLINE_MAIL_FROM")
                 .or(f.mail_from)
                 .unwrap_or_else(|| "tipline@localhost".into()),

@@ -241,6 +241,10 @@ enum KeysAction {
         #[arg(long)]
         passphrase_file: std::path::PathBuf,
     },
+    /// Bind the routing (unit, county-only, category, township) of tips stored before the
+    /// binding existed, as their columns read now. Run once after upgrading, once the routing
+    /// has been checked: until then the staff views treat those tips as re-routed. Audited.
+    BindRouting,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -314,6 +318,7 @@ fn run(cli: Cli) -> Result<(), String> {
                 signer: &keys.audit_signer(),
                 opener: &opener,
                 blind: &blind,
+                route: &tipline::triage::routing::RouteKey::new(&keys),
             };
             if all {
                 tipline::triage::links::reset_index(&mut conn).map_err(|e| e.to_string())?;
@@ -328,6 +333,20 @@ fn run(cli: Cli) -> Result<(), String> {
                 total += n;
             }
             out!("indexed {total} tips");
+            Ok(())
+        }
+        Command::Keys {
+            action: KeysAction::BindRouting,
+        } => {
+            let (target, keys) = tipline::server::prepare(&config).map_err(|e| e.to_string())?;
+            let mut conn = target.connect().map_err(|e| e.to_string())?;
+            let n = tipline::triage::routing::bind_unbound(
+                &mut conn,
+                &tipline::triage::routing::RouteKey::new(&keys),
+                &keys.audit_signer(),
+            )
+            .map_err(|e| e.to_string())?;
+            out!("bound the routing of {n} tips");
             Ok(())
         }
         Command::Keys {

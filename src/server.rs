@@ -118,6 +118,7 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
         opener,
         totp_key: crate::crypto::subkey(&keys.peppers.token, "totp-secrets"),
         csrf_key: crate::crypto::subkey(&keys.peppers.token, "csrf"),
+        route: crate::triage::routing::RouteKey::new(&keys),
     };
     let sms = config.sms.as_ref().map(crate::notify::sms::provider);
     if let Some(p) = &sms {

@@ -239,7 +239,7 @@ async fn wait_for_mail(
     imap_url: &str,
     to: &str,
     want: impl Fn(&str, &str) -> bool,
-) -> (String, String) {
+) -> (String, String, String) {
     let started = Instant::now();
     loop {
         for (raw, _) in fetch(
@@ -254,7 +254,8 @@ async fn wait_for_mail(
             let subject = m.subject().unwrap_or_default().to_string();
             let body = m.body_text(0).unwrap_or_default().to_string();
             if want(&subject, &body) {
-                return (subject, body);
+                let id = m.message_id().unwrap_or_default().to_string();
+                return (subject, body, id);
             }
         }
         assert!(
@@ -478,7 +479,7 @@ async fn receipt_by_mail_reply_joins_and_police_answer_arrives() {
     assert!(out.status.success(), "{}", text(&out));
 
     // The acknowledgement arrives through the real SMTP server, with a working receipt.
-    let (_, ack) = wait_for_mail(&imap, &sender, |subject, _| {
+    let (_, ack, ack_id) = wait_for_mail(&imap, &sender, |subject, _| {
         subject.contains("Your report was received")
     })
     .await;
@@ -493,14 +494,23 @@ async fn receipt_by_mail_reply_joins_and_police_answer_arrives() {
         .await;
     assert_eq!(r.status(), 200);
 
-    // A reply from the same address, quoting the acknowledgement, joins the same tip.
-    let reply_text = format!("REPLY-{tag} 车是白色面包车");
-    let reply = plain(
-        &sender,
-        &format!("{tag}r"),
-        "Re: 举报已收到 / Your report was received",
-        &format!("{reply_text}\n\nOn Sun, 29 Nov 2026, tipline wrote:\n> Receipt: {receipt}\n"),
+    // A reply to the acknowledgement, quoting it, joins the same tip: its In-Reply-To carries
+    // the acknowledgement's Message-ID, as every mail client writes it.
+    assert!(
+        ack_id.starts_with("tl-"),
+        "our Message-ID carries the thread: {ack_id}"
     );
+    let reply_text = format!("REPLY-{tag} 车是白色面包车");
+    let reply = [
+        format!("In-Reply-To: <{ack_id}>\r\nReferences: <{ack_id}>\r\n").into_bytes(),
+        plain(
+            &sender,
+            &format!("{tag}r"),
+            "Re: 举报已收到 / Your report was received",
+            &format!("{reply_text}\n\nOn Sun, 29 Nov 2026, tipline wrote:\n> Receipt: {receipt}\n"),
+        ),
+    ]
+    .concat();
     let out = ingest(&s, &reply);
     assert!(out.status.success(), "{}", text(&out));
     assert!(String::from_utf8_lossy(&out.stdout).contains("existing tip"));
@@ -542,7 +552,7 @@ async fn receipt_by_mail_reply_joins_and_police_answer_arrives() {
         )
         .await;
     assert_eq!(r.status(), 201);
-    let (_, mailed) = wait_for_mail(&imap, &sender, |_, body| body.contains(&answer)).await;
+    let (_, mailed, _) = wait_for_mail(&imap, &sender, |_, body| body.contains(&answer)).await;
     assert!(mailed.contains(&answer));
     // Delivered rows are deleted: the address is gone from the database with them.
     let started = Instant::now();
@@ -615,7 +625,7 @@ async fn imap_poll_stores_then_deletes_the_message() {
     }
     assert!(s.log().contains("imap: mailbox polled"), "{}", s.log());
     // The sender gets the receipt.
-    let (_, ack) = wait_for_mail(&imap, &sender, |subject, _| {
+    let (_, ack, _) = wait_for_mail(&imap, &sender, |subject, _| {
         subject.contains("Your report was received")
     })
     .await;
@@ -770,7 +780,7 @@ async fn monthly_report_reaches_the_office_mailbox_with_both_files() {
         out_dir.path().to_str().unwrap(),
     ]);
     assert!(out.status.success(), "{}", text(&out));
-    let (subject, body) = wait_for_mail(&imap, &office, |subject, _| {
+    let (subject, body, _) = wait_for_mail(&imap, &office, |subject, _| {
         subject.contains("月报 2026-10")
     })
     .await;
@@ -813,4 +823,247 @@ async fn monthly_report_reaches_the_office_mailbox_with_both_files() {
     // Nothing about the software or the reporter in the headers: an automatic mail.
     let raw = String::from_utf8_lossy(&raw);
     assert!(raw.contains("Auto-Submitted: auto-generated"), "{raw}");
+}
+
+// --- issue 13: mail identity (item 7) and HTML mail (item 11), on standard input -------------
+
+/// The acknowledgements waiting in the outbox for `to`, as (thread token, receipt).
+fn acks_to(s: &Server, to: &str) -> Vec<(String, String)> {
+    use tipline::db::schema::outbox;
+    let mut conn = s.db();
+    let relay = s.keyring().relay_opener().unwrap();
+    let ids: Vec<String> = outbox::table.select(outbox::id).load(&mut conn).unwrap();
+    ids.iter()
+        .filter_map(|id| {
+            match tipline::notify::outbox::open(&mut conn, &relay, id)
+                .unwrap()
+                .0
+            {
+                tipline::notify::Job::Mail {
+                    to: t,
+                    body,
+                    thread,
+                    ..
+                } if t == to => Some((
+                    thread.expect("an acknowledgement carries its thread"),
+                    receipt_in(&body).expect("and the receipt"),
+                )),
+                _ => None,
+            }
+        })
+        .collect()
+}
+
+/// Messages on a tip's conversation.
+fn messages_on(s: &Server, tip: &str) -> i64 {
+    use tipline::db::schema::messages;
+    messages::table
+        .filter(messages::tip_id.eq(tip))
+        .count()
+        .get_result(&mut s.db())
+        .unwrap()
+}
+
+fn with_headers(extra: &str, raw: Vec<u8>) -> Vec<u8> {
+    [extra.as_bytes().to_vec(), raw].concat()
+}
+
+fn stdout(out: &std::process::Output) -> String {
+    assert!(out.status.success(), "{}", text(out));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A forged mail with the reporter's From and Reply-To joins nothing: an insider cannot learn
+/// which address reported, nor write into its conversation. Only the token of our own
+/// Message-ID threads a reply. A third acknowledgement in a day to one address is not sent.
+#[tokio::test]
+async fn only_our_message_id_threads_mail_and_acks_are_capped() {
+    let s = Server::start().await;
+    let tag = tag();
+    let victim = format!("reporter-{tag}@example.test");
+    let out = ingest(
+        &s,
+        &plain(
+            &victim,
+            &tag,
+            "举报",
+            &format!("FIRST-{tag} 西渡镇有人卖毒品"),
+        ),
+    );
+    assert!(stdout(&out).contains("new tip"));
+    let first = tip_with(&s, &format!("FIRST-{tag}")).unwrap();
+    let acks = acks_to(&s, &victim);
+    assert_eq!(acks.len(), 1);
+    let (token, _) = acks[0].clone();
+    assert_eq!(token.len(), 32);
+
+    // The forger writes as the reporter: same From, same Reply-To, "Re:" subject, a reply to
+    // some other message and a guessed token. It makes a tip of its own and joins nothing.
+    let guessed = "0".repeat(32);
+    let forged = with_headers(
+        &format!(
+            "Reply-To: {victim}\r\nIn-Reply-To: <MSGID-x{tag}@client.example.test>\r\n\
+             References: <tl-{guessed}.00@example.test>\r\n"
+        ),
+        plain(
+            &victim,
+            &format!("{tag}f"),
+            "Re: 举报已收到 / Your report was received",
+            &format!("FORGED-{tag} 补充"),
+        ),
+    );
+    assert!(stdout(&ingest(&s, &forged)).contains("new tip"));
+    assert_eq!(messages_on(&s, &first), 0, "the forged mail joined the tip");
+    assert_eq!(s.count("tips"), 2);
+
+    // The reporter's reply carries our Message-ID (whatever address it comes from): it joins.
+    let mid = tipline::notify::mail::thread_message_id(&token, "5eed", "example.test");
+    let reply = with_headers(
+        &format!("In-Reply-To: {mid}\r\nReferences: <a@b.test> {mid}\r\n"),
+        plain(
+            &format!("other-{tag}@example.test"),
+            &format!("{tag}r"),
+            "Re: 举报已收到 / Your report was received",
+            &format!("REPLY-{tag} 车是白色的"),
+        ),
+    );
+    assert!(stdout(&ingest(&s, &reply)).contains("existing tip"));
+    assert_eq!(messages_on(&s, &first), 1);
+    assert_eq!(s.count("tips"), 2);
+
+    // Two acknowledgements went to the address today (the first and the forged one); a third
+    // mail is stored as a tip, but no third receipt is mailed.
+    assert_eq!(acks_to(&s, &victim).len(), 2);
+    let third = plain(
+        &victim,
+        &format!("{tag}t"),
+        "又一条",
+        &format!("THIRD-{tag} x"),
+    );
+    assert!(stdout(&ingest(&s, &third)).contains("new tip"));
+    assert_eq!(s.count("tips"), 3);
+    assert_eq!(
+        acks_to(&s, &victim).len(),
+        2,
+        "a third acknowledgement was queued"
+    );
+    assert!(tip_with(&s, &format!("THIRD-{tag}")).is_some());
+    // Another address still gets its own.
+    let other = format!("else-{tag}@example.test");
+    ingest(&s, &plain(&other, &format!("{tag}o"), "举报", "OTHER"));
+    assert_eq!(acks_to(&s, &other).len(), 1);
+
+    // Neither the address nor the token is in the database in the clear.
+    assert_eq!(s.count("mail_ack_quota"), 2);
+    for secret in [victim.as_str(), token.as_str()] {
+        assert!(
+            !s.database_holds(secret.as_bytes()),
+            "database holds {secret}"
+        );
+        assert!(!s.log().contains(secret));
+    }
+}
+
+/// Where the receiving server stamps Authentication-Results with our authserv-id, only mail
+/// whose DMARC passed is acknowledged; the tip is stored either way, and a header written by
+/// the sender (another authserv-id) counts for nothing.
+#[tokio::test]
+async fn dmarc_failing_mail_gets_no_acknowledgement() {
+    let s = start(vec![("TIPLINE_MAIL_AUTHSERV_ID", "mx.office.test".into())]).await;
+    let tag = tag();
+    let cases = [
+        (
+            "fail",
+            "Authentication-Results: mx.office.test;\r\n spf=pass smtp.mailfrom=example.test;\r\n \
+             dkim=none; dmarc=fail (p=none dis=none) header.from=example.test\r\n",
+            false,
+        ),
+        (
+            "forged",
+            "Authentication-Results: mx.evil.test; dmarc=pass header.from=example.test\r\n",
+            false,
+        ),
+        ("none", "", false),
+        (
+            "pass",
+            "Authentication-Results: mx.office.test 1; dkim=pass header.d=example.test;\r\n \
+             dmarc=pass (p=reject) header.from=example.test\r\n",
+            true,
+        ),
+    ];
+    for (i, (name, header, acked)) in cases.iter().enumerate() {
+        let from = format!("{name}-{tag}@example.test");
+        let raw = with_headers(
+            header,
+            plain(
+                &from,
+                &format!("{tag}{name}"),
+                "举报",
+                &format!("{name}-{tag} 卖毒"),
+            ),
+        );
+        assert!(stdout(&ingest(&s, &raw)).contains("new tip"), "{name}");
+        assert_eq!(s.count("tips"), i as i64 + 1, "{name}: the tip is stored");
+        assert_eq!(acks_to(&s, &from).len(), usize::from(*acked), "{name}");
+    }
+}
+
+/// An "email privacy tester"-like mail: CSS with an @import tracker in a <style> with
+/// attributes, a <script> with attributes, a comment, a <head>. Staff read only the text.
+#[tokio::test]
+async fn html_mail_shows_staff_no_css_script_or_tracker() {
+    let s = Server::start().await;
+    let tag = tag();
+    let html = format!(
+        "<!DOCTYPE html><html><head><title>TITLE-{tag}</title>\
+         <meta http-equiv=\"Content-Type\" content=\"text/html\">\
+         <link rel=\"stylesheet\" href=\"https://tracker.example/LINK-{tag}.css\">\
+         <style type=\"text/css\">@import url(https://tracker.example/IMPORT-{tag}.css);\
+         body {{ background: url('https://tracker.example/BG-{tag}.png') }}</style></head>\
+         <body><!-- COMMENT-{tag} --><STYLE media=\"screen\">.x{{color:red}} CSS2-{tag}</STYLE>\
+         <p>HTML-{tag} 金兰镇网吧门口&amp;交易</p>\
+         <script type=\"text/javascript\" async>SCRIPT2-{tag}()</script>\
+         <img src=\"https://tracker.example/IMG-{tag}.gif\" alt=\"\"></body></html>"
+    );
+    let raw = format!(
+        "{}Subject: HTML\r\nContent-Type: text/html; charset=utf-8\r\n\r\n{html}\r\n",
+        transport_headers(&format!("h-{tag}@example.test"), &tag)
+    );
+    assert!(stdout(&ingest(&s, raw.as_bytes())).contains("new tip"));
+    let officer = s.staff_token("h.county", "officer", Some("county"));
+    let q: Value = s
+        .staff_get(&officer, "/api/v1/staff/tips")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = q["items"][0]["id"].as_str().unwrap();
+    let t: Value = s
+        .staff_get(&officer, &format!("/api/v1/staff/tips/{id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let desc = t["report"]["description"].as_str().unwrap();
+    assert!(
+        desc.contains(&format!("HTML-{tag} 金兰镇网吧门口&交易")),
+        "{desc}"
+    );
+    for leaked in [
+        "@import",
+        "url(",
+        "tracker",
+        "background",
+        "color:",
+        "IMPORT-",
+        "BG-",
+        "CSS2-",
+        "SCRIPT2-",
+        "COMMENT-",
+        "TITLE-",
+        "LINK-",
+        "IMG-",
+    ] {
+        assert!(!desc.contains(leaked), "staff see {leaked}: {desc}");
+    }
 }

@@ -608,3 +608,210 @@ async fn the_tip_page_shows_related_tips_and_links_them_into_a_case() {
         404
     );
 }
+
+/// Files a box tip as `officer` and returns its id.
+async fn box_tip(s: &Server, officer: &str, township: &str, description: &str) -> String {
+    let r = s
+        .staff_post(
+            officer,
+            "/api/v1/staff/tips",
+            &json!({"channel": "box", "category": "other", "township": township, "description": description}),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    r.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+/// Issue 13 item 8: a station officer types the phone number and plate of a county-only tip
+/// into a box tip; "other units hold N related tips" must not count the county-only tip, and
+/// the county reader is not told to ask the county brigade.
+#[tokio::test]
+async fn county_only_tips_are_never_counted_for_a_station() {
+    let s = Server::start().await;
+    add_user(&s, "c.county", "officer", Some("county"));
+    let xidu = s.staff_token("k.xidu", "officer", Some("ps-xidu"));
+    let county = s.staff_token("k.county", "officer", Some("county"));
+    let secret = file(
+        &s,
+        "xidu",
+        json!({
+            "description": "卖货的人电话 13800138000，开湘D·12345，派出所有人和他熟",
+            "county_only": true,
+        }),
+    )
+    .await;
+    let unit: String = {
+        use tipline::db::schema::tips;
+        tips::table
+            .filter(tips::id.eq(&secret))
+            .select(tips::unit_code)
+            .first(&mut s.db())
+            .unwrap()
+    };
+    assert_eq!(unit, "county");
+    // The station's probe: a "box tip" naming the phone and the plate.
+    let probe = box_tip(&s, &xidu, "xidu", "举报箱：电话13800138000，车牌湘D12345").await;
+    indexed(&s).await;
+    let (code, v) = related(&s, &xidu, &probe).await;
+    assert_eq!(code, 200, "{v}");
+    assert_eq!(v["items"].as_array().unwrap().len(), 0, "{v}");
+    assert_eq!(v["elsewhere"], 0, "the county-only tip is not counted: {v}");
+
+    // A tip of another station naming the same number is still counted (the count works).
+    let jinxi = file(
+        &s,
+        "jinxi",
+        json!({"description": "金溪也有人用13800138000卖货"}),
+    )
+    .await;
+    indexed(&s).await;
+    let (_, v) = related(&s, &xidu, &probe).await;
+    assert_eq!(v["elsewhere"], 1, "only the jinxi tip: {v}");
+
+    // The county brigade sees the station's tips only as a count, and its page does not tell
+    // it to contact itself.
+    let (code, v) = related(&s, &county, &secret).await;
+    assert_eq!(code, 200, "{v}");
+    assert_eq!(v["elsewhere"], 2, "the box tip and the jinxi tip: {v}");
+    let (cookie, _) = login(&s, "c.county", None, tipline::db::now_unix() as u64).await;
+    let (code, page) = s.page(&cookie, &format!("/staff/tips/{secret}")).await;
+    assert_eq!(code, 200);
+    assert!(page.contains("其他单位另有 2 条相关线索"), "{page}");
+    assert!(
+        !page.contains("请联系县禁毒大队"),
+        "the county is told to ask itself"
+    );
+    assert!(!page.contains(&jinxi));
+}
+
+/// Issue 13 item 9: a direct SQL UPDATE moves a county-only tip to the local station. The
+/// station neither lists nor opens it, nor counts it as related; the county brigade's
+/// supervisors see it flagged, on the API and the pages.
+#[tokio::test]
+async fn a_tip_rerouted_by_sql_is_refused_to_the_station_and_flagged_for_the_county() {
+    let s = Server::start().await;
+    // County supervisors see every unit: they find the moved tip, flagged.
+    add_user(&s, "r.county", "supervisor", Some("county"));
+    let xidu = s.staff_token("r.xidu", "officer", Some("ps-xidu"));
+    let county = s.staff_token("r.countyapi", "supervisor", Some("county"));
+    let secret = file(
+        &s,
+        "xidu",
+        json!({"description": "只给县里：电话13900139000的人在卖货", "county_only": true}),
+    )
+    .await;
+    let normal = file(&s, "xidu", json!({"description": "普通线索：13900139000"})).await;
+    let queue = |token: String| {
+        let s = &s;
+        async move {
+            let v: Value = s
+                .staff_get(&token, "/api/v1/staff/tips")
+                .await
+                .json()
+                .await
+                .unwrap();
+            v["items"].as_array().unwrap().clone()
+        }
+    };
+    let find = |items: &[Value], id: &str| items.iter().find(|i| i["id"] == id).cloned();
+    let before = queue(county.clone()).await;
+    assert_eq!(find(&before, &secret).unwrap()["route_intact"], true);
+    assert_eq!(
+        find(&queue(xidu.clone()).await, &normal).unwrap()["route_intact"],
+        true
+    );
+
+    // The insider's write: no application code, no audit entry.
+    {
+        use tipline::db::schema::tips;
+        diesel::update(tips::table.filter(tips::id.eq(&secret)))
+            .set((tips::unit_code.eq("ps-xidu"), tips::county_only.eq(false)))
+            .execute(&mut s.db())
+            .unwrap();
+    }
+    let station = queue(xidu.clone()).await;
+    assert!(
+        find(&station, &secret).is_none(),
+        "listed to the station: {station:?}"
+    );
+    assert!(find(&station, &normal).is_some());
+    let r = s
+        .staff_get(&xidu, &format!("/api/v1/staff/tips/{secret}"))
+        .await;
+    assert_eq!(r.status(), 404, "the station opens it");
+    let (code, v) = related(&s, &xidu, &normal).await;
+    assert_eq!(code, 200);
+    assert_eq!(v["items"].as_array().unwrap().len(), 0, "{v}");
+    assert_eq!(v["elsewhere"], 0, "{v}");
+
+    // The county brigade still sees it, flagged.
+    let mine = queue(county.clone()).await;
+    assert_eq!(find(&mine, &secret).unwrap()["route_intact"], false);
+    let t: Value = s
+        .staff_get(&county, &format!("/api/v1/staff/tips/{secret}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(t["route_intact"], false, "{t}");
+    assert!(
+        t["report"]["description"]
+            .as_str()
+            .unwrap()
+            .contains("只给县里")
+    );
+    let (cookie, _) = login(&s, "r.county", None, tipline::db::now_unix() as u64).await;
+    let (code, page) = s.page(&cookie, &format!("/staff/tips/{secret}")).await;
+    assert_eq!(code, 200);
+    assert!(
+        page.contains("分派信息") && page.contains("不一致"),
+        "{page}"
+    );
+    let (_, list) = s.page(&cookie, "/staff/tips").await;
+    assert!(list.contains("分派信息被改动"));
+
+    // Putting the columns back restores the binding: it is the clear columns that are checked.
+    {
+        use tipline::db::schema::tips;
+        diesel::update(tips::table.filter(tips::id.eq(&secret)))
+            .set((tips::unit_code.eq("county"), tips::county_only.eq(true)))
+            .execute(&mut s.db())
+            .unwrap();
+    }
+    assert_eq!(
+        find(&queue(county.clone()).await, &secret).unwrap()["route_intact"],
+        true
+    );
+
+    // A tip from before the binding (no MAC) is treated as moved until the operator binds it;
+    // `keys bind-routing` binds only tips without a MAC, never a broken one.
+    {
+        use tipline::db::schema::tips;
+        diesel::update(tips::table.filter(tips::id.eq(&normal)))
+            .set(tips::route_mac.eq(None::<Vec<u8>>))
+            .execute(&mut s.db())
+            .unwrap();
+        diesel::update(tips::table.filter(tips::id.eq(&secret)))
+            .set((tips::unit_code.eq("ps-xidu"), tips::county_only.eq(false)))
+            .execute(&mut s.db())
+            .unwrap();
+    }
+    assert!(find(&queue(xidu.clone()).await, &normal).is_none());
+    let out = s.cli(&["keys", "bind-routing"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("bound the routing of 1 tips"));
+    let station = queue(xidu.clone()).await;
+    assert_eq!(find(&station, &normal).unwrap()["route_intact"], true);
+    assert!(
+        find(&station, &secret).is_none(),
+        "a broken binding was re-made"
+    );
+    assert_eq!(audit_count(&s, "tip.route.bind"), 1);
+}

@@ -5,6 +5,7 @@ use diesel::connection::SimpleConnection;
 use std::time::Instant;
 use tipline::db::DbConn;
 use tipline::intake::catalog::{CATEGORIES, COUNTY_UNIT, TOWNSHIPS, station_code};
+use tipline::triage::routing::{Route, RouteKey};
 
 const STATUSES: &[&str] = &[
     "received",
@@ -15,6 +16,12 @@ const STATUSES: &[&str] = &[
     "unfounded",
     "closed",
 ];
+
+/// The routing key the generated tips are bound with (`route_mac`).
+#[allow(dead_code)]
+pub fn route_key() -> RouteKey {
+    RouteKey::from_secret(tipline::crypto::Secret32::from_bytes([9u8; 32]))
+}
 
 pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
@@ -38,10 +45,11 @@ pub fn generate(conn: &mut DbConn, n: usize, pg: bool) {
         seed ^= seed << 17;
         seed
     };
+    let key = route_key();
     let started = Instant::now();
     for chunk in 0..n.div_ceil(1000) {
         let mut sql = String::from(
-            "INSERT INTO tips (id, public_ref, channel, category, township, unit_code, status, priority, county_only, created_hour, updated_at, receipt_hash, reply_pubkey, payload, attachment_count) VALUES ",
+            "INSERT INTO tips (id, public_ref, channel, category, township, unit_code, status, priority, county_only, created_hour, updated_at, receipt_hash, reply_pubkey, payload, attachment_count, route_mac) VALUES ",
         );
         for i in 0..1000.min(n - chunk * 1000) {
             let k = chunk * 1000 + i;
@@ -59,14 +67,23 @@ pub fn generate(conn: &mut DbConn, n: usize, pg: bool) {
             if i > 0 {
                 sql.push(',');
             }
+            let id = format!("{k:032x}");
+            let mac = key.seal(&Route {
+                tip_id: &id,
+                unit: &unit,
+                county_only: county,
+                category: cat.code,
+                township: town.code,
+            });
             sql.push_str(&format!(
-                "('{k:032x}', 'B{k:09}', 'web', '{}', '{}', '{unit}', '{status}', {}, {}, {hour}, {hour}, {}, {}, {payload}, 0)",
+                "('{id}', 'B{k:09}', 'web', '{}', '{}', '{unit}', '{status}', {}, {}, {hour}, {hour}, {}, {}, {payload}, 0, {})",
                 cat.code,
                 town.code,
                 (r >> 40) % 4,
                 if county { "TRUE" } else { "FALSE" },
                 blob(&tipline::crypto::sha256(&k.to_be_bytes())),
                 blob(&[1u8; 32]),
+                blob(&mac),
             ));
         }
         conn.batch_execute(&sql).expect("insert batch");

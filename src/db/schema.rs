@@ -50,6 +50,15 @@ diesel::table! {
         tags -> Text,
         index_version -> Integer,
         duplicate_of -> Nullable<Text>,
+        route_mac -> Nullable<Binary>,
+    }
+}
+
+diesel::table! {
+    mail_ack_quota (key_hash) {
+        key_hash -> Binary,
+        day -> BigInt,
+        sent -> Integer,
     }
 }
 
@@ -358,4 +367,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     case_tips,
     report_runs,
     report_tombstones,
+    mail_ack_quota,
 );

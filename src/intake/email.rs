@@ -1,6 +1,7 @@
 //! Tips by email (DESIGN.md sections 2 and 4, issue 5). One RFC 5322 message, from a mail
 //! server's pipe (`tipline ingest-email`) or the IMAP poller, becomes a tip through the one
-//! intake pipeline, or a reporter message on the tip its sender already has.
+//! intake pipeline, or a reporter message on the tip whose thread token it brings back (our
+//! Message-ID in its In-Reply-To/References; never the sender's address).
 //!
 //! What is kept: the subject and the text (HTML converted to text, never rendered), attachments
 //! through the same allowlist and re-encoding as the web form. The sender's address (Reply-To,
@@ -23,7 +24,7 @@ use crate::crypto::receipt::Receipt;
 use crate::crypto::seal::aead_seal;
 use crate::db::schema::idempotency;
 use crate::db::{DbError, Pool, now_unix};
-use crate::notify::contact::{Contact, tip_for_alias};
+use crate::notify::contact::{Contact, email_thread_alias, tip_for_alias};
 use crate::triage::messages::{Direction, MAX_MESSAGE_CHARS, MessageError, Sealing, append};
 use diesel::prelude::*;
 use mail_parser::{Address, Message, MessageParser, PartType};
@@ -91,6 +92,63 @@ pub struct ParsedMail {
     pub(crate) subject: String,
     pub(crate) text: String,
     pub(crate) files: Vec<File>,
+    /// Thread tokens found in In-Reply-To and References (our Message-IDs `<tl-TOKEN.…@…>`).
+    pub(crate) threads: Vec<String>,
+    /// Whether the receiving server's `Authentication-Results` say DMARC passed, by authserv-id:
+    /// read later against the configured id.
+    pub(crate) auth_results: Vec<String>,
+}
+
+/// Most thread tokens read from one message (References grows with a long thread).
+const MAX_THREAD_TOKENS: usize = 20;
+/// Most `Authentication-Results` headers read.
+const MAX_AUTH_RESULTS: usize = 20;
+
+/// Our thread tokens in a Message-ID list: `tl-` and 32 lowercase hex digits.
+fn thread_tokens(value: &str, out: &mut Vec<String>) {
+    let prefix = crate::notify::mail::THREAD_PREFIX;
+    let mut rest = value;
+    while let Some(i) = rest.find(prefix) {
+        let after = &rest[i + prefix.len()..];
+        let token: String = after.chars().take(32).collect();
+        if token.len() == 32
+            && token
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+            && !out.contains(&token)
+            && out.len() < MAX_THREAD_TOKENS
+        {
+            out.push(token);
+        }
+        rest = after;
+    }
+}
+
+/// Whether the topmost `Authentication-Results` header stamped with `authserv_id` reports
+/// `dmarc=pass` (RFC 8601; RFC 7489 section 11.2). Headers with another authserv-id are
+/// ignored: anyone can write them. Our receiving server is expected to remove headers with its
+/// own id that arrived from outside; the topmost one is the one it added.
+pub fn dmarc_pass(results: &[String], authserv_id: &str) -> bool {
+    let ours = results.iter().find(|r| {
+        let id = r.split(';').next().unwrap_or_default().trim();
+        // "mx.example.org 1" carries an optional version after the id.
+        id.split_whitespace()
+            .next()
+            .is_some_and(|i| i.eq_ignore_ascii_case(authserv_id))
+    });
+    let Some(header) = ours else { return false };
+    header.split(';').skip(1).any(|resinfo| {
+        let r = resinfo.trim().to_ascii_lowercase();
+        r.strip_prefix("dmarc")
+            .map(str::trim_start)
+            .and_then(|v| v.strip_prefix('='))
+            .map(str::trim_start)
+            .is_some_and(|v| {
+                v.split(|c: char| c.is_whitespace() || c == '(')
+                    .next()
+                    .is_some_and(|x| x == "pass")
+            })
+    })
 }
 
 /// An attachment's bytes, wiped when dropped.
@@ -155,11 +213,25 @@ fn parse_unchecked(raw: &[u8], own_address: &str) -> Result<ParsedMail, Refusal>
     if subject.contains(char::REPLACEMENT_CHARACTER) {
         return Err(Refusal::Undecodable);
     }
+    let mut threads = Vec::new();
+    let mut auth_results = Vec::new();
+    for (name, value) in msg.headers_raw() {
+        if name.eq_ignore_ascii_case("In-Reply-To") || name.eq_ignore_ascii_case("References") {
+            thread_tokens(value, &mut threads);
+        } else if name.eq_ignore_ascii_case("Authentication-Results")
+            && auth_results.len() < MAX_AUTH_RESULTS
+        {
+            // Unfolded: a long header continues on indented lines.
+            auth_results.push(value.split_whitespace().collect::<Vec<_>>().join(" "));
+        }
+    }
     let mut out = ParsedMail {
         sender: Zeroizing::new(sender),
         subject,
         text: String::new(),
         files: Vec::new(),
+        threads,
+        auth_results,
     };
     let mut parts = 0;
     collect(&msg, 0, &mut parts, &mut out)?;
@@ -250,8 +322,12 @@ fn collect(
     if depth + mime_depth(msg)? > MAX_DEPTH {
         return Err(Refusal::TooDeep);
     }
-    for i in 0..msg.text_body.len() {
-        if let Some(text) = msg.body_text(i) {
+    for (i, id) in msg.text_body.iter().enumerate() {
+        // HTML goes through our own filter first (issue 13 item 11), not straight to the
+        // parser's `html_to_text`.
+        if let Some(PartType::Html(h)) = msg.parts.get(*id as usize).map(|p| &p.body) {
+            push_text(&mut out.text, &html_text(h))?;
+        } else if let Some(text) = msg.body_text(i) {
             push_text(&mut out.text, &text)?;
         }
     }
@@ -272,7 +348,7 @@ fn collect(
             }
             // An HTML file becomes text: we never keep markup that a browser would render.
             PartType::Html(h) => {
-                let text = mail_parser::decoders::html::html_to_text(h);
+                let text = html_text(h);
                 if !text.trim().is_empty() {
                     out.files.push(Zeroizing::new(text.into_bytes()));
                 }
@@ -287,6 +363,68 @@ fn collect(
         }
     }
     Ok(())
+}
+
+/// Elements whose content is never text a reader sees: dropped whole, whatever their
+/// attributes. mail-parser 0.11's `html_to_text` drops `<style>` and `<script>` only when the tag
+/// has no attributes, so `<style type="text/css">@import url(https://tracker...)</style>` (what
+/// "email privacy tester" mails send) reached staff as text.
+const HIDDEN_ELEMENTS: [&str; 7] = [
+    "head", "style", "script", "title", "template", "noscript", "xml",
+];
+
+/// HTML to the text staff read. The rule: comments, and every element of `HIDDEN_ELEMENTS` with
+/// everything inside it, are removed (tag names are matched case-insensitively, with any
+/// attributes; an element that is never closed runs to the end, a head to `<body`); what
+/// remains goes through mail-parser's converter, which drops the other tags and decodes
+/// entities.
+pub(crate) fn html_text(html: &str) -> String {
+    // ASCII lowercasing keeps every byte offset, so `lower` indexes `html`.
+    let lower = html.to_ascii_lowercase();
+    let mut kept = String::with_capacity(html.len());
+    let mut pos = 0;
+    while let Some(off) = lower[pos..].find('<') {
+        let start = pos + off;
+        kept.push_str(&html[pos..start]);
+        let rest = &lower[start..];
+        if let Some(comment) = rest.strip_prefix("<!--") {
+            pos = match comment.find("-->") {
+                Some(e) => start + 4 + e + 3,
+                None => html.len(),
+            };
+            continue;
+        }
+        let hidden = HIDDEN_ELEMENTS.iter().find(|name| {
+            rest[1..].starts_with(*name)
+                && rest[1 + name.len()..]
+                    .chars()
+                    .next()
+                    .is_none_or(|c| c == '>' || c == '/' || c.is_ascii_whitespace())
+        });
+        match hidden {
+            Some(name) => {
+                let close = format!("</{name}");
+                pos = match rest.find(&close) {
+                    Some(e) => match rest[e..].find('>') {
+                        Some(g) => start + e + g + 1,
+                        None => html.len(),
+                    },
+                    // HTML lets `</head>` be left out: the head then ends where the body
+                    // starts, so the text is not lost with it.
+                    None if *name == "head" => rest.find("<body").map_or(html.len(), |b| start + b),
+                    None => html.len(),
+                };
+                // Keeps words on either side apart.
+                kept.push(' ');
+            }
+            None => {
+                kept.push('<');
+                pos = start + 1;
+            }
+        }
+    }
+    kept.push_str(&html[pos..]);
+    mail_parser::decoders::html::html_to_text(&kept)
 }
 
 fn is_digit(c: char) -> bool {
@@ -568,8 +706,15 @@ pub async fn ingest(desk: &MailDesk<'_>, raw: Vec<u8>) -> Result<Stored, IngestE
         .map(|m| m.email.to_string())
         .unwrap_or_default();
     let mail = blocking(move || parse(&raw, &own).map_err(IngestError::Refused)).await?;
-    let contact = Contact::email(&mail.sender);
-    let alias = contact.alias(&desk.intake.keys);
+    // Only a token from our own Message-ID threads a mail (issue 13 item 7). The From and
+    // Reply-To addresses are never looked up: anyone can write them, and a lookup by address
+    // would tell a forger whether that address reported a tip, and let them write into its
+    // conversation.
+    let aliases: Vec<Vec<u8>> = mail
+        .threads
+        .iter()
+        .map(|t| email_thread_alias(&desk.intake.keys, t))
+        .collect();
     let pool = desk.pool.clone();
     let key = new_tip_key(desk, &token);
     let existing = blocking(move || {
@@ -583,16 +728,46 @@ pub async fn ingest(desk: &MailDesk<'_>, raw: Vec<u8>) -> Result<Stored, IngestE
         {
             return Ok(None);
         }
-        tip_for_alias(&mut conn, &alias)
-            .map(Some)
-            .map_err(|_| IngestError::Temporary("database error"))
+        for alias in &aliases {
+            if let Some(tip) = tip_for_alias(&mut conn, alias)
+                .map_err(|_| IngestError::Temporary("database error"))?
+            {
+                return Ok(Some(Some(tip)));
+            }
+        }
+        Ok(Some(None))
     })
     .await?;
     match existing {
         None => Ok(Stored::Repeat),
         Some(Some(tip_id)) => join(desk, tip_id, mail, &token).await,
-        Some(None) => new_tip(desk, mail, contact, &token).await,
+        Some(None) => {
+            let contact = Contact::email(&mail.sender)
+                .map_err(|_| IngestError::Temporary("no randomness"))?;
+            new_tip(desk, mail, contact, &token).await
+        }
     }
+}
+
+/// Whether a new tip's sender gets the acknowledgement with its receipt: always, unless the
+/// office named its receiving server's authserv-id and that server did not find DMARC passing
+/// (then the From address may be anyone's, and a receipt mailed there would go to a stranger).
+fn may_acknowledge(config: &Config, mail: &ParsedMail) -> bool {
+    config
+        .mail_authserv_id
+        .as_deref()
+        .is_none_or(|id| dmarc_pass(&mail.auth_results, id))
+}
+
+/// The keyed hash `mail_ack_quota` counts by: the address and the UTC date.
+fn ack_quota_key(keys: &crate::crypto::keyring::Keyring, address: &str) -> Vec<u8> {
+    let day = super::store::utc_day(now_unix()).to_string();
+    let key = crate::crypto::subkey(&keys.peppers.alias, "mail-ack-quota");
+    crate::crypto::keyed_hash(
+        &key,
+        &[address.trim().to_lowercase().as_bytes(), day.as_bytes()],
+    )
+    .to_vec()
 }
 
 /// The retry key of a message that makes a new tip.
@@ -703,11 +878,13 @@ async fn new_tip(
     token: &str,
 ) -> Result<Stored, IngestError> {
     let config = desk.config;
+    let acknowledge = may_acknowledge(config, &mail);
     let ParsedMail {
         sender,
         subject,
         text,
         files,
+        ..
     } = mail;
     let (mut description, full_text) = tip_description(
         &subject,
@@ -756,6 +933,8 @@ async fn new_tip(
     let key = new_tip_key(desk, token);
     let status_url = format!("{}/status", config.public_url.trim_end_matches('/'));
     let to = sender.to_string();
+    let quota = ack_quota_key(&desk.intake.keys, &to);
+    let thread = contact.thread.clone();
     let ack = move |receipt: &Receipt| {
         let (subject, body) = crate::notify::templates::render(
             "email_receipt",
@@ -768,12 +947,14 @@ async fn new_tip(
             subject,
             body,
             attachments: Vec::new(),
+            thread,
         }
     };
     let options = crate::intake::ContactOptions {
         idempotency: Some(key),
         spend_token: None,
-        reply: Some(Box::new(ack)),
+        reply: acknowledge.then(|| Box::new(ack) as crate::intake::ReplyBuilder),
+        ack_quota: acknowledge.then_some(quota),
     };
     let result = desk
         .intake
@@ -828,6 +1009,26 @@ mod tests {
         let m = parse(&raw, "").unwrap();
         assert!(m.text.contains("卖&毒") && m.text.contains("here"));
         assert!(!m.text.contains('<') && !m.text.contains("alert"));
+    }
+
+    #[test]
+    fn hidden_elements_go_whatever_their_attributes() {
+        let html = "<HTML><HEAD><title>T1</title><meta name=x></HEAD><body>\
+             <style type=\"text/css\" media=all>@import url(https://tracker.example/css);</style>\
+             <!-- <p>COMMENT</p> --><p>卖&amp;毒</p><SCRIPT async src=x>SCRIPT1</SCRIPT>\
+             <styles>kept</styles><script\n>S2</script >end<style>unclosed";
+        let text = html_text(html);
+        for gone in [
+            "T1", "@import", "tracker", "url(", "COMMENT", "SCRIPT1", "S2", "unclosed",
+        ] {
+            assert!(!text.contains(gone), "{gone} in {text}");
+        }
+        assert!(text.contains("卖&毒") && text.contains("kept") && text.contains("end"));
+        let sloppy = html_text("<html><head><title>T2</title><BODY class=x><p>正文</p>");
+        assert!(
+            sloppy.contains("正文") && !sloppy.contains("T2"),
+            "{sloppy}"
+        );
     }
 
     #[test]
@@ -925,6 +1126,8 @@ mod tests {
             subject: "Re: 举报已收到 / Your report was received".into(),
             text: "车是白色的\n\n在 2026年11月29日 写道：\n> 您的举报已收到".into(),
             files: vec![Zeroizing::new(b"x".to_vec())],
+            threads: vec![],
+            auth_results: vec![],
         };
         let bodies = reply_messages(&m).unwrap();
         assert_eq!(bodies.len(), 1);
@@ -936,6 +1139,8 @@ mod tests {
             subject: "线索补充".into(),
             text: "长".repeat(4500),
             files: vec![],
+            threads: vec![],
+            auth_results: vec![],
         };
         let bodies = reply_messages(&long).unwrap();
         assert_eq!(bodies.len(), 3);

@@ -242,6 +242,11 @@ pub struct PreparedTip {
     /// Staff-entered tips (hotline, box) are audited in the same transaction; tips from the
     /// public are not (an audit row would time-stamp the reporter).
     pub audit: Option<StaffStamp>,
+    /// Binds the routing columns to the tip (`tips.route_mac`) once the unit is known.
+    pub route_key: crate::triage::routing::RouteKey,
+    /// A keyed hash of the acknowledgement's address and date: the acknowledgement in `outbox`
+    /// is queued only while fewer than two went to that address that day.
+    pub ack_quota: Option<Vec<u8>>,
 }
 
 /// Builds the answer to a new tip from its receipt.
@@ -257,6 +262,8 @@ pub struct ContactOptions {
     pub spend_token: Option<(Vec<u8>, i64)>,
     /// Builds the answer queued in the outbox with the tip (it carries the new receipt).
     pub reply: Option<ReplyBuilder>,
+    /// See `PreparedTip::ack_quota`.
+    pub ack_quota: Option<Vec<u8>>,
 }
 
 pub struct StaffStamp {
@@ -363,6 +370,8 @@ impl Intake {
             contact: None,
             outbox: Vec::new(),
             audit: None,
+            route_key: crate::triage::routing::RouteKey::new(&self.keys),
+            ack_quota: None,
         })
     }
 
@@ -447,6 +456,7 @@ impl Intake {
             contact,
             retention_days,
         )?);
+        prepared.ack_quota = options.ack_quota;
         if let Some(reply) = options.reply {
             let job = reply(&prepared.receipt);
             prepared.outbox.push(

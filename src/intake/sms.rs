@@ -312,7 +312,7 @@ pub async fn receive(
     };
 
     // A number that wrote before, while its envelope is kept, continues its conversation.
-    let alias = contact.alias(&intake.keys);
+    let alias = contact.alias(&intake.keys).unwrap_or_default();
     let existing = blocking(pool, move |c| Ok(tip_for_alias(c, &alias)?)).await?;
     if let Some(tip_id) = existing {
         let (sealer, keys) = (intake.sealer.clone(), intake.keys.clone());

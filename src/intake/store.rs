@@ -4,7 +4,9 @@
 use super::{IntakeError, PreparedTip, Submitted};
 use crate::crypto::receipt::{Receipt, ReceiptHash};
 use crate::crypto::seal::{SealedKey, aead_open, aead_seal};
-use crate::db::schema::{attachment_chunks, attachments, idempotency, spent_tokens, tips};
+use crate::db::schema::{
+    attachment_chunks, attachments, idempotency, mail_ack_quota, spent_tokens, tips,
+};
 use crate::db::{DbConn, is_unique_violation, now_unix};
 use diesel::prelude::*;
 use diesel::sql_types::{Binary, Text};
@@ -74,6 +76,13 @@ pub fn insert_prepared(conn: &mut DbConn, t: &PreparedTip) -> Result<Submitted, 
         };
     }
     let unit = crate::triage::routing::route(conn, &t.category, &t.township, t.county_only)?;
+    let route_mac = t.route_key.seal(&crate::triage::routing::Route {
+        tip_id: &t.id,
+        unit: &unit,
+        county_only: t.county_only,
+        category: &t.category,
+        township: &t.township,
+    });
     insert_sealed_key(conn, &t.payload.epoch_row)?;
     insert_sealed_key(conn, &t.payload.dek_row)?;
     diesel::insert_into(tips::table)
@@ -94,6 +103,7 @@ pub fn insert_prepared(conn: &mut DbConn, t: &PreparedTip) -> Result<Submitted, 
             tips::payload.eq(&t.payload.ciphertext),
             tips::attachment_count.eq(t.attachments.len() as i32),
             tips::receipt_private.eq(t.channel.receipt_is_private()),
+            tips::route_mac.eq(Some(route_mac)),
         ))
         .execute(conn)?;
     if let Some(contact) = &t.contact {
@@ -102,12 +112,16 @@ pub fn insert_prepared(conn: &mut DbConn, t: &PreparedTip) -> Result<Submitted, 
         diesel::update(tips::table.filter(tips::id.eq(&t.id)))
             .set((
                 tips::contact.eq(Some(&contact.sealed.ciphertext)),
-                tips::contact_alias.eq(Some(&contact.alias)),
+                tips::contact_alias.eq(contact.alias.as_ref()),
                 tips::contact_purge_at.eq(Some(contact.purge_at)),
             ))
             .execute(conn)?;
     }
-    for job in &t.outbox {
+    let ack_allowed = match &t.ack_quota {
+        Some(key) => take_ack_quota(conn, key)?,
+        None => true,
+    };
+    for job in t.outbox.iter().filter(|_| ack_allowed) {
         crate::notify::outbox::insert_sealed(conn, job).map_err(|e| match e {
             crate::notify::outbox::OutboxError::Db(d) => IntakeError::Db(d),
             crate::notify::outbox::OutboxError::Crypto(c) => IntakeError::Crypto(c),
@@ -202,6 +216,41 @@ pub fn lookup_status(conn: &mut DbConn, hash: &ReceiptHash) -> QueryResult<Optio
     }))
 }
 
+/// Acknowledgements one mail address may get per UTC day (issue 13 item 7): a forged first
+/// mail makes the office mail a receipt to any address, so a flood of them costs the victim at
+/// most this many.
+pub const MAX_ACKS_PER_DAY: i32 = 2;
+
+/// The UTC date as a day number: the only time `mail_ack_quota` keeps.
+pub fn utc_day(unix: i64) -> i64 {
+    unix.div_euclid(86_400)
+}
+
+/// Counts one acknowledgement against `key` (a keyed hash of the address and the date);
+/// `false` when the day's quota is spent. Inside the tip's transaction, so a tip that does not
+/// commit spends nothing.
+fn take_ack_quota(conn: &mut DbConn, key: &[u8]) -> Result<bool, IntakeError> {
+    let bumped = diesel::update(
+        mail_ack_quota::table
+            .filter(mail_ack_quota::key_hash.eq(key))
+            .filter(mail_ack_quota::sent.lt(MAX_ACKS_PER_DAY)),
+    )
+    .set(mail_ack_quota::sent.eq(mail_ack_quota::sent + 1))
+    .execute(conn)?;
+    if bumped == 1 {
+        return Ok(true);
+    }
+    // ON CONFLICT DO NOTHING: a unique violation would abort a PostgreSQL transaction.
+    let inserted = diesel::sql_query(
+        "INSERT INTO mail_ack_quota (key_hash, day, sent) VALUES ($1, $2, 1) \
+         ON CONFLICT DO NOTHING",
+    )
+    .bind::<Binary, _>(key)
+    .bind::<diesel::sql_types::BigInt, _>(utc_day(now_unix()))
+    .execute(conn)?;
+    Ok(inserted == 1)
+}
+
 /// Deletes expired retry tokens and spent captchas.
 pub fn purge_expired(conn: &mut DbConn) -> QueryResult<usize> {
     let now = now_unix();
@@ -209,5 +258,7 @@ pub fn purge_expired(conn: &mut DbConn) -> QueryResult<usize> {
         diesel::delete(idempotency::table.filter(idempotency::expires_at.lt(now))).execute(conn)?;
     let b = diesel::delete(spent_tokens::table.filter(spent_tokens::expires_at.lt(now)))
         .execute(conn)?;
-    Ok(a + b)
+    let c = diesel::delete(mail_ack_quota::table.filter(mail_ack_quota::day.lt(utc_day(now))))
+        .execute(conn)?;
+    Ok(a + b + c)
 }

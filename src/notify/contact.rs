@@ -18,6 +18,11 @@ pub struct Contact {
     /// `sms` or `email`
     pub channel: String,
     pub address: String,
+    /// Email only: the tip's thread token (issue 13 item 7). Our mails to the reporter carry it
+    /// in their Message-ID; a later mail joins the tip only when it brings the token back.
+    /// Sealed here with the address; the database holds only its keyed hash (the alias).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thread: Option<String>,
 }
 
 impl Contact {
@@ -25,20 +30,34 @@ impl Contact {
         Self {
             channel: "sms".into(),
             address: normalize_phone(number),
+            thread: None,
         }
     }
 
-    pub fn email(address: &str) -> Self {
-        Self {
+    /// A mail contact with a new random thread token.
+    pub fn email(address: &str) -> Result<Self, CryptoError> {
+        Ok(Self {
             channel: "email".into(),
             address: address.trim().to_lowercase(),
-        }
+            thread: Some(hex::encode(crate::crypto::random_bytes::<16>()?)),
+        })
     }
 
-    /// The keyed hash that threads later messages from the same address.
-    pub fn alias(&self, keys: &Keyring) -> Vec<u8> {
-        alias_of(&keys.peppers.alias, &self.channel, &self.address)
+    /// The keyed hash that threads later messages: of the number for SMS (a carrier
+    /// authenticates it), of the thread token for mail (a From or Reply-To address proves
+    /// nothing, so mail never threads by address).
+    pub fn alias(&self, keys: &Keyring) -> Option<Vec<u8>> {
+        match (self.channel.as_str(), &self.thread) {
+            ("sms", _) => Some(alias_of(&keys.peppers.alias, &self.channel, &self.address)),
+            ("email", Some(token)) => Some(email_thread_alias(keys, token)),
+            _ => None,
+        }
     }
+}
+
+/// The alias of a mail thread token, as stored in `tips.contact_alias`.
+pub fn email_thread_alias(keys: &Keyring, token: &str) -> Vec<u8> {
+    alias_of(&keys.peppers.alias, "email-thread", token)
 }
 
 /// Digits only, with one leading `+` kept; Chinese numbers written without the country code
@@ -65,7 +84,7 @@ fn alias_of(pepper: &Secret32, channel: &str, address: &str) -> Vec<u8> {
 /// A contact envelope ready to insert with its tip.
 pub struct SealedContact {
     pub sealed: SealedObject,
-    pub alias: Vec<u8>,
+    pub alias: Option<Vec<u8>>,
     pub purge_at: i64,
 }
 

@@ -32,15 +32,25 @@ impl Mailer {
         subject: &str,
         body: &str,
         attachments: &[MailAttachment],
+        thread: Option<&str>,
     ) -> Result<(), DeliveryError> {
         let to: Mailbox = to
             .parse()
             .map_err(|_| DeliveryError::Permanent("malformed recipient address"))?;
-        let builder = Message::builder()
+        let mut builder = Message::builder()
             .from(self.from.clone())
             .to(to)
             .subject(subject)
             .header(AutoSubmitted);
+        if let Some(token) = thread {
+            let unique = crate::crypto::random_bytes::<8>()
+                .map_err(|_| DeliveryError::Temporary("no randomness"))?;
+            builder = builder.message_id(Some(thread_message_id(
+                token,
+                &hex::encode(unique),
+                self.from.email.domain(),
+            )));
+        }
         let built = if attachments.is_empty() {
             builder
                 .header(ContentType::TEXT_PLAIN)
@@ -64,6 +74,15 @@ impl Mailer {
             )),
         }
     }
+}
+
+/// Prefix of the Message-ID that carries a reporter's thread token.
+pub const THREAD_PREFIX: &str = "tl-";
+
+/// `<tl-TOKEN.UNIQUE@domain>`: the token names the reporter's thread (issue 13 item 7), the
+/// random part keeps every Message-ID unique.
+pub fn thread_message_id(token: &str, unique: &str, domain: &str) -> String {
+    format!("<{THREAD_PREFIX}{token}.{unique}@{domain}>")
 }
 
 /// `Auto-Submitted: auto-generated` (RFC 3834): out-of-office responders do not answer it, and

@@ -22,6 +22,10 @@ pub enum Job {
         /// Files for the office (the monthly report); never on mail to reporters.
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         attachments: Vec<MailAttachment>,
+        /// A reporter's thread token (mail to reporters only): it goes into our Message-ID, so
+        /// the reporter's reply brings it back in In-Reply-To/References and joins their tip.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        thread: Option<String>,
     },
     /// Chinese providers send only pre-approved templates, so SMS are a template code and its
     /// parameters; each provider renders or submits them its own way.
@@ -114,8 +118,9 @@ impl Transports {
                 subject,
                 body,
                 attachments,
+                thread,
             } => match &self.mail {
-                Some(m) => m.send(to, subject, body, attachments),
+                Some(m) => m.send(to, subject, body, attachments, thread.as_deref()),
                 None => Err(DeliveryError::Unconfigured("mail")),
             },
             Job::Sms {

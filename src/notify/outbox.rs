@@ -181,6 +181,7 @@ fn resolve_reporter(
             subject: subject.to_string(),
             body,
             attachments: Vec::new(),
+            thread: contact.thread,
         }),
         _ => None,
     })

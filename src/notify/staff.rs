@@ -309,6 +309,7 @@ pub fn resolve(
             subject: subject.to_string(),
             body: body.clone(),
             attachments: Vec::new(),
+            thread: None,
         });
     }
     if channels.iter().any(|c| c == "sms")

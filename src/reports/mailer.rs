@@ -111,6 +111,7 @@ pub fn send(
                         bytes: csv.clone().into_bytes(),
                     },
                 ],
+                thread: None,
             };
             outbox::enqueue(c, m.office.sealer, &m.office.keys.relay, &job)?;
         }

@@ -68,6 +68,14 @@ impl Actor {
         self.role.reads_tips() && (self.sees_all() || self.unit.as_deref() == Some(unit))
     }
 
+    /// Staff of the county brigade (its officers, and county-wide supervisors): the only
+    /// readers who may learn that a county-only tip exists.
+    pub fn in_county_brigade(&self) -> bool {
+        self.role.reads_tips()
+            && (self.sees_all()
+                || self.unit.as_deref() == Some(crate::intake::catalog::COUNTY_UNIT))
+    }
+
     /// County supervisors (no unit, or the county brigade) see every unit's tips.
     pub fn sees_all(&self) -> bool {
         self.role == Role::Supervisor

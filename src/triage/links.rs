@@ -7,6 +7,7 @@
 //! blind-index subkeys.
 
 use super::reader::open_payload;
+use super::routing::{Route, RouteKey};
 use super::work::{TriageError, audited, move_status, scoped_tip};
 use crate::audit::{self, Entry, Outcome};
 use crate::crypto::blind::{self, BlindKeys, Found, Kind, NORMALIZATION_VERSION, TipText};
@@ -33,6 +34,52 @@ pub struct Linker<'a> {
     pub signer: &'a SigningKey,
     pub opener: &'a Opener,
     pub blind: &'a BlindKeys,
+    /// A tip whose routing columns do not match their binding counts as county-only.
+    pub route: &'a RouteKey,
+}
+
+/// What the reader may learn of a tip in a list (related tips, a case).
+enum Sight {
+    /// In the reader's units: listed.
+    Listed,
+    /// In another unit: only counted ("other units hold N").
+    Counted,
+    /// Not even counted: a county-only tip (or one whose routing was rewritten, which may have
+    /// been county-only) for a reader outside the county brigade (issue 13 item 8). The
+    /// reporter asked that the local station not learn the county holds a tip about this person.
+    Hidden,
+}
+
+/// Where a tip in a list stands for `actor`.
+fn sight(c: &mut DbConn, key: &RouteKey, actor: &Actor, tip_id: &str) -> QueryResult<Sight> {
+    let (unit, county_only, category, township, mac) = tips::table
+        .filter(tips::id.eq(tip_id))
+        .select((
+            tips::unit_code,
+            tips::county_only,
+            tips::category,
+            tips::township,
+            tips::route_mac,
+        ))
+        .first::<(String, bool, String, String, Option<Vec<u8>>)>(c)?;
+    let intact = key.holds(
+        &Route {
+            tip_id,
+            unit: &unit,
+            county_only,
+            category: &category,
+            township: &township,
+        },
+        mac.as_deref(),
+    );
+    let county = actor.in_county_brigade();
+    Ok(if (county_only || !intact) && !county {
+        Sight::Hidden
+    } else if actor.sees_unit(&unit) {
+        Sight::Listed
+    } else {
+        Sight::Counted
+    })
 }
 
 /// Decrypts a tip and lists what it names.
@@ -293,15 +340,17 @@ pub fn related(
             if shared.is_empty() {
                 continue; // a bucket neighbour, not a match
             }
-            let line: TipLine = tips::table
-                .filter(tips::id.eq(&id))
-                .select(LINE_COLUMNS)
-                .first::<LineRow>(c)?
-                .into();
-            if actor.sees_unit(&line.unit) {
-                items.push(RelatedTip { tip: line, shared });
-            } else {
-                elsewhere += 1;
+            match sight(c, l.route, actor, &id)? {
+                Sight::Listed => {
+                    let line: TipLine = tips::table
+                        .filter(tips::id.eq(&id))
+                        .select(LINE_COLUMNS)
+                        .first::<LineRow>(c)?
+                        .into();
+                    items.push(RelatedTip { tip: line, shared });
+                }
+                Sight::Counted => elsewhere += 1,
+                Sight::Hidden => {}
             }
         }
         items.sort_by(|a, b| {
@@ -515,6 +564,7 @@ pub fn remove_from_case(
 pub fn view_case(
     conn: &mut DbConn,
     signer: &SigningKey,
+    route: &RouteKey,
     actor: &Actor,
     case_id: &str,
 ) -> Result<CaseView, TriageError> {
@@ -541,14 +591,14 @@ pub fn view_case(
         let mut elsewhere = 0;
         for (line, (added_by, added_at)) in rows {
             let tip = TipLine::from(line);
-            if actor.sees_unit(&tip.unit) {
-                tips_seen.push(CaseTip {
+            match sight(c, route, actor, &tip.id)? {
+                Sight::Listed => tips_seen.push(CaseTip {
                     tip,
                     added_by,
                     added_at,
-                });
-            } else {
-                elsewhere += 1;
+                }),
+                Sight::Counted => elsewhere += 1,
+                Sight::Hidden => {}
             }
         }
         Ok(CaseView {

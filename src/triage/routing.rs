@@ -2,6 +2,8 @@
 //! asked for the county brigade only (small villages where the local station knows everyone),
 //! and unknown townships go to the county brigade.
 
+use crate::crypto::keyring::Keyring;
+use crate::crypto::{Secret32, ct_eq, keyed_hash, subkey};
 use crate::db::schema::{unit_townships, units};
 use crate::db::{DbConn, DbError};
 use crate::intake::catalog::{
@@ -9,6 +11,104 @@ use crate::intake::catalog::{
     UNKNOWN_TOWNSHIP, station_code,
 };
 use diesel::prelude::*;
+
+/// What decides who reads a tip: the columns a MAC binds to its id (issue 13 item 9).
+pub struct Route<'a> {
+    pub tip_id: &'a str,
+    pub unit: &'a str,
+    pub county_only: bool,
+    pub category: &'a str,
+    pub township: &'a str,
+}
+
+/// The key that binds a tip's routing columns to the tip. It is derived from the peppers in the
+/// keys dir, so it is never in the database: whoever can write the database (a thief with a
+/// backup, a DBA, an insider with SQL) can move a county-only tip to the local station, but
+/// cannot make the MAC match, and the staff views then refuse or flag the tip. Every node that
+/// stores or reads tips has the peppers. Nothing in the code re-routes a tip after intake; a
+/// future re-route must call `seal` again in its own transaction.
+pub struct RouteKey(Secret32);
+
+impl RouteKey {
+    pub fn new(keys: &Keyring) -> Self {
+        RouteKey(subkey(&keys.peppers.receipt, "tip-route-binding-v1"))
+    }
+
+    /// A key from any secret (benches that generate tips without a keys dir).
+    pub fn from_secret(secret: Secret32) -> Self {
+        RouteKey(secret)
+    }
+
+    /// The MAC stored in `tips.route_mac`.
+    pub fn seal(&self, r: &Route) -> Vec<u8> {
+        keyed_hash(
+            &self.0,
+            &[
+                b"tip-route",
+                r.tip_id.as_bytes(),
+                r.unit.as_bytes(),
+                &[u8::from(r.county_only)],
+                r.category.as_bytes(),
+                r.township.as_bytes(),
+            ],
+        )
+        .to_vec()
+    }
+
+    /// Whether the stored MAC matches the clear columns (constant-time). A tip without one
+    /// (stored before the binding existed, or whose MAC was deleted) does not.
+    pub fn holds(&self, r: &Route, mac: Option<&[u8]>) -> bool {
+        mac.is_some_and(|m| ct_eq(m, &self.seal(r)))
+    }
+}
+
+/// Binds every tip that has no `route_mac` yet (stored before the binding existed) as its
+/// columns read now, in one transaction with one audit entry. Tips that have one, matching or
+/// not, are left alone: a broken binding is evidence, not something to paper over.
+pub fn bind_unbound(
+    conn: &mut DbConn,
+    key: &RouteKey,
+    signer: &ed25519_dalek::SigningKey,
+) -> Result<usize, DbError> {
+    use crate::db::schema::tips;
+    conn.transaction::<_, diesel::result::Error, _>(|c| {
+        crate::audit::lock_head(c)?;
+        let rows: Vec<(String, String, bool, String, String)> = tips::table
+            .filter(tips::route_mac.is_null())
+            .select((
+                tips::id,
+                tips::unit_code,
+                tips::county_only,
+                tips::category,
+                tips::township,
+            ))
+            .load(c)?;
+        for (id, unit, county_only, category, township) in &rows {
+            let mac = key.seal(&Route {
+                tip_id: id,
+                unit,
+                county_only: *county_only,
+                category,
+                township,
+            });
+            diesel::update(tips::table.filter(tips::id.eq(id)))
+                .set(tips::route_mac.eq(Some(mac)))
+                .execute(c)?;
+        }
+        crate::audit::append(
+            c,
+            signer,
+            &crate::audit::Entry {
+                actor: "cli",
+                action: "tip.route.bind",
+                object: &format!("tips:{}", rows.len()),
+                outcome: crate::audit::Outcome::Ok,
+            },
+        )?;
+        Ok(rows.len())
+    })
+    .map_err(DbError::Query)
+}
 
 pub fn route(
     conn: &mut DbConn,

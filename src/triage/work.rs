@@ -4,6 +4,7 @@
 //! attempts are audited too.
 
 use super::reader::{ReadError, open_payload};
+use super::routing::{Route, RouteKey};
 use super::states;
 use crate::audit::{self, Entry, Outcome};
 use crate::crypto::random_bytes;
@@ -126,6 +127,10 @@ pub struct QueueItem {
     pub attachments: i32,
     /// Messages from the reporter nobody has read yet.
     pub unread_messages: i32,
+    /// Whether unit, county-only, category and township are the ones intake bound to this tip
+    /// (issue 13 item 9). `false` means the database was written around the application (or
+    /// the tip predates the binding): only the county brigade sees such a tip, flagged.
+    pub route_intact: bool,
 }
 
 /// The columns the queue shows: metadata only, never content.
@@ -144,6 +149,7 @@ type QueueColumns = (
     tips::assigned_to,
     tips::attachment_count,
     tips::unread_messages,
+    tips::route_mac,
 );
 const QUEUE_COLUMNS: QueueColumns = (
     tips::id,
@@ -160,6 +166,7 @@ const QUEUE_COLUMNS: QueueColumns = (
     tips::assigned_to,
     tips::attachment_count,
     tips::unread_messages,
+    tips::route_mac,
 );
 
 type QueueRow = (
@@ -177,10 +184,22 @@ type QueueRow = (
     Option<String>,
     i32,
     i32,
+    Option<Vec<u8>>,
 );
 
-impl From<QueueRow> for QueueItem {
-    fn from(r: QueueRow) -> Self {
+impl QueueItem {
+    /// A queue row, its routing binding checked.
+    fn checked(r: QueueRow, key: &RouteKey) -> Self {
+        let route_intact = key.holds(
+            &Route {
+                tip_id: &r.0,
+                unit: &r.5,
+                county_only: r.8,
+                category: &r.3,
+                township: &r.4,
+            },
+            r.14.as_deref(),
+        );
         QueueItem {
             id: r.0,
             public_ref: r.1,
@@ -197,6 +216,7 @@ impl From<QueueRow> for QueueItem {
             assignee: None,
             attachments: r.12,
             unread_messages: r.13,
+            route_intact,
         }
     }
 }
@@ -248,6 +268,7 @@ fn scope(actor: &Actor) -> Option<String> {
 pub fn queue(
     conn: &mut DbConn,
     actor: &Actor,
+    route: &RouteKey,
     f: &QueueFilter,
 ) -> Result<(Vec<QueueItem>, Option<String>), TriageError> {
     require_reader(actor)?;
@@ -308,7 +329,7 @@ pub fn queue(
     let mut items: Vec<QueueItem> = rows
         .into_iter()
         .take(limit as usize)
-        .map(QueueItem::from)
+        .map(|r| QueueItem::checked(r, route))
         .collect();
     name_assignees(conn, &mut items)?;
     let next = if more {
@@ -316,6 +337,13 @@ pub fn queue(
     } else {
         None
     };
+    // A tip whose routing does not match its binding may be a county-only tip moved to this
+    // unit by a database write: outside the county brigade it is not shown at all.
+    let county = actor.in_county_brigade();
+    let items = items
+        .into_iter()
+        .filter(|i| i.route_intact || county)
+        .collect();
     Ok((items, next))
 }
 
@@ -489,6 +517,7 @@ pub fn open_tip(
     signer: &SigningKey,
     opener: &Opener,
     blind: Option<&crate::crypto::blind::BlindKeys>,
+    route: &RouteKey,
     actor: &Actor,
     id: &str,
 ) -> Result<TipView, TriageError> {
@@ -497,6 +526,12 @@ pub fn open_tip(
             .filter(tips::id.eq(id))
             .select(QUEUE_COLUMNS)
             .first(c)?;
+        let meta = QueueItem::checked(r, route);
+        // Refused (as if absent, and audited as denied) outside the county brigade; the county
+        // brigade reads it with the flag.
+        if !meta.route_intact && !actor.in_county_brigade() {
+            return Err(TriageError::NotFound);
+        }
         let payload = open_payload(c, opener, id)?;
         let mut report: serde_json::Value =
             serde_json::from_slice(&payload).map_err(|_| TriageError::Crypto)?;
@@ -547,7 +582,7 @@ pub fn open_tip(
             .filter(tips::id.eq(id))
             .select(tips::duplicate_of)
             .first::<Option<String>>(c)?;
-        let mut meta = [QueueItem::from(r)];
+        let mut meta = [meta];
         name_assignees(c, &mut meta)?;
         let [meta] = meta;
         Ok(TipView {

@@ -53,7 +53,13 @@ pub async fn get_case(
     let who = actor(&state, &req).await?;
     let id = key(path.into_inner());
     let view = db(&state, move |c, st| {
-        Ok(links::view_case(c, &st.staff.signer, &who, &id)?)
+        Ok(links::view_case(
+            c,
+            &st.staff.signer,
+            &st.staff.route,
+            &who,
+            &id,
+        )?)
     })
     .await?;
     Ok(HttpResponse::Ok().json(view))

@@ -73,6 +73,8 @@ pub struct StaffKeys {
     /// The blind-index subkeys; only beside the office key (police zone), which confirms
     /// what they find.
     pub blind: Option<crate::crypto::blind::BlindKeys>,
+    /// Checks that a tip's routing columns are the ones intake bound to it.
+    pub route: crate::triage::routing::RouteKey,
 }
 
 pub struct AppState {
@@ -106,6 +108,7 @@ impl AppState {
             signer: &self.staff.signer,
             opener: self.staff.opener.as_ref()?,
             blind: self.staff.blind.as_ref()?,
+            route: &self.staff.route,
         })
     }
 

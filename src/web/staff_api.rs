@@ -185,8 +185,8 @@ pub async fn list_tips(
         cursor: q.cursor,
         limit: q.limit,
     };
-    let (items, next, counts) = db(&state, move |c, _| {
-        let (items, next) = work::queue(c, &who, &filter)?;
+    let (items, next, counts) = db(&state, move |c, st| {
+        let (items, next) = work::queue(c, &who, &st.staff.route, &filter)?;
         let counts = work::counts(c, &who)?;
         Ok((items, next, counts))
     })
@@ -211,6 +211,7 @@ pub async fn get_tip(
             &st.staff.signer,
             opener,
             st.staff.blind.as_ref(),
+            &st.staff.route,
             &who,
             &id,
         )?)

@@ -462,8 +462,8 @@ pub async fn queue(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse
     };
     let actor = s.actor.clone();
     let f2 = filter.clone();
-    let result = db(&state, move |c, _| {
-        let (items, next) = work::queue(c, &actor, &f2)?;
+    let result = db(&state, move |c, st| {
+        let (items, next) = work::queue(c, &actor, &st.staff.route, &f2)?;
         let overdue = super::reward_pages::overdue_count(c, &actor)?;
         Ok((items, next, work::counts(c, &actor)?, overdue))
     })
@@ -508,6 +508,7 @@ pub async fn queue(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse
                 tags: i.tags.join(", "),
                 unread: i.unread_messages,
                 assignee: i.assignee.unwrap_or_default(),
+                route_broken: !i.route_intact,
                 id: i.id,
                 public_ref: i.public_ref,
             })
@@ -554,6 +555,7 @@ pub async fn tip(
             &st.staff.signer,
             opener,
             st.staff.blind.as_ref(),
+            &st.staff.route,
             &actor,
             &idc,
         )?;
@@ -703,6 +705,7 @@ pub async fn tip(
                 .collect(),
             elsewhere: r.elsewhere,
             truncated: r.truncated,
+            county_reader: s.actor.in_county_brigade(),
         }),
         case_panel: vl::CasePanel {
             tip_id: &id,
@@ -713,6 +716,7 @@ pub async fn tip(
             duplicate_of: original,
             may_mark_duplicate: t.next_states.contains(&"duplicate"),
         },
+        route_broken: !t.meta.route_intact,
     };
     // Photos come from this origin only; nothing else loads on the page that shows them.
     let mut r = page(StatusCode::OK, v::tip(&p));
@@ -1299,7 +1303,13 @@ pub async fn case(
     let actor = s.actor.clone();
     let idc = id.clone();
     let view = db(&state, move |c, st| {
-        Ok(links::view_case(c, &st.staff.signer, &actor, &idc)?)
+        Ok(links::view_case(
+            c,
+            &st.staff.signer,
+            &st.staff.route,
+            &actor,
+            &idc,
+        )?)
     })
     .await;
     let k = match view {

@@ -142,6 +142,9 @@ pub struct QueueRow {
     pub unread: i32,
     /// Who works it (a username), or empty.
     pub assignee: String,
+    /// The routing columns do not match what intake bound to the tip (shown only to the county
+    /// brigade; everyone else does not see such a tip).
+    pub route_broken: bool,
 }
 
 /// A select filter: field name, label, (value, label) options, the selected value.
@@ -207,6 +210,7 @@ pub fn queue(p: &QueuePage) -> Markup {
                             th scope="row" {
                                 a class="nowrap" href={ "/staff/tips/" (r.id) } { (r.public_ref) }
                                 @if r.unread > 0 { " " span class="badge" { "新留言 " (r.unread) } }
+                                @if r.route_broken { " " span class="badge" { "分派信息被改动" } }
                             }
                             td class="nowrap" { (r.received) } td { (r.category) } td { (r.township) } td { (r.channel) }
                             td { (r.status) } td { (r.priority) }
@@ -245,6 +249,8 @@ pub struct TipPage<'a> {
     pub assigned_to_me: bool,
     pub priority: i32,
     pub tags: String,
+    /// The routing columns do not match what intake bound to the tip.
+    pub route_broken: bool,
 }
 
 /// One attachment on the tip page. Never an original file name: none is kept.
@@ -267,6 +273,10 @@ pub struct AttachmentView {
     /// The text was cut for the page; the download has all of it.
     pub text_cut: bool,
 }
+
+/// The warning on a tip whose unit, county-only choice, category or township is not what
+/// intake bound to it.
+pub const ROUTE_BROKEN: &str = "警告：本线索的分派信息（单位、只限县禁毒大队、类别、乡镇）与收到时绑定的不一致，可能被人直接改动了数据库。请勿据此处理，并报告系统管理员核查审计日志和备份。";
 
 /// One message of the conversation with the reporter, as staff see it.
 pub struct ThreadEntry {
@@ -320,6 +330,7 @@ pub fn tip(p: &TipPage) -> Markup {
         Some(&p.nav),
         html! {
             h1 { "线索 " (p.public_ref) }
+            @if p.route_broken { p class="error" role="alert" { (ROUTE_BROKEN) } }
             @if let Some(e) = p.error { p class="error" role="alert" { (e) } }
             nav class="jump" aria-label="本页目录" { ul {
                 li { a href="#report" { "举报内容" } }

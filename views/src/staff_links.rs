@@ -20,6 +20,8 @@ pub struct RelatedSection {
     /// Related tips in units the reader does not see.
     pub elsewhere: usize,
     pub truncated: bool,
+    /// The reader is in the county brigade: not told to ask the county brigade.
+    pub county_reader: bool,
 }
 
 pub struct CasePanel<'a> {
@@ -48,7 +50,10 @@ pub fn tip_section(csrf: &str, related: Option<&RelatedSection>, panel: &CasePan
                         tbody { @for t in &r.items { (row(t)) } }
                     } }
                 }
-                @if r.elsewhere > 0 { p class="hint" { "其他单位另有 " (r.elsewhere) " 条相关线索；如需了解，请联系县禁毒大队。" } }
+                @if r.elsewhere > 0 {
+                    @if r.county_reader { p class="hint" { "其他单位另有 " (r.elsewhere) " 条相关线索。" } }
+                    @else { p class="hint" { "其他单位另有 " (r.elsewhere) " 条相关线索；如需了解，请联系县禁毒大队。" } }
+                }
                 @if r.truncated { p class="hint" { "候选太多，只核对了前 500 条。" } }
             }
         }
