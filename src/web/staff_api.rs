@@ -629,3 +629,39 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(super::reports::configure_api)
         .configure(super::link_api::configure);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::http::Method;
+
+    /// Every staff route in the OpenAPI document names the scope `scope_of` asks of it.
+    #[test]
+    fn openapi_names_each_routes_token_scope() {
+        let doc: serde_json::Value = serde_json::from_str(super::super::api::OPENAPI).unwrap();
+        let mut seen = 0;
+        for (path, ops) in doc["paths"].as_object().unwrap() {
+            if !path.starts_with("/api/v1/staff") {
+                continue;
+            }
+            for (m, op) in ops.as_object().unwrap() {
+                let Ok(method) = Method::from_bytes(m.to_ascii_uppercase().as_bytes()) else {
+                    continue;
+                };
+                let Some(documented) = op.get("x-token-scope").and_then(|v| v.as_str()) else {
+                    continue;
+                };
+                let scope = scope_of(&method, path).map(Scope::as_str);
+                assert_eq!(scope, Some(documented), "{m} {path}");
+                assert!(op["responses"].get("403").is_some(), "{m} {path}: 403");
+                seen += 1;
+            }
+        }
+        assert!(seen >= 30, "{seen} staff operations");
+        assert_eq!(scope_of(&Method::GET, "/api/v1/staff/unlisted"), None);
+        assert_eq!(
+            scope_of(&Method::GET, "/api/v1/staff/tips/{id}/rewards/x"),
+            Some(Scope::Rewards)
+        );
+    }
+}
