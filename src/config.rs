@@ -41,6 +41,9 @@ pub struct Config {
     pub image_decodes: usize,
     /// Seconds an epoch key lives before a new one is sealed.
     pub epoch_seconds: u64,
+    /// Hours an initial staff password (from `user add` or `user reset-password`) stays usable
+    /// unused (`TIPLINE_INITIAL_PASSWORD_HOURS`, 72 by default, at most 720).
+    pub initial_password_hours: i64,
     pub workers: usize,
     /// Outgoing mail: `smtp://host:port`, `smtps://user:pass@host` (lettre URL syntax). From
     /// `TIPLINE_SMTP_URL`, or the file named by `TIPLINE_SMTP_URL_FILE` (credentials stay out
@@ -194,6 +197,7 @@ struct FileConfig {
     max_image_pixels: Option<u64>,
     image_decodes: Option<usize>,
     epoch_seconds: Option<u64>,
+    initial_password_hours: Option<usize>,
     workers: Option<usize>,
     mail_from: Option<String>,
     contact_retention_days: Option<usize>,
@@ -367,6 +371,12 @@ impl Config {
                 f.epoch_seconds.map(|v| v as usize),
                 60,
             )? as u64,
+            initial_password_hours: num(
+                "TIPLINE_INITIAL_PASSWORD_HOURS",
+                f.initial_password_hours,
+                crate::staff::accounts::INITIAL_PASSWORD_HOURS as usize,
+            )?
+            .clamp(1, 720) as i64,
             workers: num("TIPLINE_WORKERS", f.workers, 0)?,
             smtp_url: secret("TIPLINE_SMTP_URL")?.filter(|u| !u.is_empty()),
             contact_retention_days: num(

@@ -175,6 +175,18 @@ enum UserAction {
         /// Read the initial password from this file instead of generating one.
         #[arg(long)]
         password_file: Option<std::path::PathBuf>,
+        /// With --password-file: the password is final, not an initial one (it need not be
+        /// changed at first login and does not expire). For automated set-ups and tests.
+        #[arg(long, requires = "password_file")]
+        keep_password: bool,
+    },
+    /// Give an account a new initial password (printed, or from --password-file): it must be
+    /// changed at the next login and expires unused after TIPLINE_INITIAL_PASSWORD_HOURS.
+    ResetPassword {
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        password_file: Option<std::path::PathBuf>,
     },
     List,
     Disable {
@@ -188,8 +200,13 @@ enum TokenAction {
     Issue {
         #[arg(long)]
         username: String,
-        #[arg(long, default_value_t = 30)]
-        expires: i64,
+        /// Hours the token is valid (at most 720).
+        #[arg(long, default_value_t = tipline::staff::auth::TOKEN_DEFAULT_HOURS)]
+        hours: i64,
+        /// What it may do: read, write, rewards, audit, admin (comma-separated), or all. The
+        /// user's role still limits it.
+        #[arg(long, default_value = "read")]
+        scope: String,
     },
     Revoke {
         id: String,
@@ -458,29 +475,16 @@ fn run(cli: Cli) -> Result<(), String> {
                     role,
                     unit,
                     password_file,
+                    keep_password,
                 } => {
-                    let (password, generated) = match password_file {
-                        Some(p) => {
-                            let text = std::fs::read_to_string(&p)
-                                .map_err(|e| format!("{}: {e}", p.display()))?;
-                            (
-                                zeroize::Zeroizing::new(
-                                    text.trim_end_matches(['\n', '\r']).to_string(),
-                                ),
-                                false,
-                            )
-                        }
-                        None => (
-                            tipline::staff::accounts::generate_password()
-                                .map_err(|e| e.to_string())?,
-                            true,
-                        ),
-                    };
+                    let (password, generated) = initial_password(password_file.as_deref())?;
+                    let hours = config.initial_password_hours;
                     let u = tipline::staff::accounts::NewUser {
                         username: &username,
                         role: &role,
                         unit: unit.as_deref(),
                         password: &password,
+                        initial_hours: (!keep_password).then_some(hours),
                     };
                     tipline::staff::accounts::add_user(&mut conn, &signer, "cli", &u)
                         .map_err(|e| e.to_string())?;
@@ -489,6 +493,27 @@ fn run(cli: Cli) -> Result<(), String> {
                         out!("initial password (shown once): {}", password.as_str());
                     }
                     out!("At first login they enrol an authenticator app (TOTP).");
+                    if !keep_password {
+                        out!(
+                            "The initial password must be changed at first login and expires unused in {hours} h."
+                        );
+                    }
+                }
+                UserAction::ResetPassword {
+                    username,
+                    password_file,
+                } => {
+                    let (password, generated) = initial_password(password_file.as_deref())?;
+                    let hours = config.initial_password_hours;
+                    tipline::staff::accounts::reset_password(
+                        &mut conn, &signer, "cli", &username, &password, hours,
+                    )
+                    .map_err(|e| e.to_string())?;
+                    out!("user {username}: new initial password set; their sessions ended");
+                    if generated {
+                        out!("initial password (shown once): {}", password.as_str());
+                    }
+                    out!("It must be changed at the next login and expires unused in {hours} h.");
                 }
                 UserAction::List => {
                     for (_, name, role, unit, disabled) in
@@ -517,12 +542,23 @@ fn run(cli: Cli) -> Result<(), String> {
             let mut conn = target.connect().map_err(|e| e.to_string())?;
             let signer = keys.audit_signer();
             match action {
-                TokenAction::Issue { username, expires } => {
+                TokenAction::Issue {
+                    username,
+                    hours,
+                    scope,
+                } => {
+                    let scopes = tipline::staff::auth::Scope::parse_list(&scope)
+                        .map_err(|e| e.to_string())?;
+                    let hours = hours.clamp(1, tipline::staff::auth::TOKEN_MAX_HOURS);
                     let (id, token) = tipline::staff::auth::issue_token(
-                        &mut conn, &signer, "cli", &username, expires,
+                        &mut conn, &signer, "cli", &username, hours, &scopes,
                     )
                     .map_err(|e| e.to_string())?;
-                    out!("token {id} for {username}, valid {expires} days (shown once):");
+                    let names: Vec<&str> = scopes.iter().map(|s| s.as_str()).collect();
+                    out!(
+                        "token {id} for {username}, scopes {}, valid {hours} h (shown once):",
+                        names.join(",")
+                    );
                     out!("{token}");
                 }
                 TokenAction::Revoke { id } => {
@@ -677,6 +713,25 @@ fn stdout_failed(e: std::io::Error) -> ! {
     }
     eprintln!("tipline: stdout: {e}");
     std::process::exit(1)
+}
+
+/// The password for `user add` or `user reset-password`: from the file, or generated (true).
+fn initial_password(
+    file: Option<&std::path::Path>,
+) -> Result<(zeroize::Zeroizing<String>, bool), String> {
+    match file {
+        Some(p) => {
+            let text = std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()))?;
+            Ok((
+                zeroize::Zeroizing::new(text.trim_end_matches(['\n', '\r']).to_string()),
+                false,
+            ))
+        }
+        None => Ok((
+            tipline::staff::accounts::generate_password().map_err(|e| e.to_string())?,
+            true,
+        )),
+    }
 }
 
 fn parse_verifying_key(text: &str) -> Result<ed25519_dalek::VerifyingKey, String> {

@@ -107,7 +107,18 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
                 (crate::crypto::keyring::OFFICE, keys.office.key_id.clone()),
                 (crate::crypto::keyring::RELAY, keys.relay.key_id.clone()),
             ],
-        ),
+        )
+        .follow_only_recorded({
+            // Its own connection, not the pool's: sealing may happen while a request holds a
+            // pooled connection. One small query per new epoch.
+            let target = target.clone();
+            Box::new(move |kind, key_id| {
+                target
+                    .connect()
+                    .and_then(|mut c| db::keys::is_recorded(&mut c, kind, key_id))
+                    .unwrap_or(false)
+            })
+        }),
     );
     let opener = keys.office_opener();
     let staff = web::StaffKeys {
@@ -119,6 +130,7 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
         totp_key: crate::crypto::subkey(&keys.peppers.token, "totp-secrets"),
         csrf_key: crate::crypto::subkey(&keys.peppers.token, "csrf"),
         route: crate::triage::routing::RouteKey::new(&keys),
+        lock_key: crate::crypto::subkey(&keys.peppers.token, "login-network"),
     };
     let sms = config.sms.as_ref().map(crate::notify::sms::provider);
     if let Some(p) = &sms {

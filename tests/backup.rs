@@ -84,3 +84,45 @@ async fn backup_while_serving_then_restore_with_the_keys() {
         .await;
     assert_eq!(st.status(), 200);
 }
+
+/// The backup file is 0600 from its first moment (created with that mode, not chmod-ed after),
+/// whatever the umask, and a planted symlink at the destination is refused, not followed.
+#[tokio::test]
+async fn backup_is_created_private_and_never_through_a_symlink() {
+    use std::os::unix::fs::PermissionsExt;
+    let s = Server::start().await;
+    s.public_tip("trafficking", "xidu", "权限测试").await;
+    let under_umask_000 = |dest: &std::path::Path| {
+        let cli = s.cli_command(&["backup", dest.to_str().unwrap()]);
+        let mut cmd = std::process::Command::new("sh");
+        cmd.args(["-c", "umask 000; exec \"$0\" \"$@\""])
+            .arg(cli.get_program())
+            .args(cli.get_args())
+            .current_dir(s.dir.path())
+            .env_clear();
+        for (k, v) in cli.get_envs() {
+            if let Some(v) = v {
+                cmd.env(k, v);
+            }
+        }
+        cmd.output().unwrap()
+    };
+    let dest = s.dir.path().join("private.backup");
+    let out = under_umask_000(&dest);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mode = std::fs::metadata(&dest).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "mode {mode:o} under umask 000");
+
+    // A dangling symlink where the backup goes (someone expecting it to be followed into a
+    // place they can read): refused, and nothing is written at its target.
+    let target = s.dir.path().join("attacker-readable");
+    let link = s.dir.path().join("linked.backup");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    let out = under_umask_000(&link);
+    assert!(!out.status.success());
+    assert!(!target.exists(), "the symlink was not followed");
+}

@@ -24,7 +24,7 @@ cp tests/browser/flows.mjs "$NODE_DIR/flows.mjs"
 source tests/serve-lib.sh
 start_tipline "$BIN" "${BROWSER_DATABASE_URL:-}" browser.officer browser-test-password
 # The reward ladder's other signers (300 yuan: the unit's head, then finance) and the admin.
-"$BIN" user add --username browser.head --role supervisor --unit ps-xidu --password-file pw >/dev/null
-"$BIN" user add --username browser.finance --role finance --password-file pw >/dev/null
-"$BIN" user add --username browser.admin --role admin --password-file pw >/dev/null
+"$BIN" user add --username browser.head --role supervisor --unit ps-xidu --password-file pw --keep-password >/dev/null
+"$BIN" user add --username browser.finance --role finance --password-file pw --keep-password >/dev/null
+"$BIN" user add --username browser.admin --role admin --password-file pw --keep-password >/dev/null
 node "$NODE_DIR/flows.mjs" "$BASE" browser.officer browser-test-password "$SHOTS" browser.head browser.finance browser.admin

@@ -14,10 +14,10 @@ VENV=${SCHEMATHESIS_VENV:-/tmp/tipline-schemathesis}
 [ -x "$VENV/bin/schemathesis" ] || { python3 -m venv "$VENV" && "$VENV/bin/pip" install -q schemathesis==4.32.5; }
 source tests/serve-lib.sh
 start_tipline "$BIN" "${CONTRACT_DATABASE_URL:-}" contract.officer contract-test-password
-"$BIN" user add --username contract.sup --role supervisor --unit ps-xidu --password-file pw >/dev/null
-"$BIN" user add --username contract.finance --role finance --password-file pw >/dev/null
-"$BIN" user add --username contract.admin --role admin --password-file pw >/dev/null
-token() { "$BIN" token issue --username "$1" | tail -1; }
+"$BIN" user add --username contract.sup --role supervisor --unit ps-xidu --password-file pw --keep-password >/dev/null
+"$BIN" user add --username contract.finance --role finance --password-file pw --keep-password >/dev/null
+"$BIN" user add --username contract.admin --role admin --password-file pw --keep-password >/dev/null
+token() { "$BIN" token issue --username "$1" --scope all | tail -1; }
 TOKEN=$(token contract.officer)
 for i in 1 2 3; do
   curl -sf -H 'Content-Type: application/json' -d "{\"category\":\"trafficking\",\"township\":\"xidu\",\"description\":\"contract $i\"}" "$BASE/api/v1/tips" >/dev/null

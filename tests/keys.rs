@@ -447,3 +447,48 @@ async fn an_auditor_verifies_with_the_exported_key_alone() {
         assert!(!err.contains("panicked"), "{args:?}: {err}");
     }
 }
+
+/// A serving node follows a changed `office.pub` only to a key the database records: a public
+/// key planted in the keys dir (by someone who can write there but not run `keys rotate`) does
+/// not receive new tips.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_planted_office_pub_is_not_followed() {
+    let s = Server::start_with(Options {
+        extra_env: vec![("TIPLINE_EPOCH_SECONDS", "1".into())],
+        ..Options::default()
+    })
+    .await;
+    let officer = s.staff_token("k.planted", "supervisor", None);
+    let own = s.keyring().office.key_id.clone();
+    let foreign_dir = tempfile::tempdir().unwrap();
+    tipline::crypto::keyring::Keyring::generate(foreign_dir.path()).unwrap();
+    let foreign = tipline::crypto::keyring::Keyring::current_public(foreign_dir.path(), "office")
+        .unwrap()
+        .key_id;
+    assert_ne!(own, foreign);
+    std::fs::copy(
+        foreign_dir.path().join("office.pub"),
+        s.keys_dir().join("office.pub"),
+    )
+    .unwrap();
+    // Past the epoch's age, so new tips start a new epoch and look at office.pub.
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    let mut filed = Vec::new();
+    for i in 0..2 {
+        let d = format!("换钥之后 {i}");
+        let (id, _) = s.public_tip("trafficking", "xidu", &d).await;
+        filed.push(Filed { id, description: d });
+        tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    }
+    assert_eq!(
+        rows_naming(&s, &foreign),
+        0,
+        "nothing sealed to the planted key"
+    );
+    check_all_open(&s, &officer, &filed).await;
+    assert!(
+        s.log().contains("does not record"),
+        "the refusal is logged: {}",
+        s.log()
+    );
+}

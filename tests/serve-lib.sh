@@ -13,5 +13,5 @@ start_tipline() {
   BASE=http://127.0.0.1:$port
   for _ in $(seq 100); do curl -sf "$BASE/api/v1/meta" >/dev/null && break; sleep 0.1; done
   printf '%s\n' "$password" > pw
-  "$bin" user add --username "$user" --role officer --unit ps-xidu --password-file pw >/dev/null
+  "$bin" user add --username "$user" --role officer --unit ps-xidu --password-file pw --keep-password >/dev/null
 }

@@ -136,7 +136,13 @@ pub struct Sealer {
 struct Follow {
     dir: PathBuf,
     started_with: Vec<(&'static str, String)>,
+    /// Whether a key id found in `<kind>.pub` is one the database records for `kind`: a
+    /// changed file alone (someone with write access to the keys dir) is not followed.
+    recorded: Option<KeyCheck>,
 }
+
+/// `(kind, key_id) -> recorded?`, see `Sealer::follow_only_recorded`.
+pub type KeyCheck = Box<dyn Fn(&str, &str) -> bool + Send + Sync>;
 
 impl Sealer {
     pub fn new(node: NodeIdentity, max_age: Duration, max_uses: u32) -> Self {
@@ -155,7 +161,21 @@ impl Sealer {
         dir: PathBuf,
         started_with: Vec<(&'static str, String)>,
     ) -> Self {
-        self.follow = Some(Follow { dir, started_with });
+        self.follow = Some(Follow {
+            dir,
+            started_with,
+            recorded: None,
+        });
+        self
+    }
+
+    /// Follows a rotated key only once its fingerprint is recorded in the database (`tipline
+    /// keys rotate` records it); until then, and for any key swapped in by hand, new epochs
+    /// stay sealed to the start-up key.
+    pub fn follow_only_recorded(mut self, check: KeyCheck) -> Self {
+        if let Some(f) = &mut self.follow {
+            f.recorded = Some(check);
+        }
         self
     }
 
@@ -168,6 +188,15 @@ impl Sealer {
             return to.clone();
         };
         match super::keyring::Keyring::current_public(&f.dir, kind) {
+            Ok(now) if now.key_id == to.key_id => now,
+            Ok(now) if f.recorded.as_ref().is_some_and(|ok| !ok(kind, &now.key_id)) => {
+                tracing::warn!(
+                    kind,
+                    key_id = %now.key_id,
+                    "the public key file names a key the database does not record; sealing to the start-up key"
+                );
+                to.clone()
+            }
             Ok(now) => now,
             Err(e) => {
                 tracing::warn!(error = %e, "cannot read the current public key; sealing to the start-up key");

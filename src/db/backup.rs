@@ -21,6 +21,19 @@ pub fn backup(target: &DbTarget, conn: &mut DbConn, dest: &Path) -> Result<(), B
     let dest_str = dest
         .to_str()
         .ok_or_else(|| BackupError::Failed("destination path is not UTF-8".into()))?;
+    // The file is made here, empty and 0600 from its first moment (create_new: never someone
+    // else's file or symlink), and only then filled: SQLite's VACUUM INTO writes into an empty
+    // file and pg_dump truncates it, both keeping its mode. No window where the umask rules.
+    create_private(dest)?;
+    let filled = fill(target, conn, dest_str);
+    if filled.is_err() {
+        // A failed copy leaves nothing behind that looks like a backup.
+        let _ = std::fs::remove_file(dest);
+    }
+    filled
+}
+
+fn fill(target: &DbTarget, conn: &mut DbConn, dest_str: &str) -> Result<(), BackupError> {
     match target.backend {
         // VACUUM INTO reads one snapshot and writes a compact, consistent copy; writers go on.
         Backend::Sqlite => {
@@ -46,13 +59,21 @@ pub fn backup(target: &DbTarget, conn: &mut DbConn, dest: &Path) -> Result<(), B
             }
         }
     }
+    Ok(())
+}
+
+fn create_private(dest: &Path) -> Result<(), BackupError> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
     #[cfg(unix)]
     {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(dest, std::fs::Permissions::from_mode(0o600))
-            .map_err(|e| BackupError::Failed(e.to_string()))?;
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
     }
-    Ok(())
+    options.open(dest).map(drop).map_err(|e| match e.kind() {
+        std::io::ErrorKind::AlreadyExists => BackupError::Exists(dest.display().to_string()),
+        _ => BackupError::Failed(format!("{}: {e}", dest.display())),
+    })
 }
 
 /// The database URL without its password, and the password (percent-decoded).

@@ -181,6 +181,17 @@ fn record_rotations(
     recorded(conn)
 }
 
+/// Whether `key_id` is the recorded current key of `kind` (a serving node follows a rotation
+/// only to such a key).
+pub fn is_recorded(conn: &mut DbConn, kind: &str, key_id: &str) -> Result<bool, DbError> {
+    let n: i64 = keyring::table
+        .filter(keyring::purpose.eq(kind))
+        .filter(keyring::fingerprint.eq(key_id))
+        .count()
+        .get_result(conn)?;
+    Ok(n > 0)
+}
+
 /// Rows still sealed to `key_id`.
 pub fn rows_naming(conn: &mut DbConn, key_id: &str) -> Result<i64, DbError> {
     Ok(sealed_keys::table

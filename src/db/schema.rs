@@ -78,6 +78,8 @@ diesel::table! {
         created_at -> BigInt,
         contact -> Nullable<Binary>,
         notify -> Text,
+        must_change_password -> Bool,
+        password_expires_at -> Nullable<BigInt>,
     }
 }
 
@@ -88,6 +90,7 @@ diesel::table! {
         stage -> Text,
         created_at -> BigInt,
         last_seen -> BigInt,
+        totp_failures -> Integer,
     }
 }
 
@@ -99,6 +102,16 @@ diesel::table! {
         created_at -> BigInt,
         expires_at -> BigInt,
         revoked -> Bool,
+        scopes -> Text,
+    }
+}
+
+diesel::table! {
+    login_locks (lock_key) {
+        lock_key -> Binary,
+        failures -> Integer,
+        locked_until -> BigInt,
+        updated_at -> BigInt,
     }
 }
 
@@ -352,6 +365,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     staff,
     sessions,
     api_tokens,
+    login_locks,
     audit_log,
     audit_head,
     tip_events,

@@ -56,7 +56,13 @@ pub struct NewUser<'a> {
     pub role: &'a str,
     pub unit: Option<&'a str>,
     pub password: &'a str,
+    /// `Some(hours)`: an initial password, to be changed at first login and void if unused
+    /// for this long. `None`: the user's own password (`user add --keep-password`).
+    pub initial_hours: Option<i64>,
 }
+
+/// How long an initial password stays usable by default (`TIPLINE_INITIAL_PASSWORD_HOURS`).
+pub const INITIAL_PASSWORD_HOURS: i64 = 72;
 
 /// Creates an account. `by` is the audit actor (`cli` or `staff:NAME`).
 pub fn add_user(
@@ -103,6 +109,8 @@ pub fn add_user(
                 staff::unit_code.eq(u.unit),
                 staff::password_hash.eq(&hash),
                 staff::created_at.eq(now_unix()),
+                staff::must_change_password.eq(u.initial_hours.is_some()),
+                staff::password_expires_at.eq(u.initial_hours.map(|h| now_unix() + h * 3600)),
             ))
             .execute(c)?;
         audit::append(
@@ -205,7 +213,11 @@ pub fn set_password(
     conn.transaction(|c| {
         audit::lock_head(c)?;
         diesel::update(staff::table.filter(staff::id.eq(&actor.id)))
-            .set(staff::password_hash.eq(&hash))
+            .set((
+                staff::password_hash.eq(&hash),
+                staff::must_change_password.eq(false),
+                staff::password_expires_at.eq(None::<i64>),
+            ))
             .execute(c)?;
         diesel::delete(sessions::table.filter(sessions::staff_id.eq(&actor.id))).execute(c)?;
         audit::append(
@@ -215,6 +227,50 @@ pub fn set_password(
                 actor: &actor.audit_name(),
                 action: "user.password",
                 object: &actor.audit_name(),
+                outcome: Outcome::Ok,
+            },
+        )?;
+        Ok(())
+    })
+}
+
+/// Gives an account a new initial password (`tipline user reset-password`): it must be changed
+/// at the next login and expires unused after `hours`. Every session of the account ends.
+pub fn reset_password(
+    conn: &mut DbConn,
+    signer: &SigningKey,
+    by: &str,
+    username: &str,
+    password: &str,
+    hours: i64,
+) -> Result<(), StaffError> {
+    if password.chars().count() < MIN_PASSWORD {
+        return Err(StaffError::WeakPassword);
+    }
+    let hash = hash_password(password)?;
+    conn.transaction(|c| {
+        audit::lock_head(c)?;
+        let id: String = staff::table
+            .filter(staff::username.eq(username))
+            .select(staff::id)
+            .first(c)
+            .optional()?
+            .ok_or(StaffError::NoSuchUser)?;
+        diesel::update(staff::table.filter(staff::id.eq(&id)))
+            .set((
+                staff::password_hash.eq(&hash),
+                staff::must_change_password.eq(true),
+                staff::password_expires_at.eq(Some(now_unix() + hours.max(1) * 3600)),
+            ))
+            .execute(c)?;
+        diesel::delete(sessions::table.filter(sessions::staff_id.eq(&id))).execute(c)?;
+        audit::append(
+            c,
+            signer,
+            &Entry {
+                actor: by,
+                action: "user.password.reset",
+                object: &format!("staff:{username}"),
                 outcome: Outcome::Ok,
             },
         )?;

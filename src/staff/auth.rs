@@ -6,7 +6,7 @@ use super::accounts::{check_totp, verify_password};
 use super::{Actor, StaffError};
 use crate::audit::{self, Entry, Outcome};
 use crate::crypto::{Secret32, ct_eq, keyed_hash, random_bytes, sha256};
-use crate::db::schema::{api_tokens, sessions, staff};
+use crate::db::schema::{api_tokens, login_locks, sessions, staff};
 use crate::db::{DbConn, now_unix};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -17,9 +17,94 @@ use ed25519_dalek::SigningKey;
 pub const IDLE_SECONDS: i64 = 30 * 60;
 /// And after this long in any case.
 pub const MAX_SESSION_SECONDS: i64 = 12 * 3600;
-/// Failures before the account locks.
+/// Failures (wrong passwords and wrong TOTP codes) from one client network before that
+/// network is locked out of that account.
 pub const LOCK_AFTER: i32 = 5;
+/// The first lock; each further round of `LOCK_AFTER` failures doubles it, up to a day.
 pub const LOCK_SECONDS: i64 = 15 * 60;
+const MAX_LOCK_SECONDS: i64 = 24 * 3600;
+/// Wrong TOTP codes a password-stage session survives; the next one ends it.
+pub const TOTP_TRIES: i32 = 3;
+/// A lock row forgotten this long after its last failure (and its lock over) is deleted.
+const LOCK_ROW_SECONDS: i64 = 24 * 3600;
+
+/// Where a login attempt comes from: the client's network (IPv4 address or IPv6 /64, see
+/// `web::ratelimit::network_of`) and the key its lock rows are hashed under. Neither the
+/// address nor the typed username is stored: only `keyed_hash(key, username, network)`.
+pub struct Origin<'a> {
+    pub lock_key: &'a Secret32,
+    pub network: &'a str,
+}
+
+impl Origin<'_> {
+    fn lock_row(&self, username: &str) -> Vec<u8> {
+        keyed_hash(
+            self.lock_key,
+            &[
+                b"login-lock-v1",
+                &(username.len() as u64).to_be_bytes(),
+                username.as_bytes(),
+                self.network.as_bytes(),
+            ],
+        )
+        .to_vec()
+    }
+}
+
+/// The lock of one (username, network), if it is locked now.
+fn locked(c: &mut DbConn, key: &[u8], now: i64) -> Result<bool, StaffError> {
+    let until: Option<i64> = login_locks::table
+        .filter(login_locks::lock_key.eq(key))
+        .select(login_locks::locked_until)
+        .first(c)
+        .optional()?;
+    Ok(until.is_some_and(|u| u > now))
+}
+
+/// Counts one failure (or one attempt about to be checked) against (username, network), inside
+/// the caller's transaction, which holds the write lock: every `LOCK_AFTER`th locks, each
+/// round for twice as long as the one before.
+fn count_failure(c: &mut DbConn, key: &[u8], now: i64) -> Result<i32, StaffError> {
+    diesel::delete(
+        login_locks::table
+            .filter(login_locks::updated_at.lt(now - LOCK_ROW_SECONDS))
+            .filter(login_locks::locked_until.lt(now)),
+    )
+    .execute(c)?;
+    let before: i32 = login_locks::table
+        .filter(login_locks::lock_key.eq(key))
+        .select(login_locks::failures)
+        .first(c)
+        .optional()?
+        .unwrap_or(0);
+    let failures = before.saturating_add(1);
+    let lock = if failures % LOCK_AFTER == 0 {
+        let round = (failures / LOCK_AFTER - 1).clamp(0, 10) as u32;
+        now + (LOCK_SECONDS << round).min(MAX_LOCK_SECONDS)
+    } else {
+        0
+    };
+    if before == 0 {
+        diesel::delete(login_locks::table.filter(login_locks::lock_key.eq(key))).execute(c)?;
+        diesel::insert_into(login_locks::table)
+            .values((
+                login_locks::lock_key.eq(key),
+                login_locks::failures.eq(failures),
+                login_locks::locked_until.eq(lock),
+                login_locks::updated_at.eq(now),
+            ))
+            .execute(c)?;
+    } else {
+        diesel::update(login_locks::table.filter(login_locks::lock_key.eq(key)))
+            .set((
+                login_locks::failures.eq(failures),
+                login_locks::locked_until.eq(lock),
+                login_locks::updated_at.eq(now),
+            ))
+            .execute(c)?;
+    }
+    Ok(failures)
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stage {
@@ -27,6 +112,8 @@ pub enum Stage {
     Password,
     /// Password given, no TOTP enrolled yet: only enrolment is allowed.
     Enrol,
+    /// Both factors given, but the password is an initial one: only the change-password page.
+    Change,
     Full,
 }
 
@@ -35,11 +122,12 @@ impl Stage {
         match self {
             Stage::Password => "password",
             Stage::Enrol => "enrol",
+            Stage::Change => "change",
             Stage::Full => "full",
         }
     }
     fn parse(s: &str) -> Option<Stage> {
-        [Stage::Password, Stage::Enrol, Stage::Full]
+        [Stage::Password, Stage::Enrol, Stage::Change, Stage::Full]
             .into_iter()
             .find(|x| x.as_str() == s)
     }
@@ -74,94 +162,107 @@ pub enum LoginResult {
     Refused(StaffError),
 }
 
-/// Checks username and password, counting failures and locking after `LOCK_AFTER`.
+fn audit_login(
+    c: &mut DbConn,
+    signer: &SigningKey,
+    object: &str,
+    action: &str,
+    outcome: Outcome,
+) -> Result<(), StaffError> {
+    audit::append(
+        c,
+        signer,
+        &Entry {
+            actor: object,
+            action,
+            object,
+            outcome,
+        },
+    )?;
+    Ok(())
+}
+
+/// Checks username and password. The attempt is counted against (username, client network)
+/// first, in the transaction that checks the lock and holds the write lock, and only then is
+/// the password verified: parallel guesses cannot all read the same count. A right password
+/// takes back its own count; only a right TOTP code clears the rest. Unknown usernames take the same path (a dummy Argon2 verify, the same lock rows,
+/// the same answers, "locked" included).
 pub fn login(
     conn: &mut DbConn,
     signer: &SigningKey,
+    origin: &Origin,
     username: &str,
     password: &str,
 ) -> Result<LoginResult, StaffError> {
     let now = now_unix();
-    let row = staff::table
-        .filter(staff::username.eq(username))
-        .select((
-            staff::id,
-            staff::password_hash,
-            staff::disabled,
-            staff::locked_until,
-            staff::failed_logins,
-            staff::totp_enabled,
-        ))
-        .first::<(String, String, bool, i64, i32, bool)>(conn)
-        .optional()?;
-    let Some((id, hash, disabled, locked_until, failures, totp)) = row else {
-        let _ = verify_password(dummy_hash(), password);
+    let key = origin.lock_row(username);
+    type Row = (String, String, bool, bool, bool, Option<i64>);
+    let admitted = conn.transaction::<_, StaffError, _>(|c| {
+        audit::lock_head(c)?;
+        let row = staff::table
+            .filter(staff::username.eq(username))
+            .select((
+                staff::id,
+                staff::password_hash,
+                staff::disabled,
+                staff::totp_enabled,
+                staff::must_change_password,
+                staff::password_expires_at,
+            ))
+            .first::<Row>(c)
+            .optional()?;
+        let object = match row {
+            Some(_) => format!("staff:{username}"),
+            None => "staff:unknown".to_string(),
+        };
+        if locked(c, &key, now)? {
+            audit_login(c, signer, &object, "login", Outcome::Denied)?;
+            return Ok(None);
+        }
+        count_failure(c, &key, now)?;
+        Ok(Some((row, object)))
+    })?;
+    let Some((row, object)) = admitted else {
+        return Ok(LoginResult::Refused(StaffError::Locked));
+    };
+    let good = match &row {
+        Some((_, hash, disabled, ..)) => verify_password(hash, password) && !disabled,
+        None => {
+            let _ = verify_password(dummy_hash(), password);
+            false
+        }
+    };
+    let Some((id, _, _, totp, _, expires)) = row.filter(|_| good) else {
         conn.transaction(|c| {
-            audit::append(
-                c,
-                signer,
-                &Entry {
-                    actor: "anonymous",
-                    action: "login",
-                    object: "staff:unknown",
-                    outcome: Outcome::Failed,
-                },
-            )
+            audit::lock_head(c)?;
+            audit_login(c, signer, &object, "login", Outcome::Failed)
         })?;
         return Ok(LoginResult::Refused(StaffError::BadCredentials));
     };
-    let object = format!("staff:{username}");
-    if locked_until > now {
+    if expires.is_some_and(|e| e <= now) {
         conn.transaction(|c| {
-            audit::append(
-                c,
-                signer,
-                &Entry {
-                    actor: &object,
-                    action: "login",
-                    object: &object,
-                    outcome: Outcome::Denied,
-                },
-            )
-        })?;
-        return Ok(LoginResult::Refused(StaffError::Locked));
-    }
-    if disabled || !verify_password(&hash, password) {
-        conn.transaction::<_, StaffError, _>(|c| {
             audit::lock_head(c)?;
-            let failures = failures + 1;
-            let lock = if failures >= LOCK_AFTER {
-                now + LOCK_SECONDS
-            } else {
-                0
-            };
-            diesel::update(staff::table.filter(staff::id.eq(&id)))
-                .set((
-                    staff::failed_logins.eq(failures),
-                    staff::locked_until.eq(lock),
-                ))
-                .execute(c)?;
-            audit::append(
-                c,
-                signer,
-                &Entry {
-                    actor: &object,
-                    action: "login",
-                    object: &object,
-                    outcome: Outcome::Failed,
-                },
-            )?;
-            Ok(())
+            audit_login(c, signer, &object, "login.expired", Outcome::Denied)
         })?;
-        return Ok(LoginResult::Refused(StaffError::BadCredentials));
+        return Ok(LoginResult::Refused(StaffError::InitialPasswordExpired));
     }
     let stage = if totp { Stage::Password } else { Stage::Enrol };
     let (token, id_hash) = new_secret_token("s_")?;
     conn.transaction::<_, StaffError, _>(|c| {
         audit::lock_head(c)?;
-        diesel::update(staff::table.filter(staff::id.eq(&id)))
-            .set((staff::failed_logins.eq(0), staff::locked_until.eq(0)))
-            .execute(c)?;
+        // The right password takes back its own attempt, nothing more: wrong TOTP codes
+        // counted on this (account, network) stay counted until a code is right, so logging
+        // in again does not buy more guesses at the code.
+        diesel::update(
+            login_locks::table
+                .filter(login_locks::lock_key.eq(&key))
+                .filter(login_locks::failures.gt(0)),
+        )
+        .set((
+            login_locks::failures.eq(login_locks::failures - 1),
+            login_locks::locked_until.eq(0),
+        ))
+        .execute(c)?;
         diesel::insert_into(sessions::table)
             .values((
                 sessions::id_hash.eq(&id_hash),
@@ -171,58 +272,94 @@ pub fn login(
                 sessions::last_seen.eq(now),
             ))
             .execute(c)?;
-        audit::append(
-            c,
-            signer,
-            &Entry {
-                actor: &object,
-                action: "login.password",
-                object: &object,
-                outcome: Outcome::Ok,
-            },
-        )?;
-        Ok(())
+        audit_login(c, signer, &object, "login.password", Outcome::Ok)
     })?;
     Ok(LoginResult::Session { token, stage })
 }
 
-/// Second factor: a TOTP code moves the session to `Full` (or finishes enrolment).
+/// What a TOTP code did to a password-stage (or enrolment) session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecondFactor {
+    /// Accepted: the session's new stage (`Full`, or `Change` for an initial password).
+    Accepted(Stage),
+    /// Wrong or spent; the session lives on for another try.
+    Wrong,
+    /// The session is over: too many wrong codes, or this client is locked out of the account.
+    Ended,
+}
+
+/// Second factor: a TOTP code moves the session on. All in one transaction holding the write
+/// lock: the session's failures and the (account, network) lock are read, the code checked, and
+/// a wrong code counted against both before anyone else's attempt is looked at.
 pub fn second_factor(
     conn: &mut DbConn,
     signer: &SigningKey,
     totp_key: &Secret32,
+    origin: &Origin,
     session: &Session,
     code: &str,
-) -> Result<bool, StaffError> {
+) -> Result<SecondFactor, StaffError> {
     let enrolling = session.stage == Stage::Enrol;
-    let ok = check_totp(conn, totp_key, &session.actor.id, code, enrolling)?;
     let object = session.actor.audit_name();
+    let key = origin.lock_row(&session.actor.username);
+    let now = now_unix();
+    let action = if enrolling {
+        "totp.enrol"
+    } else {
+        "login.totp"
+    };
     conn.transaction::<_, StaffError, _>(|c| {
         audit::lock_head(c)?;
-        if ok {
-            diesel::update(sessions::table.filter(sessions::id_hash.eq(&session.id_hash)))
-                .set(sessions::stage.eq(Stage::Full.as_str()))
+        let end = |c: &mut DbConn| -> Result<SecondFactor, StaffError> {
+            diesel::delete(sessions::table.filter(sessions::id_hash.eq(&session.id_hash)))
                 .execute(c)?;
-        }
-        let action = if enrolling {
-            "totp.enrol"
-        } else {
-            "login.totp"
+            audit_login(c, signer, &object, action, Outcome::Denied)?;
+            Ok(SecondFactor::Ended)
         };
-        let outcome = if ok { Outcome::Ok } else { Outcome::Failed };
-        audit::append(
-            c,
-            signer,
-            &Entry {
-                actor: &object,
-                action,
-                object: &object,
-                outcome,
-            },
-        )?;
-        Ok(())
-    })?;
-    Ok(ok)
+        let tries: Option<(String, i32)> = sessions::table
+            .filter(sessions::id_hash.eq(&session.id_hash))
+            .select((sessions::stage, sessions::totp_failures))
+            .first(c)
+            .optional()?;
+        let Some((stage, failures)) = tries else {
+            return Ok(SecondFactor::Ended);
+        };
+        if Stage::parse(&stage) != Some(session.stage)
+            || failures >= TOTP_TRIES
+            || locked(c, &key, now)?
+        {
+            return end(c);
+        }
+        if check_totp(c, totp_key, &session.actor.id, code, enrolling)? {
+            let must_change: bool = staff::table
+                .filter(staff::id.eq(&session.actor.id))
+                .select(staff::must_change_password)
+                .first(c)?;
+            let next = if must_change {
+                Stage::Change
+            } else {
+                Stage::Full
+            };
+            diesel::update(sessions::table.filter(sessions::id_hash.eq(&session.id_hash)))
+                .set((
+                    sessions::stage.eq(next.as_str()),
+                    sessions::totp_failures.eq(0),
+                ))
+                .execute(c)?;
+            diesel::delete(login_locks::table.filter(login_locks::lock_key.eq(&key))).execute(c)?;
+            audit_login(c, signer, &object, action, Outcome::Ok)?;
+            return Ok(SecondFactor::Accepted(next));
+        }
+        count_failure(c, &key, now)?;
+        audit_login(c, signer, &object, action, Outcome::Failed)?;
+        if failures + 1 >= TOTP_TRIES {
+            return end(c);
+        }
+        diesel::update(sessions::table.filter(sessions::id_hash.eq(&session.id_hash)))
+            .set(sessions::totp_failures.eq(failures + 1))
+            .execute(c)?;
+        Ok(SecondFactor::Wrong)
+    })
 }
 
 /// Loads the session behind a cookie value, ending it if idle or too old. Touches last_seen.
@@ -292,14 +429,88 @@ pub fn csrf_ok(csrf_key: &Secret32, session: &Session, given: &str) -> bool {
 
 // --- API tokens -------------------------------------------------------------------------------
 
+/// What a bearer token may do, checked per route on top of the role (see
+/// `web::staff_api::scope_of`): a token narrows what its user may do, never widens it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// GET on tips, cases, units, reports and one's own settings.
+    Read,
+    /// Changing tips and cases (transitions, notes, messages, new tips) and one's settings.
+    Write,
+    /// Rewards, payouts, the ledger and reading policy documents.
+    Rewards,
+    /// The audit log.
+    Audit,
+    /// Users, units, policy documents.
+    Admin,
+}
+
+impl Scope {
+    pub const ALL: [Scope; 5] = [
+        Scope::Read,
+        Scope::Write,
+        Scope::Rewards,
+        Scope::Audit,
+        Scope::Admin,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::Read => "read",
+            Scope::Write => "write",
+            Scope::Rewards => "rewards",
+            Scope::Audit => "audit",
+            Scope::Admin => "admin",
+        }
+    }
+
+    /// A comma-separated list (`read,write`), or `all`.
+    pub fn parse_list(s: &str) -> Result<Vec<Scope>, StaffError> {
+        let mut out = Vec::new();
+        for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            if part == "all" {
+                return Ok(Scope::ALL.to_vec());
+            }
+            let scope = Scope::ALL
+                .into_iter()
+                .find(|x| x.as_str() == part)
+                .ok_or(StaffError::UnknownScope)?;
+            if !out.contains(&scope) {
+                out.push(scope);
+            }
+        }
+        if out.is_empty() {
+            return Err(StaffError::UnknownScope);
+        }
+        Ok(out)
+    }
+
+    fn join(scopes: &[Scope]) -> String {
+        scopes
+            .iter()
+            .map(|s| s.as_str())
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+}
+
+/// Default and longest lifetime of a bearer token, hours.
+pub const TOKEN_DEFAULT_HOURS: i64 = 24;
+pub const TOKEN_MAX_HOURS: i64 = 30 * 24;
+
 /// Issues a bearer token for a user; the token is returned once and stored only as a hash.
+/// Only the CLI issues tokens (no web route does), so a password alone never yields one.
 pub fn issue_token(
     conn: &mut DbConn,
     signer: &SigningKey,
     by: &str,
     username: &str,
-    days: i64,
+    hours: i64,
+    scopes: &[Scope],
 ) -> Result<(String, String), StaffError> {
+    if scopes.is_empty() {
+        return Err(StaffError::UnknownScope);
+    }
     let (token, hash) = new_secret_token("tl_")?;
     let id = hex::encode(random_bytes::<6>()?);
     let now = now_unix();
@@ -318,7 +529,8 @@ pub fn issue_token(
                 api_tokens::staff_id.eq(&staff_id),
                 api_tokens::token_hash.eq(&hash),
                 api_tokens::created_at.eq(now),
-                api_tokens::expires_at.eq(now + days.clamp(1, 366) * 86_400),
+                api_tokens::expires_at.eq(now + hours.clamp(1, TOKEN_MAX_HOURS) * 3600),
+                api_tokens::scopes.eq(Scope::join(scopes)),
             ))
             .execute(c)?;
         audit::append(
@@ -363,18 +575,29 @@ pub fn revoke_token(
     })
 }
 
-/// The actor behind a bearer token, if it is known, unexpired, unrevoked and its user enabled.
-pub fn actor_for_token(conn: &mut DbConn, token: &str) -> Result<Option<Actor>, StaffError> {
+/// The actor behind a bearer token and the token's scopes, if it is known, unexpired,
+/// unrevoked, and its user enabled and past any initial password.
+pub fn actor_for_token(
+    conn: &mut DbConn,
+    token: &str,
+) -> Result<Option<(Actor, Vec<Scope>)>, StaffError> {
     let hash = sha256(token.as_bytes()).to_vec();
     let row = api_tokens::table
+        .inner_join(staff::table)
         .filter(api_tokens::token_hash.eq(&hash))
         .filter(api_tokens::revoked.eq(false))
         .filter(api_tokens::expires_at.gt(now_unix()))
-        .select(api_tokens::staff_id)
-        .first::<String>(conn)
+        .filter(staff::must_change_password.eq(false))
+        .select((api_tokens::staff_id, api_tokens::scopes))
+        .first::<(String, String)>(conn)
         .optional()?;
-    match row {
-        Some(id) => super::accounts::actor_by_id(conn, &id),
-        None => Ok(None),
-    }
+    let Some((id, scopes)) = row else {
+        return Ok(None);
+    };
+    // Unknown names in the column grant nothing.
+    let scopes = scopes
+        .split(',')
+        .filter_map(|p| Scope::ALL.into_iter().find(|s| s.as_str() == p))
+        .collect();
+    Ok(super::accounts::actor_by_id(conn, &id)?.map(|a| (a, scopes)))
 }

@@ -106,6 +106,12 @@ pub enum StaffError {
     BadCredentials,
     #[error("the account is locked after repeated failures; try again later")]
     Locked,
+    #[error(
+        "the initial password has expired unused; ask an admin for a new one (tipline user reset-password)"
+    )]
+    InitialPasswordExpired,
+    #[error("unknown token scope (use read, write, rewards, audit, admin, or all)")]
+    UnknownScope,
     #[error("no such token")]
     NoSuchToken,
     #[error(transparent)]

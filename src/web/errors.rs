@@ -283,7 +283,7 @@ impl From<crate::staff::StaffError> for ApiError {
         match e {
             S::Exists => ApiError::Conflict(e.to_string()),
             S::NoSuchUser | S::NoSuchToken => ApiError::NotFound,
-            S::BadCredentials | S::Locked => ApiError::Unauthorized,
+            S::BadCredentials | S::Locked | S::InitialPasswordExpired => ApiError::Unauthorized,
             S::Db(d) => {
                 tracing::error!(error = %d, "staff database error");
                 ApiError::Internal

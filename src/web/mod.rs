@@ -70,6 +70,8 @@ pub struct StaffKeys {
     pub opener: Option<crate::crypto::seal::Opener>,
     pub totp_key: crate::crypto::Secret32,
     pub csrf_key: crate::crypto::Secret32,
+    /// Login lock rows are keyed by a hash of (username, client network) under this key.
+    pub lock_key: crate::crypto::Secret32,
     /// The blind-index subkeys; only beside the office key (police zone), which confirms
     /// what they find.
     pub blind: Option<crate::crypto::blind::BlindKeys>,

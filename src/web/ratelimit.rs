@@ -40,7 +40,7 @@ impl RateLimiter {
 
     /// The client's address: the peer, or the nearest untrusted hop of X-Forwarded-For when
     /// the peer is one of our proxies.
-    fn client(&self, req: &HttpRequest) -> Option<IpAddr> {
+    pub(crate) fn client(&self, req: &HttpRequest) -> Option<IpAddr> {
         let peer = req.peer_addr()?.ip();
         if !self.trusted(&peer) {
             return Some(peer);
@@ -51,6 +51,16 @@ impl RateLimiter {
             .filter_map(|h| h.trim().parse::<IpAddr>().ok())
             .find(|ip| !self.trusted(ip))
             .or(Some(peer))
+    }
+
+    /// The client's network for login locks: the address for IPv4 (an IPv4-mapped IPv6 peer
+    /// included), the /64 for IPv6 (one subscriber's whole prefix), "unknown" when there is no
+    /// client address. Never stored: it only goes into a keyed hash.
+    pub fn network(&self, req: &HttpRequest) -> String {
+        match self.client(req) {
+            Some(ip) => network_of(ip),
+            None => "unknown".into(),
+        }
     }
 
     /// `Err(seconds)` when the client must wait.
@@ -84,6 +94,20 @@ impl RateLimiter {
     }
 }
 
+pub fn network_of(ip: IpAddr) -> String {
+    let ip = match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        IpAddr::V4(_) => ip,
+    };
+    match ip {
+        IpAddr::V4(v4) => format!("v4:{v4}"),
+        IpAddr::V6(v6) => {
+            let s = v6.segments();
+            format!("v6:{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -100,6 +124,16 @@ mod tests {
             req = req.insert_header(("x-forwarded-for", xff));
         }
         l.client(&req.to_http_request())
+    }
+
+    #[test]
+    fn networks_are_the_ipv4_address_or_the_ipv6_slash_64() {
+        let n = |s: &str| network_of(s.parse().unwrap());
+        assert_eq!(n("198.51.100.9"), "v4:198.51.100.9");
+        assert_ne!(n("198.51.100.9"), n("198.51.100.10"));
+        assert_eq!(n("::ffff:198.51.100.9"), "v4:198.51.100.9");
+        assert_eq!(n("2001:db8:1:2:aaaa::1"), n("2001:db8:1:2:bbbb::7"));
+        assert_ne!(n("2001:db8:1:2::1"), n("2001:db8:1:3::1"));
     }
 
     #[test]

@@ -1,11 +1,13 @@
 //! The staff JSON API under /api/v1/staff (DESIGN.md section 6). Bearer tokens from
-//! `tipline token issue`; every route checks role and unit, denies by default, and audits.
+//! `tipline token issue`, each with scopes checked per route (`scope_of`); every route also
+//! checks role and unit, denies by default, and audits.
 //! 401 without a valid token, 403 where the role may not act, 404 for a tip outside the unit.
 
 use super::AppState;
 use super::errors::ApiError;
 use crate::audit::{self, Entry, Outcome};
 use crate::intake::{Channel, StaffStamp, Submitted, TipFields};
+use crate::staff::auth::Scope;
 use crate::staff::{Actor, Role, auth};
 use crate::triage::work::{self, QueueFilter};
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -13,7 +15,33 @@ use serde::Deserialize;
 
 use super::db;
 
-/// The actor behind the request's bearer token; 401 otherwise.
+/// The scope a bearer token needs for a route (pattern under /api/v1/staff) and method.
+/// A route not listed here needs a scope no token has: deny by default.
+pub fn scope_of(method: &actix_web::http::Method, pattern: &str) -> Option<Scope> {
+    let read = *method == actix_web::http::Method::GET;
+    let path = pattern.strip_prefix("/api/v1/staff").unwrap_or(pattern);
+    let under = |p: &str| path == p || path.starts_with(&format!("{p}/"));
+    if under("/audit") {
+        Some(Scope::Audit)
+    } else if under("/users") {
+        Some(Scope::Admin)
+    } else if under("/units") || under("/policy") {
+        Some(if read { Scope::Read } else { Scope::Admin })
+    } else if under("/rewards")
+        || under("/payouts")
+        || under("/ledger")
+        || (path.starts_with("/tips/{id}/rewards"))
+    {
+        Some(Scope::Rewards)
+    } else if under("/tips") || under("/cases") || under("/me") || under("/reports") {
+        Some(if read { Scope::Read } else { Scope::Write })
+    } else {
+        None
+    }
+}
+
+/// The actor behind the request's bearer token; 401 otherwise, 403 (audited) when the token's
+/// scopes do not cover this route.
 pub async fn actor(state: &web::Data<AppState>, req: &HttpRequest) -> Result<Actor, ApiError> {
     let token = req
         .headers()
@@ -24,11 +52,28 @@ pub async fn actor(state: &web::Data<AppState>, req: &HttpRequest) -> Result<Act
         .filter(|t| !t.is_empty() && t.len() <= 128)
         .ok_or(ApiError::Unauthorized)?
         .to_string();
-    db(state, move |c, _| {
+    let needed = req.match_pattern().and_then(|p| scope_of(req.method(), &p));
+    let (who, scopes) = db(state, move |c, _| {
         auth::actor_for_token(c, &token).map_err(ApiError::from)
     })
     .await?
-    .ok_or(ApiError::Unauthorized)
+    .ok_or(ApiError::Unauthorized)?;
+    if needed.is_some_and(|n| scopes.contains(&n)) {
+        return Ok(who);
+    }
+    let name = who.audit_name();
+    let object = format!("scope:{}", needed.map_or("none", |s| s.as_str()));
+    db(state, move |c, st| {
+        let e = Entry {
+            actor: &name,
+            action: "token.scope",
+            object: &object,
+            outcome: Outcome::Denied,
+        };
+        audit::record(c, &st.staff.signer, &e).map_err(|_| ApiError::Internal)
+    })
+    .await?;
+    Err(ApiError::Forbidden)
 }
 
 /// Refuses, and audits, a role that may not use a route.
@@ -471,6 +516,7 @@ pub async fn add_user(
             role: &b.role,
             unit: b.unit.as_deref(),
             password: &b.password,
+            initial_hours: Some(st.config.initial_password_hours),
         };
         Ok(crate::staff::accounts::add_user(
             c,
@@ -592,4 +638,40 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(super::reward_api::configure)
         .configure(super::reports::configure_api)
         .configure(super::link_api::configure);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::http::Method;
+
+    /// Every staff route in the OpenAPI document names the scope `scope_of` asks of it.
+    #[test]
+    fn openapi_names_each_routes_token_scope() {
+        let doc: serde_json::Value = serde_json::from_str(super::super::api::OPENAPI).unwrap();
+        let mut seen = 0;
+        for (path, ops) in doc["paths"].as_object().unwrap() {
+            if !path.starts_with("/api/v1/staff") {
+                continue;
+            }
+            for (m, op) in ops.as_object().unwrap() {
+                let Ok(method) = Method::from_bytes(m.to_ascii_uppercase().as_bytes()) else {
+                    continue;
+                };
+                let Some(documented) = op.get("x-token-scope").and_then(|v| v.as_str()) else {
+                    continue;
+                };
+                let scope = scope_of(&method, path).map(Scope::as_str);
+                assert_eq!(scope, Some(documented), "{m} {path}");
+                assert!(op["responses"].get("403").is_some(), "{m} {path}: 403");
+                seen += 1;
+            }
+        }
+        assert!(seen >= 30, "{seen} staff operations");
+        assert_eq!(scope_of(&Method::GET, "/api/v1/staff/unlisted"), None);
+        assert_eq!(
+            scope_of(&Method::GET, "/api/v1/staff/tips/{id}/rewards/x"),
+            Some(Scope::Rewards)
+        );
+    }
 }

@@ -9,8 +9,7 @@
 
 use super::AppState;
 use super::errors::ApiError;
-use crate::crypto::token::{open_token, seal_token};
-use crate::db::now_unix;
+use crate::crypto::{ct_eq, keyed_hash, random_bytes};
 use crate::db::schema::tips;
 use crate::intake::catalog::{CATEGORIES, TOWNSHIPS};
 use crate::intake::{Channel, StaffStamp, Submitted, TipFields};
@@ -71,6 +70,21 @@ async fn signed_in(
 ) -> Result<Session, HttpResponse> {
     match session(state, req).await {
         Ok(Some(s)) if s.stage == Stage::Full => Ok(s),
+        Ok(Some(s)) if s.stage == Stage::Change => Err(see_other("/staff/password")),
+        Ok(Some(_)) => Err(see_other("/staff/totp")),
+        Ok(None) => Err(see_other("/staff/login")),
+        Err(e) => Err(error_page(&e, None)),
+    }
+}
+
+/// A session that may change its password: a full one, or one still on its initial password
+/// (which may do nothing else).
+async fn changing_password(
+    state: &web::Data<AppState>,
+    req: &HttpRequest,
+) -> Result<Session, HttpResponse> {
+    match session(state, req).await {
+        Ok(Some(s)) if matches!(s.stage, Stage::Full | Stage::Change) => Ok(s),
         Ok(Some(_)) => Err(see_other("/staff/totp")),
         Ok(None) => Err(see_other("/staff/login")),
         Err(e) => Err(error_page(&e, None)),
@@ -170,47 +184,89 @@ pub(super) async fn posted_by(
 
 // --- login -----------------------------------------------------------------------------------
 
-const LOGIN_CSRF: &str = "login-csrf";
+/// The pre-session cookie of the login form (path /staff): the form's CSRF token is derived from
+/// it, so a token is good only in the browser that was given the form.
+const LOGIN_COOKIE: &str = "tipline_login";
 
-fn login_csrf(state: &AppState) -> String {
-    seal_token(
-        &state.staff.csrf_key,
-        LOGIN_CSRF,
-        now_unix() + 3600,
-        b"login",
-    )
-    .unwrap_or_default()
+fn login_cookie_value(req: &HttpRequest) -> Option<String> {
+    req.cookie(LOGIN_COOKIE)
+        .map(|c| c.value().to_string())
+        .filter(|v| {
+            v.len() == 43
+                && v.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_".contains(&b))
+        })
 }
 
-pub async fn login_form(state: web::Data<AppState>) -> HttpResponse {
-    page(StatusCode::OK, v::login(&login_csrf(&state), None))
+fn login_csrf(state: &AppState, pre: &str) -> String {
+    hex::encode(&keyed_hash(&state.staff.csrf_key, &[b"login-csrf", pre.as_bytes()])[..16])
+}
+
+/// The login form, with the browser's pre-session cookie (a new one if it has none).
+fn login_page(
+    state: &AppState,
+    req: &HttpRequest,
+    status: StatusCode,
+    error: Option<&str>,
+) -> HttpResponse {
+    use base64::Engine;
+    let (pre, new) = match login_cookie_value(req) {
+        Some(v) => (v, false),
+        None => match random_bytes::<32>() {
+            Ok(b) => (
+                base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b),
+                true,
+            ),
+            Err(_) => return error_page(&ApiError::Internal, None),
+        },
+    };
+    let mut resp = page(status, v::login(&login_csrf(state, &pre), error));
+    if new {
+        let c = Cookie::build(LOGIN_COOKIE, pre)
+            .path("/staff")
+            .http_only(true)
+            .same_site(SameSite::Strict)
+            .secure(state.config.public_url.starts_with("https://"))
+            .finish();
+        let _ = resp.add_cookie(&c);
+    }
+    resp
+}
+
+pub async fn login_form(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
+    login_page(&state, &req, StatusCode::OK, None)
 }
 
 pub async fn login(state: web::Data<AppState>, req: HttpRequest, body: web::Bytes) -> HttpResponse {
     if let Err(e) = super::rate_limit(&state, &req) {
-        return page(
+        return login_page(
+            &state,
+            &req,
             e.status_code_for_page(),
-            v::login(&login_csrf(&state), Some("尝试次数太多，请稍后再试。")),
+            Some("尝试次数太多，请稍后再试。"),
         );
     }
     let f = form(&body);
-    if open_token(
-        &state.staff.csrf_key,
-        LOGIN_CSRF,
-        f.get("csrf").map(String::as_str).unwrap_or_default(),
-        now_unix(),
-    )
-    .is_err()
-    {
-        return page(
+    let given = f.get("csrf").map(String::as_str).unwrap_or_default();
+    let bound = login_cookie_value(&req)
+        .is_some_and(|pre| ct_eq(login_csrf(&state, &pre).as_bytes(), given.as_bytes()));
+    if !bound {
+        return login_page(
+            &state,
+            &req,
             StatusCode::FORBIDDEN,
-            v::login(&login_csrf(&state), Some("登录表单已过期，请重试。")),
+            Some("登录表单已过期，请重试。"),
         );
     }
     let username = f.get("username").cloned().unwrap_or_default();
     let password = zeroize::Zeroizing::new(f.get("password").cloned().unwrap_or_default());
+    let network = state.limiter.network(&req);
     let result = db(&state, move |c, st| {
-        auth::login(c, &st.staff.signer, &username, &password).map_err(ApiError::from)
+        let origin = auth::Origin {
+            lock_key: &st.staff.lock_key,
+            network: &network,
+        };
+        auth::login(c, &st.staff.signer, &origin, &username, &password).map_err(ApiError::from)
     })
     .await;
     match result {
@@ -224,14 +280,14 @@ pub async fn login(state: web::Data<AppState>, req: HttpRequest, body: web::Byte
             tokio::time::sleep(Duration::from_millis(800)).await;
             let text = match e {
                 crate::staff::StaffError::Locked => {
-                    "账号因多次登录失败已被暂时锁定，请 15 分钟后再试。"
+                    "登录失败次数过多，此账号已暂时锁定，请稍后再试。"
+                }
+                crate::staff::StaffError::InitialPasswordExpired => {
+                    "初始密码已过期（未在有效期内使用）。请联系管理员重新发放初始密码。"
                 }
                 _ => "用户名或密码错误。",
             };
-            page(
-                StatusCode::UNAUTHORIZED,
-                v::login(&login_csrf(&state), Some(text)),
-            )
+            login_page(&state, &req, StatusCode::UNAUTHORIZED, Some(text))
         }
         Err(e) => error_page(&e, None),
     }
@@ -258,7 +314,8 @@ async fn totp_page(
     status: StatusCode,
 ) -> HttpResponse {
     let s = match session(state, req).await {
-        Ok(Some(s)) if s.stage != Stage::Full => s,
+        Ok(Some(s)) if matches!(s.stage, Stage::Password | Stage::Enrol) => s,
+        Ok(Some(s)) if s.stage == Stage::Change => return see_other("/staff/password"),
         Ok(Some(_)) => return see_other("/staff"),
         _ => return see_other("/staff/login"),
     };
@@ -280,8 +337,12 @@ async fn totp_page(
 }
 
 pub async fn totp(state: web::Data<AppState>, req: HttpRequest, body: web::Bytes) -> HttpResponse {
+    if let Err(e) = super::rate_limit(&state, &req) {
+        let msg = "尝试次数太多，请稍后再试。";
+        return totp_page(&state, &req, Some(msg), e.status_code_for_page()).await;
+    }
     let s = match session(&state, &req).await {
-        Ok(Some(s)) if s.stage != Stage::Full => s,
+        Ok(Some(s)) if matches!(s.stage, Stage::Password | Stage::Enrol) => s,
         _ => return see_other("/staff/login"),
     };
     let f = form(&body);
@@ -290,14 +351,20 @@ pub async fn totp(state: web::Data<AppState>, req: HttpRequest, body: web::Bytes
     }
     let code = f.get("code").cloned().unwrap_or_default();
     let enrolling = s.stage == Stage::Enrol;
-    let ok = db(&state, move |c, st| {
-        auth::second_factor(c, &st.staff.signer, &st.staff.totp_key, &s, &code)
+    let network = state.limiter.network(&req);
+    let outcome = db(&state, move |c, st| {
+        let origin = auth::Origin {
+            lock_key: &st.staff.lock_key,
+            network: &network,
+        };
+        auth::second_factor(c, &st.staff.signer, &st.staff.totp_key, &origin, &s, &code)
             .map_err(ApiError::from)
     })
     .await;
-    match ok {
-        Ok(true) => see_other("/staff"),
-        Ok(false) => {
+    match outcome {
+        Ok(auth::SecondFactor::Accepted(Stage::Change)) => see_other("/staff/password"),
+        Ok(auth::SecondFactor::Accepted(_)) => see_other("/staff"),
+        Ok(auth::SecondFactor::Wrong) => {
             tokio::time::sleep(Duration::from_millis(800)).await;
             let msg = if enrolling {
                 "验证码不正确。二维码已更新，请重新扫描后输入新的验证码。"
@@ -305,6 +372,13 @@ pub async fn totp(state: web::Data<AppState>, req: HttpRequest, body: web::Bytes
                 "验证码不正确或已使用过，请输入新的验证码。"
             };
             totp_page(&state, &req, Some(msg), StatusCode::UNAUTHORIZED).await
+        }
+        Ok(auth::SecondFactor::Ended) => {
+            tokio::time::sleep(Duration::from_millis(800)).await;
+            let msg = "验证码错误次数过多，本次登录已作废，请重新输入用户名和密码。";
+            let mut resp = login_page(&state, &req, StatusCode::UNAUTHORIZED, Some(msg));
+            let _ = resp.add_cookie(&session_cookie(&state, String::new(), Some(0)));
+            resp
         }
         Err(e) => error_page(&e, None),
     }
@@ -343,13 +417,20 @@ pub async fn home(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse 
     }
 }
 
+/// Shown while a session is on an initial password.
+const FIRST_PASSWORD: (&str, &str) = (
+    "first",
+    "您正在使用管理员发放的初始密码：请先设置自己的新密码，之后才能使用其他功能。",
+);
+
 pub async fn password_form(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
-    let s = match signed_in(&state, &req).await {
+    let s = match changing_password(&state, &req).await {
         Ok(s) => s,
         Err(r) => return r,
     };
     let csrf = csrf_of(&state, &s);
-    page(StatusCode::OK, v::password(&nav(&s, &csrf), None))
+    let notice = (s.stage == Stage::Change).then_some(FIRST_PASSWORD);
+    page(StatusCode::OK, v::password(&nav(&s, &csrf), notice))
 }
 
 pub async fn password(
@@ -357,10 +438,14 @@ pub async fn password(
     req: HttpRequest,
     body: web::Bytes,
 ) -> HttpResponse {
-    let (s, f) = match posted(&state, &req, &body, None).await {
-        Ok(x) => x,
+    let s = match changing_password(&state, &req).await {
+        Ok(s) => s,
         Err(r) => return r,
     };
+    let f = form(&body);
+    if let Err(r) = check_csrf(&state, &s, &f) {
+        return r;
+    }
     let current = zeroize::Zeroizing::new(f.get("current").cloned().unwrap_or_default());
     let new = zeroize::Zeroizing::new(f.get("new").cloned().unwrap_or_default());
     let actor = s.actor.clone();
@@ -1109,6 +1194,7 @@ pub async fn admin_add_user(
             role: f.get("role").map(String::as_str).unwrap_or_default(),
             unit: unit.as_deref(),
             password: &password,
+            initial_hours: Some(st.config.initial_password_hours),
         };
         match accounts::add_user(c, &st.staff.signer, &by, &u) {
             Ok(_) => Ok(Ok((username, password.to_string()))),

@@ -476,7 +476,8 @@ impl Server {
         out
     }
 
-    /// Creates a user from the CLI and returns a bearer token for them.
+    /// Creates a user from the CLI (with a final password, `--keep-password`) and returns a
+    /// bearer token for them with every scope (the role still limits it).
     pub fn staff_token(&self, username: &str, role: &str, unit: Option<&str>) -> String {
         let pw = self.dir.path().join(format!("{username}.pw"));
         std::fs::write(&pw, "correct horse battery staple\n").unwrap();
@@ -489,6 +490,7 @@ impl Server {
             role,
             "--password-file",
             pw.to_str().unwrap(),
+            "--keep-password",
         ];
         if let Some(u) = unit {
             args.extend(["--unit", u]);
@@ -499,7 +501,7 @@ impl Server {
             "user add: {}",
             String::from_utf8_lossy(&out.stderr)
         );
-        let out = self.cli(&["token", "issue", "--username", username]);
+        let out = self.cli(&["token", "issue", "--username", username, "--scope", "all"]);
         assert!(
             out.status.success(),
             "token issue: {}",

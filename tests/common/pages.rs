@@ -33,6 +33,7 @@ pub fn add_user(s: &Server, name: &str, role: &str, unit: Option<&str>) {
         role,
         "--password-file",
         pw.to_str().unwrap(),
+        "--keep-password",
     ];
     if let Some(u) = unit {
         args.extend(["--unit", u]);
@@ -40,19 +41,28 @@ pub fn add_user(s: &Server, name: &str, role: &str, unit: Option<&str>) {
     assert!(s.cli(&args).status.success());
 }
 
+/// The login form's pre-session cookie (`tipline_login=...`), which its CSRF token is bound to.
+pub fn login_cookie_of(r: &reqwest::Response) -> Option<String> {
+    r.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("tipline_login="))
+        .map(|v| v.split(';').next().unwrap().to_string())
+}
+
+/// The login form: (pre-session cookie, CSRF token).
+pub async fn login_form(s: &Server) -> (String, String) {
+    let r = s.client.get(s.url("/staff/login")).send().await.unwrap();
+    let cookie = login_cookie_of(&r).expect("the login form sets its pre-session cookie");
+    (cookie, hidden(&r.text().await.unwrap(), "csrf"))
+}
+
 pub async fn password_step(s: &Server, name: &str, password: &str) -> reqwest::Response {
-    let page = s
-        .client
-        .get(s.url("/staff/login"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let csrf = hidden(&page, "csrf");
+    let (cookie, csrf) = login_form(s).await;
     s.client
         .post(s.url("/staff/login"))
+        .header("cookie", &cookie)
         .form(&[
             ("csrf", csrf.as_str()),
             ("username", name),
