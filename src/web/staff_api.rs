@@ -33,7 +33,12 @@ pub fn scope_of(method: &actix_web::http::Method, pattern: &str) -> Option<Scope
         || (path.starts_with("/tips/{id}/rewards"))
     {
         Some(Scope::Rewards)
-    } else if under("/tips") || under("/cases") || under("/me") || under("/reports") {
+    } else if under("/tips")
+        || under("/cases")
+        || under("/me")
+        || under("/reports")
+        || under("/search")
+    {
         Some(if read { Scope::Read } else { Scope::Write })
     } else {
         None
