@@ -188,11 +188,14 @@ pub async fn lookup(
 }
 
 /// A message from the receipt holder to the police; unknown receipts get the status 404.
+/// `once` is a message form's one-time token (its fingerprint and hour-rounded expiry), spent
+/// with the message: `Ok(false)` when it was already spent, so a reload stores nothing twice.
 pub async fn reporter_message(
     state: &web::Data<AppState>,
     receipt: Receipt,
     body: String,
-) -> Result<(), ApiError> {
+    once: Option<(Vec<u8>, i64)>,
+) -> Result<bool, ApiError> {
     let hash = receipt.hash(&state.intake.keys.peppers.receipt);
     let code = if body.trim().is_empty() {
         "required"
@@ -205,6 +208,12 @@ pub async fn reporter_message(
             crate::audit::lock_head_on_sqlite(c).map_err(|_| ApiError::Internal)?;
             let found = lookup_status(c, &hash).map_err(|_| ApiError::Internal)?;
             let tip = found.ok_or(ApiError::ReceiptUnknown)?;
+            if let Some((fingerprint, expires)) = &once
+                && !crate::intake::store::spend_once(c, fingerprint, *expires)
+                    .map_err(|_| ApiError::Internal)?
+            {
+                return Ok(false);
+            }
             let s = crate::triage::messages::Sealing {
                 sealer: &st.intake.sealer,
                 office: &st.intake.keys.office,
@@ -230,7 +239,8 @@ pub async fn reporter_message(
                     tracing::error!(error = %other, "storing a reporter message failed");
                     ApiError::Internal
                 }
-            })
+            })?;
+            Ok(true)
         })
     })
     .await

@@ -128,7 +128,7 @@ pub fn section(
             section class="reward" aria-labelledby="reward-title" {
                 h2 id="reward-title" { (heading) }
                 @for r in rewards {
-                    p { (explanation(lang, r)) }
+                    p { (crate::keep_whole(&explanation(lang, r))) }
                     @if let Some(code) = &r.claim_code {
                         p class="receipt claim" {
                             span { (code_label) ": " }
