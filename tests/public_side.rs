@@ -55,13 +55,22 @@ async fn a_captcha_takes_one_guess_and_a_failing_request_does_not_tell_it() {
     // A wrong guess is told, and spends the id: the right answer afterwards gets nothing.
     let (id, answer) = s.captcha().await;
     let (st, body) = post_tip(&s, &with_captcha(tip("猜验证码"), &id, &wrong(&answer))).await;
-    assert_eq!((st, body["error"]["code"].as_str()), (422, Some("captcha_wrong")));
+    assert_eq!(
+        (st, body["error"]["code"].as_str()),
+        (422, Some("captcha_wrong"))
+    );
     let (st, body) = post_tip(&s, &with_captcha(tip("猜验证码"), &id, &answer)).await;
-    assert_eq!((st, body["error"]["code"].as_str()), (409, Some("captcha_used")));
+    assert_eq!(
+        (st, body["error"]["code"].as_str()),
+        (409, Some("captcha_used"))
+    );
     // The brute force of issue 16: every other answer on the same id, each refused alike.
     for guess in ["22222", "33333", "45678", "98765"] {
         let (st, body) = post_tip(&s, &with_captcha(tip("猜验证码"), &id, guess)).await;
-        assert_eq!((st, body["error"]["code"].as_str()), (409, Some("captcha_used")));
+        assert_eq!(
+            (st, body["error"]["code"].as_str()),
+            (409, Some("captcha_used"))
+        );
     }
     assert_eq!(s.count("tips"), 0);
 
@@ -113,7 +122,11 @@ async fn captcha_media_is_rendered_once_per_id_and_limited() {
     let a = get(format!("/captcha/{id}.wav")).await;
     assert_eq!(a.status(), 200);
     let a = a.bytes().await.unwrap();
-    let b = get(format!("/captcha/{id}.wav")).await.bytes().await.unwrap();
+    let b = get(format!("/captcha/{id}.wav"))
+        .await
+        .bytes()
+        .await
+        .unwrap();
     assert_eq!(a, b);
     // Eight fetches a minute per client at a POST limit of 2; then 429.
     let mut codes = Vec::new();
@@ -181,8 +194,13 @@ async fn no_file_is_read_before_a_valid_captcha() {
         }
     };
     // The flood of issue 16: the file before the captcha (or no captcha at all).
-    let (st, body) = send(fields().part("attachment", Part::bytes(broken_jpeg()).file_name("a.jpg"))).await;
-    assert_eq!((st, body["error"]["code"].as_str()), (422, Some("captcha_required")), "{body}");
+    let (st, body) =
+        send(fields().part("attachment", Part::bytes(broken_jpeg()).file_name("a.jpg"))).await;
+    assert_eq!(
+        (st, body["error"]["code"].as_str()),
+        (422, Some("captcha_required")),
+        "{body}"
+    );
     let (id, answer) = s.captcha().await;
     let (st, body) = send(
         fields()
@@ -191,7 +209,11 @@ async fn no_file_is_read_before_a_valid_captcha() {
             .text("captcha_answer", answer.clone()),
     )
     .await;
-    assert_eq!((st, body["error"]["code"].as_str()), (422, Some("captcha_required")), "{body}");
+    assert_eq!(
+        (st, body["error"]["code"].as_str()),
+        (422, Some("captcha_required")),
+        "{body}"
+    );
     // A wrong captcha before the file: refused on the captcha, the file never looked at.
     let (id, answer) = s.captcha().await;
     let (st, body) = send(
@@ -201,7 +223,11 @@ async fn no_file_is_read_before_a_valid_captcha() {
             .part("attachment", Part::bytes(broken_jpeg()).file_name("a.jpg")),
     )
     .await;
-    assert_eq!((st, body["error"]["code"].as_str()), (422, Some("captcha_wrong")), "{body}");
+    assert_eq!(
+        (st, body["error"]["code"].as_str()),
+        (422, Some("captcha_wrong")),
+        "{body}"
+    );
     // With a right captcha first, the file is read (and this one refused as an image).
     let (id, answer) = s.captcha().await;
     let (_, body) = send(
@@ -273,7 +299,10 @@ async fn a_resident_loses_nothing_and_nothing_is_stored_twice() {
     assert_eq!(hidden(&html, "form_token"), token);
     let second = hidden(&html, "captcha_id");
     assert_ne!(second, first);
-    assert!(html.contains("The 1 file(s) you chose were not kept"), "{html}");
+    assert!(
+        html.contains("The 1 file(s) you chose were not kept"),
+        "{html}"
+    );
     assert_eq!(s.count("tips"), 0);
 
     // A wrong captcha with a photo: text kept, the photo named as to be chosen again.
@@ -349,8 +378,82 @@ async fn a_resident_loses_nothing_and_nothing_is_stored_twice() {
         assert_eq!(r.status(), 200);
         let html = r.text().await.unwrap();
         assert!(html.contains("The car is a white van"));
-        assert_eq!(html.matches("The car is a white van").count(), 1, "shown once");
+        assert_eq!(
+            html.matches("The car is a white van").count(),
+            1,
+            "shown once"
+        );
         assert_ne!(hidden(&html, "message_token"), message_token);
     }
     assert_eq!(s.count("messages"), 1);
+}
+
+#[tokio::test]
+async fn the_office_contact_details_are_configuration_and_placeholders_warn() {
+    // Not set: marked placeholders on the pages, and a warning at start.
+    let s = Server::start().await;
+    let form = s
+        .client
+        .get(s.url("/"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(form.contains("联系我们") && form.contains("【待设置：办公地址】"));
+    assert!(
+        form.contains("县公安局禁毒大队"),
+        "the payout office from the plan"
+    );
+    assert!(s.log().contains("TIPLINE_OFFICE_HOTLINES"), "{}", s.log());
+
+    let s = Server::start_with(Options {
+        extra_env: vec![
+            (
+                "TIPLINE_OFFICE_HOTLINES",
+                "0734-6812345, 0734-6810110".into(),
+            ),
+            ("TIPLINE_OFFICE_ADDRESS_ZH", "西渡镇蒸阳北路 1 号".into()),
+            (
+                "TIPLINE_OFFICE_ADDRESS_EN",
+                "1 Zhengyang North Road, Xidu".into(),
+            ),
+            ("TIPLINE_OFFICE_HOURS_ZH", "周一至周五 8:30-17:30".into()),
+            ("TIPLINE_OFFICE_HOURS_EN", "Mon-Fri 8:30-17:30".into()),
+        ],
+        ..Default::default()
+    })
+    .await;
+    assert!(!s.log().contains("TIPLINE_OFFICE_HOTLINES"));
+    for (path, address) in [
+        ("/", "西渡镇蒸阳北路 1 号"),
+        ("/?lang=en", "1 Zhengyang North Road, Xidu"),
+        ("/status", "西渡镇蒸阳北路 1 号"),
+        ("/status?lang=en", "1 Zhengyang North Road, Xidu"),
+    ] {
+        let html = s
+            .client
+            .get(s.url(path))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(html.contains(address), "{path}");
+        assert!(html.contains("href=\"tel:0734-6812345\""), "{path}");
+        assert!(
+            html.contains("0734-6810110") && html.contains("110"),
+            "{path}"
+        );
+        assert!(
+            html.contains("<span class=\"nowrap\">8:30-17:30</span>"),
+            "{path}"
+        );
+        assert!(
+            !html.contains("NOT SET") && !html.contains("待设置"),
+            "{path}"
+        );
+    }
 }

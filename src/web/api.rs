@@ -1,9 +1,7 @@
 //! The public JSON API under /api/v1 (DESIGN.md section 6).
 
 use super::errors::ApiError;
-use super::submission::{
-    MAX_JSON_BODY, RetryFrom, from_json, from_multipart, read_body, submit,
-};
+use super::submission::{MAX_JSON_BODY, RetryFrom, from_json, from_multipart, read_body, submit};
 use super::{AppState, lang_of, rate_limit};
 use crate::crypto::receipt::Receipt;
 use crate::intake::catalog::{CATEGORIES, Choice, TOWNSHIPS};
@@ -142,7 +140,11 @@ struct StatusRequest {
 }
 
 /// What the receipt holder sees of a reward, in plain words.
-fn reward_json(r: &crate::rewards::reporter::ReporterReward, lang: Lang) -> serde_json::Value {
+fn reward_json(
+    r: &crate::rewards::reporter::ReporterReward,
+    lang: Lang,
+    office: &tipline_views::Office,
+) -> serde_json::Value {
     serde_json::json!({
         "status": r.status,
         "amount_fen": r.amount_fen,
@@ -150,7 +152,7 @@ fn reward_json(r: &crate::rewards::reporter::ReporterReward, lang: Lang) -> serd
         "claim_by": r.claim_by,
         "rekey_needed": r.rekey_needed,
         "reject_reason": r.reject_reason,
-        "how_to_collect": (r.status == "claimable").then(|| tipline_views::rewards::collect_text(lang)),
+        "how_to_collect": (r.status == "claimable").then(|| tipline_views::rewards::collect_text(lang, office)),
         "explanation": tipline_views::rewards::explanation(lang, &r.notice()),
     })
 }
@@ -167,7 +169,13 @@ pub async fn status(
     let found = super::lookup(&state, receipt).await?;
     let v = found.ok_or(ApiError::ReceiptUnknown)?;
     let lang = lang_of(&req);
-    let rewards: Vec<serde_json::Value> = v.rewards.iter().map(|r| reward_json(r, lang)).collect();
+    let rewards: Vec<serde_json::Value> = {
+        let office = super::office_view(&state.config, lang);
+        v.rewards
+            .iter()
+            .map(|r| reward_json(r, lang, &office))
+            .collect()
+    };
     Ok(HttpResponse::Ok().json(serde_json::json!({
         "status": v.status.status,
         "updated_at": super::hour_iso(v.status.updated_at),

@@ -117,6 +117,20 @@ impl AppState {
     }
 }
 
+/// The office's contact details in the page language.
+pub fn office_view(config: &Config, lang: Lang) -> tipline_views::Office {
+    let o = &config.office;
+    let zh = lang == Lang::Zh;
+    let pick = |z: &String, e: &String| if zh { z.clone() } else { e.clone() };
+    tipline_views::Office {
+        name: pick(&o.name_zh, &o.name_en),
+        hotlines: o.hotlines.clone(),
+        address: pick(&o.address_zh, &o.address_en),
+        hours: pick(&o.hours_zh, &o.hours_en),
+        payout: pick(&o.payout_zh, &o.payout_en),
+    }
+}
+
 /// The page language: `?lang=en` or a form's `lang` field; Chinese by default.
 pub fn lang_of(req: &HttpRequest) -> Lang {
     let q = req.query_string();

@@ -2,7 +2,7 @@
 
 use super::errors::ApiError;
 use super::submission::{RetryFrom, from_multipart, submit};
-use super::{AppState, lang_of, rate_limit};
+use super::{AppState, lang_of, office_view, rate_limit};
 use crate::crypto::random_bytes;
 use crate::crypto::receipt::Receipt;
 use crate::intake::catalog::{CATEGORIES, TOWNSHIPS};
@@ -71,6 +71,7 @@ fn render_form(
         captcha_id,
         form_token,
         files_again,
+        office: office_view(&state.config, lang),
     };
     html(status, views::report_form(&form))
 }
@@ -114,10 +115,7 @@ pub async fn submit_form(
     }
     // The "new captcha" button posts the form here with `refresh=1` in the URL, so it is known
     // before the body is read.
-    let refresh = req
-        .query_string()
-        .split('&')
-        .any(|kv| kv == "refresh=1");
+    let refresh = req.query_string().split('&').any(|kv| kv == "refresh=1");
     let (sub, parsed) = from_multipart(
         &state,
         req.headers(),
@@ -220,10 +218,11 @@ impl RetryAfter for HttpResponse {
     }
 }
 
-pub async fn status_form(req: HttpRequest) -> HttpResponse {
+pub async fn status_form(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
+    let lang = lang_of(&req);
     html(
         StatusCode::OK,
-        views::status_page(lang_of(&req), StatusOutcome::Form),
+        views::status_page(lang, StatusOutcome::Form, &office_view(&state.config, lang)),
     )
 }
 
@@ -261,7 +260,10 @@ pub async fn status_check(
                 },
                 kept,
             );
-            return html(StatusCode::BAD_REQUEST, views::status_page(lang, outcome));
+            return html(
+                StatusCode::BAD_REQUEST,
+                views::status_page(lang, outcome, &office_view(&state.config, lang)),
+            );
         }
     };
     found_page(&state, lang, receipt, false).await
@@ -302,12 +304,20 @@ async fn found_page(
             };
             html(
                 StatusCode::OK,
-                views::status_page(lang, StatusOutcome::Found(&view)),
+                views::status_page(
+                    lang,
+                    StatusOutcome::Found(&view),
+                    &office_view(&state.config, lang),
+                ),
             )
         }
         Ok(None) => html(
             StatusCode::NOT_FOUND,
-            views::status_page(lang, StatusOutcome::Unknown),
+            views::status_page(
+                lang,
+                StatusOutcome::Unknown,
+                &office_view(&state.config, lang),
+            ),
         ),
         Err(e) => html(
             e.status_code(),
@@ -366,7 +376,11 @@ pub async fn message_form(
         Ok(_) => found_page(&state, lang, receipt, true).await,
         Err(ApiError::ReceiptUnknown) => html(
             StatusCode::NOT_FOUND,
-            views::status_page(lang, StatusOutcome::Unknown),
+            views::status_page(
+                lang,
+                StatusOutcome::Unknown,
+                &office_view(&state.config, lang),
+            ),
         ),
         Err(e) => fail(e),
     }
@@ -401,7 +415,11 @@ pub async fn rekey_form(
         Ok(new) => html(StatusCode::OK, views::rekey_page(lang, &new.display())),
         Err(ApiError::ReceiptUnknown) => html(
             StatusCode::NOT_FOUND,
-            views::status_page(lang, StatusOutcome::Unknown),
+            views::status_page(
+                lang,
+                StatusOutcome::Unknown,
+                &office_view(&state.config, lang),
+            ),
         ),
         Err(e) => fail(e),
     }
@@ -428,7 +446,9 @@ pub async fn captcha_media(
     let rendered = web::block(move || {
         use crate::web::captcha::Media;
         if let Some(id) = file.strip_suffix(".png") {
-            st.captcha.media(id, Media::Png, now).map(|b| (b, "image/png"))
+            st.captcha
+                .media(id, Media::Png, now)
+                .map(|b| (b, "image/png"))
         } else if let Some(id) = file.strip_suffix(".wav") {
             let kind = if zh { Media::WavZh } else { Media::WavEn };
             st.captcha.media(id, kind, now).map(|b| (b, "audio/wav"))

@@ -30,6 +30,68 @@ pub struct FormValues {
     pub county_only: bool,
 }
 
+/// The office's contact details, in the page language (from the configuration).
+#[derive(Clone, Default)]
+pub struct Office {
+    pub name: String,
+    pub hotlines: Vec<String>,
+    pub address: String,
+    pub hours: String,
+    pub payout: String,
+}
+
+/// The office's contact box: numbers to call (with 110 for emergencies), address, hours and
+/// where rewards are collected.
+pub fn office_box(lang: Lang, o: &Office) -> Markup {
+    let (title, phone, emergency, address, hours, payout) = match lang {
+        Lang::Zh => (
+            "联系我们",
+            "举报电话",
+            "（紧急情况请拨打 110）",
+            "地址",
+            "办公时间",
+            "领取奖励",
+        ),
+        Lang::En => (
+            "Contact the office",
+            "Hotline",
+            " (emergencies: call 110)",
+            "Address",
+            "Opening hours",
+            "Collecting a reward",
+        ),
+    };
+    let dialable = |h: &str| {
+        !h.is_empty()
+            && h.chars()
+                .all(|c| c.is_ascii_digit() || matches!(c, '+' | '-' | ' '))
+    };
+    html! {
+        section class="office" aria-labelledby="office-title" {
+            h2 id="office-title" { (title) }
+            p { (o.name) }
+            dl {
+                dt { (phone) }
+                dd {
+                    @for (i, h) in o.hotlines.iter().enumerate() {
+                        @if i > 0 { " / " }
+                        @if dialable(h) {
+                            a class="nowrap" href={ "tel:" (h.replace(' ', "")) } { (h) }
+                        } @else { (h) }
+                    }
+                    (emergency)
+                }
+                dt { (address) }
+                dd { (o.address) }
+                dt { (hours) }
+                dd { (keep_whole(&o.hours)) }
+                dt { (payout) }
+                dd { (o.payout) }
+            }
+        }
+    }
+}
+
 pub struct FieldErr {
     pub field: String,
     pub code: String,
@@ -47,6 +109,7 @@ pub struct ReportForm<'a> {
     pub form_token: String,
     /// Files chosen but not kept (a wrong captcha, a new captcha): the page asks for them again.
     pub files_again: usize,
+    pub office: Office,
 }
 
 /// `here` is the path the language switch links to; `None` hides the switch (the receipt page,
@@ -236,6 +299,7 @@ pub fn report_form(f: &ReportForm) -> Markup {
             }))
             button type="submit" { (t.submit) }
         }
+        (office_box(f.lang, &f.office))
     };
     page(
         f.lang,
@@ -344,7 +408,7 @@ pub enum StatusOutcome<'a> {
     Found(&'a StatusView),
 }
 
-pub fn status_page(lang: Lang, outcome: StatusOutcome) -> Markup {
+pub fn status_page(lang: Lang, outcome: StatusOutcome, office: &Office) -> Markup {
     let t = lang.t();
     let err = match &outcome {
         StatusOutcome::Invalid(e, _) => vec![FieldErr {
@@ -365,7 +429,7 @@ pub fn status_page(lang: Lang, outcome: StatusOutcome) -> Markup {
                     h2 { (t.status_result) (t.colon) (phrase(s.label)) }
                     p { (t.status_updated) (t.colon) span class="nowrap" { (s.updated) } }
                 }
-                (rewards::section(lang, &s.rewards, &s.receipt, s.rekey_suggested))
+                (rewards::section(lang, &s.rewards, &s.receipt, s.rekey_suggested, office))
                 (thread::section(lang, &s.messages, &s.receipt, &s.message_token, s.message_sent))
             }
             StatusOutcome::Unknown => {
@@ -383,6 +447,7 @@ pub fn status_page(lang: Lang, outcome: StatusOutcome) -> Markup {
             button type="submit" { (t.status_submit) }
         }
         p { a href={ "/?lang=" (lang.code()) } { (t.new_report) } }
+        (office_box(lang, office))
     };
     let title = if err.is_empty() {
         t.status_title.to_string()
@@ -437,6 +502,7 @@ mod tests {
             captcha_id: Some("abc".into()),
             form_token: "tok".into(),
             files_again: 0,
+            office: Office::default(),
         };
         let html = report_form(&f).into_string();
         assert!(html.contains(r#"aria-describedby="category-error""#));
