@@ -40,8 +40,11 @@ pub struct CaptchaService {
     fingerprint_key: Secret32,
     pub enabled: bool,
     /// Each id's picture and sounds, rendered once on this node (`media`).
-    cache: Mutex<HashMap<(String, Media), (i64, Arc<[u8]>)>>,
+    cache: Mutex<MediaCache>,
 }
+
+/// Renderings by id and kind, with the id's expiry.
+type MediaCache = HashMap<(String, Media), (i64, Arc<[u8]>)>;
 
 /// Renderings kept at most; past it, expired ones go, and if none had, all of them.
 const CACHE_ENTRIES: usize = 4096;
