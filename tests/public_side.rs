@@ -351,6 +351,17 @@ async fn a_resident_loses_nothing_and_nothing_is_stored_twice() {
         assert_eq!(receipt_in(&again), receipt);
         assert!(!again.contains("already sent"));
     }
+    // A browser's reload may send the file again differently, or not at all: still the same
+    // receipt page (the token is the page's own), nothing stored.
+    let r = s
+        .client
+        .post(s.url("/?lang=en"))
+        .multipart(report(&token, &third, &answer, false))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(receipt_in(&r.text().await.unwrap()), receipt);
     assert_eq!((s.count("tips"), s.count("attachments")), (1, 1));
 
     // A message, then a reload of the page it answered with: stored once.

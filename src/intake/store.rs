@@ -31,6 +31,24 @@ pub fn find_replay(
     conn: &mut DbConn,
     key: &super::IdempotencyKey,
 ) -> Result<Option<Receipt>, IntakeError> {
+    replay(conn, key, true)
+}
+
+/// The receipt a retry token committed, whatever came with it this time. For the web form's
+/// token only: the server's own random value in one browser's page, whose reload of the
+/// receipt page may send the files again differently, or not at all (issue 16).
+pub fn find_replay_any_content(
+    conn: &mut DbConn,
+    key: &super::IdempotencyKey,
+) -> Result<Option<Receipt>, IntakeError> {
+    replay(conn, key, false)
+}
+
+fn replay(
+    conn: &mut DbConn,
+    key: &super::IdempotencyKey,
+    same_content: bool,
+) -> Result<Option<Receipt>, IntakeError> {
     let row = idempotency::table
         .filter(idempotency::key_hash.eq(&key.lookup))
         .filter(idempotency::expires_at.gt(now_unix()))
@@ -40,7 +58,7 @@ pub fn find_replay(
     let Some((request_hash, sealed)) = row else {
         return Ok(None);
     };
-    if !crate::crypto::ct_eq(&request_hash, &key.request_hash) {
+    if same_content && !crate::crypto::ct_eq(&request_hash, &key.request_hash) {
         return Err(IntakeError::IdempotencyMismatch);
     }
     let digits = aead_open(&key.seal_key, b"idempotent-receipt", &sealed)?;

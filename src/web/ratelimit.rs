@@ -201,7 +201,7 @@ mod tests {
         // A fresh network past the ceiling waits; another route is not affected.
         assert!(from(&l, "2001:db8:ffff::1", "/").is_err());
         assert!(from(&l, "198.51.100.77", "/").is_err());
-        assert!(from(&l, "2001:db8:ffff::1", "/status").is_ok());
+        assert!(from(&l, "2001:db8:fffe::1", "/status").is_ok());
     }
 
     #[test]

@@ -595,8 +595,14 @@ pub async fn submit(
     // spent captcha: answer it from the stored receipt before looking at the captcha.
     if let Some(k) = &key {
         let lookup = k.clone();
+        let any_content = matches!(sub.retry_from, RetryFrom::FormField);
         let replay = super::db(state, move |conn, _| {
-            find_replay(conn, &lookup).map_err(ApiError::from)
+            if any_content {
+                crate::intake::store::find_replay_any_content(conn, &lookup)
+            } else {
+                find_replay(conn, &lookup)
+            }
+            .map_err(ApiError::from)
         })
         .await?;
         if let Some(receipt) = replay {
