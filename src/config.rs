@@ -63,6 +63,8 @@ pub struct Config {
     pub report_day: u8,
     /// The SMS provider (`TIPLINE_SMS_*`); `None` when SMS is off.
     pub sms: Option<SmsConfig>,
+    /// The office's contact details shown to the public.
+    pub office: OfficeContact,
     /// Largest email accepted by `ingest-email` or the IMAP poller, bytes (whole message).
     pub max_email_bytes: usize,
     /// The mailbox the server polls for emailed tips; `None` when `TIPLINE_IMAP_URL` is unset.
@@ -204,6 +206,121 @@ struct FileConfig {
     report_mail_to: Option<String>,
     report_day: Option<usize>,
     sms: Option<SmsFileConfig>,
+    office: Option<OfficeFileConfig>,
+}
+
+/// The office's contact details, shown on the report form, the status page and the reward
+/// instructions in both languages. The 2018 plan names the county anti-drug office (县禁毒办)
+/// and the public security bureau but gives no number, address or hours: those ship as marked
+/// placeholders, and `serve` warns at start until an operator sets them.
+#[derive(Debug, Clone)]
+pub struct OfficeContact {
+    pub name_zh: String,
+    pub name_en: String,
+    /// Hotline numbers, as they are dialled.
+    pub hotlines: Vec<String>,
+    pub address_zh: String,
+    pub address_en: String,
+    pub hours_zh: String,
+    pub hours_en: String,
+    /// Where rewards are collected.
+    pub payout_zh: String,
+    pub payout_en: String,
+    /// The settings still at their placeholder.
+    pub unset: Vec<&'static str>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OfficeFileConfig {
+    name_zh: Option<String>,
+    name_en: Option<String>,
+    hotlines: Option<Vec<String>>,
+    address_zh: Option<String>,
+    address_en: Option<String>,
+    hours_zh: Option<String>,
+    hours_en: Option<String>,
+    payout_office_zh: Option<String>,
+    payout_office_en: Option<String>,
+}
+
+impl OfficeContact {
+    fn load(f: OfficeFileConfig) -> Self {
+        let mut unset = Vec::new();
+        let mut pick =
+            |name: &'static str, file: Option<String>, default: Result<&str, &str>| match (
+                env(name).or(file),
+                default,
+            ) {
+                (Some(v), _) => v,
+                (None, Ok(d)) => d.to_string(),
+                (None, Err(placeholder)) => {
+                    unset.push(name);
+                    placeholder.to_string()
+                }
+            };
+        let name_zh = pick(
+            "TIPLINE_OFFICE_NAME_ZH",
+            f.name_zh,
+            Ok("衡阳县禁毒委员会办公室（县禁毒办）"),
+        );
+        let name_en = pick(
+            "TIPLINE_OFFICE_NAME_EN",
+            f.name_en,
+            Ok("Hengyang County Narcotics Control Office"),
+        );
+        let hotlines = pick(
+            "TIPLINE_OFFICE_HOTLINES",
+            f.hotlines.map(|h| h.join(",")),
+            Err("【待设置 NOT SET】"),
+        )
+        .split(',')
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .collect();
+        let address_zh = pick(
+            "TIPLINE_OFFICE_ADDRESS_ZH",
+            f.address_zh,
+            Err("【待设置：办公地址】"),
+        );
+        let address_en = pick(
+            "TIPLINE_OFFICE_ADDRESS_EN",
+            f.address_en,
+            Err("[NOT SET: office address]"),
+        );
+        let hours_zh = pick(
+            "TIPLINE_OFFICE_HOURS_ZH",
+            f.hours_zh,
+            Err("【待设置：办公时间】"),
+        );
+        let hours_en = pick(
+            "TIPLINE_OFFICE_HOURS_EN",
+            f.hours_en,
+            Err("[NOT SET: opening hours]"),
+        );
+        let payout_zh = pick(
+            "TIPLINE_PAYOUT_OFFICE_ZH",
+            f.payout_office_zh,
+            Ok("县公安局禁毒大队"),
+        );
+        let payout_en = pick(
+            "TIPLINE_PAYOUT_OFFICE_EN",
+            f.payout_office_en,
+            Ok("the county public security bureau's anti-drug brigade"),
+        );
+        Self {
+            name_zh,
+            name_en,
+            hotlines,
+            address_zh,
+            address_en,
+            hours_zh,
+            hours_en,
+            payout_zh,
+            payout_en,
+            unset,
+        }
+    }
 }
 
 fn env(name: &str) -> Option<String> {
@@ -412,6 +529,7 @@ impl Config {
                 .or(f.mail_from)
                 .unwrap_or_else(|| "tipline@localhost".into()),
             sms: SmsConfig::load(f.sms.unwrap_or_default())?,
+            office: OfficeContact::load(f.office.unwrap_or_default()),
         })
     }
 

@@ -298,7 +298,7 @@ pub fn tip_multipart(data: &[u8]) {
     };
     let body = futures_util::stream::iter(chunks);
     let mut files = 0usize;
-    let before_file = async || -> Result<(), ApiError> {
+    let before_file = async |_: &mut Submission| -> Result<(), ApiError> {
         files += 1;
         Ok(())
     };

@@ -82,6 +82,16 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
         );
         eprintln!("WARNING: captchas are OFF (TIPLINE_CAPTCHA=off). Development and tests only.");
     }
+    if !config.office.unset.is_empty() {
+        let unset = config.office.unset.join(", ");
+        tracing::warn!(
+            %unset,
+            "the office's contact details are placeholders: residents see no number to call or place to go until these are set"
+        );
+        eprintln!(
+            "WARNING: office contact details not set ({unset}); the public pages show placeholders."
+        );
+    }
     let workers = if config.workers > 0 {
         config.workers
     } else {

@@ -216,6 +216,16 @@ async fn captcha_wrong_expired_replayed_and_missing() {
         "captcha_wrong"
     );
 
+    // The wrong answer spent the id: its right answer now gets nothing (one guess per id).
+    body["captcha_answer"] = json!(answer);
+    let r = s.post_json("/api/v1/tips", &body).await;
+    assert_eq!(r.status(), 409, "a wrongly answered captcha is spent");
+    assert_eq!(
+        r.json::<serde_json::Value>().await.unwrap()["error"]["code"],
+        "captcha_used"
+    );
+    let (id, answer) = s.captcha().await;
+    body["captcha_id"] = json!(id);
     body["captcha_answer"] = json!(answer);
     assert_eq!(s.post_json("/api/v1/tips", &body).await.status(), 201);
     let r = s.post_json("/api/v1/tips", &body).await;

@@ -427,6 +427,8 @@ async fn reports_without_files_pass_while_stalled_uploads_hold_every_slot() {
         let head = format!(
             "POST /api/v1/tips HTTP/1.1\r\nHost: {addr}\r\n\
              Content-Type: multipart/form-data; boundary=STALL\r\nContent-Length: 5000000\r\n\r\n\
+             --STALL\r\nContent-Disposition: form-data; name=\"category\"\r\n\r\nother\r\n\
+             --STALL\r\nContent-Disposition: form-data; name=\"township\"\r\n\r\nxidu\r\n\
              --STALL\r\nContent-Disposition: form-data; name=\"description\"\r\n\r\nstalled {i}\r\n\
              --STALL\r\nContent-Disposition: form-data; name=\"attachment\"; filename=\"a.txt\"\r\n\
              Content-Type: text/plain\r\n\r\n{}",

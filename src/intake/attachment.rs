@@ -87,6 +87,18 @@ const FREE_PIXELS: u64 = 1_000_000;
 /// paper is still over 40 KB as a JPEG (under 300 pixels per byte); flat screenshots as PNG stay
 /// well under 100.
 const MAX_PIXELS_PER_BYTE: u64 = 1_000;
+/// Past the default kept size (16 megapixels), decoding costs seconds, and only real photos
+/// (a few pixels per byte: a 48-megapixel phone photo is 8 MB or more) are worth it: at most
+/// this many pixels per byte. A flat 1 MB JPEG claiming 64 megapixels took 4.4 s (issue 16).
+const LARGE_PIXELS: u64 = 16_000_000;
+const LARGE_MAX_PIXELS_PER_BYTE: u64 = 16;
+
+/// Whether an image of `pixels` in a file of `bytes` claims more pixels than its bytes can
+/// honestly hold: refused before decoding.
+fn too_flat(pixels: u64, bytes: u64) -> bool {
+    (pixels > FREE_PIXELS && pixels > bytes.saturating_mul(MAX_PIXELS_PER_BYTE))
+        || (pixels > LARGE_PIXELS && pixels > bytes.saturating_mul(LARGE_MAX_PIXELS_PER_BYTE))
+}
 
 /// Decodes an image under limits, applies its EXIF orientation, shrinks it under the pixel cap
 /// and re-encodes it. The encoder writes pixels only, so EXIF, GPS and XMP are gone.
@@ -121,7 +133,7 @@ pub fn reencode_image(
     // or screenshot has far more bytes per pixel than one per thousand pixels.
     let (w, h) = decoder.dimensions();
     let pixels = u64::from(w) * u64::from(h);
-    if pixels > FREE_PIXELS && pixels > bytes.len() as u64 * MAX_PIXELS_PER_BYTE {
+    if too_flat(pixels, bytes.len() as u64) {
         return Err(AttachmentError::BadImage);
     }
     let orientation = decoder.orientation().ok();
@@ -220,6 +232,19 @@ pub fn seal_file(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn flat_images_claiming_many_pixels_are_refused_before_decoding() {
+        // Issue 16: a flat 1 MB JPEG claiming 64 megapixels.
+        assert!(too_flat(64_000_000, 1_000_000));
+        // A 48-megapixel phone photo of 8 MB, a 12-megapixel photo of white paper of 40 KB,
+        // a small image of a few hundred bytes: decoded.
+        assert!(!too_flat(48_000_000, 8_000_000));
+        assert!(!too_flat(12_000_000, 40_000));
+        assert!(!too_flat(1_000_000, 300));
+        // The older rule still holds below 16 megapixels.
+        assert!(too_flat(12_000_000, 10_000));
+    }
 
     #[test]
     fn sniffing_goes_by_bytes() {

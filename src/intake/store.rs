@@ -33,6 +33,24 @@ pub fn find_replay(
     conn: &mut DbConn,
     key: &super::IdempotencyKey,
 ) -> Result<Option<Receipt>, IntakeError> {
+    replay(conn, key, true)
+}
+
+/// The receipt a retry token committed, whatever came with it this time. For the web form's
+/// token only: the server's own random value in one browser's page, whose reload of the
+/// receipt page may send the files again differently, or not at all (issue 16).
+pub fn find_replay_any_content(
+    conn: &mut DbConn,
+    key: &super::IdempotencyKey,
+) -> Result<Option<Receipt>, IntakeError> {
+    replay(conn, key, false)
+}
+
+fn replay(
+    conn: &mut DbConn,
+    key: &super::IdempotencyKey,
+    same_content: bool,
+) -> Result<Option<Receipt>, IntakeError> {
     let row = idempotency::table
         .filter(idempotency::key_hash.eq(&key.lookup))
         .filter(idempotency::expires_at.gt(now_unix()))
@@ -42,7 +60,7 @@ pub fn find_replay(
     let Some((request_hash, sealed)) = row else {
         return Ok(None);
     };
-    if !crate::crypto::ct_eq(&request_hash, &key.request_hash) {
+    if same_content && !crate::crypto::ct_eq(&request_hash, &key.request_hash) {
         return Err(IntakeError::IdempotencyMismatch);
     }
     let digits = aead_open(&key.seal_key, b"idempotent-receipt", &sealed)?;
@@ -50,6 +68,33 @@ pub fn find_replay(
     Receipt::parse(text)
         .map(Some)
         .map_err(|_| IntakeError::Crypto(crate::crypto::CryptoError::Open))
+}
+
+/// Whether a retry token already committed a submission (any content). A multipart form
+/// checks this before its files are read: a reload of the receipt page is answered from the
+/// stored receipt, its files only hashed, never decoded.
+pub fn token_committed(conn: &mut DbConn, lookup: &[u8]) -> QueryResult<bool> {
+    let n: i64 = idempotency::table
+        .filter(idempotency::key_hash.eq(lookup))
+        .filter(idempotency::expires_at.gt(now_unix()))
+        .count()
+        .get_result(conn)?;
+    Ok(n > 0)
+}
+
+/// Records a one-time token (a captcha's single attempt, a message form's token) in
+/// `spent_tokens`. `false` when it was already there.
+pub fn spend_once(conn: &mut DbConn, fingerprint: &[u8], expires_at: i64) -> QueryResult<bool> {
+    // ON CONFLICT rather than a caught unique violation: on PostgreSQL that would abort the
+    // transaction this may run in.
+    let n = diesel::sql_query(
+        "INSERT INTO spent_tokens (fingerprint, expires_at) VALUES ($1, $2) \
+         ON CONFLICT DO NOTHING",
+    )
+    .bind::<Binary, _>(fingerprint)
+    .bind::<diesel::sql_types::BigInt, _>(expires_at)
+    .execute(conn)?;
+    Ok(n == 1)
 }
 
 /// Inserts one prepared tip. Call inside a transaction (or savepoint): on error nothing stays.

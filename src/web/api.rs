@@ -1,7 +1,7 @@
 //! The public JSON API under /api/v1 (DESIGN.md section 6).
 
 use super::errors::ApiError;
-use super::submission::{MAX_JSON_BODY, from_json, from_multipart, read_body, submit};
+use super::submission::{MAX_JSON_BODY, RetryFrom, from_json, from_multipart, read_body, submit};
 use super::{AppState, lang_of, rate_limit};
 use crate::crypto::receipt::Receipt;
 use crate::intake::catalog::{CATEGORIES, Choice, TOWNSHIPS};
@@ -52,15 +52,24 @@ pub async fn captcha(
     state: web::Data<AppState>,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
+    state
+        .limiter
+        .check_in(&req, crate::web::ratelimit::Scope::CaptchaMedia)
+        .map_err(ApiError::RateLimited)?;
     let now = crate::db::now_unix();
     let zh = lang_of(&req) == Lang::Zh;
     let st = state.clone();
     let (id, png, wav) = web::block(move || {
+        use crate::web::captcha::Media;
         let id = st.captcha.issue(now).ok_or(ApiError::Internal)?;
-        let png = st.captcha.png(&id, now).map_err(|_| ApiError::Internal)?;
+        let png = st
+            .captcha
+            .media(&id, Media::Png, now)
+            .map_err(|_| ApiError::Internal)?;
+        let kind = if zh { Media::WavZh } else { Media::WavEn };
         let wav = st
             .captcha
-            .wav(&id, zh, now)
+            .media(&id, kind, now)
             .map_err(|_| ApiError::Internal)?;
         Ok::<_, ApiError>((id, png, wav))
     })
@@ -92,15 +101,6 @@ pub async fn create_tip(
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_ascii_lowercase();
-    let sub = if content_type.starts_with("application/json") {
-        from_json(&read_body(payload, MAX_JSON_BODY).await?)?
-    } else if content_type.starts_with("multipart/form-data") {
-        let (sub, parsed) = from_multipart(&state, req.headers(), payload).await;
-        parsed?;
-        sub
-    } else {
-        return Err(ApiError::UnsupportedMediaType);
-    };
     let token = req
         .headers()
         .get("idempotency-key")
@@ -110,7 +110,19 @@ pub async fn create_tip(
                 .map_err(|_| ApiError::BadIdempotencyKey)
         })
         .transpose()?;
-    let outcome = submit(&state, Channel::Web, sub, token.as_deref()).await?;
+    let retry_from = token.map_or(RetryFrom::NoToken, RetryFrom::Header);
+    let sub = if content_type.starts_with("application/json") {
+        let mut sub = from_json(&read_body(payload, MAX_JSON_BODY).await?)?;
+        sub.retry_from = retry_from;
+        sub
+    } else if content_type.starts_with("multipart/form-data") {
+        let (sub, parsed) = from_multipart(&state, req.headers(), payload, retry_from, false).await;
+        parsed?;
+        sub
+    } else {
+        return Err(ApiError::UnsupportedMediaType);
+    };
+    let outcome = submit(&state, Channel::Web, sub).await?;
     state.metrics.count_submission(&outcome);
     let mut resp = HttpResponse::Created();
     if matches!(outcome, Submitted::Replayed(_)) {
@@ -128,7 +140,11 @@ struct StatusRequest {
 }
 
 /// What the receipt holder sees of a reward, in plain words.
-fn reward_json(r: &crate::rewards::reporter::ReporterReward, lang: Lang) -> serde_json::Value {
+fn reward_json(
+    r: &crate::rewards::reporter::ReporterReward,
+    lang: Lang,
+    office: &tipline_views::Office,
+) -> serde_json::Value {
     serde_json::json!({
         "status": r.status,
         "amount_fen": r.amount_fen,
@@ -136,7 +152,7 @@ fn reward_json(r: &crate::rewards::reporter::ReporterReward, lang: Lang) -> serd
         "claim_by": r.claim_by,
         "rekey_needed": r.rekey_needed,
         "reject_reason": r.reject_reason,
-        "how_to_collect": (r.status == "claimable").then(|| tipline_views::rewards::collect_text(lang)),
+        "how_to_collect": (r.status == "claimable").then(|| tipline_views::rewards::collect_text(lang, office)),
         "explanation": tipline_views::rewards::explanation(lang, &r.notice()),
     })
 }
@@ -153,7 +169,13 @@ pub async fn status(
     let found = super::lookup(&state, receipt).await?;
     let v = found.ok_or(ApiError::ReceiptUnknown)?;
     let lang = lang_of(&req);
-    let rewards: Vec<serde_json::Value> = v.rewards.iter().map(|r| reward_json(r, lang)).collect();
+    let rewards: Vec<serde_json::Value> = {
+        let office = super::office_view(&state.config, lang);
+        v.rewards
+            .iter()
+            .map(|r| reward_json(r, lang, &office))
+            .collect()
+    };
     Ok(HttpResponse::Ok().json(serde_json::json!({
         "status": v.status.status,
         "updated_at": super::hour_iso(v.status.updated_at),
@@ -184,7 +206,7 @@ pub async fn message(
     let body = read_body(payload, 16 * 1024).await?;
     let m: MessageRequest = super::submission::json_object(&body)?;
     let receipt = Receipt::parse(&m.receipt).map_err(ApiError::Receipt)?;
-    super::reporter_message(&state, receipt, m.body).await?;
+    super::reporter_message(&state, receipt, m.body, None).await?;
     Ok(HttpResponse::Created().json(serde_json::json!({ "status": "sent" })))
 }
 

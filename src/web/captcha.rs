@@ -7,7 +7,9 @@ use crate::crypto::token::{TokenError, open_token, seal_token, token_fingerprint
 use crate::crypto::{Secret32, ct_eq, random_bytes};
 use captcha::Captcha;
 use captcha::filters::{Dots, Noise, Wave};
+use std::collections::HashMap;
 use std::io::Cursor;
+use std::sync::{Arc, Mutex};
 use unicode_normalization::UnicodeNormalization;
 
 pub const CAPTCHA_SECONDS: i64 = 20 * 60;
@@ -27,12 +29,32 @@ pub enum CaptchaError {
     Expired,
     #[error("captcha id invalid")]
     Invalid,
+    /// The id already had its one attempt (right or wrong): a wrong answer spends it, so
+    /// guessing costs a new captcha per guess.
+    #[error("captcha already tried")]
+    Used,
 }
 
 pub struct CaptchaService {
     key: Secret32,
     fingerprint_key: Secret32,
     pub enabled: bool,
+    /// Each id's picture and sounds, rendered once on this node (`media`).
+    cache: Mutex<MediaCache>,
+}
+
+/// Renderings by id and kind, with the id's expiry.
+type MediaCache = HashMap<(String, Media), (i64, Arc<[u8]>)>;
+
+/// Renderings kept at most; past it, expired ones go, and if none had, all of them.
+const CACHE_ENTRIES: usize = 4096;
+
+/// What is rendered for an id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Media {
+    Png,
+    WavZh,
+    WavEn,
 }
 
 fn answer_of(payload: &[u8]) -> Option<&[u8]> {
@@ -48,7 +70,38 @@ impl CaptchaService {
             key,
             fingerprint_key,
             enabled,
+            cache: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// An id's picture or sound, rendered the first time it is asked for on this node and then
+    /// served from memory until the id expires: reloading a captcha costs no rendering.
+    pub fn media(&self, id: &str, kind: Media, now: i64) -> Result<Arc<[u8]>, CaptchaError> {
+        // The id must open before anything is looked up or kept.
+        self.answer(id, now)?;
+        let key = (id.to_string(), kind);
+        if let Ok(cache) = self.cache.lock()
+            && let Some((expires, bytes)) = cache.get(&key)
+            && *expires > now
+        {
+            return Ok(bytes.clone());
+        }
+        let bytes: Arc<[u8]> = match kind {
+            Media::Png => self.png(id, now)?,
+            Media::WavZh => self.wav(id, true, now)?,
+            Media::WavEn => self.wav(id, false, now)?,
+        }
+        .into();
+        if let Ok(mut cache) = self.cache.lock() {
+            if cache.len() >= CACHE_ENTRIES {
+                cache.retain(|_, (expires, _)| *expires > now);
+                if cache.len() >= CACHE_ENTRIES {
+                    cache.clear();
+                }
+            }
+            cache.insert(key, (now + CAPTCHA_SECONDS, bytes.clone()));
+        }
+        Ok(bytes)
     }
 
     /// A new captcha id (the answer sealed inside, with a random salt).
@@ -91,6 +144,17 @@ impl CaptchaService {
     pub fn wav(&self, id: &str, lang_zh: bool, now: i64) -> Result<Vec<u8>, CaptchaError> {
         let answer = self.answer(id, now)?;
         spoken_digits(&answer, lang_zh).ok_or(CaptchaError::Invalid)
+    }
+
+    /// The key under which an id's single attempt is recorded (in `spent_tokens`, apart from
+    /// the fingerprint spent with the tip), and when that record may go: the id's expiry
+    /// rounded up to the hour.
+    pub fn attempt_key(&self, id: &str, now: i64) -> (Vec<u8>, i64) {
+        let expires = now + CAPTCHA_SECONDS;
+        (
+            token_fingerprint(&self.fingerprint_key, "captcha-attempt", id),
+            expires + (3600 - expires.rem_euclid(3600)),
+        )
     }
 
     /// Checks an answer. `Ok(Some((fingerprint, expiry)))` must then be spent with the tip;
@@ -202,6 +266,11 @@ mod tests {
         assert!(svc.png(&id, 1000).unwrap().starts_with(b"\x89PNG"));
         assert!(svc.wav(&id, true, 1000).unwrap().starts_with(b"RIFF"));
         assert!(svc.wav(&id, false, 1000).unwrap().starts_with(b"RIFF"));
+        // Rendered once: the same bytes again (a fresh rendering of the sound would differ).
+        let a = svc.media(&id, Media::WavZh, 1000).unwrap();
+        let b = svc.media(&id, Media::WavZh, 1001).unwrap();
+        assert!(Arc::ptr_eq(&a, &b));
+        assert!(svc.media("nonsense", Media::Png, 1000).is_err());
         let answer = String::from_utf8(svc.answer(&id, 1000).unwrap()).unwrap();
         assert!(svc.check(Some(&id), Some(&answer), 1001).unwrap().is_some());
         // full-width digits from a Chinese keyboard are fine

@@ -95,6 +95,8 @@ pub fn field_message(code: &str) -> &'static str {
         "too_long" => "too long",
         "captcha_wrong" => "wrong answer",
         "captcha_expired" => "the captcha expired",
+        "captcha_used" => "this captcha already had its one try; get a new one",
+        "captcha_again" => "the request failed for other reasons; answer a new captcha",
         _ => "invalid",
     }
 }
@@ -118,6 +120,7 @@ impl ApiError {
             ApiError::Captcha(CaptchaError::Wrong) => "captcha_wrong",
             ApiError::Captcha(CaptchaError::Expired) => "captcha_expired",
             ApiError::Captcha(CaptchaError::Invalid) => "captcha_invalid",
+            ApiError::Captcha(CaptchaError::Used) => "captcha_used",
             ApiError::CaptchaReplayed => "captcha_used",
             ApiError::IdempotencyMismatch => "idempotency_mismatch",
             ApiError::BadIdempotencyKey => "bad_idempotency_key",
@@ -195,6 +198,8 @@ impl From<IntakeError> for ApiError {
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
+            // One attempt per id: a second is "already used", as a spent id is.
+            ApiError::Captcha(CaptchaError::Used) => StatusCode::CONFLICT,
             ApiError::Validation(_) | ApiError::Captcha(_) | ApiError::IdempotencyMismatch => {
                 StatusCode::UNPROCESSABLE_ENTITY
             }

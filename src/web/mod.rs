@@ -125,6 +125,20 @@ impl AppState {
     }
 }
 
+/// The office's contact details in the page language.
+pub fn office_view(config: &Config, lang: Lang) -> tipline_views::Office {
+    let o = &config.office;
+    let zh = lang == Lang::Zh;
+    let pick = |z: &String, e: &String| if zh { z.clone() } else { e.clone() };
+    tipline_views::Office {
+        name: pick(&o.name_zh, &o.name_en),
+        hotlines: o.hotlines.clone(),
+        address: pick(&o.address_zh, &o.address_en),
+        hours: pick(&o.hours_zh, &o.hours_en),
+        payout: pick(&o.payout_zh, &o.payout_en),
+    }
+}
+
 /// The page language: `?lang=en` or a form's `lang` field; Chinese by default.
 pub fn lang_of(req: &HttpRequest) -> Lang {
     let q = req.query_string();
@@ -196,11 +210,14 @@ pub async fn lookup(
 }
 
 /// A message from the receipt holder to the police; unknown receipts get the status 404.
+/// `once` is a message form's one-time token (its fingerprint and hour-rounded expiry), spent
+/// with the message: `Ok(false)` when it was already spent, so a reload stores nothing twice.
 pub async fn reporter_message(
     state: &web::Data<AppState>,
     receipt: Receipt,
     body: String,
-) -> Result<(), ApiError> {
+    once: Option<(Vec<u8>, i64)>,
+) -> Result<bool, ApiError> {
     let hash = receipt.hash(&state.intake.keys.peppers.receipt);
     let code = if body.trim().is_empty() {
         "required"
@@ -213,6 +230,12 @@ pub async fn reporter_message(
             crate::audit::lock_head_on_sqlite(c).map_err(|_| ApiError::Internal)?;
             let found = lookup_status(c, &hash).map_err(|_| ApiError::Internal)?;
             let tip = found.ok_or(ApiError::ReceiptUnknown)?;
+            if let Some((fingerprint, expires)) = &once
+                && !crate::intake::store::spend_once(c, fingerprint, *expires)
+                    .map_err(|_| ApiError::Internal)?
+            {
+                return Ok(false);
+            }
             let s = crate::triage::messages::Sealing {
                 sealer: &st.intake.sealer,
                 office: &st.intake.keys.office,
@@ -238,7 +261,8 @@ pub async fn reporter_message(
                     tracing::error!(error = %other, "storing a reporter message failed");
                     ApiError::Internal
                 }
-            })
+            })?;
+            Ok(true)
         })
     })
     .await

@@ -1,8 +1,8 @@
 //! The HTML pages: report form, receipt, status, captcha media, stylesheet.
 
 use super::errors::ApiError;
-use super::submission::{from_multipart, submit};
-use super::{AppState, lang_of, rate_limit};
+use super::submission::{RetryFrom, from_multipart, submit};
+use super::{AppState, lang_of, office_view, rate_limit};
 use crate::crypto::random_bytes;
 use crate::crypto::receipt::Receipt;
 use crate::intake::catalog::{CATEGORIES, TOWNSHIPS};
@@ -34,15 +34,28 @@ fn new_form_token() -> String {
     random_bytes::<16>().map(hex::encode).unwrap_or_default()
 }
 
+/// What a form page shows besides its fields.
+struct FormState {
+    errors: Vec<FieldErr>,
+    general: Option<&'static str>,
+    form_token: String,
+    /// Files that were chosen but not kept: the page asks for them again.
+    files_again: usize,
+}
+
 fn render_form(
     state: &AppState,
     lang: Lang,
     values: FormValues,
-    errors: Vec<FieldErr>,
-    general: Option<&'static str>,
-    form_token: String,
+    fs: FormState,
     status: StatusCode,
 ) -> HttpResponse {
+    let FormState {
+        errors,
+        general,
+        form_token,
+        files_again,
+    } = fs;
     let captcha_id = if state.captcha.enabled {
         state.captcha.issue(crate::db::now_unix())
     } else {
@@ -57,6 +70,8 @@ fn render_form(
         general_error: general,
         captcha_id,
         form_token,
+        files_again,
+        office: office_view(&state.config, lang),
     };
     html(status, views::report_form(&form))
 }
@@ -66,9 +81,12 @@ pub async fn index(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse
         &state,
         lang_of(&req),
         FormValues::default(),
-        Vec::new(),
-        None,
-        new_form_token(),
+        FormState {
+            errors: Vec::new(),
+            general: None,
+            form_token: new_form_token(),
+            files_again: 0,
+        },
         StatusCode::OK,
     )
 }
@@ -85,14 +103,27 @@ pub async fn submit_form(
             &state,
             lang,
             FormValues::default(),
-            Vec::new(),
-            Some(t.general_error(e.code())),
-            new_form_token(),
+            FormState {
+                errors: Vec::new(),
+                general: Some(t.general_error(e.code())),
+                form_token: new_form_token(),
+                files_again: 0,
+            },
             e.status_code(),
         )
         .customize_retry(&e);
     }
-    let (sub, parsed) = from_multipart(&state, req.headers(), payload).await;
+    // The "new captcha" button posts the form here with `refresh=1` in the URL, so it is known
+    // before the body is read.
+    let refresh = req.query_string().split('&').any(|kv| kv == "refresh=1");
+    let (sub, parsed) = from_multipart(
+        &state,
+        req.headers(),
+        payload,
+        RetryFrom::FormField,
+        refresh,
+    )
+    .await;
     let values = FormValues {
         category: sub.fields.category.clone(),
         township: sub.fields.township.clone(),
@@ -104,8 +135,23 @@ pub async fn submit_form(
         county_only: sub.fields.county_only,
     };
     let token = sub.form_token.clone().filter(|t| !t.is_empty());
+    let files_seen = sub.files_seen;
+    if refresh && parsed.is_ok() {
+        return render_form(
+            &state,
+            lang,
+            values,
+            FormState {
+                errors: Vec::new(),
+                general: None,
+                form_token: token.unwrap_or_else(new_form_token),
+                files_again: files_seen,
+            },
+            StatusCode::OK,
+        );
+    }
     let result = match parsed {
-        Ok(()) => submit(&state, Channel::Web, sub, token.as_deref()).await,
+        Ok(()) => submit(&state, Channel::Web, sub).await,
         Err(e) => Err(e),
     };
     match result {
@@ -143,9 +189,12 @@ pub async fn submit_form(
                 &state,
                 lang,
                 values,
-                errors,
-                general,
-                token,
+                FormState {
+                    errors,
+                    general,
+                    form_token: token,
+                    files_again: files_seen,
+                },
                 e.status_code(),
             )
             .customize_retry(&e)
@@ -169,10 +218,11 @@ impl RetryAfter for HttpResponse {
     }
 }
 
-pub async fn status_form(req: HttpRequest) -> HttpResponse {
+pub async fn status_form(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
+    let lang = lang_of(&req);
     html(
         StatusCode::OK,
-        views::status_page(lang_of(&req), StatusOutcome::Form),
+        views::status_page(lang, StatusOutcome::Form, &office_view(&state.config, lang)),
     )
 }
 
@@ -210,7 +260,10 @@ pub async fn status_check(
                 },
                 kept,
             );
-            return html(StatusCode::BAD_REQUEST, views::status_page(lang, outcome));
+            return html(
+                StatusCode::BAD_REQUEST,
+                views::status_page(lang, outcome, &office_view(&state.config, lang)),
+            );
         }
     };
     found_page(&state, lang, receipt, false).await
@@ -247,15 +300,24 @@ async fn found_page(
                     })
                     .collect(),
                 message_sent,
+                message_token: new_form_token(),
             };
             html(
                 StatusCode::OK,
-                views::status_page(lang, StatusOutcome::Found(&view)),
+                views::status_page(
+                    lang,
+                    StatusOutcome::Found(&view),
+                    &office_view(&state.config, lang),
+                ),
             )
         }
         Ok(None) => html(
             StatusCode::NOT_FOUND,
-            views::status_page(lang, StatusOutcome::Unknown),
+            views::status_page(
+                lang,
+                StatusOutcome::Unknown,
+                &office_view(&state.config, lang),
+            ),
         ),
         Err(e) => html(
             e.status_code(),
@@ -290,11 +352,35 @@ pub async fn message_form(
         Err(e) => return fail(ApiError::Receipt(e)),
     };
     let text = form.get("body").cloned().unwrap_or_default();
-    match super::reporter_message(&state, receipt.clone(), text).await {
-        Ok(()) => found_page(&state, lang, receipt, true).await,
+    // The form's one-time token: a reload (the browser sends the form again) stores nothing
+    // twice and shows the same page. A form without one (an old page) is still taken.
+    let once = match form.get("message_token").filter(|t| !t.is_empty()) {
+        Some(t) => {
+            if let Err(e) = super::submission::check_token_shape(t) {
+                return fail(e);
+            }
+            let now = crate::db::now_unix();
+            let expires = now + 24 * 3600;
+            Some((
+                crate::crypto::keyed_hash(
+                    &state.intake.keys.peppers.idempotency,
+                    &[b"message-form", t.as_bytes()],
+                )
+                .to_vec(),
+                expires + (3600 - expires.rem_euclid(3600)),
+            ))
+        }
+        None => None,
+    };
+    match super::reporter_message(&state, receipt.clone(), text, once).await {
+        Ok(_) => found_page(&state, lang, receipt, true).await,
         Err(ApiError::ReceiptUnknown) => html(
             StatusCode::NOT_FOUND,
-            views::status_page(lang, StatusOutcome::Unknown),
+            views::status_page(
+                lang,
+                StatusOutcome::Unknown,
+                &office_view(&state.config, lang),
+            ),
         ),
         Err(e) => fail(e),
     }
@@ -329,7 +415,11 @@ pub async fn rekey_form(
         Ok(new) => html(StatusCode::OK, views::rekey_page(lang, &new.display())),
         Err(ApiError::ReceiptUnknown) => html(
             StatusCode::NOT_FOUND,
-            views::status_page(lang, StatusOutcome::Unknown),
+            views::status_page(
+                lang,
+                StatusOutcome::Unknown,
+                &office_view(&state.config, lang),
+            ),
         ),
         Err(e) => fail(e),
     }
@@ -340,22 +430,38 @@ pub async fn captcha_media(
     req: HttpRequest,
     path: web::Path<String>,
 ) -> HttpResponse {
+    if let Err(secs) = state
+        .limiter
+        .check_in(&req, crate::web::ratelimit::Scope::CaptchaMedia)
+    {
+        return HttpResponse::TooManyRequests()
+            .insert_header(("Retry-After", secs.to_string()))
+            .content_type("text/plain; charset=utf-8")
+            .body("too many captcha requests; wait a minute");
+    }
     let file = path.into_inner();
     let now = crate::db::now_unix();
     let zh = lang_of(&req) == Lang::Zh;
     let st = state.clone();
     let rendered = web::block(move || {
+        use crate::web::captcha::Media;
         if let Some(id) = file.strip_suffix(".png") {
-            st.captcha.png(id, now).map(|b| (b, "image/png"))
+            st.captcha
+                .media(id, Media::Png, now)
+                .map(|b| (b, "image/png"))
         } else if let Some(id) = file.strip_suffix(".wav") {
-            st.captcha.wav(id, zh, now).map(|b| (b, "audio/wav"))
+            let kind = if zh { Media::WavZh } else { Media::WavEn };
+            st.captcha.media(id, kind, now).map(|b| (b, "audio/wav"))
         } else {
             Err(crate::web::captcha::CaptchaError::Invalid)
         }
     })
     .await;
     match rendered {
-        Ok(Ok((bytes, ct))) => HttpResponse::Ok().content_type(ct).body(bytes),
+        Ok(Ok((bytes, ct))) => HttpResponse::Ok()
+            .content_type(ct)
+            .insert_header(("Cache-Control", "private, max-age=1200"))
+            .body(bytes.to_vec()),
         _ => HttpResponse::NotFound()
             .content_type("text/plain; charset=utf-8")
             .body("captcha not found or expired"),

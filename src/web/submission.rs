@@ -40,6 +40,42 @@ pub struct Submission {
     /// sealed files wait for the database in memory, so releasing the slot once they were read
     /// would let a flood pile up far more of them than `UPLOAD_SLOTS`.
     pub upload_slot: Option<tokio::sync::OwnedSemaphorePermit>,
+    /// Where the retry token comes from: the API's `Idempotency-Key` header or the web form's
+    /// `form_token` field.
+    pub retry_from: RetryFrom,
+    /// The retry token already committed a submission: this is a resend (a reload of the
+    /// receipt page). Its files are hashed to compare with the first, never decoded or sealed.
+    pub replay_only: bool,
+    /// Set once the submission passed `gate` (captcha spent, fields valid): what the tip's
+    /// transaction must spend.
+    pub passed: Option<Option<(Vec<u8>, i64)>>,
+    /// File parts with content that arrived, kept or not: a page that comes back says how many
+    /// must be chosen again.
+    pub files_seen: usize,
+    /// The form's "new captcha" button: the form comes back with everything typed and a fresh
+    /// captcha; nothing is checked or stored, and files are not read.
+    pub refresh: bool,
+}
+
+/// Where a submission's retry token is.
+#[derive(Default, Clone)]
+pub enum RetryFrom {
+    /// The API's `Idempotency-Key` header (already read; `None` when absent).
+    #[default]
+    NoToken,
+    Header(String),
+    /// The web form's hidden `form_token` field.
+    FormField,
+}
+
+impl Submission {
+    pub fn retry_token(&self) -> Option<&str> {
+        match &self.retry_from {
+            RetryFrom::NoToken => None,
+            RetryFrom::Header(t) => Some(t),
+            RetryFrom::FormField => self.form_token.as_deref().filter(|t| !t.is_empty()),
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -225,8 +261,14 @@ pub async fn from_multipart(
     state: &web::Data<AppState>,
     headers: &HeaderMap,
     payload: web::Payload,
+    retry_from: RetryFrom,
+    refresh: bool,
 ) -> (Submission, Result<(), ApiError>) {
-    let mut sub = Submission::default();
+    let mut sub = Submission {
+        retry_from,
+        refresh,
+        ..Default::default()
+    };
     let result = read_multipart(state, headers, payload, &mut sub).await;
     (sub, result)
 }
@@ -248,7 +290,14 @@ async fn read_multipart(
     // answers "busy" still shows what was typed.
     let mut slot = None;
     let uploads = state.uploads.clone();
-    let take_slot = async || {
+    // Before a file is read, let alone decoded: the captcha and the fields (which the form puts
+    // before its file input), then an upload slot. A body whose file comes before a captcha is
+    // refused as one without a captcha, and a wrong one costs nothing but its bytes.
+    let take_slot = async |sub: &mut Submission| {
+        gate(state, sub).await?;
+        if sub.replay_only {
+            return Ok(());
+        }
         if slot.is_none() {
             let permit =
                 tokio::time::timeout(Duration::from_secs(30), uploads.clone().acquire_owned())
@@ -291,7 +340,8 @@ pub struct FormLimits {
 /// (unknown names, and every part's content type and file name, are ignored, never stored),
 /// each `attachment` part handed to `seal` as soon as it has arrived. `before_file` runs when
 /// a file part's first bytes arrive (not for the empty part of a file input left empty),
-/// before the file is read into memory. Split from the web handler
+/// before the file is read into memory, with the text parts read so far; an error from it
+/// ends the parse. When it marks the submission `replay_only`, files are hashed, not sealed. Split from the web handler
 /// so that the fuzz target drives this same code with its own sealer and no server
 /// (`tipline::fuzzing`).
 pub async fn read_form<S>(
@@ -299,7 +349,7 @@ pub async fn read_form<S>(
     body: S,
     limits: &FormLimits,
     sub: &mut Submission,
-    mut before_file: impl AsyncFnMut() -> Result<(), ApiError>,
+    mut before_file: impl AsyncFnMut(&mut Submission) -> Result<(), ApiError>,
     mut seal: impl AsyncFnMut(Vec<u8>) -> Result<Result<SealedAttachment, AttachmentError>, ApiError>,
 ) -> Result<(), ApiError>
 where
@@ -327,7 +377,19 @@ where
             let Some(first) = first_bytes(&mut field, &ended).await? else {
                 continue;
             };
-            before_file().await?;
+            sub.files_seen += 1;
+            if sub.refresh {
+                // Only the text comes back; the file's bytes are skipped, within the body cap.
+                total += first.len();
+                while let Some(chunk) = next_item(&mut field, &ended).await? {
+                    total += chunk.map_err(|_| ApiError::MalformedMultipart)?.len();
+                    if total > limits.max_body_bytes {
+                        return Err(ApiError::PayloadTooLarge);
+                    }
+                }
+                continue;
+            }
+            before_file(sub).await?;
             let limit = limits.max_attachment_bytes;
             let read = read_field(
                 first,
@@ -358,6 +420,10 @@ where
                 continue;
             }
             attachment_hashes.push(sha256(&bytes));
+            if sub.replay_only {
+                // A resend: compared by hash with what was stored, never decoded.
+                continue;
+            }
             match seal(bytes).await? {
                 Ok(a) => sub.attachments.push(a),
                 Err(AttachmentError::Seal) => return Err(ApiError::Internal),
@@ -414,17 +480,107 @@ pub fn check_token_shape(token: &str) -> Result<(), ApiError> {
     }
 }
 
-/// The steps every public submission takes. Field errors and a captcha error are reported
-/// together, so a form can show both at once.
+/// Whether `token` already committed a submission.
+async fn token_committed(state: &web::Data<AppState>, token: &str) -> Result<bool, ApiError> {
+    check_token_shape(token)?;
+    let lookup = IdempotencyKey::new(&state.intake.keys.peppers.idempotency, token, &[]).lookup;
+    super::db(state, move |conn, _| {
+        crate::intake::store::token_committed(conn, &lookup).map_err(|e| {
+            tracing::error!(error = %e, "retry token lookup failed");
+            ApiError::Internal
+        })
+    })
+    .await
+}
+
+/// One attempt at a captcha id. The attempt is recorded across nodes before the answer is
+/// compared, whether it is right or wrong, so an id takes one guess: a wrong answer, or a
+/// second try of a right one, spends it. A blank answer, or an id that does not open or has
+/// expired, is no attempt.
+async fn captcha_attempt(
+    state: &web::Data<AppState>,
+    id: Option<&str>,
+    answer: Option<&str>,
+    now: i64,
+) -> Result<Result<Option<(Vec<u8>, i64)>, CaptchaError>, ApiError> {
+    let result = state.captcha.check(id, answer, now);
+    let id = match (&result, id) {
+        (Ok(None), _) => return Ok(result),
+        (Ok(Some(_)) | Err(CaptchaError::Wrong), Some(id)) => id,
+        _ => return Ok(result),
+    };
+    let (key, expires) = state.captcha.attempt_key(id, now);
+    let first = super::db(state, move |conn, _| {
+        crate::intake::store::spend_once(conn, &key, expires).map_err(|e| {
+            tracing::error!(error = %e, "recording a captcha attempt failed");
+            ApiError::Internal
+        })
+    })
+    .await?;
+    Ok(if first {
+        result
+    } else {
+        Err(CaptchaError::Used)
+    })
+}
+
+/// What a public submission passes before any of its files is read: a resend of a committed
+/// one is marked `replay_only`; otherwise the captcha (checked first, one attempt per id) and
+/// the fields. When the fields are wrong the captcha's result is not told (the id is spent
+/// either way): its field says only to answer the new one.
+pub async fn gate(state: &web::Data<AppState>, sub: &mut Submission) -> Result<(), ApiError> {
+    if sub.passed.is_some() || sub.replay_only {
+        return Ok(());
+    }
+    if let Some(token) = sub.retry_token().map(str::to_string)
+        && token_committed(state, &token).await?
+    {
+        sub.replay_only = true;
+        return Ok(());
+    }
+    let now = crate::db::now_unix();
+    let captcha = captcha_attempt(
+        state,
+        sub.captcha_id.as_deref(),
+        sub.captcha_answer.as_deref(),
+        now,
+    )
+    .await?;
+    let field_errors = sub.fields.validate().err().unwrap_or_default();
+    match (field_errors.is_empty(), captcha) {
+        (true, Ok(spend)) => {
+            sub.passed = Some(spend);
+            Ok(())
+        }
+        (true, Err(e)) => Err(ApiError::Captcha(e)),
+        (false, captcha) => {
+            let mut errors = field_errors;
+            let code = match captcha {
+                Err(CaptchaError::Missing) => Some("required"),
+                _ if state.captcha.enabled => Some("captcha_again"),
+                _ => None,
+            };
+            if let Some(code) = code {
+                errors.push(FieldError {
+                    field: "captcha_answer",
+                    code,
+                });
+            }
+            Err(ApiError::Validation(errors))
+        }
+    }
+}
+
+/// The steps every public submission takes: a resend answered from its stored receipt, then
+/// `gate` (unless the multipart reader already ran it before the first file), then the commit.
 pub async fn submit(
     state: &web::Data<AppState>,
     channel: Channel,
-    sub: Submission,
-    retry_token: Option<&str>,
+    mut sub: Submission,
 ) -> Result<Submitted, ApiError> {
     // Released when this returns: the commit below is part of what the slot bounds.
-    let _upload_slot = sub.upload_slot;
-    let key = match retry_token {
+    let _upload_slot = sub.upload_slot.take();
+    let key = match sub.retry_token() {
         Some(t) => {
             check_token_shape(t)?;
             Some(IdempotencyKey::new(
@@ -435,48 +591,34 @@ pub async fn submit(
         }
         None => None,
     };
-    // A retry after a dropped connection carries an already spent captcha: answer it from the
-    // stored receipt before looking at the captcha.
+    // A retry after a dropped connection, or a reload of the receipt page, carries an already
+    // spent captcha: answer it from the stored receipt before looking at the captcha.
     if let Some(k) = &key {
         let lookup = k.clone();
+        let any_content = matches!(sub.retry_from, RetryFrom::FormField);
         let replay = super::db(state, move |conn, _| {
-            find_replay(conn, &lookup).map_err(ApiError::from)
+            if any_content {
+                crate::intake::store::find_replay_any_content(conn, &lookup)
+            } else {
+                find_replay(conn, &lookup)
+            }
+            .map_err(ApiError::from)
         })
         .await?;
         if let Some(receipt) = replay {
             return Ok(Submitted::Replayed(receipt));
         }
     }
-    let now = crate::db::now_unix();
-    let field_errors = sub.fields.validate().err().unwrap_or_default();
-    let captcha = state.captcha.check(
-        sub.captcha_id.as_deref(),
-        sub.captcha_answer.as_deref(),
-        now,
-    );
-    match (field_errors.is_empty(), captcha) {
-        (true, Ok(spend)) => {
-            let tip = NewTip {
-                channel,
-                fields: sub.fields,
-                attachments: sub.attachments,
-            };
-            Ok(state.intake.submit(tip, key, spend).await?)
-        }
-        (true, Err(e)) => Err(ApiError::Captcha(e)),
-        (false, captcha) => {
-            let mut errors = field_errors;
-            if let Err(e) = captcha {
-                errors.push(FieldError {
-                    field: "captcha_answer",
-                    code: match e {
-                        CaptchaError::Missing => "required",
-                        CaptchaError::Expired => "captcha_expired",
-                        _ => "captcha_wrong",
-                    },
-                });
-            }
-            Err(ApiError::Validation(errors))
-        }
+    if sub.replay_only {
+        // The stored receipt expired between the two looks: the files were never sealed.
+        return Err(ApiError::IdempotencyMismatch);
     }
+    gate(state, &mut sub).await?;
+    let spend = sub.passed.take().flatten();
+    let tip = NewTip {
+        channel,
+        fields: sub.fields,
+        attachments: sub.attachments,
+    };
+    Ok(state.intake.submit(tip, key, spend).await?)
 }

@@ -25,7 +25,10 @@ const axeSrc = fs.readFileSync(createRequire(import.meta.url).resolve('axe-core/
 const PHONE = { width: 360, height: 640 }, NARROW = { width: 320, height: 568 }, DESK = { width: 1280, height: 900 };
 const browser = await chromium.launch({ executablePath: '/usr/bin/chromium',
   args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-quic', '--no-first-run',
-         '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
+         '--disable-background-networking', '--disable-component-update', '--disable-sync',
+         // A reload of a page a form answered sends the form again, as a resident's does once they
+         // confirm; the walk checks that nothing is stored twice.
+         '--disable-prompt-on-repost'] });
 let failures = 0;
 const fail = (msg) => { failures++; console.log(`FAIL ${msg}`); };
 const expect = (ok, msg) => { if (!ok) fail(msg); };
@@ -129,6 +132,11 @@ for (const lang of ['zh', 'en']) {
   receipts[lang] = (await resident.textContent('#receipt'))?.trim() ?? '';
   expect(/^\d{4}(-\d{4}){4}$/.test(receipts[lang]), `receipt-${lang}: no receipt shown (${receipts[lang]})`);
   await auditCopy(resident, `receipt-${lang}`);
+  // Reloading the receipt page sends the form and its file again: the same receipt page.
+  const reloaded = await resident.reload({ waitUntil: 'load' });
+  expect(reloaded?.status() === 200 && (await resident.textContent('#receipt'))?.trim() === receipts[lang],
+    `receipt-${lang}: a reload answered ${reloaded?.status()} without the same receipt`);
+  await auditCopy(resident, `receipt-reloaded-${lang}`);
   await resident.goto(`${BASE}/status?lang=${lang}`);
   await auditCopy(resident, `status-${lang}`);
   await status(lang, receipts[lang], `status-found-${lang}`);
@@ -238,6 +246,14 @@ await status('en', receipts.zh, 'status-thread-en');
 await resident.fill('#message-body', 'The seller drives a white van.');
 expect((await click(resident, 'form[action^="/status/message"] button')) === 200 && await has(resident, 'Sent.'), 'status-en: the answer was not sent');
 await auditCopy(resident, 'status-sent-en');
+// Reloading after a message sends it again: the same page, the message stored once (the queue
+// below still flags two answers, not three).
+{
+  const again = await resident.reload({ waitUntil: 'load' });
+  const shown = (await resident.content()).split('The seller drives a white van.').length - 1;
+  expect(again?.status() === 200 && shown === 1, `status-en: a reload after a message answered ${again?.status()}, the message shown ${shown} times`);
+  await auditCopy(resident, 'status-resent-en');
+}
 
 // --- the officer sees the answers and proposes a reward ------------------------------------
 await officer.goto(`${BASE}/staff/tips`);

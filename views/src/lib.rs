@@ -30,6 +30,68 @@ pub struct FormValues {
     pub county_only: bool,
 }
 
+/// The office's contact details, in the page language (from the configuration).
+#[derive(Clone, Default)]
+pub struct Office {
+    pub name: String,
+    pub hotlines: Vec<String>,
+    pub address: String,
+    pub hours: String,
+    pub payout: String,
+}
+
+/// The office's contact box: numbers to call (with 110 for emergencies), address, hours and
+/// where rewards are collected.
+pub fn office_box(lang: Lang, o: &Office) -> Markup {
+    let (title, phone, emergency, address, hours, payout) = match lang {
+        Lang::Zh => (
+            "联系我们",
+            "举报电话",
+            "（紧急情况请拨打 110）",
+            "地址",
+            "办公时间",
+            "领取奖励",
+        ),
+        Lang::En => (
+            "Contact the office",
+            "Hotline",
+            " (emergencies: call 110)",
+            "Address",
+            "Opening hours",
+            "Collecting a reward",
+        ),
+    };
+    let dialable = |h: &str| {
+        !h.is_empty()
+            && h.chars()
+                .all(|c| c.is_ascii_digit() || matches!(c, '+' | '-' | ' '))
+    };
+    html! {
+        section class="office" aria-labelledby="office-title" {
+            h2 id="office-title" { (title) }
+            p { (o.name) }
+            dl {
+                dt { (phone) }
+                dd {
+                    @for (i, h) in o.hotlines.iter().enumerate() {
+                        @if i > 0 { " / " }
+                        @if dialable(h) {
+                            a class="nowrap" href={ "tel:" (h.replace(' ', "")) } { (h) }
+                        } @else { (h) }
+                    }
+                    (emergency)
+                }
+                dt { (address) }
+                dd { (o.address) }
+                dt { (hours) }
+                dd { (keep_whole(&o.hours)) }
+                dt { (payout) }
+                dd { (o.payout) }
+            }
+        }
+    }
+}
+
 pub struct FieldErr {
     pub field: String,
     pub code: String,
@@ -45,6 +107,9 @@ pub struct ReportForm<'a> {
     /// `None` when captchas are off.
     pub captcha_id: Option<String>,
     pub form_token: String,
+    /// Files chosen but not kept (a wrong captcha, a new captcha): the page asks for them again.
+    pub files_again: usize,
+    pub office: Office,
 }
 
 /// `here` is the path the language switch links to; `None` hides the switch (the receipt page,
@@ -164,8 +229,12 @@ pub fn report_form(f: &ReportForm) -> Markup {
     let t = f.lang.t();
     let v = &f.values;
     let e = &f.errors[..];
+    let files_again = html! { (t.files_again.0) (f.files_again) (t.files_again.1) };
     let body = html! {
         h1 { (t.report_title) }
+        @if f.errors.is_empty() && f.general_error.is_none() && f.files_again > 0 {
+            p class="note" role="status" { (files_again) }
+        }
         @if !f.errors.is_empty() || f.general_error.is_some() {
             div class="error-summary" role="alert" aria-labelledby="error-summary-title" tabindex="-1" autofocus {
                 h2 id="error-summary-title" { (t.errors_title) }
@@ -173,6 +242,9 @@ pub fn report_form(f: &ReportForm) -> Markup {
                     @if let Some(g) = f.general_error { li { (g) } }
                     @for err in &f.errors {
                         li { a href={ "#" (err.field) } { (t.field_error(&err.field, &err.code)) } }
+                    }
+                    @if f.files_again > 0 {
+                        li { a href="#attachment" { (files_again) } }
                     }
                 }
             }
@@ -183,6 +255,9 @@ pub fn report_form(f: &ReportForm) -> Markup {
             ul { @for line in t.keep { li { (line) } } }
         }
         form method="post" action={ "/?lang=" (f.lang.code()) } enctype="multipart/form-data" novalidate {
+            // Enter in a text field sends the form: the first submit button is the default one,
+            // and the "new captcha" button comes before the real one.
+            button type="submit" hidden tabindex="-1" { (t.submit) }
             input type="hidden" name="form_token" value=(f.form_token);
             input type="hidden" name="lang" value=(f.lang.code());
             (field(t, e, "category", t.category, None, true, |d, i| select("category", &f.categories, &v.category, t.choose, d, i)))
@@ -194,9 +269,6 @@ pub fn report_form(f: &ReportForm) -> Markup {
             }))
             (field(t, e, "people", t.people, Some(t.people_hint), false, |d, i| text_area("people", &v.people, 3, 4_000, false, d, i)))
             (field(t, e, "vehicles", t.vehicles, Some(t.vehicles_hint), false, |d, i| text_area("vehicles", &v.vehicles, 2, 2_000, false, d, i)))
-            (field(t, e, "attachment", t.attachments, Some(t.attachments_hint), false, |d, i| html! {
-                input type="file" id="attachment" name="attachment" multiple accept="image/jpeg,image/png,image/webp,text/plain" aria-describedby=(d) aria-invalid=[i.then_some("true")];
-            }))
             div class="field checkbox" {
                 input type="checkbox" id="county_only" name="county_only" value="on" checked[v.county_only] aria-describedby="county_only-hint";
                 label for="county_only" { (t.county_only) }
@@ -213,14 +285,21 @@ pub fn report_form(f: &ReportForm) -> Markup {
                             a href={ "/captcha/" (id) ".wav?lang=" (f.lang.code()) } { (t.captcha_audio) }
                         }
                     }
-                    p { a href={ "/?lang=" (f.lang.code()) } { (t.captcha_new) } }
+                    // Posts the form as it is (everything typed comes back) for a fresh captcha.
+                    p { button type="submit" class="plain" formaction={ "/?lang=" (f.lang.code()) "&refresh=1" } formnovalidate { (t.captcha_new) } }
                     (field(t, e, "captcha_answer", t.captcha, Some(t.captcha_hint), true, |d, i| html! {
                         input type="text" id="captcha_answer" name="captcha_answer" inputmode="numeric" autocomplete="off" maxlength="10" required aria-describedby=(d) aria-invalid=[i.then_some("true")];
                     }))
                 }
             }
+            // Files come after the captcha: the server checks it before reading any file.
+            (field(t, e, "attachment", t.attachments, Some(t.attachments_hint), false, |d, i| html! {
+                @if f.files_again > 0 { p class="error" id="attachment-again" { (files_again) } }
+                input type="file" id="attachment" name="attachment" multiple accept="image/jpeg,image/png,image/webp,text/plain" aria-describedby={ (d) @if f.files_again > 0 { " attachment-again" } } aria-invalid=[i.then_some("true")];
+            }))
             button type="submit" { (t.submit) }
         }
+        (office_box(f.lang, &f.office))
     };
     page(
         f.lang,
@@ -229,6 +308,55 @@ pub fn report_form(f: &ReportForm) -> Markup {
         f.captcha_id.is_none(),
         body,
     )
+}
+
+/// Text with its dates, hours and amounts kept whole at phone width: every run of digits joined
+/// by `-`, `:`, `.` or `/` (`2027-02-03`, `14:00`) goes in a `nowrap` span, so a line never
+/// ends at "2027-02-".
+pub fn keep_whole(text: &str) -> Markup {
+    let mut parts: Vec<(bool, String)> = Vec::new();
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c.is_ascii_digit() {
+            let mut run = String::from(c);
+            while let Some(&n) = chars.peek() {
+                let joins = matches!(n, '-' | ':' | '.' | '/');
+                if n.is_ascii_digit() || joins {
+                    run.push(n);
+                    chars.next();
+                } else {
+                    break;
+                }
+            }
+            // A joiner at the end belongs to the text after it.
+            let tail: String = {
+                let trimmed = run.trim_end_matches(['-', ':', '.', '/']);
+                let t = run[trimmed.len()..].to_string();
+                run.truncate(trimmed.len());
+                t
+            };
+            let whole = run.contains(['-', ':', '.', '/']);
+            parts.push((whole, run));
+            if !tail.is_empty() {
+                parts.push((false, tail));
+            }
+        } else {
+            match parts.last_mut() {
+                Some((false, s)) => s.push(c),
+                _ => parts.push((false, c.to_string())),
+            }
+        }
+    }
+    html! {
+        @for (whole, p) in &parts {
+            @if *whole { span class="nowrap" { (p) } } @else { (p) }
+        }
+    }
+}
+
+/// A short phrase ("已收到，等待处理") broken only at its punctuation, never mid-word.
+pub fn phrase(text: &str) -> Markup {
+    html! { span class="phrase" { (text) } }
 }
 
 pub fn receipt_page(lang: Lang, receipt: &str, replayed: bool) -> Markup {
@@ -268,6 +396,8 @@ pub struct StatusView {
     pub messages: Vec<thread::ThreadLine>,
     /// The reporter's message was just stored.
     pub message_sent: bool,
+    /// The message form's one-time token.
+    pub message_token: String,
 }
 
 pub enum StatusOutcome<'a> {
@@ -278,7 +408,7 @@ pub enum StatusOutcome<'a> {
     Found(&'a StatusView),
 }
 
-pub fn status_page(lang: Lang, outcome: StatusOutcome) -> Markup {
+pub fn status_page(lang: Lang, outcome: StatusOutcome, office: &Office) -> Markup {
     let t = lang.t();
     let err = match &outcome {
         StatusOutcome::Invalid(e, _) => vec![FieldErr {
@@ -296,11 +426,11 @@ pub fn status_page(lang: Lang, outcome: StatusOutcome) -> Markup {
         @match &outcome {
             StatusOutcome::Found(s) => {
                 div class="status" role="status" {
-                    h2 { (t.status_result) (t.colon) (s.label) }
-                    p { (t.status_updated) (t.colon) (s.updated) }
+                    h2 { (t.status_result) (t.colon) (phrase(s.label)) }
+                    p { (t.status_updated) (t.colon) span class="nowrap" { (s.updated) } }
                 }
-                (rewards::section(lang, &s.rewards, &s.receipt, s.rekey_suggested))
-                (thread::section(lang, &s.messages, &s.receipt, s.message_sent))
+                (rewards::section(lang, &s.rewards, &s.receipt, s.rekey_suggested, office))
+                (thread::section(lang, &s.messages, &s.receipt, &s.message_token, s.message_sent))
             }
             StatusOutcome::Unknown => {
                 div class="status" role="status" { p { (t.status_unknown) } }
@@ -317,6 +447,7 @@ pub fn status_page(lang: Lang, outcome: StatusOutcome) -> Markup {
             button type="submit" { (t.status_submit) }
         }
         p { a href={ "/?lang=" (lang.code()) } { (t.new_report) } }
+        (office_box(lang, office))
     };
     let title = if err.is_empty() {
         t.status_title.to_string()
@@ -341,6 +472,16 @@ mod tests {
     use super::*;
 
     #[test]
+    fn dates_and_hours_are_kept_whole() {
+        let m = keep_whole("请在 2027-02-03 前领取，14:00 以后。共 500 元。").into_string();
+        assert_eq!(
+            m,
+            "请在 <span class=\"nowrap\">2027-02-03</span> 前领取，<span class=\"nowrap\">14:00</span> 以后。共 500 元。"
+        );
+        assert_eq!(keep_whole("至 2027-").into_string(), "至 2027-");
+    }
+
+    #[test]
     fn errors_are_tied_to_their_fields() {
         let f = ReportForm {
             lang: Lang::En,
@@ -360,6 +501,8 @@ mod tests {
             general_error: None,
             captcha_id: Some("abc".into()),
             form_token: "tok".into(),
+            files_again: 0,
+            office: Office::default(),
         };
         let html = report_form(&f).into_string();
         assert!(html.contains(r#"aria-describedby="category-error""#));

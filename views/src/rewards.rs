@@ -24,14 +24,16 @@ pub fn yuan(fen: i64) -> String {
 }
 
 /// How to collect a reward, in plain words (DESIGN.md section 1: a transfer identifies you).
-pub fn collect_text(lang: Lang) -> &'static str {
+pub fn collect_text(lang: Lang, office: &crate::Office) -> String {
+    let hotline = office.hotlines.join(" / ");
+    let (payout, address, hours) = (&office.payout, &office.address, &office.hours);
     match lang {
-        Lang::Zh => {
-            "领取方式：拨打举报电话预约时间，到县公安局禁毒大队出示领奖码领取。在政策允许的金额内可以领取现金，不需要提供姓名；选择银行转账则银行和我们都会知道收款人是谁。领奖码只能使用一次，请不要告诉任何人。"
-        }
-        Lang::En => {
-            "How to collect: call the hotline for an appointment and show the claim code at the county anti-drug brigade. Up to the amount the policy allows you can take cash without giving your name; a bank transfer tells the bank, and us, who the payee is. The claim code works once: tell it to no one."
-        }
+        Lang::Zh => format!(
+            "领取方式：拨打举报电话 {hotline} 预约时间，到{payout}（{address}，办公时间 {hours}）出示领奖码领取。在政策允许的金额内可以领取现金，不需要提供姓名；选择银行转账则银行和我们都会知道收款人是谁。领奖码只能使用一次，请不要告诉任何人。"
+        ),
+        Lang::En => format!(
+            "How to collect: call the hotline, {hotline}, for an appointment and show the claim code at {payout} ({address}; open {hours}). Up to the amount the policy allows you can take cash without giving your name; a bank transfer tells the bank, and us, who the payee is. The claim code works once: tell it to no one."
+        ),
     }
 }
 
@@ -113,6 +115,7 @@ pub fn section(
     rewards: &[RewardNotice],
     receipt: &str,
     rekey_suggested: bool,
+    office: &crate::Office,
 ) -> Markup {
     let (rekey_title, rekey_lead, rekey_button) = rekey_text(lang);
     let code_label = match lang {
@@ -128,14 +131,14 @@ pub fn section(
             section class="reward" aria-labelledby="reward-title" {
                 h2 id="reward-title" { (heading) }
                 @for r in rewards {
-                    p { (explanation(lang, r)) }
+                    p { (crate::keep_whole(&explanation(lang, r))) }
                     @if let Some(code) = &r.claim_code {
                         p class="receipt claim" {
                             span { (code_label) ": " }
                             strong class="claim-code" { (code) }
                         }
                     }
-                    @if r.status == "claimable" { p class="note" { (collect_text(lang)) } }
+                    @if r.status == "claimable" { p class="note" { (crate::keep_whole(&collect_text(lang, office))) } }
                 }
             }
         }
@@ -163,5 +166,29 @@ pub fn rekey_done_text(lang: Lang) -> (&'static str, &'static str) {
             "This is your new receipt",
             "The old receipt no longer works. The new one is shown only once: write it down and keep it safe; you need it to check progress and to collect a reward.",
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reward_instructions_name_the_number_and_the_place() {
+        let office = crate::Office {
+            name: "县禁毒办".into(),
+            hotlines: vec!["0734-6812345".into()],
+            address: "西渡镇蒸阳北路 1 号".into(),
+            hours: "8:30-17:30".into(),
+            payout: "县公安局禁毒大队".into(),
+        };
+        let zh = collect_text(Lang::Zh, &office);
+        assert!(
+            zh.contains("0734-6812345")
+                && zh.contains("县公安局禁毒大队")
+                && zh.contains("蒸阳北路")
+        );
+        let en = collect_text(Lang::En, &office);
+        assert!(en.contains("0734-6812345") && en.contains("8:30-17:30"));
     }
 }

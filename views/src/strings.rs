@@ -74,6 +74,8 @@ pub struct Strings {
     pub captcha_img_alt: &'static str,
     pub captcha_audio: &'static str,
     pub captcha_new: &'static str,
+    /// "The N files you chose were not kept …", around the number.
+    pub files_again: (&'static str, &'static str),
     pub captcha_off: &'static str,
     pub submit: &'static str,
     pub errors_title: &'static str,
@@ -120,6 +122,8 @@ impl Strings {
             ("captcha_wrong", _, false) => "The captcha was wrong; type the digits of the new one.",
             ("captcha_expired", _, true) => "验证码已过期，请输入新图片中的数字。",
             ("captcha_expired", _, false) => "The captcha expired; type the digits of the new one.",
+            ("captcha_again", _, true) => "请输入新图片中的数字。",
+            ("captcha_again", _, false) => "Type the digits of the new captcha.",
             ("captcha_used", _, true) => "这个验证码已经用过，请输入新图片中的数字。",
             ("captcha_used", _, false) => {
                 "That captcha was already used; type the digits of the new one."
@@ -227,6 +231,10 @@ pub static ZH: Strings = Strings {
     captcha_img_alt: "验证码图片：5 位数字。看不清请使用下方的语音验证码。",
     captcha_audio: "语音验证码（普通话朗读数字）",
     captcha_new: "换一个验证码",
+    files_again: (
+        "您选择的 ",
+        " 个文件没有保存。请在“照片或文件”一栏重新选择后再提交，其他内容都已保留。",
+    ),
     captcha_off: "验证码已关闭：此模式仅供开发和测试使用，切勿用于正式环境。",
     submit: "提交举报",
     errors_title: "请修改以下问题后再提交：",
@@ -295,6 +303,10 @@ pub static EN: Strings = Strings {
     captcha_img_alt: "Captcha picture: 5 digits. If you cannot read it, use the audio captcha below.",
     captcha_audio: "Audio captcha (digits read aloud in English)",
     captcha_new: "Get a new captcha",
+    files_again: (
+        "The ",
+        " file(s) you chose were not kept. Choose them again under \"Photos or files\" before sending; everything else you typed is kept.",
+    ),
     captcha_off: "The captcha is switched off: this mode is for development and tests only, never for real use.",
     submit: "Send the report",
     errors_title: "Please fix the following before sending:",

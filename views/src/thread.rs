@@ -47,7 +47,13 @@ fn texts(lang: Lang) -> Texts {
     }
 }
 
-pub fn section(lang: Lang, lines: &[ThreadLine], receipt: &str, just_sent: bool) -> Markup {
+pub fn section(
+    lang: Lang,
+    lines: &[ThreadLine],
+    receipt: &str,
+    token: &str,
+    just_sent: bool,
+) -> Markup {
     let t = texts(lang);
     html! {
         section id="thread" class="thread" aria-labelledby="thread-title" {
@@ -59,7 +65,7 @@ pub fn section(lang: Lang, lines: &[ThreadLine], receipt: &str, just_sent: bool)
                 ol class="messages" {
                     @for l in lines {
                         li class=(if l.from_police { "from-police" } else { "from-you" }) {
-                            p class="meta" { strong { (if l.from_police { t.police } else { t.you }) } " · " (l.hour) }
+                            p class="meta" { strong { (if l.from_police { t.police } else { t.you }) } " · " span class="nowrap" { (l.hour) } }
                             p class="body" { (l.body) }
                         }
                     }
@@ -69,6 +75,7 @@ pub fn section(lang: Lang, lines: &[ThreadLine], receipt: &str, just_sent: bool)
             // lands, not at the top of a long page.
             form method="post" action={ "/status/message?lang=" (lang.code()) "#thread" } {
                 input type="hidden" name="receipt" value=(receipt);
+                input type="hidden" name="message_token" value=(token);
                 div class="field" {
                     label for="message-body" { (t.label) }
                     p id="message-body-hint" class="hint" { (t.hint) }
