@@ -50,6 +50,8 @@ diesel::table! {
         tags -> Text,
         index_version -> Integer,
         duplicate_of -> Nullable<Text>,
+        entered_by -> Nullable<Text>,
+        receipt_exchanged_hour -> Nullable<BigInt>,
     }
 }
 
@@ -69,6 +71,9 @@ diesel::table! {
         created_at -> BigInt,
         contact -> Nullable<Binary>,
         notify -> Text,
+        approval_pending -> Bool,
+        created_by -> Nullable<Text>,
+        approved_by -> Nullable<Text>,
     }
 }
 

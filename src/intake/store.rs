@@ -94,6 +94,7 @@ pub fn insert_prepared(conn: &mut DbConn, t: &PreparedTip) -> Result<Submitted, 
             tips::payload.eq(&t.payload.ciphertext),
             tips::attachment_count.eq(t.attachments.len() as i32),
             tips::receipt_private.eq(t.channel.receipt_is_private()),
+            tips::entered_by.eq(t.audit.as_ref().map(|s| s.staff_id.as_str())),
         ))
         .execute(conn)?;
     if let Some(contact) = &t.contact {

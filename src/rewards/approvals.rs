@@ -12,6 +12,7 @@ use crate::db::schema::{payouts, reward_signatures, rewards, staff, tip_events, 
 use crate::db::{DbConn, is_unique_violation, now_unix};
 use crate::intake::store::insert_sealed_key;
 use crate::staff::{Actor, Role};
+pub(crate) use crate::triage::work::entered_by;
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -333,6 +334,9 @@ pub fn propose(
                 return Err(RewardError::Forbidden);
             }
             let (unit, status) = tip_for(c, actor, tip_id)?;
+            if entered_by(c, tip_id)?.as_deref() == Some(actor.id.as_str()) {
+                return Err(RewardError::OwnTip);
+            }
             if !was_verified(c, tip_id, &status)? {
                 return Err(RewardError::TipNotVerified);
             }
@@ -455,6 +459,9 @@ fn check_signer(
     ))?;
     if row.proposed_by == actor.id {
         return Err(RewardError::SelfApproval);
+    }
+    if entered_by(c, &row.tip_id)?.as_deref() == Some(actor.id.as_str()) {
+        return Err(RewardError::OwnTip);
     }
     let signed_before: i64 = reward_signatures::table
         .filter(reward_signatures::reward_id.eq(&row.id))

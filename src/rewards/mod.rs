@@ -44,6 +44,10 @@ pub enum RewardError {
     OverCap { room_fen: i64 },
     #[error("you proposed this reward; someone else must sign it")]
     SelfApproval,
+    /// Whoever entered a tip by hand saw its receipt: they may not propose, sign or pay its
+    /// reward (issue 14). The database refuses it too.
+    #[error("you entered this tip and saw its receipt; someone else must handle its reward")]
+    OwnTip,
     #[error("you already signed this reward; each step needs a different person")]
     AlreadySigned,
     #[error("the next signature is the {next} step; sign after it")]

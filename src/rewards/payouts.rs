@@ -142,6 +142,9 @@ pub fn record(
         if row.claim_hash.as_deref() != Some(&hash[..]) {
             return Err(RewardError::UnknownClaimCode);
         }
+        if super::approvals::entered_by(c, &row.tip_id)?.as_deref() == Some(actor.id.as_str()) {
+            return Err(RewardError::OwnTip);
+        }
         let (_, policy) = policy::rewards_policy(c, Some(row.policy_version))?;
         let rules = &policy.payout;
         if req.method == "transfer" && account.is_none() {

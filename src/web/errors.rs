@@ -273,6 +273,11 @@ impl From<crate::triage::work::TriageError> for ApiError {
                 message,
             },
             T::NoOfficeKey => ApiError::Unavailable,
+            T::OwnTip => ApiError::Refused {
+                status: StatusCode::FORBIDDEN,
+                code: "own_tip",
+                message: e.to_string(),
+            },
         }
     }
 }
@@ -324,6 +329,7 @@ impl From<crate::rewards::RewardError> for ApiError {
             R::OutsideBounds { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "outside_bounds"),
             R::OverCap { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "over_cap"),
             R::SelfApproval => (StatusCode::FORBIDDEN, "self_approval"),
+            R::OwnTip => (StatusCode::FORBIDDEN, "own_tip"),
             R::AlreadySigned => (StatusCode::CONFLICT, "already_signed"),
             R::OutOfOrder { .. } => (StatusCode::CONFLICT, "out_of_order"),
             R::NotYourStep { .. } => (StatusCode::FORBIDDEN, "not_your_step"),

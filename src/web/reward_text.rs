@@ -136,6 +136,10 @@ fn text(e: &RewardError) -> (&'static str, String) {
             ),
         ),
         R::SelfApproval => fixed("", "这项奖励是您提出的，须由其他人签批。"),
+        R::OwnTip => fixed(
+            "",
+            "这条线索是您录入的，您见过它的回执号；它的奖励须由其他人提出、签批和发放。",
+        ),
         R::AlreadySigned => fixed("", "您已经签批过这项奖励；每一步须由不同的人签批。"),
         R::OutOfOrder { next } => ("", format!("须先完成“{next}”，然后才轮到您签批。")),
         R::NotYourStep { next } => ("", format!("下一步是“{next}”，不是您能签批的。")),

@@ -249,6 +249,7 @@ pub async fn create_tip(
     };
     let stamp = StaffStamp {
         actor: who.audit_name(),
+        staff_id: who.id.clone(),
         signer: state.staff.signer.clone(),
     };
     let (outcome, id) = state.intake.submit_by_staff(channel, fields, stamp).await?;

@@ -594,23 +594,35 @@ pub async fn tip(
     {
         report.push(("附件", format!("{n} 个（加密保存）")));
     }
+    let mut meta = vec![
+        ("状态", status_zh(&t.meta.status).to_string()),
+        ("类别", label(CATEGORIES, &t.meta.category)),
+        ("乡镇", label(TOWNSHIPS, &t.meta.township)),
+        ("渠道", channel_zh(&t.meta.channel).to_string()),
+        ("收到（小时）", super::hour_local(t.meta.created_hour)),
+        ("优先级", t.meta.priority.to_string()),
+        ("标签", t.meta.tags.join(", ")),
+        (
+            "只限县禁毒大队",
+            if t.meta.county_only { "是" } else { "否" }.to_string(),
+        ),
+    ];
+    if let Some(clerk) = &t.entered_by {
+        meta.push(("录入人（见过回执号）", clerk.clone()));
+    }
+    if !matches!(t.meta.channel.as_str(), "web" | "api") || t.receipt_exchanged_hour.is_some() {
+        meta.push((
+            "回执号更换（小时）",
+            t.receipt_exchanged_hour
+                .map(super::hour_local)
+                .unwrap_or_else(|| "未更换".into()),
+        ));
+    }
     let p = v::TipPage {
         nav: nav(&s, &csrf),
         id: &id,
         public_ref: &t.meta.public_ref,
-        meta: vec![
-            ("状态", status_zh(&t.meta.status).to_string()),
-            ("类别", label(CATEGORIES, &t.meta.category)),
-            ("乡镇", label(TOWNSHIPS, &t.meta.township)),
-            ("渠道", channel_zh(&t.meta.channel).to_string()),
-            ("收到（小时）", super::hour_local(t.meta.created_hour)),
-            ("优先级", t.meta.priority.to_string()),
-            ("标签", t.meta.tags.join(", ")),
-            (
-                "只限县禁毒大队",
-                if t.meta.county_only { "是" } else { "否" }.to_string(),
-            ),
-        ],
+        meta,
         report,
         events: t
             .events
@@ -884,6 +896,7 @@ pub async fn new_tip(
     };
     let stamp = StaffStamp {
         actor: s.actor.audit_name(),
+        staff_id: s.actor.id.clone(),
         signer: state.staff.signer.clone(),
     };
     match state.intake.submit_by_staff(channel, fields, stamp).await {
