@@ -27,6 +27,34 @@ async fn body(r: reqwest::Response) -> (u16, Value) {
     (status, r.json().await.unwrap_or(Value::Null))
 }
 
+/// Issue 14, item 8: whoever holds the peppers file and a copy of the database searched the
+/// 10^12 codes under HMAC in hours. Now the fast keyed hash does not find the code even when
+/// the true code is among the guesses; only Argon2id (tens of milliseconds of memory-hard work
+/// per guess) over 10^18 codes does, which no one can afford.
+fn offline_search_fails(s: &Server, reward: &str, digits: &str) {
+    use tipline::db::schema::rewards;
+    let keys = s.keyring();
+    let pepper = &keys.peppers.claim;
+    let stored: Vec<u8> = rewards::table
+        .filter(rewards::id.eq(reward))
+        .select(rewards::claim_hash)
+        .first::<Option<Vec<u8>>>(&mut s.db())
+        .unwrap()
+        .unwrap();
+    let guesses = [
+        digits.to_string(),
+        digits[..13].to_string(),
+        digits[6..].to_string(),
+    ];
+    for guess in &guesses {
+        let fast = tipline::crypto::keyed_hash(pepper, &[b"claim", guess.as_bytes()]);
+        assert_ne!(stored, fast.to_vec(), "the fast HMAC search found the code");
+    }
+    assert_eq!(digits.len() - 1, 18, "18 random digits: a 60-bit search");
+    let code = tipline::rewards::claim::ClaimCode::parse(digits).unwrap();
+    assert_eq!(stored, code.hash(pepper).unwrap().to_vec());
+}
+
 async fn post(s: &Server, token: &str, path: &str, v: Value) -> (u16, Value) {
     body(s.staff_post(token, path, &v).await).await
 }
@@ -242,12 +270,13 @@ async fn a_reward_walks_the_ladder_to_a_claim_code_a_payout_and_the_ledger() {
     assert!(claim_by > today().as_str());
     let code_shown = r["claim_code"].as_str().unwrap().to_string();
     let digits: String = code_shown.chars().filter(char::is_ascii_digit).collect();
-    assert_eq!(digits.len(), 13);
+    assert_eq!(digits.len(), 19);
     assert!(
         !s.database_holds(digits.as_bytes()) && !s.database_holds(code_shown.as_bytes()),
         "the claim code is stored only sealed and hashed"
     );
     assert!(!s.log().contains(&digits));
+    offline_search_fails(&s, &reward, &digits);
 
     // Finance sees amount, tiers, justification and claim status, never the tip's content.
     let (code, fv) = body(

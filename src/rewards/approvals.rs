@@ -492,6 +492,14 @@ pub fn sign(
     reward_id: &str,
 ) -> Result<Signed, RewardError> {
     let object = format!("reward:{reward_id}");
+    // The claim code's hash is slow on purpose (Argon2id): make it before the transaction
+    // when this signature looks like the last one, so the audit head is not held meanwhile.
+    let mut code = match load(conn, reward_id) {
+        Ok(row) if row.signed_steps as usize + 1 == row.step_names().len() => {
+            Some(new_claim_code(office)?)
+        }
+        _ => None,
+    };
     audited(
         conn,
         office.signer,
@@ -529,7 +537,11 @@ pub fn sign(
                     next_step: Some(steps[idx + 1].step.clone()),
                 });
             }
-            issue_claim_code(c, office, &row, &policy)?;
+            let code = match code.take() {
+                Some(code) => code,
+                None => new_claim_code(office)?,
+            };
+            issue_claim_code(c, office, &row, &policy, code)?;
             Ok(Signed {
                 status: "claimable".into(),
                 next_step: None,
@@ -538,19 +550,26 @@ pub fn sign(
     )
 }
 
-/// Makes the claim code: a keyed hash for finance's lookup, a copy sealed to the reporter's
+/// A fresh claim code and its lookup hash.
+fn new_claim_code(office: &Office) -> Result<(ClaimCode, [u8; 32]), RewardError> {
+    let code = ClaimCode::generate()?;
+    let hash = code.hash(&office.keys.peppers.claim)?;
+    Ok((code, hash))
+}
+
+/// Stores the claim code: a keyed hash for finance's lookup, a copy sealed to the reporter's
 /// reply key; the reporter is told from today and has the policy's months to claim.
 fn issue_claim_code(
     c: &mut DbConn,
     office: &Office,
     row: &RewardRow,
     policy: &Policy,
+    (code, hash): (ClaimCode, [u8; 32]),
 ) -> Result<(), RewardError> {
     let reply_pubkey: Vec<u8> = tips::table
         .filter(tips::id.eq(&row.tip_id))
         .select(tips::reply_pubkey)
         .first(c)?;
-    let code = ClaimCode::generate()?;
     let sealed = seal_to_reply(
         office.sealer,
         &row.tip_id,
@@ -564,7 +583,7 @@ fn issue_claim_code(
     diesel::update(rewards::table.filter(rewards::id.eq(&row.id)))
         .set((
             rewards::status.eq("claimable"),
-            rewards::claim_hash.eq(Some(code.hash(&office.keys.peppers.claim).to_vec())),
+            rewards::claim_hash.eq(Some(hash.to_vec())),
             rewards::claim_sealed.eq(Some(sealed.ciphertext)),
             rewards::notified_on.eq(Some(calendar::format(today))),
             rewards::claim_by.eq(Some(calendar::format(calendar::add_months(

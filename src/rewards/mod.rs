@@ -64,7 +64,7 @@ pub enum RewardError {
     UnknownClaimCode,
     #[error("the claim code was mistyped (check digit)")]
     ClaimCodeTypo,
-    #[error("a claim code has 13 digits")]
+    #[error("a claim code has 19 digits (a receipt has 20: ask for the claim code)")]
     ClaimCodeLength,
     #[error("too many wrong claim codes; wait {0} seconds")]
     TooManyLookups(u64),

@@ -110,7 +110,8 @@ pub fn record(
         return Err(RewardError::TooManyLookups(LOOKUP_WINDOW as u64));
     }
     expire_due(conn, office)?;
-    let hash = code.hash(&office.keys.peppers.claim).to_vec();
+    // Argon2id: slow on purpose, so outside any transaction.
+    let hash = code.hash(&office.keys.peppers.claim)?.to_vec();
     let reward_id = audited(
         conn,
         office.signer,

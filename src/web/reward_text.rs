@@ -154,7 +154,10 @@ fn text(e: &RewardError) -> (&'static str, String) {
         R::Expired => fixed("claim_code", "这个领奖码已过领取期限，奖励已失效。"),
         R::UnknownClaimCode => fixed("claim_code", "没有待兑付的奖励使用这个领奖码。"),
         R::ClaimCodeTypo => fixed("claim_code", "领奖码有误（校验位不符），请核对后重新输入。"),
-        R::ClaimCodeLength => fixed("claim_code", "领奖码是 13 位数字。"),
+        R::ClaimCodeLength => fixed(
+            "claim_code",
+            "领奖码是 19 位数字（回执号是 20 位，请向领奖人要领奖码）。",
+        ),
         R::TooManyLookups(secs) => (
             "claim_code",
             format!(
