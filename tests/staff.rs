@@ -605,3 +605,83 @@ async fn audit_verify_names_the_first_changed_removed_or_forged_entry() {
     let out = s2.cli(&["audit", "verify"]);
     assert!(!out.status.success());
 }
+
+/// Issue 14, item 7: someone who can write to the database deletes the newest entries and sets
+/// `audit_head` back. The chain alone still verifies; the hourly anchor, kept outside the
+/// database, finds the cut.
+#[tokio::test]
+async fn a_cut_audit_tail_is_found_by_the_anchor_kept_outside_the_database() {
+    use diesel::prelude::*;
+    use tipline::db::schema::{audit_head, audit_log};
+    let elsewhere = tempfile::tempdir().unwrap();
+    let s = Server::start_with(Options {
+        extra_env: vec![(
+            "TIPLINE_AUDIT_ANCHOR_DIR",
+            elsewhere.path().display().to_string(),
+        )],
+        ..Options::default()
+    })
+    .await;
+    let file = elsewhere.path().join("audit-anchors.log");
+    // The server anchors when it starts, then every hour.
+    for _ in 0..100 {
+        if file.exists() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let started = std::fs::read_to_string(&file).expect("the server anchored at start");
+    assert!(started.starts_with("tipline-audit-anchor v1 "), "{started}");
+    assert!(s.log().contains("audit head anchored"));
+
+    let t = s.staff_token("a.officer", "officer", Some("ps-xidu"));
+    let (tip, _) = s.public_tip("other", "xidu", "审计锚点").await;
+    for _ in 0..3 {
+        s.staff_get(&t, &format!("/api/v1/staff/tips/{tip}")).await;
+    }
+    let out = s.cli(&["audit", "anchor"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("head=5:"));
+    let anchors = file.display().to_string();
+    let out = s.cli(&["audit", "verify", "--anchors", &anchors]);
+    let said = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        said.contains("2 anchors match") && said.contains("0 h 0 min old"),
+        "{said}"
+    );
+
+    // The cut: the three reads go, and the head is set back to entry 2.
+    let mut conn = s.db();
+    let (seq, hash): (i64, Vec<u8>) = audit_log::table
+        .filter(audit_log::seq.eq(2))
+        .select((audit_log::seq, audit_log::hash))
+        .first(&mut conn)
+        .unwrap();
+    diesel::delete(audit_log::table.filter(audit_log::seq.gt(2)))
+        .execute(&mut conn)
+        .unwrap();
+    diesel::update(audit_head::table)
+        .set((audit_head::seq.eq(seq), audit_head::hash.eq(&hash)))
+        .execute(&mut conn)
+        .unwrap();
+    assert!(
+        s.cli(&["audit", "verify"]).status.success(),
+        "the chain alone cannot see a cut tail"
+    );
+    let out = s.cli(&["audit", "verify", "--anchors", &anchors]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(
+        err.contains("NOT intact") && err.contains("entry 5") && err.contains("cut"),
+        "{err}"
+    );
+}
