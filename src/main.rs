@@ -471,7 +471,8 @@ fn run(cli: Cli) -> Result<(), String> {
                         unit: unit.as_deref(),
                         password: &password,
                     };
-                    tipline::staff::accounts::add_user(&mut conn, &signer, "cli", &u)
+                    // The operator at the console: approved at once (staff::approval).
+                    tipline::staff::accounts::add_user(&mut conn, &signer, "cli", &u, None)
                         .map_err(|e| e.to_string())?;
                     out!("user {username} added ({role})");
                     if generated {

@@ -685,3 +685,129 @@ async fn a_cut_audit_tail_is_found_by_the_anchor_kept_outside_the_database() {
         "{err}"
     );
 }
+
+/// Issue 14, item 6: an admin makes a county-wide supervisor with a password they chose. The
+/// account cannot log in until a county supervisor approves it; the admin, a station's
+/// supervisor and the database refuse to approve it otherwise; the county supervisors hear
+/// that an account awaits approval. Accounts from the console (`tipline user add`) bootstrap.
+#[tokio::test]
+async fn an_admin_cannot_make_themselves_a_tip_reader() {
+    use diesel::prelude::*;
+    let s = Server::start().await;
+    let admin = s.staff_token("i.admin", "admin", None);
+    let county = s.staff_token("i.county", "supervisor", None);
+    let station = s.staff_token("i.station", "supervisor", Some("ps-xidu"));
+    let r = s
+        .client
+        .put(s.url("/api/v1/staff/me/notifications"))
+        .bearer_auth(&county)
+        .json(&json!({"events": [], "channels": ["email"], "email": "county@example.test"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    let before = s.count("outbox");
+    let r = s
+        .staff_post(
+            &admin,
+            "/api/v1/staff/users",
+            &json!({"username": "i.reader", "role": "supervisor", "password": "correct horse battery staple"}),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    let v: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(v["approval_pending"], true);
+    assert_eq!(
+        s.count("outbox"),
+        before + 1,
+        "the county supervisor is told"
+    );
+
+    // The account cannot log in: no token is issued for it (or it would be refused).
+    let issue = || {
+        let out = s.cli(&["token", "issue", "--username", "i.reader"]);
+        let token = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .last()
+            .unwrap_or_default()
+            .trim()
+            .to_string();
+        (out.status.success(), token)
+    };
+    let (issued, token) = issue();
+    if issued {
+        assert_eq!(
+            s.staff_get(&token, "/api/v1/staff/tips").await.status(),
+            401
+        );
+    }
+
+    let null = json!(null);
+    let path = "/api/v1/staff/users/i.reader/approve";
+    assert_eq!(s.staff_post(&admin, path, &null).await.status(), 403);
+    assert_eq!(s.staff_post(&station, path, &null).await.status(), 403);
+    assert_eq!(
+        s.staff_get(&station, "/api/v1/staff/users/pending")
+            .await
+            .status(),
+        403
+    );
+    let v: serde_json::Value = s
+        .staff_get(&county, "/api/v1/staff/users/pending")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v["items"][0]["username"], "i.reader");
+    assert_eq!(v["items"][0]["created_by"], "staff:i.admin");
+    assert_eq!(s.staff_post(&county, path, &null).await.status(), 204);
+    let (issued, token) = issue();
+    assert!(issued);
+    assert_eq!(
+        s.staff_get(&token, "/api/v1/staff/tips").await.status(),
+        200
+    );
+    assert_eq!(
+        s.staff_post(&county, path, &null).await.status(),
+        409,
+        "approved once"
+    );
+
+    // The database refuses an approval by the account's creator.
+    let mut conn = s.db();
+    let e = diesel::sql_query(
+        "UPDATE staff SET approved_by = created_by, approval_pending = FALSE WHERE username = 'i.reader'",
+    )
+    .execute(&mut conn)
+    .unwrap_err();
+    assert!(e.to_string().contains("own_account"), "{e}");
+
+    // Finance reads no tip: an admin's finance account needs nobody else.
+    let r = s
+        .staff_post(
+            &admin,
+            "/api/v1/staff/users",
+            &json!({"username": "i.finance", "role": "finance", "password": "correct horse battery staple"}),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    let v: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(v["approval_pending"], false);
+    let auditor = s.staff_token("i.auditor", "auditor", None);
+    let log: serde_json::Value = s
+        .staff_get(&auditor, "/api/v1/staff/audit?action=user.")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let actions: Vec<&str> = log["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|i| i["action"].as_str())
+        .collect();
+    assert!(
+        actions.contains(&"user.add.pending") && actions.contains(&"user.approve"),
+        "{actions:?}"
+    );
+}

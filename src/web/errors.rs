@@ -288,6 +288,13 @@ impl From<crate::staff::StaffError> for ApiError {
         match e {
             S::Exists => ApiError::Conflict(e.to_string()),
             S::NoSuchUser | S::NoSuchToken => ApiError::NotFound,
+            S::NotApprover => ApiError::Forbidden,
+            S::NotPendingApproval => ApiError::Conflict(e.to_string()),
+            S::OwnAccount => ApiError::Refused {
+                status: StatusCode::FORBIDDEN,
+                code: "own_account",
+                message: e.to_string(),
+            },
             S::BadCredentials | S::Locked => ApiError::Unauthorized,
             S::Db(d) => {
                 tracing::error!(error = %d, "staff database error");

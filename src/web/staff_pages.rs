@@ -1040,7 +1040,11 @@ pub async fn admin_add_user(
             unit: unit.as_deref(),
             password: &password,
         };
-        match accounts::add_user(c, &st.staff.signer, &by, &u) {
+        let notice = crate::staff::approval::Notice {
+            sealer: &st.intake.sealer,
+            relay: &st.intake.keys.relay,
+        };
+        match accounts::add_user(c, &st.staff.signer, &by, &u, Some(&notice)) {
             Ok(_) => Ok(Ok((username, password.to_string()))),
             Err(crate::staff::StaffError::Db(e)) => {
                 Err(ApiError::from(crate::staff::StaffError::Db(e)))
