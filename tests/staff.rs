@@ -625,7 +625,7 @@ async fn a_cut_audit_tail_is_found_by_the_anchor_kept_outside_the_database() {
     let file = elsewhere.path().join("audit-anchors.log");
     // The server anchors when it starts, then every hour.
     for _ in 0..100 {
-        if file.exists() {
+        if file.exists() && s.log().contains("audit head anchored") {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
