@@ -26,6 +26,9 @@ pub struct Config {
     pub keys_dir: PathBuf,
     /// A file holding the passphrase of protected key files (never the passphrase itself).
     pub keys_passphrase_file: Option<PathBuf>,
+    /// Where the audit head is anchored every hour (`audit-anchors.log`, append only): meant to
+    /// be another machine's mount, out of reach of whoever can write to the database.
+    pub audit_anchor_dir: Option<PathBuf>,
     pub listen: String,
     pub admin_listen: Option<String>,
     pub public_url: String,
@@ -188,6 +191,7 @@ struct FileConfig {
     data_dir: Option<PathBuf>,
     keys_dir: Option<PathBuf>,
     keys_passphrase_file: Option<PathBuf>,
+    audit_anchor_dir: Option<PathBuf>,
     listen: Option<String>,
     admin_listen: Option<String>,
     public_url: Option<String>,
@@ -461,6 +465,9 @@ impl Config {
             data_dir,
             keys_dir,
             keys_passphrase_file,
+            audit_anchor_dir: env("TIPLINE_AUDIT_ANCHOR_DIR")
+                .map(PathBuf::from)
+                .or(f.audit_anchor_dir),
             admin_listen: env("TIPLINE_ADMIN_LISTEN").or(f.admin_listen),
             listen,
             public_url,

@@ -225,7 +225,15 @@ enum AuditAction {
         /// instead of the keys dir: an auditor needs only a copy of the database and this key.
         #[arg(long)]
         verifying_key: Option<String>,
+        /// An anchor file (`audit-anchors.log` from TIPLINE_AUDIT_ANCHOR_DIR, as kept on
+        /// another machine): every anchored entry must still be there with its hash, which
+        /// finds a cut tail; says how fresh the latest anchor is.
+        #[arg(long)]
+        anchors: Option<std::path::PathBuf>,
     },
+    /// Append the audit head to the anchor file in TIPLINE_AUDIT_ANCHOR_DIR now (the server
+    /// does it every hour).
+    Anchor,
 }
 
 #[derive(Subcommand)]
@@ -486,7 +494,8 @@ fn run(cli: Cli) -> Result<(), String> {
                         password: &password,
                         initial_hours: (!keep_password).then_some(hours),
                     };
-                    tipline::staff::accounts::add_user(&mut conn, &signer, "cli", &u)
+                    // The operator at the console: approved at once (staff::approval).
+                    tipline::staff::accounts::add_user(&mut conn, &signer, "cli", &u, None)
                         .map_err(|e| e.to_string())?;
                     out!("user {username} added ({role})");
                     if generated {
@@ -586,6 +595,7 @@ fn run(cli: Cli) -> Result<(), String> {
                 AuditAction::Verify {
                     anchor,
                     verifying_key,
+                    anchors,
                 },
         } => {
             let (mut conn, verifier) = match verifying_key {
@@ -621,11 +631,45 @@ fn run(cli: Cli) -> Result<(), String> {
                     None => return Err(format!("audit log is NOT intact: entry {seq} is missing")),
                 }
             }
+            if let Some(file) = anchors {
+                use tipline::audit::anchor;
+                let given = anchor::read(&file)?;
+                let c = anchor::check(&mut conn, &given)
+                    .map_err(|e| format!("audit log is NOT intact: {e}"))?;
+                out!(
+                    "{} anchors match; the latest, head {} at {}, is {} h {} min old; {} entries since",
+                    given.len(),
+                    c.latest.seq,
+                    anchor::when(c.latest.at),
+                    c.age / 3600,
+                    c.age.rem_euclid(3600) / 60,
+                    c.since
+                );
+                if c.age > 2 * anchor::EVERY_SECONDS {
+                    out!(
+                        "WARNING: the latest anchor is more than two hours old: is the server \
+                         anchoring (TIPLINE_AUDIT_ANCHOR_DIR), and is this the newest copy?"
+                    );
+                }
+            }
             out!(
                 "audit log intact: {} entries, head {}",
                 v.entries,
                 hex::encode(&v.head_hash)
             );
+            Ok(())
+        }
+        Command::Audit {
+            action: AuditAction::Anchor,
+        } => {
+            let dir = config
+                .audit_anchor_dir
+                .clone()
+                .ok_or("set TIPLINE_AUDIT_ANCHOR_DIR (a directory on another machine)")?;
+            let (target, _) = tipline::server::prepare(&config).map_err(|e| e.to_string())?;
+            let mut conn = target.connect().map_err(|e| e.to_string())?;
+            let a = tipline::audit::anchor::anchor_now(&mut conn, &dir)?;
+            out!("{}", a.line());
             Ok(())
         }
         Command::Retention {

@@ -247,14 +247,30 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
 
     // Housekeeping: expired retry tokens and spent captchas; rewards past their claim period;
     // the monthly report when it is due.
+    // And every hour, the audit head anchored outside the database (audit::anchor).
     let house = state.clone();
+    let last_anchor = std::sync::Arc::new(std::sync::atomic::AtomicI64::new(i64::MIN));
     actix_web::rt::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(600));
         loop {
             tick.tick().await;
             let st = house.clone();
+            let last_anchor = last_anchor.clone();
             let _ = aw::block(move || {
                 let mut c = st.pool.get().ok()?;
+                if let Some(dir) = &st.config.audit_anchor_dir {
+                    use std::sync::atomic::Ordering;
+                    let now = crate::db::now_unix();
+                    let last = last_anchor.load(Ordering::Relaxed);
+                    if now.saturating_sub(last) >= crate::audit::anchor::EVERY_SECONDS {
+                        match crate::audit::anchor::anchor_now(&mut c, dir) {
+                            Ok(_) => last_anchor.store(now, Ordering::Relaxed),
+                            Err(e) => {
+                                tracing::error!(error = %e, "anchoring the audit head failed")
+                            }
+                        }
+                    }
+                }
                 let _ = store::purge_expired(&mut c);
                 if let Err(e) = crate::notify::contact::purge_expired(&mut c) {
                     tracing::error!(error = %e, "purging contact envelopes failed");

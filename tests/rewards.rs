@@ -28,6 +28,38 @@ async fn body(r: reqwest::Response) -> (u16, Value) {
     (status, r.json().await.unwrap_or(Value::Null))
 }
 
+/// Issue 14, item 8: whoever holds the peppers file and a copy of the database searched the
+/// 10^12 codes under HMAC in hours. Now the fast keyed hash does not find the code even when
+/// the true code is among the guesses; only Argon2id (tens of milliseconds of memory-hard work
+/// per guess) over 10^18 codes does, which no one can afford.
+fn offline_search_fails(s: &Server, reward: &str, digits: &str) {
+    use tipline::db::schema::rewards;
+    let keys = s.keyring();
+    let pepper = &keys.peppers.claim;
+    let stored: Vec<u8> = rewards::table
+        .filter(rewards::id.eq(reward))
+        .select(rewards::claim_hash)
+        .first::<Option<Vec<u8>>>(&mut s.db())
+        .unwrap()
+        .unwrap();
+    let guesses = [
+        digits.to_string(),
+        digits[..13].to_string(),
+        digits[6..].to_string(),
+    ];
+    for guess in &guesses {
+        let fast = tipline::crypto::keyed_hash(pepper, &[b"claim", guess.as_bytes()]);
+        assert_ne!(stored, fast.to_vec(), "the fast HMAC search found the code");
+    }
+    assert_eq!(digits.len() - 1, 18, "18 random digits: a 60-bit search");
+    let code = tipline::rewards::claim::ClaimCode::parse(digits).unwrap();
+    assert_eq!(stored, code.hash(pepper).unwrap().to_vec());
+}
+
+async fn post(s: &Server, token: &str, path: &str, v: Value) -> (u16, Value) {
+    body(s.staff_post(token, path, &v).await).await
+}
+
 async fn status_of(s: &Server, receipt: &str) -> (u16, Value) {
     body(
         s.post_json("/api/v1/status", &json!({ "receipt": receipt }))
@@ -87,16 +119,8 @@ async fn proposed(s: &Server, t: &Staff, proposal: &Value) -> (String, String, S
     (tip, receipt, v["id"].as_str().unwrap().to_string())
 }
 
-/// A tip entered by staff (`channel` hotline or box), verified, with a reward of `grams` of
-/// heroin proposed by `proposer`: (tip, the receipt the clerk saw, reward id, proposal).
-async fn staff_tip_with_reward(
-    s: &Server,
-    t: &Staff,
-    channel: &str,
-    description: &str,
-    proposer: &str,
-    grams: f64,
-) -> (String, String, String, Value) {
+/// A tip entered by `t.officer` (`channel` hotline or box): (tip, the receipt the clerk saw).
+async fn staff_tip(s: &Server, t: &Staff, channel: &str, description: &str) -> (String, String) {
     let (code, v) = body(
         s.staff_post(
             &t.officer,
@@ -108,20 +132,20 @@ async fn staff_tip_with_reward(
     .await;
     assert_eq!(code, 201);
     let tip = v["id"].as_str().unwrap().to_string();
-    let seen = v["receipt"].as_str().unwrap().to_string();
-    s.verify_tip(&t.officer, &tip).await;
-    let (code, p) = body(
-        s.staff_post(
-            proposer,
-            &format!("/api/v1/staff/tips/{tip}/rewards"),
-            &seizure(grams),
-        )
-        .await,
+    (tip, v["receipt"].as_str().unwrap().to_string())
+}
+
+/// The caller exchanges the receipt the clerk read out, on the web: the new one.
+async fn exchange(s: &Server, receipt: &str) -> String {
+    let (code, v) = body(
+        s.post_json("/api/v1/status/rekey", &json!({ "receipt": receipt }))
+            .await,
     )
     .await;
-    assert_eq!(code, 201, "{p}");
-    let reward = p["id"].as_str().unwrap().to_string();
-    (tip, seen, reward, p)
+    assert_eq!(code, 200, "{v}");
+    let fresh = v["receipt"].as_str().unwrap().to_string();
+    assert_ne!(fresh, receipt);
+    fresh
 }
 
 #[tokio::test]
@@ -247,12 +271,13 @@ async fn a_reward_walks_the_ladder_to_a_claim_code_a_payout_and_the_ledger() {
     assert!(claim_by > today().as_str());
     let code_shown = r["claim_code"].as_str().unwrap().to_string();
     let digits: String = code_shown.chars().filter(char::is_ascii_digit).collect();
-    assert_eq!(digits.len(), 13);
+    assert_eq!(digits.len(), 19);
     assert!(
         !s.database_holds(digits.as_bytes()) && !s.database_holds(code_shown.as_bytes()),
         "the claim code is stored only sealed and hashed"
     );
     assert!(!s.log().contains(&digits));
+    offline_search_fails(&s, &reward, &digits);
 
     // Finance sees amount, tiers, justification and claim status, never the tip's content.
     let (code, fv) = body(
@@ -587,22 +612,44 @@ async fn two_clerks_paying_one_code_at_the_same_instant_pay_once() {
     assert_eq!(l["rows"].as_array().unwrap().len(), 3);
 }
 
+/// Issue 14, item 1: the clerk who entered a hotline tip and read its receipt out tries to
+/// verify it, propose, sign and pay its reward, and to exchange the receipt once the reward is
+/// signed and read the claim code. Every step is refused; the database refuses the same rows.
 #[tokio::test]
-async fn a_hotline_receipt_shows_the_claim_code_only_after_rekeying_on_the_web() {
+async fn a_hotline_clerk_cannot_take_the_callers_reward() {
     let s = Server::start().await;
     let t = staff(&s);
-    let (_, clerk_heard, reward, p) = staff_tip_with_reward(
-        &s,
-        &t,
-        "hotline",
-        "来电举报：西渡某宾馆有人贩毒",
-        &t.unit_head,
-        20.0,
-    )
-    .await;
-    let reward = reward.as_str();
+    let clerk = &t.officer;
+    let (tip, clerk_heard) = staff_tip(&s, &t, "hotline", "来电举报：西渡某宾馆有人贩毒").await;
+    let path = format!("/api/v1/staff/tips/{tip}/transition");
+    assert_eq!(
+        post(&s, clerk, &path, json!({"to": "assigned"})).await.0,
+        204
+    );
+    assert_eq!(
+        post(&s, clerk, &path, json!({"to": "investigating"}))
+            .await
+            .0,
+        204
+    );
+    let (code, v) = post(&s, clerk, &path, json!({"to": "verified"})).await;
+    assert_eq!((code, v["error"]["code"].as_str()), (403, Some("own_tip")));
+    assert_eq!(
+        post(&s, &t.unit_head, &path, json!({"to": "verified"}))
+            .await
+            .0,
+        204
+    );
+
+    let path = format!("/api/v1/staff/tips/{tip}/rewards");
+    let (code, v) = post(&s, clerk, &path, seizure(20.0)).await;
+    assert_eq!((code, v["error"]["code"].as_str()), (403, Some("own_tip")));
+    let (code, p) = post(&s, &t.unit_head, &path, seizure(20.0)).await;
+    assert_eq!(code, 201, "{p}");
     assert_eq!(p["amount_fen"], 50_000);
-    // The proposer (a supervisor) cannot sign; another person of the ladder step must.
+    let reward = p["id"].as_str().unwrap();
+    let (code, v) = sign(&s, clerk, reward).await;
+    assert_eq!((code, v["error"]["code"].as_str()), (403, Some("own_tip")));
     let (code, v) = sign(&s, &t.unit_head, reward).await;
     assert_eq!(
         (code, v["error"]["code"].as_str()),
@@ -613,7 +660,6 @@ async fn a_hotline_receipt_shows_the_claim_code_only_after_rekeying_on_the_web()
     assert_eq!(sign(&s, &t.finance, reward).await.0, 200);
 
     let (_, st) = status_of(&s, &clerk_heard).await;
-    assert_eq!(st["rekey_suggested"], true);
     assert_eq!(st["reward"]["status"], "claimable");
     assert_eq!(st["reward"]["rekey_needed"], true);
     assert_eq!(
@@ -622,27 +668,110 @@ async fn a_hotline_receipt_shows_the_claim_code_only_after_rekeying_on_the_web()
         "the clerk cannot read it"
     );
 
-    let (code, v) = body(
-        s.post_json("/api/v1/status/rekey", &json!({ "receipt": clerk_heard }))
-            .await,
-    )
-    .await;
-    assert_eq!(code, 200);
-    let fresh = v["receipt"].as_str().unwrap().to_string();
-    assert_ne!(fresh, clerk_heard);
+    // The late exchange kills the old receipt but reveals no claim code.
+    let fresh = exchange(&s, &clerk_heard).await;
     assert_eq!(
         status_of(&s, &clerk_heard).await.0,
         404,
         "the old receipt is dead"
     );
+    let (_, st) = status_of(&s, &fresh).await;
+    assert_eq!(st["reward"]["status"], "claimable");
     assert_eq!(
-        s.post_json("/api/v1/status/rekey", &json!({ "receipt": clerk_heard }))
-            .await
-            .status(),
-        404
+        st["reward"]["claim_code"],
+        Value::Null,
+        "a receipt exchanged after verification shows no claim code"
     );
+    assert_eq!(st["reward"]["rekey_needed"], true);
+    assert_eq!(
+        exchange(&s, &fresh).await.len(),
+        24,
+        "exchanging again does not help either"
+    );
+
+    // Supervisors see who entered the tip and the hour of the exchange, nothing finer.
+    let (code, v) = body(
+        s.staff_get(&t.county, &format!("/api/v1/staff/tips/{tip}"))
+            .await,
+    )
+    .await;
+    assert_eq!(code, 200);
+    assert_eq!(v["entered_by"], "r.officer");
+    let hour = v["receipt_exchanged_hour"].as_i64().unwrap();
+    assert_eq!(hour % 3600, 0);
+    assert_eq!(
+        s.count(&format!("tip_events WHERE tip_id = '{tip}'")),
+        3,
+        "the exchanges left no timeline row"
+    );
+
+    // A clerk has no finance role, but the database refuses the clerk's rows even so.
+    let mut conn = s.db();
+    let clerk_id: String = {
+        use tipline::db::schema::staff;
+        staff::table
+            .filter(staff::username.eq("r.officer"))
+            .select(staff::id)
+            .first(&mut conn)
+            .unwrap()
+    };
+    for sql in [
+        format!(
+            "INSERT INTO reward_signatures (reward_id, step, step_name, signer_id, at) \
+             VALUES ('{reward}', 7, 'x', '{clerk_id}', 0)"
+        ),
+        format!(
+            "INSERT INTO payouts (id, reward_id, unit_code, amount_fen, method, state, \
+             recorded_by, paid_on) VALUES ('p1', '{reward}', 'ps-xidu', 1, 'cash', 'paid', \
+             '{clerk_id}', '2026-12-03')"
+        ),
+        format!(
+            "INSERT INTO tip_events (id, tip_id, at, actor, from_status, to_status) \
+             VALUES ('e1', '{tip}', 0, 'staff:r.officer', 'investigating', 'verified')"
+        ),
+        format!(
+            "INSERT INTO rewards (id, public_ref, tip_id, unit_code, policy_version, amount_fen, \
+             tiers, details, status, steps, signed_steps, proposed_by, proposed_at, cracked_on, \
+             notify_by) SELECT 'r2', 'R2', '{tip}', 'ps-xidu', 1, 1, 'x', details, 'approving', \
+             'x', 0, '{clerk_id}', 0, '2026-12-01', '2026-12-30' FROM rewards WHERE id = '{reward}'"
+        ),
+    ] {
+        let e = diesel::sql_query(&sql).execute(&mut conn).expect_err(&sql);
+        assert!(e.to_string().contains("own_tip"), "{sql}: {e}");
+    }
+    assert_eq!(s.count("payouts"), 0, "nothing was paid");
+}
+
+/// The genuine caller exchanges the receipt the clerk read out before the tip is verified:
+/// the new receipt shows the claim code, the old one is dead.
+#[tokio::test]
+async fn a_hotline_receipt_exchanged_before_verification_shows_the_claim_code() {
+    let s = Server::start().await;
+    let t = staff(&s);
+    let (tip, clerk_heard) = staff_tip(&s, &t, "hotline", "来电举报：西渡某宾馆有人贩毒").await;
+    let (_, st) = status_of(&s, &clerk_heard).await;
+    assert_eq!(st["rekey_suggested"], true);
+    let fresh = exchange(&s, &clerk_heard).await;
+    assert_eq!(status_of(&s, &clerk_heard).await.0, 404);
     let (_, st) = status_of(&s, &fresh).await;
     assert_eq!(st["rekey_suggested"], false);
+    s.verify_tip(&t.unit_head, &tip).await;
+    let colleague = s.staff_token("r.colleague", "officer", Some("ps-xidu"));
+    let (code, p) = body(
+        s.staff_post(
+            &colleague,
+            &format!("/api/v1/staff/tips/{tip}/rewards"),
+            &seizure(20.0),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(code, 201, "{p}");
+    let reward = p["id"].as_str().unwrap();
+    assert_eq!(sign(&s, &t.unit_head, reward).await.0, 200);
+    assert_eq!(sign(&s, &t.finance, reward).await.0, 200);
+    let (_, st) = status_of(&s, &fresh).await;
+    assert_eq!(st["reward"]["rekey_needed"], false);
     let code = st["reward"]["claim_code"].as_str().unwrap().to_string();
     let (status, _) = body(
         s.staff_post(
@@ -912,25 +1041,14 @@ async fn the_policy_is_versioned_data_an_admin_edits() {
     assert!(!out.status.success());
 }
 
-/// The status page without JavaScript: the reward, the claim code, how to collect, and for a
-/// receipt others have seen, the rekey button that shows a new receipt once.
+/// The status page without JavaScript: for a receipt others have seen, the rekey button (to
+/// press before verification) that shows a new receipt once; then the reward, the claim code
+/// and how to collect.
 #[tokio::test]
 async fn the_status_page_shows_the_reward_and_offers_a_rekey() {
     let s = Server::start().await;
     let t = staff(&s);
-    let (_, seen, reward, _) = staff_tip_with_reward(
-        &s,
-        &t,
-        "box",
-        "举报箱来信：西渡某KTV有人贩毒",
-        &t.officer,
-        5.0,
-    )
-    .await;
-    let reward = reward.as_str();
-    assert_eq!(sign(&s, &t.unit_head, reward).await.0, 200);
-    assert_eq!(sign(&s, &t.finance, reward).await.0, 200);
-
+    let (tip, seen) = staff_tip(&s, &t, "box", "举报箱来信：西渡某KTV有人贩毒").await;
     let page = |receipt: String, path: &'static str| {
         let req = s.client.post(s.url(path)).form(&[("receipt", receipt)]);
         async move {
@@ -946,14 +1064,7 @@ async fn the_status_page_shows_the_reward_and_offers_a_rekey() {
     let (code, no_store, html) = page(seen.clone(), "/status").await;
     assert_eq!(code, 200);
     assert!(no_store);
-    assert!(
-        html.contains("300") && html.contains("更换新回执号"),
-        "{html}"
-    );
-    assert!(
-        !html.contains("claim-code"),
-        "no claim code for a receipt others saw"
-    );
+    assert!(html.contains("请在线索查证之前更换"), "{html}");
     assert!(html.contains(r#"action="/status/rekey?lang=zh""#));
 
     let (code, _, html) = page(seen.clone(), "/status/rekey").await;
@@ -967,6 +1078,22 @@ async fn the_status_page_shows_the_reward_and_offers_a_rekey() {
     assert!(is_receipt(&fresh), "{fresh}");
     assert_eq!(page(seen, "/status").await.0, 404);
 
+    // Exchanged before verification: once the reward is signed, the new receipt shows it.
+    s.verify_tip(&t.unit_head, &tip).await;
+    let colleague = s.staff_token("r.colleague", "officer", Some("ps-xidu"));
+    let (code, p) = body(
+        s.staff_post(
+            &colleague,
+            &format!("/api/v1/staff/tips/{tip}/rewards"),
+            &seizure(5.0),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(code, 201, "{p}");
+    let reward = p["id"].as_str().unwrap();
+    assert_eq!(sign(&s, &t.unit_head, reward).await.0, 200);
+    assert_eq!(sign(&s, &t.finance, reward).await.0, 200);
     let (code, _, html) = page(fresh, "/status?lang=en").await;
     assert_eq!(code, 200);
     assert!(

@@ -606,3 +606,209 @@ async fn audit_verify_names_the_first_changed_removed_or_forged_entry() {
     let out = s2.cli(&["audit", "verify"]);
     assert!(!out.status.success());
 }
+
+/// Issue 14, item 7: someone who can write to the database deletes the newest entries and sets
+/// `audit_head` back. The chain alone still verifies; the hourly anchor, kept outside the
+/// database, finds the cut.
+#[tokio::test]
+async fn a_cut_audit_tail_is_found_by_the_anchor_kept_outside_the_database() {
+    use diesel::prelude::*;
+    use tipline::db::schema::{audit_head, audit_log};
+    let elsewhere = tempfile::tempdir().unwrap();
+    let s = Server::start_with(Options {
+        extra_env: vec![(
+            "TIPLINE_AUDIT_ANCHOR_DIR",
+            elsewhere.path().display().to_string(),
+        )],
+        ..Options::default()
+    })
+    .await;
+    let file = elsewhere.path().join("audit-anchors.log");
+    // The server anchors when it starts, then every hour.
+    for _ in 0..100 {
+        if file.exists() && s.log().contains("audit head anchored") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let started = std::fs::read_to_string(&file).expect("the server anchored at start");
+    assert!(started.starts_with("tipline-audit-anchor v1 "), "{started}");
+    assert!(s.log().contains("audit head anchored"));
+
+    let t = s.staff_token("a.officer", "officer", Some("ps-xidu"));
+    let (tip, _) = s.public_tip("other", "xidu", "审计锚点").await;
+    for _ in 0..3 {
+        s.staff_get(&t, &format!("/api/v1/staff/tips/{tip}")).await;
+    }
+    let out = s.cli(&["audit", "anchor"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("head=5:"));
+    let anchors = file.display().to_string();
+    let out = s.cli(&["audit", "verify", "--anchors", &anchors]);
+    let said = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        said.contains("2 anchors match") && said.contains("0 h 0 min old"),
+        "{said}"
+    );
+
+    // The cut: the three reads go, and the head is set back to entry 2.
+    let mut conn = s.db();
+    let (seq, hash): (i64, Vec<u8>) = audit_log::table
+        .filter(audit_log::seq.eq(2))
+        .select((audit_log::seq, audit_log::hash))
+        .first(&mut conn)
+        .unwrap();
+    diesel::delete(audit_log::table.filter(audit_log::seq.gt(2)))
+        .execute(&mut conn)
+        .unwrap();
+    diesel::update(audit_head::table)
+        .set((audit_head::seq.eq(seq), audit_head::hash.eq(&hash)))
+        .execute(&mut conn)
+        .unwrap();
+    assert!(
+        s.cli(&["audit", "verify"]).status.success(),
+        "the chain alone cannot see a cut tail"
+    );
+    let out = s.cli(&["audit", "verify", "--anchors", &anchors]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(
+        err.contains("NOT intact") && err.contains("entry 5") && err.contains("cut"),
+        "{err}"
+    );
+}
+
+/// Issue 14, item 6: an admin makes a county-wide supervisor with a password they chose. The
+/// account cannot log in until a county supervisor approves it; the admin, a station's
+/// supervisor and the database refuse to approve it otherwise; the county supervisors hear
+/// that an account awaits approval. Accounts from the console (`tipline user add`) bootstrap.
+#[tokio::test]
+async fn an_admin_cannot_make_themselves_a_tip_reader() {
+    use diesel::prelude::*;
+    let s = Server::start().await;
+    let admin = s.staff_token("i.admin", "admin", None);
+    let county = s.staff_token("i.county", "supervisor", None);
+    let station = s.staff_token("i.station", "supervisor", Some("ps-xidu"));
+    let r = s
+        .client
+        .put(s.url("/api/v1/staff/me/notifications"))
+        .bearer_auth(&county)
+        .json(&json!({"events": [], "channels": ["email"], "email": "county@example.test"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    let before = s.count("outbox");
+    let r = s
+        .staff_post(
+            &admin,
+            "/api/v1/staff/users",
+            &json!({"username": "i.reader", "role": "supervisor", "password": "correct horse battery staple"}),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    let v: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(v["approval_pending"], true);
+    assert_eq!(
+        s.count("outbox"),
+        before + 1,
+        "the county supervisor is told"
+    );
+
+    // The account cannot log in: no token is issued for it (or it would be refused).
+    let issue = || {
+        let out = s.cli(&["token", "issue", "--username", "i.reader"]);
+        let token = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .last()
+            .unwrap_or_default()
+            .trim()
+            .to_string();
+        (out.status.success(), token)
+    };
+    let (issued, token) = issue();
+    if issued {
+        assert_eq!(
+            s.staff_get(&token, "/api/v1/staff/tips").await.status(),
+            401
+        );
+    }
+
+    let null = json!(null);
+    let path = "/api/v1/staff/users/i.reader/approve";
+    assert_eq!(s.staff_post(&admin, path, &null).await.status(), 403);
+    assert_eq!(s.staff_post(&station, path, &null).await.status(), 403);
+    assert_eq!(
+        s.staff_get(&station, "/api/v1/staff/users/pending")
+            .await
+            .status(),
+        403
+    );
+    let v: serde_json::Value = s
+        .staff_get(&county, "/api/v1/staff/users/pending")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v["items"][0]["username"], "i.reader");
+    assert_eq!(v["items"][0]["created_by"], "staff:i.admin");
+    assert_eq!(s.staff_post(&county, path, &null).await.status(), 204);
+    let (issued, token) = issue();
+    assert!(issued);
+    assert_eq!(
+        s.staff_get(&token, "/api/v1/staff/tips").await.status(),
+        200
+    );
+    assert_eq!(
+        s.staff_post(&county, path, &null).await.status(),
+        409,
+        "approved once"
+    );
+
+    // The database refuses an approval by the account's creator.
+    let mut conn = s.db();
+    let e = diesel::sql_query(
+        "UPDATE staff SET approved_by = created_by, approval_pending = FALSE WHERE username = 'i.reader'",
+    )
+    .execute(&mut conn)
+    .unwrap_err();
+    assert!(e.to_string().contains("own_account"), "{e}");
+
+    // Finance reads no tip: an admin's finance account needs nobody else.
+    let r = s
+        .staff_post(
+            &admin,
+            "/api/v1/staff/users",
+            &json!({"username": "i.finance", "role": "finance", "password": "correct horse battery staple"}),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    let v: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(v["approval_pending"], false);
+    let auditor = s.staff_token("i.auditor", "auditor", None);
+    let log: serde_json::Value = s
+        .staff_get(&auditor, "/api/v1/staff/audit?action=user.")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let actions: Vec<&str> = log["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|i| i["action"].as_str())
+        .collect();
+    assert!(
+        actions.contains(&"user.add.pending") && actions.contains(&"user.approve"),
+        "{actions:?}"
+    );
+}

@@ -3,6 +3,8 @@
 //! database. Appending locks the single head row, so entries are strictly ordered on every
 //! backend and are written in the same transaction as the change they record.
 
+pub mod anchor;
+
 use crate::crypto::sha256;
 use crate::db::schema::{audit_head, audit_log};
 use crate::db::{DbConn, now_unix};

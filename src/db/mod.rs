@@ -191,6 +191,12 @@ pub fn migrate(conn: &mut DbConn) -> Result<(), DbError> {
     })
 }
 
+/// The current hour (unix seconds, a multiple of 3600): what a reporter's action may store.
+pub fn reporter_hour() -> i64 {
+    let now = now_unix();
+    now - now.rem_euclid(3600)
+}
+
 pub fn now_unix() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

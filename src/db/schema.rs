@@ -50,6 +50,8 @@ diesel::table! {
         tags -> Text,
         index_version -> Integer,
         duplicate_of -> Nullable<Text>,
+        entered_by -> Nullable<Text>,
+        receipt_exchanged_hour -> Nullable<BigInt>,
         route_mac -> Nullable<Binary>,
     }
 }
@@ -80,6 +82,9 @@ diesel::table! {
         notify -> Text,
         must_change_password -> Bool,
         password_expires_at -> Nullable<BigInt>,
+        approval_pending -> Bool,
+        created_by -> Nullable<Text>,
+        approved_by -> Nullable<Text>,
     }
 }
 

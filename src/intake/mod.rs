@@ -268,6 +268,9 @@ pub struct ContactOptions {
 
 pub struct StaffStamp {
     pub actor: String,
+    /// The staff id of the person entering the tip: recorded on the tip, since they saw its
+    /// receipt (they may not verify it or handle its reward).
+    pub staff_id: String,
     pub signer: ed25519_dalek::SigningKey,
 }
 

@@ -1,15 +1,21 @@
 //! Rekey (DESIGN.md section 2): a reporter exchanges the receipt for a new one. The old
 //! receipt stops working, and every data key sealed to the old reply key (claim codes,
-//! messages) is sealed again to the new one, in one transaction. Afterwards the receipt counts
-//! as private: only the reporter has seen it.
+//! messages) is sealed again to the new one, in one transaction.
+//!
+//! Afterwards the receipt counts as private (only the reporter has seen it, so claim codes
+//! show) only if the tip was not yet verified. A clerk who read a hotline receipt out could
+//! otherwise wait until a reward is signed, exchange the receipt and read the claim code
+//! (issue 14): the genuine caller is told to exchange it at once, long before any reward, and
+//! an exchange after verification still kills the old receipt but reveals no claim code. The
+//! hour of the exchange is kept on the tip row for supervisors (never a timeline row).
 
 use super::IntakeError;
 use crate::crypto::keyring::Keyring;
 use crate::crypto::receipt::Receipt;
 use crate::crypto::reply::{reply_public, reseal_reply_row};
 use crate::crypto::seal::Sealer;
-use crate::db::DbConn;
-use crate::db::schema::{sealed_keys, tips};
+use crate::db::schema::{sealed_keys, tip_events, tips};
+use crate::db::{DbConn, reporter_hour};
 use crate::triage::reader::reply_rows;
 use diesel::prelude::*;
 
@@ -23,14 +29,22 @@ pub fn rekey(
     let old_hash = old.hash(&keys.peppers.receipt);
     conn.transaction::<_, IntakeError, _>(|c| {
         crate::audit::lock_head_on_sqlite(c)?;
-        let Some(tip_id) = tips::table
+        let Some((tip_id, status, was_private)) = tips::table
             .filter(tips::receipt_hash.eq(&old_hash.0[..]))
-            .select(tips::id)
-            .first::<String>(c)
+            .select((tips::id, tips::status, tips::receipt_private))
+            .first::<(String, String, bool)>(c)
             .optional()?
         else {
             return Ok(None);
         };
+        let verified = status == "verified"
+            || tip_events::table
+                .filter(tip_events::tip_id.eq(&tip_id))
+                .filter(tip_events::to_status.eq("verified"))
+                .count()
+                .get_result::<i64>(c)?
+                > 0;
+        let private = was_private || !verified;
         let new = Receipt::generate()?;
         let new_pub = reply_public(keys, &new);
         let rows = reply_rows(c, &tip_id).map_err(|_| crate::crypto::CryptoError::Open)?;
@@ -52,7 +66,8 @@ pub fn rekey(
             .set((
                 tips::receipt_hash.eq(new.hash(&keys.peppers.receipt).0.to_vec()),
                 tips::reply_pubkey.eq(new_pub),
-                tips::receipt_private.eq(true),
+                tips::receipt_private.eq(private),
+                tips::receipt_exchanged_hour.eq(Some(reporter_hour())),
             ))
             .execute(c)?;
         Ok(Some(new))

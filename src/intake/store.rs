@@ -149,6 +149,7 @@ pub fn insert_prepared(conn: &mut DbConn, t: &PreparedTip) -> Result<Submitted, 
             tips::attachment_count.eq(t.attachments.len() as i32),
             tips::receipt_private.eq(t.channel.receipt_is_private()),
             tips::route_mac.eq(Some(route_mac)),
+            tips::entered_by.eq(t.audit.as_ref().map(|s| s.staff_id.as_str())),
         ))
         .execute(conn)?;
     if let Some(contact) = &t.contact {

@@ -17,6 +17,11 @@ pub fn render(template: &str, params: &[String]) -> Option<(&'static str, String
             "新的举报线索 / New tips",
             "您的单位有 {1} 条新的举报线索，请登录查看：{2}",
         ),
+        // Issue 14: a tip-reading account waits for a county supervisor. Nothing about it.
+        "staff_account_pending" => (
+            "账号等待审批 / An account awaits approval",
+            "有一个账号等待县级主管审批，请登录查看。",
+        ),
         "staff_message" => (
             "举报人有新的留言 / A reporter wrote",
             "线索 {1} 的举报人有新的留言，请登录查看：{2}",

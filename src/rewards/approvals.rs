@@ -12,6 +12,7 @@ use crate::db::schema::{payouts, reward_signatures, rewards, staff, tip_events, 
 use crate::db::{DbConn, is_unique_violation, now_unix};
 use crate::intake::store::insert_sealed_key;
 use crate::staff::{Actor, Role};
+pub(crate) use crate::triage::work::entered_by;
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -333,6 +334,9 @@ pub fn propose(
                 return Err(RewardError::Forbidden);
             }
             let (unit, status) = tip_for(c, actor, tip_id)?;
+            if entered_by(c, tip_id)?.as_deref() == Some(actor.id.as_str()) {
+                return Err(RewardError::OwnTip);
+            }
             if !was_verified(c, tip_id, &status)? {
                 return Err(RewardError::TipNotVerified);
             }
@@ -456,6 +460,9 @@ fn check_signer(
     if row.proposed_by == actor.id {
         return Err(RewardError::SelfApproval);
     }
+    if entered_by(c, &row.tip_id)?.as_deref() == Some(actor.id.as_str()) {
+        return Err(RewardError::OwnTip);
+    }
     let signed_before: i64 = reward_signatures::table
         .filter(reward_signatures::reward_id.eq(&row.id))
         .filter(reward_signatures::signer_id.eq(&actor.id))
@@ -485,6 +492,14 @@ pub fn sign(
     reward_id: &str,
 ) -> Result<Signed, RewardError> {
     let object = format!("reward:{reward_id}");
+    // The claim code's hash is slow on purpose (Argon2id): make it before the transaction
+    // when this signature looks like the last one, so the audit head is not held meanwhile.
+    let mut code = match load(conn, reward_id) {
+        Ok(row) if row.signed_steps as usize + 1 == row.step_names().len() => {
+            Some(new_claim_code(office)?)
+        }
+        _ => None,
+    };
     audited(
         conn,
         office.signer,
@@ -522,7 +537,11 @@ pub fn sign(
                     next_step: Some(steps[idx + 1].step.clone()),
                 });
             }
-            issue_claim_code(c, office, &row, &policy)?;
+            let code = match code.take() {
+                Some(code) => code,
+                None => new_claim_code(office)?,
+            };
+            issue_claim_code(c, office, &row, &policy, code)?;
             Ok(Signed {
                 status: "claimable".into(),
                 next_step: None,
@@ -531,19 +550,26 @@ pub fn sign(
     )
 }
 
-/// Makes the claim code: a keyed hash for finance's lookup, a copy sealed to the reporter's
+/// A fresh claim code and its lookup hash.
+fn new_claim_code(office: &Office) -> Result<(ClaimCode, [u8; 32]), RewardError> {
+    let code = ClaimCode::generate()?;
+    let hash = code.hash(&office.keys.peppers.claim)?;
+    Ok((code, hash))
+}
+
+/// Stores the claim code: a keyed hash for finance's lookup, a copy sealed to the reporter's
 /// reply key; the reporter is told from today and has the policy's months to claim.
 fn issue_claim_code(
     c: &mut DbConn,
     office: &Office,
     row: &RewardRow,
     policy: &Policy,
+    (code, hash): (ClaimCode, [u8; 32]),
 ) -> Result<(), RewardError> {
     let reply_pubkey: Vec<u8> = tips::table
         .filter(tips::id.eq(&row.tip_id))
         .select(tips::reply_pubkey)
         .first(c)?;
-    let code = ClaimCode::generate()?;
     let sealed = seal_to_reply(
         office.sealer,
         &row.tip_id,
@@ -557,7 +583,7 @@ fn issue_claim_code(
     diesel::update(rewards::table.filter(rewards::id.eq(&row.id)))
         .set((
             rewards::status.eq("claimable"),
-            rewards::claim_hash.eq(Some(code.hash(&office.keys.peppers.claim).to_vec())),
+            rewards::claim_hash.eq(Some(hash.to_vec())),
             rewards::claim_sealed.eq(Some(sealed.ciphertext)),
             rewards::notified_on.eq(Some(calendar::format(today))),
             rewards::claim_by.eq(Some(calendar::format(calendar::add_months(

@@ -44,6 +44,10 @@ pub enum RewardError {
     OverCap { room_fen: i64 },
     #[error("you proposed this reward; someone else must sign it")]
     SelfApproval,
+    /// Whoever entered a tip by hand saw its receipt: they may not propose, sign or pay its
+    /// reward (issue 14). The database refuses it too.
+    #[error("you entered this tip and saw its receipt; someone else must handle its reward")]
+    OwnTip,
     #[error("you already signed this reward; each step needs a different person")]
     AlreadySigned,
     #[error("the next signature is the {next} step; sign after it")]
@@ -60,7 +64,7 @@ pub enum RewardError {
     UnknownClaimCode,
     #[error("the claim code was mistyped (check digit)")]
     ClaimCodeTypo,
-    #[error("a claim code has 13 digits")]
+    #[error("a claim code has 19 digits (a receipt has 20: ask for the claim code)")]
     ClaimCodeLength,
     #[error("too many wrong claim codes; wait {0} seconds")]
     TooManyLookups(u64),

@@ -110,7 +110,8 @@ pub fn record(
         return Err(RewardError::TooManyLookups(LOOKUP_WINDOW as u64));
     }
     expire_due(conn, office)?;
-    let hash = code.hash(&office.keys.peppers.claim).to_vec();
+    // Argon2id: slow on purpose, so outside any transaction.
+    let hash = code.hash(&office.keys.peppers.claim)?.to_vec();
     let reward_id = audited(
         conn,
         office.signer,
@@ -141,6 +142,9 @@ pub fn record(
         }
         if row.claim_hash.as_deref() != Some(&hash[..]) {
             return Err(RewardError::UnknownClaimCode);
+        }
+        if super::approvals::entered_by(c, &row.tip_id)?.as_deref() == Some(actor.id.as_str()) {
+            return Err(RewardError::OwnTip);
         }
         let (_, policy) = policy::rewards_policy(c, Some(row.policy_version))?;
         let rules = &policy.payout;

@@ -1,7 +1,8 @@
 //! What the receipt holder sees of rewards.
 //! The claim code is opened with the reply key derived from the receipt presented, and only
 //! when the receipt is private to the reporter (not read back by a clerk, carried by SMS or
-//! kept in a mailbox): otherwise the reporter is asked to rekey on the web first.
+//! kept in a mailbox, or exchanged on the web before the tip was verified; see
+//! `intake::rekey`): otherwise the claim code is withheld.
 
 use super::RewardError;
 use crate::crypto::keyring::Keyring;
@@ -21,7 +22,9 @@ pub struct ReporterReward {
     /// Shown only to a private receipt while the reward is claimable.
     pub claim_code: Option<String>,
     pub claim_by: Option<String>,
-    /// The receipt passed through other hands: rekey on the web to see the claim code.
+    /// The receipt passed through other hands and was not exchanged on the web before the tip
+    /// was verified: the claim code is withheld (a clerk who read the receipt out could
+    /// otherwise exchange it late and collect; issue 14).
     pub rekey_needed: bool,
     pub reject_reason: Option<String>,
 }

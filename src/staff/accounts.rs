@@ -64,12 +64,15 @@ pub struct NewUser<'a> {
 /// How long an initial password stays usable by default (`TIPLINE_INITIAL_PASSWORD_HOURS`).
 pub const INITIAL_PASSWORD_HOURS: i64 = 72;
 
-/// Creates an account. `by` is the audit actor (`cli` or `staff:NAME`).
+/// Creates an account. `by` is the audit actor (`cli` or `staff:NAME`). An officer or
+/// supervisor made by anyone but the operator at the console waits, disabled, for a county
+/// supervisor's approval (`staff::approval`), and `notice` tells the county supervisors.
 pub fn add_user(
     conn: &mut DbConn,
     signer: &SigningKey,
     by: &str,
     u: &NewUser,
+    notice: Option<&super::approval::Notice>,
 ) -> Result<String, StaffError> {
     let role = Role::parse(u.role).ok_or(StaffError::UnknownRole)?;
     if !valid_username(u.username) {
@@ -83,6 +86,7 @@ pub fn add_user(
     }
     let hash = hash_password(u.password)?;
     let id = hex::encode(random_bytes::<12>()?);
+    let waits = super::approval::needs_approval(role, by);
     conn.transaction(|c| {
         audit::lock_head(c)?;
         if let Some(unit) = u.unit {
@@ -111,14 +115,24 @@ pub fn add_user(
                 staff::created_at.eq(now_unix()),
                 staff::must_change_password.eq(u.initial_hours.is_some()),
                 staff::password_expires_at.eq(u.initial_hours.map(|h| now_unix() + h * 3600)),
+                staff::created_by.eq(Some(by)),
+                staff::approval_pending.eq(waits),
+                staff::disabled.eq(waits),
             ))
             .execute(c)?;
+        if waits && let Some(n) = notice {
+            super::approval::announce(c, n)?;
+        }
         audit::append(
             c,
             signer,
             &Entry {
                 actor: by,
-                action: "user.add",
+                action: if waits {
+                    "user.add.pending"
+                } else {
+                    "user.add"
+                },
                 object: &format!("staff:{}", u.username),
                 outcome: Outcome::Ok,
             },
@@ -169,15 +183,29 @@ pub fn set_disabled(
 ) -> Result<(), StaffError> {
     conn.transaction(|c| {
         audit::lock_head(c)?;
-        let id: String = staff::table
+        let (id, role): (String, String) = staff::table
             .filter(staff::username.eq(username))
-            .select(staff::id)
+            .select((staff::id, staff::role))
             .first(c)
             .optional()?
             .ok_or(StaffError::NoSuchUser)?;
+        // Enabling a tip reader is like creating one: it waits for a county supervisor.
+        let waits =
+            !disabled && Role::parse(&role).is_some_and(|r| super::approval::needs_approval(r, by));
         diesel::update(staff::table.filter(staff::id.eq(&id)))
-            .set(staff::disabled.eq(disabled))
+            .set((
+                staff::disabled.eq(disabled || waits),
+                staff::approval_pending.eq(waits),
+            ))
             .execute(c)?;
+        if waits {
+            diesel::update(staff::table.filter(staff::id.eq(&id)))
+                .set((
+                    staff::created_by.eq(Some(by)),
+                    staff::approved_by.eq(None::<String>),
+                ))
+                .execute(c)?;
+        }
         if disabled {
             diesel::delete(sessions::table.filter(sessions::staff_id.eq(&id))).execute(c)?;
         }

@@ -1,6 +1,7 @@
 //! Staff: accounts, roles, passwords, TOTP, sessions and API tokens.
 
 pub mod accounts;
+pub mod approval;
 pub mod auth;
 
 use serde::Serialize;
@@ -114,6 +115,12 @@ pub enum StaffError {
     UnknownScope,
     #[error("no such token")]
     NoSuchToken,
+    #[error("only a county supervisor may approve a tip-reading account")]
+    NotApprover,
+    #[error("this account is not waiting for approval")]
+    NotPendingApproval,
+    #[error("whoever created or asked for an account may not approve it")]
+    OwnAccount,
     #[error(transparent)]
     Db(#[from] crate::db::DbError),
     #[error(transparent)]

@@ -37,6 +37,9 @@ pub enum TriageError {
     Refused { code: &'static str, message: String },
     #[error("the office key is not on this node")]
     NoOfficeKey,
+    /// Whoever entered a tip by hand saw its receipt and may not verify it (issue 14).
+    #[error("you entered this tip and saw its receipt; someone else must verify it")]
+    OwnTip,
 }
 
 impl From<diesel::result::Error> for TriageError {
@@ -509,6 +512,11 @@ pub struct TipView {
     pub case: Option<super::links::CaseRef>,
     /// The tip this one repeats, when it was marked a duplicate.
     pub duplicate_of: Option<String>,
+    /// Who entered the tip by hand (hotline, box) and saw its receipt: they may not verify it
+    /// or handle its reward.
+    pub entered_by: Option<String>,
+    /// The hour the reporter last exchanged the receipt on the web (hour precision only).
+    pub receipt_exchanged_hour: Option<i64>,
 }
 
 /// Opens a tip for one person: audited in the same transaction as the read.
@@ -578,14 +586,28 @@ pub fn open_tip(
         let messages =
             super::messages::for_office(c, opener, id).map_err(|_| TriageError::Crypto)?;
         super::messages::mark_read(c, id).map_err(|_| TriageError::Crypto)?;
-        let duplicate_of = tips::table
+        let (duplicate_of, clerk, receipt_exchanged_hour) = tips::table
             .filter(tips::id.eq(id))
-            .select(tips::duplicate_of)
-            .first::<Option<String>>(c)?;
+            .select((
+                tips::duplicate_of,
+                tips::entered_by,
+                tips::receipt_exchanged_hour,
+            ))
+            .first::<(Option<String>, Option<String>, Option<i64>)>(c)?;
+        let entered_by = match clerk {
+            Some(staff_id) => staff::table
+                .filter(staff::id.eq(&staff_id))
+                .select(staff::username)
+                .first::<String>(c)
+                .optional()?,
+            None => None,
+        };
         let mut meta = [meta];
         name_assignees(c, &mut meta)?;
         let [meta] = meta;
         Ok(TipView {
+            entered_by,
+            receipt_exchanged_hour,
             case: super::links::case_of(c, id)?,
             duplicate_of,
             meta,
@@ -620,6 +642,16 @@ pub fn transition(
     })
 }
 
+/// The staff id of whoever entered a tip by hand (hotline, box) and saw its receipt.
+pub fn entered_by(c: &mut DbConn, tip_id: &str) -> QueryResult<Option<String>> {
+    Ok(tips::table
+        .filter(tips::id.eq(tip_id))
+        .select(tips::entered_by)
+        .first::<Option<String>>(c)
+        .optional()?
+        .flatten())
+}
+
 /// One step of the state machine, with its event row; inside the caller's transaction.
 pub(crate) fn move_status(
     c: &mut DbConn,
@@ -633,6 +665,9 @@ pub(crate) fn move_status(
             from: from.to_string(),
             to: to.to_string(),
         });
+    }
+    if to == "verified" && entered_by(c, id)?.as_deref() == Some(actor.id.as_str()) {
+        return Err(TriageError::OwnTip);
     }
     let now = now_unix();
     diesel::update(tips::table.filter(tips::id.eq(id)))

@@ -278,6 +278,11 @@ impl From<crate::triage::work::TriageError> for ApiError {
                 message,
             },
             T::NoOfficeKey => ApiError::Unavailable,
+            T::OwnTip => ApiError::Refused {
+                status: StatusCode::FORBIDDEN,
+                code: "own_tip",
+                message: e.to_string(),
+            },
         }
     }
 }
@@ -288,6 +293,13 @@ impl From<crate::staff::StaffError> for ApiError {
         match e {
             S::Exists => ApiError::Conflict(e.to_string()),
             S::NoSuchUser | S::NoSuchToken => ApiError::NotFound,
+            S::NotApprover => ApiError::Forbidden,
+            S::NotPendingApproval => ApiError::Conflict(e.to_string()),
+            S::OwnAccount => ApiError::Refused {
+                status: StatusCode::FORBIDDEN,
+                code: "own_account",
+                message: e.to_string(),
+            },
             S::BadCredentials | S::Locked | S::InitialPasswordExpired => ApiError::Unauthorized,
             S::Db(d) => {
                 tracing::error!(error = %d, "staff database error");
@@ -329,6 +341,7 @@ impl From<crate::rewards::RewardError> for ApiError {
             R::OutsideBounds { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "outside_bounds"),
             R::OverCap { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "over_cap"),
             R::SelfApproval => (StatusCode::FORBIDDEN, "self_approval"),
+            R::OwnTip => (StatusCode::FORBIDDEN, "own_tip"),
             R::AlreadySigned => (StatusCode::CONFLICT, "already_signed"),
             R::OutOfOrder { .. } => (StatusCode::CONFLICT, "out_of_order"),
             R::NotYourStep { .. } => (StatusCode::FORBIDDEN, "not_your_step"),

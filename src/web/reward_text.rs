@@ -136,6 +136,10 @@ fn text(e: &RewardError) -> (&'static str, String) {
             ),
         ),
         R::SelfApproval => fixed("", "这项奖励是您提出的，须由其他人签批。"),
+        R::OwnTip => fixed(
+            "",
+            "这条线索是您录入的，您见过它的回执号；它的奖励须由其他人提出、签批和发放。",
+        ),
         R::AlreadySigned => fixed("", "您已经签批过这项奖励；每一步须由不同的人签批。"),
         R::OutOfOrder { next } => ("", format!("须先完成“{next}”，然后才轮到您签批。")),
         R::NotYourStep { next } => ("", format!("下一步是“{next}”，不是您能签批的。")),
@@ -150,7 +154,10 @@ fn text(e: &RewardError) -> (&'static str, String) {
         R::Expired => fixed("claim_code", "这个领奖码已过领取期限，奖励已失效。"),
         R::UnknownClaimCode => fixed("claim_code", "没有待兑付的奖励使用这个领奖码。"),
         R::ClaimCodeTypo => fixed("claim_code", "领奖码有误（校验位不符），请核对后重新输入。"),
-        R::ClaimCodeLength => fixed("claim_code", "领奖码是 13 位数字。"),
+        R::ClaimCodeLength => fixed(
+            "claim_code",
+            "领奖码是 19 位数字（回执号是 20 位，请向领奖人要领奖码）。",
+        ),
         R::TooManyLookups(secs) => (
             "claim_code",
             format!(

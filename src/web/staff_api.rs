@@ -309,6 +309,7 @@ pub async fn create_tip(
     };
     let stamp = StaffStamp {
         actor: who.audit_name(),
+        staff_id: who.id.clone(),
         signer: state.staff.signer.clone(),
     };
     let (outcome, id) = state.intake.submit_by_staff(channel, fields, stamp).await?;
@@ -523,15 +524,59 @@ pub async fn add_user(
             password: &b.password,
             initial_hours: Some(st.config.initial_password_hours),
         };
-        Ok(crate::staff::accounts::add_user(
+        let notice = crate::staff::approval::Notice {
+            sealer: &st.intake.sealer,
+            relay: &st.intake.keys.relay,
+        };
+        let id = crate::staff::accounts::add_user(
             c,
             &st.staff.signer,
             &who.audit_name(),
             &u,
+            Some(&notice),
+        )?;
+        let pending = crate::staff::Role::parse(&b.role)
+            .is_some_and(|r| crate::staff::approval::needs_approval(r, &who.audit_name()));
+        Ok((id, pending))
+    })
+    .await?;
+    let (id, pending) = id;
+    Ok(HttpResponse::Created().json(serde_json::json!({ "id": id, "approval_pending": pending })))
+}
+
+/// Tip-reading accounts waiting for a county supervisor's approval (issue 14).
+pub async fn pending_users(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let who = actor(&state, &req).await?;
+    require(&state, &who, &[Role::Supervisor], "users.pending").await?;
+    let items = db(&state, move |c, _| {
+        Ok(crate::staff::approval::pending(c, &who)?)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "items": items })))
+}
+
+/// A county supervisor approves a waiting account; it may log in from now on.
+pub async fn approve_user(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let who = actor(&state, &req).await?;
+    require(&state, &who, &[Role::Supervisor], "users.approve").await?;
+    let username = super::key(path.into_inner());
+    db(&state, move |c, st| {
+        Ok(crate::staff::approval::approve(
+            c,
+            &st.staff.signer,
+            &who,
+            &username,
         )?)
     })
     .await?;
-    Ok(HttpResponse::Created().json(serde_json::json!({ "id": id })))
+    Ok(HttpResponse::NoContent().finish())
 }
 
 pub async fn disable_user(
@@ -634,6 +679,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route(web::get().to(list_users))
                 .route(web::post().to(add_user)),
         )
+        .service(resource("/users/pending", "GET").route(web::get().to(pending_users)))
+        .service(resource("/users/{username}/approve", "POST").route(web::post().to(approve_user)))
         .service(resource("/users/{username}/disable", "POST").route(web::post().to(disable_user)))
         .service(
             resource("/units", "GET, POST")

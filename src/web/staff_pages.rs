@@ -714,30 +714,42 @@ pub async fn tip(
             }
         })
         .collect();
+    let mut meta = vec![
+        ("类别", label(CATEGORIES, &t.meta.category)),
+        ("乡镇", label(TOWNSHIPS, &t.meta.township)),
+        ("收到（小时）", super::hour_local(t.meta.created_hour)),
+        ("渠道", channel.to_string()),
+        ("状态", status_zh(&t.meta.status).to_string()),
+        (
+            "指派给",
+            t.meta
+                .assignee
+                .clone()
+                .unwrap_or_else(|| "未指派".to_string()),
+        ),
+        ("优先级", t.meta.priority.to_string()),
+        ("标签", t.meta.tags.join(", ")),
+        (
+            "只限县禁毒大队",
+            if t.meta.county_only { "是" } else { "否" }.to_string(),
+        ),
+    ];
+    if let Some(clerk) = &t.entered_by {
+        meta.push(("录入人（见过回执号）", clerk.clone()));
+    }
+    if !matches!(t.meta.channel.as_str(), "web" | "api") || t.receipt_exchanged_hour.is_some() {
+        meta.push((
+            "回执号更换（小时）",
+            t.receipt_exchanged_hour
+                .map(super::hour_local)
+                .unwrap_or_else(|| "未更换".into()),
+        ));
+    }
     let p = v::TipPage {
         nav: nav(&s, &csrf),
         id: &id,
         public_ref: &t.meta.public_ref,
-        meta: vec![
-            ("类别", label(CATEGORIES, &t.meta.category)),
-            ("乡镇", label(TOWNSHIPS, &t.meta.township)),
-            ("收到（小时）", super::hour_local(t.meta.created_hour)),
-            ("渠道", channel.to_string()),
-            ("状态", status_zh(&t.meta.status).to_string()),
-            (
-                "指派给",
-                t.meta
-                    .assignee
-                    .clone()
-                    .unwrap_or_else(|| "未指派".to_string()),
-            ),
-            ("优先级", t.meta.priority.to_string()),
-            ("标签", t.meta.tags.join(", ")),
-            (
-                "只限县禁毒大队",
-                if t.meta.county_only { "是" } else { "否" }.to_string(),
-            ),
-        ],
+        meta,
         report,
         attachments,
         assigned_to_me: t.meta.assigned_to.as_deref() == Some(s.actor.id.as_str()),
@@ -1052,6 +1064,7 @@ pub async fn new_tip(
     };
     let stamp = StaffStamp {
         actor: s.actor.audit_name(),
+        staff_id: s.actor.id.clone(),
         signer: state.staff.signer.clone(),
     };
     match state.intake.submit_by_staff(channel, fields, stamp).await {
@@ -1196,7 +1209,11 @@ pub async fn admin_add_user(
             password: &password,
             initial_hours: Some(st.config.initial_password_hours),
         };
-        match accounts::add_user(c, &st.staff.signer, &by, &u) {
+        let notice = crate::staff::approval::Notice {
+            sealer: &st.intake.sealer,
+            relay: &st.intake.keys.relay,
+        };
+        match accounts::add_user(c, &st.staff.signer, &by, &u, Some(&notice)) {
             Ok(_) => Ok(Ok((username, password.to_string()))),
             Err(crate::staff::StaffError::Db(e)) => {
                 Err(ApiError::from(crate::staff::StaffError::Db(e)))

@@ -66,10 +66,10 @@ pub fn explanation(lang: Lang, n: &RewardNotice) -> String {
     let by = n.claim_by.clone().unwrap_or_default();
     match (n.status.as_str(), lang) {
         ("claimable", Lang::Zh) if n.rekey_needed => format!(
-            "您的举报获得奖励 {amount} 元，请在 {by} 前领取。您的回执号曾经他人之手（接线员、短信或邮件），为保护奖励，领奖码只在您更换新回执号后显示。"
+            "您的举报获得奖励 {amount} 元，领取期限为 {by}。您的回执号曾经他人之手（接线员、短信或邮件），而且在线索查证前没有更换，为防止他人冒领，领奖码不能在网上显示。请拨打举报电话，由非录入人员为您处理。"
         ),
         ("claimable", Lang::En) if n.rekey_needed => format!(
-            "Your report earned a reward of {amount} yuan, to collect by {by}. Your receipt passed through other hands (a hotline clerk, SMS or email), so the claim code is shown only after you exchange it for a new receipt."
+            "Your report earned a reward of {amount} yuan, to collect by {by}. Your receipt passed through other hands (a hotline clerk, SMS or email) and was not exchanged before the report was confirmed, so the claim code cannot be shown on the web, lest someone else collect it. Call the hotline: staff who did not take your report will help."
         ),
         ("claimable", Lang::Zh) => {
             format!("您的举报获得奖励 {amount} 元，请在 {by} 前凭领奖码领取。")
@@ -98,12 +98,12 @@ fn rekey_text(lang: Lang) -> (&'static str, &'static str, &'static str) {
     match lang {
         Lang::Zh => (
             "更换回执号",
-            "您的回执号曾由接线员读出、经短信运营商传送或保存在邮箱里。换一个只有您知道的新回执号后，旧号码立即失效。",
+            "您的回执号曾由接线员读出、经短信运营商传送或保存在邮箱里。换一个只有您知道的新回执号后，旧号码立即失效。请在线索查证之前更换：只有及时更换的回执号才能看到领奖码。",
             "换一个新的回执号",
         ),
         Lang::En => (
             "Exchange your receipt",
-            "Your receipt was read out by a clerk, carried by an SMS provider or kept in a mailbox. Exchange it for a new one only you know; the old one stops working at once.",
+            "Your receipt was read out by a clerk, carried by an SMS provider or kept in a mailbox. Exchange it for a new one only you know; the old one stops working at once. Do it before the police confirm your report: only a receipt exchanged in time shows a reward's claim code.",
             "Get a new receipt",
         ),
     }

@@ -607,7 +607,8 @@ pub fn caller_receipt(nav: &Nav, receipt: &str, public_ref: &str) -> Markup {
             h1 { "线索 " (public_ref) " 已保存" }
             p { "请逐位读给来电人，只显示这一次：" }
             p class="receipt" { strong id="receipt" { (receipt) } }
-            p { "提醒来电人：回执号经过了您的耳朵，建议他上网把回执号换成新的（换号后旧号作废）。" }
+            p { "提醒来电人：回执号经过了您的耳朵，请他尽快上网把回执号换成新的（换号后旧号作废）。必须在线索查证之前换号，以后才能看到领奖码。" }
+            p { "这条线索由您录入：您不能把它改为“查证属实”，也不能提出、签批或发放它的奖励。" }
             p { a href="/staff/tips" { "返回队列" } }
         },
     )

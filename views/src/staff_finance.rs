@@ -61,7 +61,7 @@ pub fn payouts(p: &PayoutsPage) -> Markup {
             form method="post" action="/staff/payouts" {
                 input type="hidden" name="csrf" value=(csrf);
                 div class="field" {
-                    label for="claim_code" { "领奖码（13 位数字）" }
+                    label for="claim_code" { "领奖码（19 位数字）" }
                     @if let Some(m) = err("claim_code") { p class="error" id="claim_code-error" { (m) } }
                     input type="text" id="claim_code" name="claim_code" inputmode="numeric" autocomplete="off" value=(v.claim_code) required aria-invalid=[invalid("claim_code")] aria-describedby=[described("claim_code")];
                 }

@@ -1,0 +1,10 @@
+DROP TRIGGER tip_clerk_may_not_pay;
+DROP TRIGGER tip_clerk_may_not_sign;
+DROP TRIGGER tip_clerk_may_not_propose;
+DROP TRIGGER tip_clerk_may_not_verify;
+DROP TRIGGER staff_approver_is_not_creator;
+ALTER TABLE staff DROP COLUMN approved_by;
+ALTER TABLE staff DROP COLUMN created_by;
+ALTER TABLE staff DROP COLUMN approval_pending;
+ALTER TABLE tips DROP COLUMN receipt_exchanged_hour;
+ALTER TABLE tips DROP COLUMN entered_by;
