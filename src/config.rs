@@ -41,6 +41,11 @@ pub struct Config {
     pub image_decodes: usize,
     /// Seconds an epoch key lives before a new one is sealed.
     pub epoch_seconds: u64,
+    /// Seconds between digest passes: staff notices of new tips and reporters' messages, the
+    /// blind index, deferred audit entries and the intake counters in /metrics. An hour by
+    /// default, each pass at a random point of its period: work a reporter's action triggers
+    /// must not happen seconds after it (issue 13). Tests shorten it.
+    pub digest_seconds: u64,
     pub workers: usize,
     /// Outgoing mail: `smtp://host:port`, `smtps://user:pass@host` (lettre URL syntax). From
     /// `TIPLINE_SMTP_URL`, or the file named by `TIPLINE_SMTP_URL_FILE` (credentials stay out
@@ -189,6 +194,7 @@ struct FileConfig {
     max_image_pixels: Option<u64>,
     image_decodes: Option<usize>,
     epoch_seconds: Option<u64>,
+    digest_seconds: Option<u64>,
     workers: Option<usize>,
     mail_from: Option<String>,
     contact_retention_days: Option<usize>,
@@ -362,6 +368,12 @@ impl Config {
                 f.epoch_seconds.map(|v| v as usize),
                 60,
             )? as u64,
+            digest_seconds: num(
+                "TIPLINE_DIGEST_SECONDS",
+                f.digest_seconds.map(|v| v as usize),
+                3600,
+            )?
+            .max(1) as u64,
             workers: num("TIPLINE_WORKERS", f.workers, 0)?,
             smtp_url: secret("TIPLINE_SMTP_URL")?.filter(|u| !u.is_empty()),
             contact_retention_days: num(

@@ -7,7 +7,7 @@ use super::approvals::{RewardRow, load};
 use super::calendar;
 use super::claim::ClaimCode;
 use super::policy::{self, yuan_to_fen};
-use super::{Office, RewardError, audited, random_id};
+use super::{Office, RewardError, audited, audited_at_hour, random_id};
 use crate::audit::{self, Entry, Outcome};
 use crate::crypto::receipt::ReceiptError;
 use crate::db::schema::{audit_log, payouts, rewards, units};
@@ -111,7 +111,7 @@ pub fn record(
     }
     expire_due(conn, office)?;
     let hash = code.hash(&office.keys.peppers.claim).to_vec();
-    let reward_id = audited(
+    let reward_id = audited_at_hour(
         conn,
         office.signer,
         &name,
@@ -127,7 +127,7 @@ pub fn record(
         },
     )?;
     let object = format!("reward:{reward_id}");
-    audited(conn, office.signer, &name, "payout.record", &object, |c| {
+    audited_at_hour(conn, office.signer, &name, "payout.record", &object, |c| {
         let row = load(c, &reward_id)?;
         match row.status.as_str() {
             "claimable" => {}
@@ -223,7 +223,7 @@ fn pay(
             rewards::status.eq("paid"),
             rewards::claim_hash.eq(None::<Vec<u8>>),
             rewards::claim_sealed.eq(None::<Vec<u8>>),
-            rewards::closed_at.eq(Some(now_unix())),
+            rewards::closed_at.eq(Some(crate::db::this_hour())),
         ))
         .execute(c)?;
     forget_keys(c, "claim", &row.id)?;
@@ -352,7 +352,7 @@ pub fn expire_due(conn: &mut DbConn, office: &Office) -> Result<usize, RewardErr
                 .set((
                     rewards::status.eq("expired"),
                     rewards::claim_sealed.eq(None::<Vec<u8>>),
-                    rewards::closed_at.eq(Some(now_unix())),
+                    rewards::closed_at.eq(Some(crate::db::this_hour())),
                 ))
                 .execute(c)?;
                 forget_keys(c, "claim", id)?;
