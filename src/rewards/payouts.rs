@@ -177,9 +177,15 @@ fn seal_text(
     text: Option<&str>,
 ) -> Result<Option<Vec<u8>>, RewardError> {
     let Some(t) = text else { return Ok(None) };
-    let sealed = office
-        .sealer
-        .seal(&office.keys.office, kind, id, t.as_bytes())?;
+    // Sealed with the reporter at the counter: the reporter epoch stream, so the epoch row is
+    // never shared with a staff object whose row carries its second (issue 13).
+    let sealed = office.sealer.seal_in(
+        crate::crypto::seal::Stream::Reporter,
+        &office.keys.office,
+        kind,
+        id,
+        t.as_bytes(),
+    )?;
     insert_sealed_key(c, &sealed.epoch_row)?;
     insert_sealed_key(c, &sealed.dek_row)?;
     Ok(Some(sealed.ciphertext))

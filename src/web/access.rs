@@ -95,11 +95,16 @@ impl ResponseCounts {
 
     /// Prometheus text for `tipline_http_responses_total`.
     pub fn render(&self) -> String {
+        self.render_at(crate::db::now_unix())
+    }
+
+    /// The same, as of `now`: public counts as of the last period boundary before it.
+    pub fn render_at(&self, now: i64) -> String {
         let mut out = String::from("# TYPE tipline_http_responses_total counter\n");
         for (z, zone) in ZONES.iter().enumerate() {
             for (c, class) in CLASSES.iter().enumerate() {
                 let n = if z == 0 {
-                    self.public[c].published(crate::db::now_unix(), self.period())
+                    self.public[c].published(now, self.period())
                 } else {
                     self.counts[z][c].load(Ordering::Relaxed)
                 };
@@ -165,7 +170,11 @@ mod tests {
         c.count(false, 429);
         c.count(true, 303);
         c.count(true, 500);
+        // Staff counts at once; public ones only once their period is over.
         let text = c.render();
+        assert!(text.contains("tipline_http_responses_total{zone=\"public\",class=\"2xx\"} 0\n"));
+        assert!(text.contains("tipline_http_responses_total{zone=\"staff\",class=\"3xx\"} 1\n"));
+        let text = c.render_at(crate::db::now_unix() + 3600);
         assert!(text.contains("tipline_http_responses_total{zone=\"public\",class=\"2xx\"} 2\n"));
         assert!(text.contains("tipline_http_responses_total{zone=\"public\",class=\"4xx\"} 1\n"));
         assert!(text.contains("tipline_http_responses_total{zone=\"staff\",class=\"3xx\"} 1\n"));
