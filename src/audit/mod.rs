@@ -286,6 +286,9 @@ pub fn defer(conn: &mut DbConn, signer: &SigningKey, e: &Entry) -> QueryResult<(
     Ok(())
 }
 
+/// id, hour, actor, action, object, outcome, signature.
+type PendingRow = (String, i64, String, String, String, String, Vec<u8>);
+
 fn outcome_of(s: &str) -> Outcome {
     match s {
         "ok" => Outcome::Ok,
@@ -311,20 +314,19 @@ pub fn flush_deferred(conn: &mut DbConn, signer: &SigningKey, now: i64) -> Query
     let verifier = signer.verifying_key();
     conn.transaction(|c| {
         lock_head(c)?;
-        let rows: Vec<(String, i64, String, String, String, String, Vec<u8>)> =
-            audit_pending::table
-                .filter(audit_pending::hour.lt(hour))
-                .order(audit_pending::id)
-                .select((
-                    audit_pending::id,
-                    audit_pending::hour,
-                    audit_pending::actor,
-                    audit_pending::action,
-                    audit_pending::object,
-                    audit_pending::outcome,
-                    audit_pending::signature,
-                ))
-                .load(c)?;
+        let rows: Vec<PendingRow> = audit_pending::table
+            .filter(audit_pending::hour.lt(hour))
+            .order(audit_pending::id)
+            .select((
+                audit_pending::id,
+                audit_pending::hour,
+                audit_pending::actor,
+                audit_pending::action,
+                audit_pending::object,
+                audit_pending::outcome,
+                audit_pending::signature,
+            ))
+            .load(c)?;
         for (id, at, actor, action, object, outcome, sig) in &rows {
             let e = Entry {
                 actor,

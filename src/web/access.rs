@@ -137,7 +137,7 @@ mod tests {
     #[test]
     fn period_counts_move_only_at_the_boundary() {
         let c = PeriodCounter::default();
-        let h = 1_800_000_000 - 1_800_000_000 % 3600;
+        let h: i64 = 1_800_000_000; // on the hour
         c.add(h + 10, 3600);
         c.add(h + 20, 3600);
         assert_eq!(
