@@ -47,6 +47,11 @@ pub struct Config {
     /// Hours an initial staff password (from `user add` or `user reset-password`) stays usable
     /// unused (`TIPLINE_INITIAL_PASSWORD_HOURS`, 72 by default, at most 720).
     pub initial_password_hours: i64,
+    /// Seconds between digest passes: staff notices of new tips and reporters' messages, the
+    /// blind index, deferred audit entries and the intake counters in /metrics. An hour by
+    /// default, each pass at a random point of its period: work a reporter's action triggers
+    /// must not happen seconds after it (issue 13). Tests shorten it.
+    pub digest_seconds: u64,
     pub workers: usize,
     /// Outgoing mail: `smtp://host:port`, `smtps://user:pass@host` (lettre URL syntax). From
     /// `TIPLINE_SMTP_URL`, or the file named by `TIPLINE_SMTP_URL_FILE` (credentials stay out
@@ -204,6 +209,7 @@ struct FileConfig {
     image_decodes: Option<usize>,
     epoch_seconds: Option<u64>,
     initial_password_hours: Option<usize>,
+    digest_seconds: Option<u64>,
     workers: Option<usize>,
     mail_from: Option<String>,
     contact_retention_days: Option<usize>,
@@ -501,6 +507,12 @@ impl Config {
                 crate::staff::accounts::INITIAL_PASSWORD_HOURS as usize,
             )?
             .clamp(1, 720) as i64,
+            digest_seconds: num(
+                "TIPLINE_DIGEST_SECONDS",
+                f.digest_seconds.map(|v| v as usize),
+                3600,
+            )?
+            .max(1) as u64,
             workers: num("TIPLINE_WORKERS", f.workers, 0)?,
             smtp_url: secret("TIPLINE_SMTP_URL")?.filter(|u| !u.is_empty()),
             contact_retention_days: num(

@@ -168,7 +168,7 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
         },
         pool: pool.clone(),
         uploads: Arc::new(tokio::sync::Semaphore::new(web::UPLOAD_SLOTS)),
-        metrics: Metrics::default(),
+        metrics: Metrics::with_period(config.digest_seconds),
         config: config.clone(),
         sms: sms.clone(),
     });
@@ -197,16 +197,10 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
             let t = transports.clone();
             let w = worker_id.clone();
             let _ = aw::block(move || {
+                // Epoch keys live their minute, not until the next seal (issue 13, item 10).
+                st.intake.sealer.drop_expired();
                 let relay = st.intake.keys.relay_opener()?;
                 let mut c = st.pool.get().ok()?;
-                if let Err(e) = crate::notify::staff::announce_new_tips(
-                    &mut c,
-                    &st.intake.sealer,
-                    &st.intake.keys.relay,
-                    &st.config.public_url,
-                ) {
-                    tracing::error!(error = %e, "announcing new tips failed");
-                }
                 let worker = crate::notify::outbox::Worker {
                     relay: &relay,
                     relay_to: &st.intake.keys.relay,
@@ -217,11 +211,42 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
                 if let Err(e) = crate::notify::outbox::run_once(&mut c, &worker) {
                     tracing::error!(error = %e, "outbox pass failed");
                 }
+                Some(())
+            })
+            .await;
+        }
+    });
+
+    // The digest pass (issue 13): what a reporter's action triggers, done once a period at a
+    // random point of it, never seconds after the action: staff notices (how many new tips,
+    // how many tips with a reporter's message, never which), the blind index and its
+    // `tip.index` entries, deferred audit entries, and the intake counters in /metrics.
+    let digest = state.clone();
+    let period = config.digest_seconds.max(1);
+    actix_web::rt::spawn(async move {
+        loop {
+            tokio::time::sleep(next_digest_in(period, crate::db::now_unix())).await;
+            let st = digest.clone();
+            let _ = aw::block(move || {
+                let mut c = st.pool.get().ok()?;
+                if let Err(e) = crate::notify::staff::announce(
+                    &mut c,
+                    &st.intake.sealer,
+                    &st.intake.keys.relay,
+                    &st.config.public_url,
+                ) {
+                    tracing::error!(error = %e, "announcing new tips failed");
+                }
                 // The blind index, where this node holds the office key (police zone).
                 if let Some(l) = st.linker()
                     && let Err(e) = crate::triage::links::index_pending(&mut c, &l)
                 {
                     tracing::error!(error = %e, "indexing tips failed");
+                }
+                if let Err(e) =
+                    crate::audit::flush_deferred(&mut c, &st.staff.signer, crate::db::now_unix())
+                {
+                    tracing::error!(error = %e, "chaining deferred audit entries failed");
                 }
                 Some(())
             })
@@ -351,4 +376,19 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
     server
         .await
         .map_err(|e| StartError::Bind(config.listen.clone(), e))
+}
+
+/// How long until the next digest pass: a random point in the next period (aligned to the
+/// clock, so passes do not drift towards the moment the server started). Short periods (tests)
+/// just wait the period.
+fn next_digest_in(period: u64, now: i64) -> Duration {
+    if period < 60 {
+        return Duration::from_secs(period);
+    }
+    let p = period as i64;
+    let jitter = crate::crypto::random_bytes::<8>()
+        .map(|b| (u64::from_be_bytes(b) % period) as i64)
+        .unwrap_or(p / 2);
+    let start = now - now.rem_euclid(p) + p;
+    Duration::from_secs((start + jitter - now).max(1) as u64)
 }

@@ -6,7 +6,7 @@
 pub mod anchor;
 
 use crate::crypto::sha256;
-use crate::db::schema::{audit_head, audit_log};
+use crate::db::schema::{audit_head, audit_log, audit_pending};
 use crate::db::{DbConn, now_unix};
 use diesel::prelude::*;
 use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
@@ -97,6 +97,11 @@ pub fn hash_at(conn: &mut DbConn, seq: i64) -> QueryResult<Option<Vec<u8>>> {
 
 /// Appends one entry. Call inside the transaction of the change it records.
 pub fn append(conn: &mut DbConn, signer: &SigningKey, e: &Entry) -> QueryResult<i64> {
+    append_at(conn, signer, e, now_unix())
+}
+
+/// Appends one entry stamped `at`.
+fn append_at(conn: &mut DbConn, signer: &SigningKey, e: &Entry, at: i64) -> QueryResult<i64> {
     // Objects come from ids in requests: bounded so a hostile id cannot outgrow the index, and
     // free of NUL, which PostgreSQL text refuses.
     let object: String = e
@@ -117,7 +122,6 @@ pub fn append(conn: &mut DbConn, signer: &SigningKey, e: &Entry) -> QueryResult<
         .select((audit_head::seq, audit_head::hash))
         .first(conn)?;
     let seq = seq + 1;
-    let at = now_unix();
     let hash = sha256(&canonical(
         seq,
         at,
@@ -237,6 +241,119 @@ pub fn verify(conn: &mut DbConn, keys: &[VerifyingKey]) -> Result<Verified, Veri
     Ok(Verified {
         entries: last,
         head_hash: prev,
+    })
+}
+
+fn pending_canonical(id: &str, hour: i64, e: &Entry) -> Vec<u8> {
+    let mut out = b"tipline-audit-pending-v1".to_vec();
+    out.extend_from_slice(&hour.to_be_bytes());
+    for part in [id, e.actor, e.action, e.object, e.outcome.as_str()] {
+        out.extend_from_slice(&(part.len() as u32).to_be_bytes());
+        out.extend_from_slice(part.as_bytes());
+    }
+    out
+}
+
+/// Records the entry for a change a reporter is present for (a payout at the counter), inside
+/// that change's transaction, without its time: appended now, its `at` and its place in the
+/// chain would time the reporter's visit to the second (issue 13). It waits, signed, in
+/// `audit_pending` (random key, the hour only) until the hour is over, when
+/// [`flush_deferred`] chains it with the hour as `at`, among the hour's other deferred entries
+/// in random order.
+pub fn defer(conn: &mut DbConn, signer: &SigningKey, e: &Entry) -> QueryResult<()> {
+    let id = crate::crypto::random_bytes::<16>()
+        .map(hex::encode)
+        .map_err(|_| diesel::result::Error::RollbackTransaction)?;
+    let hour = crate::db::this_hour();
+    let object: String = e.object.chars().take(200).collect();
+    let e = Entry {
+        object: &object,
+        ..*e
+    };
+    let signature = signer
+        .sign(&sha256(&pending_canonical(&id, hour, &e)))
+        .to_bytes()
+        .to_vec();
+    diesel::insert_into(audit_pending::table)
+        .values((
+            audit_pending::id.eq(&id),
+            audit_pending::hour.eq(hour),
+            audit_pending::actor.eq(e.actor),
+            audit_pending::action.eq(e.action),
+            audit_pending::object.eq(e.object),
+            audit_pending::outcome.eq(e.outcome.as_str()),
+            audit_pending::signature.eq(&signature),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// id, hour, actor, action, object, outcome, signature.
+type PendingRow = (String, i64, String, String, String, String, Vec<u8>);
+
+fn outcome_of(s: &str) -> Outcome {
+    match s {
+        "ok" => Outcome::Ok,
+        "denied" => Outcome::Denied,
+        _ => Outcome::Failed,
+    }
+}
+
+/// Chains the deferred entries of hours that are over, each with its hour as `at`, in the
+/// order of their random keys (a shuffle). A pending row whose signature fails (written or
+/// changed in the database) is chained as `audit.pending_forged` instead. Returns how many.
+pub fn flush_deferred(conn: &mut DbConn, signer: &SigningKey, now: i64) -> QueryResult<usize> {
+    let hour = crate::db::hour_floor(now);
+    // Most passes find nothing: no transaction, no lock, for that.
+    let any: Option<String> = audit_pending::table
+        .filter(audit_pending::hour.lt(hour))
+        .select(audit_pending::id)
+        .first(conn)
+        .optional()?;
+    if any.is_none() {
+        return Ok(0);
+    }
+    let verifier = signer.verifying_key();
+    conn.transaction(|c| {
+        lock_head(c)?;
+        let rows: Vec<PendingRow> = audit_pending::table
+            .filter(audit_pending::hour.lt(hour))
+            .order(audit_pending::id)
+            .select((
+                audit_pending::id,
+                audit_pending::hour,
+                audit_pending::actor,
+                audit_pending::action,
+                audit_pending::object,
+                audit_pending::outcome,
+                audit_pending::signature,
+            ))
+            .load(c)?;
+        for (id, at, actor, action, object, outcome, sig) in &rows {
+            let e = Entry {
+                actor,
+                action,
+                object,
+                outcome: outcome_of(outcome),
+            };
+            let genuine = outcome_of(outcome).as_str() == outcome
+                && <[u8; 64]>::try_from(sig.as_slice())
+                    .map(|b| Signature::from_bytes(&b))
+                    .is_ok_and(|s| {
+                        verifier
+                            .verify_strict(&sha256(&pending_canonical(id, *at, &e)), &s)
+                            .is_ok()
+                    });
+            let forged = Entry {
+                actor: "system",
+                action: "audit.pending_forged",
+                object: &format!("pending:{id}"),
+                outcome: Outcome::Failed,
+            };
+            append_at(c, signer, if genuine { &e } else { &forged }, *at)?;
+            diesel::delete(audit_pending::table.filter(audit_pending::id.eq(id))).execute(c)?;
+        }
+        Ok(rows.len())
     })
 }
 

@@ -82,8 +82,10 @@ pub struct SharedSealed {
     pub reply_row: SealedKey,
 }
 
+#[allow(clippy::too_many_arguments)]
 pub fn seal_shared(
     sealer: &Sealer,
+    stream: super::seal::Stream,
     office: &Recipient,
     tip_id: &str,
     reply_pubkey: &[u8],
@@ -91,7 +93,7 @@ pub fn seal_shared(
     object_id: &str,
     plaintext: &[u8],
 ) -> Result<SharedSealed, CryptoError> {
-    let k = sealer.new_dek(office, kind, object_id)?;
+    let k = sealer.new_dek_in(stream, office, kind, object_id)?;
     let to = Recipient {
         key_id: reply_key_id(tip_id),
         public: kem_public_from_bytes(reply_pubkey)?,

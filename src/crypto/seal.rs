@@ -106,6 +106,26 @@ struct Epoch {
     uses: u32,
 }
 
+/// Which epoch stream a new object's key joins. Objects a reporter's action creates (tips,
+/// attachments, contact envelopes, a reporter's messages, the acknowledgement sent back) never
+/// share an epoch with objects staff create (notes, police messages, notices, rewards), whose
+/// rows carry exact times: a shared epoch row would date the reporter's object to the minute
+/// (issue 13, item 4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stream {
+    Reporter,
+    Staff,
+}
+
+impl Stream {
+    fn tag(self) -> &'static str {
+        match self {
+            Stream::Reporter => "reporter",
+            Stream::Staff => "staff",
+        }
+    }
+}
+
 /// A freshly sealed object, ready to insert.
 pub struct SealedObject {
     pub ciphertext: Vec<u8>,
@@ -205,12 +225,34 @@ impl Sealer {
         }
     }
 
-    /// Returns the current epoch key for a recipient, starting a new epoch when the old one
-    /// has aged out or been used enough.
-    fn epoch_for(&self, to: &Recipient) -> Result<(String, Secret32, Arc<SealedKey>), CryptoError> {
+    /// Drops every epoch key that has aged out, so an epoch key lives its minute and no longer
+    /// even when nothing else is sealed after it (issue 13, item 10: the evening's last tip).
+    /// The server calls this on a timer. Returns how many were dropped (and zeroized).
+    pub fn drop_expired(&self) -> usize {
+        let Ok(mut epochs) = self.epochs.lock() else {
+            return 0;
+        };
+        let before = epochs.len();
+        epochs.retain(|_, e| e.born.elapsed() < self.max_age);
+        before - epochs.len()
+    }
+
+    /// Epoch keys held in memory now.
+    pub fn live_epochs(&self) -> usize {
+        self.epochs.lock().map(|e| e.len()).unwrap_or(0)
+    }
+
+    /// Returns the current epoch key for a recipient in a stream, starting a new epoch when the
+    /// old one has aged out or been used enough.
+    fn epoch_for(
+        &self,
+        stream: Stream,
+        to: &Recipient,
+    ) -> Result<(String, Secret32, Arc<SealedKey>), CryptoError> {
         let mut epochs = self.epochs.lock().map_err(|_| CryptoError::Seal)?;
         let fresh = |e: &Epoch| e.born.elapsed() < self.max_age && e.uses < self.max_uses;
-        if let Some(e) = epochs.get_mut(&to.key_id).filter(|e| fresh(e)) {
+        let slot = format!("{}:{}", stream.tag(), to.key_id);
+        if let Some(e) = epochs.get_mut(&slot).filter(|e| fresh(e)) {
             e.uses += 1;
             return Ok((e.id.clone(), e.key.clone(), e.row.clone()));
         }
@@ -225,7 +267,7 @@ impl Sealer {
             uses: 1,
         };
         // The replaced epoch drops here and its key is zeroized.
-        epochs.insert(to.key_id.clone(), epoch);
+        epochs.insert(slot, epoch);
         Ok((id, key, row))
     }
 
@@ -255,14 +297,25 @@ impl Sealer {
         })
     }
 
-    /// A new DEK for `kind`/`object_id`, wrapped under the recipient's current epoch.
+    /// A new DEK for `kind`/`object_id`, wrapped under the recipient's current staff epoch.
     pub fn new_dek(
         &self,
         to: &Recipient,
         kind: &str,
         object_id: &str,
     ) -> Result<StreamKey, CryptoError> {
-        let (epoch_id, epoch_key, epoch_row) = self.epoch_for(to)?;
+        self.new_dek_in(Stream::Staff, to, kind, object_id)
+    }
+
+    /// A new DEK wrapped under the recipient's current epoch of `stream`.
+    pub fn new_dek_in(
+        &self,
+        stream: Stream,
+        to: &Recipient,
+        kind: &str,
+        object_id: &str,
+    ) -> Result<StreamKey, CryptoError> {
+        let (epoch_id, epoch_key, epoch_row) = self.epoch_for(stream, to)?;
         let dek = Secret32::random()?;
         let wrapped = aead_seal(&epoch_key, &aad(kind, object_id, &epoch_id), dek.expose())?;
         Ok(StreamKey {
@@ -278,6 +331,7 @@ impl Sealer {
         })
     }
 
+    /// Seals an object staff create (staff epoch stream).
     pub fn seal(
         &self,
         to: &Recipient,
@@ -285,7 +339,19 @@ impl Sealer {
         object_id: &str,
         plaintext: &[u8],
     ) -> Result<SealedObject, CryptoError> {
-        let k = self.new_dek(to, kind, object_id)?;
+        self.seal_in(Stream::Staff, to, kind, object_id, plaintext)
+    }
+
+    /// Seals an object in `stream`: `Stream::Reporter` for what a reporter's action creates.
+    pub fn seal_in(
+        &self,
+        stream: Stream,
+        to: &Recipient,
+        kind: &str,
+        object_id: &str,
+        plaintext: &[u8],
+    ) -> Result<SealedObject, CryptoError> {
+        let k = self.new_dek_in(stream, to, kind, object_id)?;
         let ciphertext = aead_seal(
             &k.dek,
             &aad(kind, object_id, &k.dek_row.recipient_key_id),
@@ -461,6 +527,46 @@ mod tests {
             .open(&s.epoch_row, &s.dek_row, &s.ciphertext)
             .unwrap();
         assert_eq!(&pt[..], b"secret tip");
+    }
+
+    #[test]
+    fn reporter_and_staff_objects_never_share_an_epoch() {
+        let (sealer, to, _) = setup();
+        let tip = sealer
+            .seal_in(Stream::Reporter, &to, "tip", "t1", b"x")
+            .unwrap();
+        let note = sealer.seal(&to, "note", "n1", b"y").unwrap();
+        let tip2 = sealer
+            .seal_in(Stream::Reporter, &to, "tip", "t2", b"z")
+            .unwrap();
+        assert_ne!(tip.epoch_row.object_id, note.epoch_row.object_id);
+        assert_eq!(tip.epoch_row.object_id, tip2.epoch_row.object_id);
+    }
+
+    #[test]
+    fn expired_epoch_keys_are_dropped_on_the_timer_without_a_new_seal() {
+        let (nsk, npk) = kem_keypair_from_seed(&[1u8; 32]);
+        let (_, opk) = kem_keypair_from_seed(&[2u8; 32]);
+        let node = NodeIdentity {
+            key_id: "node".into(),
+            private: nsk,
+            public: npk,
+        };
+        let sealer = Sealer::new(node, Duration::from_millis(200), 1000);
+        let to = Recipient {
+            key_id: "office".into(),
+            public: opk,
+        };
+        sealer
+            .seal_in(Stream::Reporter, &to, "tip", "t1", b"x")
+            .unwrap();
+        sealer.seal(&to, "note", "n1", b"y").unwrap();
+        assert_eq!(sealer.live_epochs(), 2);
+        // Still fresh: the timer keeps it.
+        assert_eq!(sealer.drop_expired(), 0);
+        std::thread::sleep(Duration::from_millis(300));
+        assert_eq!(sealer.drop_expired(), 2);
+        assert_eq!(sealer.live_epochs(), 0);
     }
 
     #[test]

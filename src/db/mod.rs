@@ -204,6 +204,23 @@ pub fn now_unix() -> i64 {
         .unwrap_or(0)
 }
 
+/// The start of the hour holding `t` (unix seconds). Everything a reporter's action writes
+/// carries at most this (DESIGN.md section 1, issue 13): never the second.
+pub fn hour_floor(t: i64) -> i64 {
+    t - t.rem_euclid(3600)
+}
+
+/// The first hour boundary at or after `t`: expiries a reporter's action sets are rounded up,
+/// so they never end early and never carry the second they were set.
+pub fn hour_ceil(t: i64) -> i64 {
+    hour_floor(t + 3599)
+}
+
+/// The current hour, for rows a reporter's action writes.
+pub fn this_hour() -> i64 {
+    hour_floor(now_unix())
+}
+
 pub fn is_unique_violation(e: &diesel::result::Error) -> bool {
     matches!(
         e,

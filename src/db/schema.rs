@@ -50,6 +50,7 @@ diesel::table! {
         tags -> Text,
         index_version -> Integer,
         duplicate_of -> Nullable<Text>,
+        reporter_wrote -> Bool,
         entered_by -> Nullable<Text>,
         receipt_exchanged_hour -> Nullable<BigInt>,
         route_mac -> Nullable<Binary>,
@@ -130,6 +131,18 @@ diesel::table! {
         outcome -> Text,
         prev_hash -> Binary,
         hash -> Binary,
+        signature -> Binary,
+    }
+}
+
+diesel::table! {
+    audit_pending (id) {
+        id -> Text,
+        hour -> BigInt,
+        actor -> Text,
+        action -> Text,
+        object -> Text,
+        outcome -> Text,
         signature -> Binary,
     }
 }
@@ -373,6 +386,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     login_locks,
     audit_log,
     audit_head,
+    audit_pending,
     tip_events,
     tip_notes,
     policy_documents,

@@ -204,7 +204,7 @@ pub fn seal_file(
 ) -> Result<SealedAttachment, AttachmentError> {
     let (clean, content_type) = clean_file(bytes, max_pixels)?;
     let id = hex::encode(random_bytes::<16>()?);
-    let key = sealer.new_dek(to, "attachment", &id)?;
+    let key = sealer.new_dek_in(crate::crypto::seal::Stream::Reporter, to, "attachment", &id)?;
     let mut stream = ChunkSealer::new(
         &key.dek,
         aad("attachment", &id, &key.dek_row.recipient_key_id),

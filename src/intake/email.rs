@@ -837,7 +837,9 @@ async fn join(
                     idempotency::key_hash.eq(&key.lookup),
                     idempotency::request_hash.eq(&key.request_hash),
                     idempotency::sealed_receipt.eq(marker),
-                    idempotency::expires_at.eq(now_unix() + super::store::IDEMPOTENCY_SECONDS),
+                    idempotency::expires_at.eq(crate::db::hour_ceil(
+                        now_unix() + super::store::IDEMPOTENCY_SECONDS,
+                    )),
                 ))
                 .execute(c)
                 .map_err(|_| IngestError::Temporary("database error"))?;

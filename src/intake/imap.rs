@@ -190,7 +190,9 @@ impl Poller {
         loop {
             tick.tick().await;
             match tokio::time::timeout(PASS_TIMEOUT, self.poll_once(&desk)).await {
-                Ok(Ok(Some(p))) if p != Pass::default() => tracing::info!(
+                // Debug only: at info, the journal's microsecond stamp on "stored=1" would time
+                // each emailed tip (issue 13).
+                Ok(Ok(Some(p))) if p != Pass::default() => tracing::debug!(
                     stored = p.stored,
                     joined = p.joined,
                     repeated = p.repeated,

@@ -344,7 +344,9 @@ impl Intake {
         let payload = Payload {
             v: 1,
             channel: channel.as_str(),
-            submitted_at: now,
+            // The hour, like every other trace of a reporter's action (issue 13): older payloads
+            // hold the second, and are shown at the hour.
+            submitted_at: crate::db::hour_floor(now),
             description: &fields.description,
             location: fields.location.as_deref(),
             occurred_at: fields.occurred_at.as_deref(),
@@ -354,7 +356,13 @@ impl Intake {
         };
         let json =
             zeroize::Zeroizing::new(serde_json::to_vec(&payload).map_err(|_| CryptoError::Seal)?);
-        let sealed = self.sealer.seal(&self.keys.office, "tip", &id, &json)?;
+        let sealed = self.sealer.seal_in(
+            crate::crypto::seal::Stream::Reporter,
+            &self.keys.office,
+            "tip",
+            &id,
+            &json,
+        )?;
         Ok(PreparedTip {
             public_ref: public_ref()?,
             id,
@@ -362,7 +370,7 @@ impl Intake {
             category: fields.category.clone(),
             township: fields.township.clone(),
             county_only: fields.county_only,
-            created_hour: now - now.rem_euclid(3600),
+            created_hour: crate::db::hour_floor(now),
             receipt,
             receipt_hash,
             reply_pubkey,
@@ -463,8 +471,13 @@ impl Intake {
         if let Some(reply) = options.reply {
             let job = reply(&prepared.receipt);
             prepared.outbox.push(
-                crate::notify::outbox::seal_job(&self.sealer, &self.keys.relay, &job)
-                    .map_err(|_| IntakeError::Crypto(CryptoError::Seal))?,
+                crate::notify::outbox::seal_job(
+                    &self.sealer,
+                    crate::crypto::seal::Stream::Reporter,
+                    &self.keys.relay,
+                    &job,
+                )
+                .map_err(|_| IntakeError::Crypto(CryptoError::Seal))?,
             );
         }
         let id = prepared.id.clone();

@@ -206,7 +206,13 @@ impl Once {
                         template: reply.template.to_string(),
                         params: reply.params.clone(),
                     };
-                    crate::notify::outbox::enqueue(c, &self.sealer, &self.keys.relay, &job)?;
+                    crate::notify::outbox::enqueue_in(
+                        c,
+                        &self.sealer,
+                        crate::crypto::seal::Stream::Reporter,
+                        &self.keys.relay,
+                        &job,
+                    )?;
                 }
                 Ok(handled)
             })
@@ -279,7 +285,7 @@ pub async fn receive(
     let once = Once {
         pool: pool.clone(),
         fingerprint: token_fingerprint(&key, "sms-inbound", &sms.message_id),
-        expires_at: now_unix() + MESSAGE_ID_SECONDS,
+        expires_at: crate::db::hour_ceil(now_unix() + MESSAGE_ID_SECONDS),
         queue_to: (!settings.inline_reply).then(|| contact.address.clone()),
         sealer: intake.sealer.clone(),
         keys: intake.keys.clone(),

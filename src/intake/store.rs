@@ -7,7 +7,7 @@ use crate::crypto::seal::{SealedKey, aead_open, aead_seal};
 use crate::db::schema::{
     attachment_chunks, attachments, idempotency, mail_ack_quota, spent_tokens, tips,
 };
-use crate::db::{DbConn, is_unique_violation, now_unix};
+use crate::db::{DbConn, hour_ceil, is_unique_violation, now_unix};
 use diesel::prelude::*;
 use diesel::sql_types::{Binary, Text};
 
@@ -112,7 +112,7 @@ pub fn insert_prepared(conn: &mut DbConn, t: &PreparedTip) -> Result<Submitted, 
         let spent = diesel::insert_into(spent_tokens::table)
             .values((
                 spent_tokens::fingerprint.eq(fp),
-                spent_tokens::expires_at.eq(expires),
+                spent_tokens::expires_at.eq(hour_ceil(*expires)),
             ))
             .execute(conn);
         match spent {
@@ -205,7 +205,7 @@ pub fn insert_prepared(conn: &mut DbConn, t: &PreparedTip) -> Result<Submitted, 
                 idempotency::key_hash.eq(&key.lookup),
                 idempotency::request_hash.eq(&key.request_hash),
                 idempotency::sealed_receipt.eq(sealed),
-                idempotency::expires_at.eq(now_unix() + IDEMPOTENCY_SECONDS),
+                idempotency::expires_at.eq(hour_ceil(now_unix() + IDEMPOTENCY_SECONDS)),
             ))
             .execute(conn)?;
     }

@@ -97,9 +97,15 @@ pub fn seal(
 ) -> Result<SealedContact, CryptoError> {
     let json = zeroize::Zeroizing::new(serde_json::to_vec(contact).map_err(|_| CryptoError::Seal)?);
     Ok(SealedContact {
-        sealed: sealer.seal(&keys.relay, "contact", tip_id, &json)?,
+        sealed: sealer.seal_in(
+            crate::crypto::seal::Stream::Reporter,
+            &keys.relay,
+            "contact",
+            tip_id,
+            &json,
+        )?,
         alias: contact.alias(keys),
-        purge_at: now_unix() + retention_days.max(1) * 86_400,
+        purge_at: crate::db::hour_ceil(now_unix() + retention_days.max(1) * 86_400),
     })
 }
 

@@ -41,10 +41,15 @@ pub struct SealedJob {
     sealed: crate::crypto::seal::SealedObject,
 }
 
-pub fn seal_job(sealer: &Sealer, relay: &Recipient, job: &Job) -> Result<SealedJob, OutboxError> {
+pub fn seal_job(
+    sealer: &Sealer,
+    stream: crate::crypto::seal::Stream,
+    relay: &Recipient,
+    job: &Job,
+) -> Result<SealedJob, OutboxError> {
     let id = hex::encode(random_bytes::<16>()?);
     let json = zeroize::Zeroizing::new(serde_json::to_vec(job).map_err(|_| CryptoError::Seal)?);
-    let sealed = sealer.seal(relay, "outbox", &id, &json)?;
+    let sealed = sealer.seal_in(stream, relay, "outbox", &id, &json)?;
     Ok(SealedJob {
         id,
         kind: job.kind(),
@@ -56,16 +61,18 @@ pub fn seal_job(sealer: &Sealer, relay: &Recipient, job: &Job) -> Result<SealedJ
 pub fn insert_sealed(c: &mut DbConn, job: &SealedJob) -> Result<(), OutboxError> {
     insert_sealed_key(c, &job.sealed.epoch_row)?;
     insert_sealed_key(c, &job.sealed.dek_row)?;
-    let now = now_unix();
+    // The hour only: a job a reporter's action queues (an acknowledgement, a reply to a
+    // status text) would otherwise time that action to the second (issue 13). Due at once.
+    let hour = crate::db::this_hour();
     diesel::insert_into(outbox::table)
         .values((
             outbox::id.eq(&job.id),
             outbox::kind.eq(job.kind),
             outbox::payload.eq(&job.sealed.ciphertext),
             outbox::attempts.eq(0),
-            outbox::next_at.eq(now),
+            outbox::next_at.eq(hour),
             outbox::claimed_until.eq(0),
-            outbox::created_at.eq(now),
+            outbox::created_at.eq(hour),
         ))
         .execute(c)?;
     Ok(())
@@ -78,7 +85,18 @@ pub fn enqueue(
     relay: &Recipient,
     job: &Job,
 ) -> Result<String, OutboxError> {
-    let sealed = seal_job(sealer, relay, job)?;
+    enqueue_in(c, sealer, crate::crypto::seal::Stream::Staff, relay, job)
+}
+
+/// Queues a job in an epoch stream: `Stream::Reporter` for a reply a reporter's action asks for.
+pub fn enqueue_in(
+    c: &mut DbConn,
+    sealer: &Sealer,
+    stream: crate::crypto::seal::Stream,
+    relay: &Recipient,
+    job: &Job,
+) -> Result<String, OutboxError> {
+    let sealed = seal_job(sealer, stream, relay, job)?;
     insert_sealed(c, &sealed)?;
     Ok(sealed.id)
 }
@@ -149,7 +167,10 @@ fn retry_later(conn: &mut DbConn, id: &str, attempts: i32, why: &str) -> Result<
     diesel::update(outbox::table.filter(outbox::id.eq(id)))
         .set((
             outbox::attempts.eq(attempts + 1),
-            outbox::next_at.eq(now_unix() + backoff(attempts)),
+            // Counted from the hour, not from this attempt: the first attempt follows a
+            // reporter's action within seconds, so now + backoff would time it (issue 13).
+            // Early retries may come sooner than the backoff; the doubling still spaces them.
+            outbox::next_at.eq(crate::db::this_hour() + backoff(attempts)),
             outbox::claimed_by.eq(None::<String>),
             outbox::claimed_until.eq(0),
             outbox::last_error.eq(Some(why)),

@@ -227,8 +227,8 @@ pub fn announce_new_tips(
     relay: &Recipient,
     public_url: &str,
 ) -> Result<usize, OutboxError> {
-    // The worker calls this every two seconds; most passes find nothing, and must not take the
-    // write lock (SQLite) or open a transaction just to learn that.
+    // Most passes find nothing, and must not take the write lock (SQLite) or open a
+    // transaction just to learn that.
     let pending: Option<String> = tips::table
         .filter(tips::staff_notified.eq(false))
         .select(tips::id)
@@ -272,6 +272,68 @@ pub fn announce_new_tips(
         let ids: Vec<&String> = rows.iter().map(|(id, _)| id).collect();
         diesel::update(tips::table.filter(tips::id.eq_any(ids)))
             .set(tips::staff_notified.eq(true))
+            .execute(c)?;
+        Ok(rows.len())
+    })
+}
+
+/// The digest pass's notices: new tips, then tips a reporter wrote on. Returns how many tips
+/// were announced, either way.
+pub fn announce(
+    conn: &mut DbConn,
+    sealer: &Sealer,
+    relay: &Recipient,
+    public_url: &str,
+) -> Result<usize, OutboxError> {
+    Ok(announce_new_tips(conn, sealer, relay, public_url)?
+        + announce_messages(conn, sealer, relay, public_url)?)
+}
+
+/// "Reporters wrote on N tips", per unit and listener, for tips a reporter wrote on since the
+/// last digest. Never which tip: a notice naming the tip, handed to a mail or SMS provider,
+/// would tie that provider's record of the hour to one reporter's thread (issue 13).
+pub fn announce_messages(
+    conn: &mut DbConn,
+    sealer: &Sealer,
+    relay: &Recipient,
+    public_url: &str,
+) -> Result<usize, OutboxError> {
+    let pending: Option<String> = tips::table
+        .filter(tips::reporter_wrote.eq(true))
+        .select(tips::id)
+        .first(conn)
+        .optional()?;
+    if pending.is_none() {
+        return Ok(0);
+    }
+    conn.transaction::<_, OutboxError, _>(|c| {
+        let flagged = tips::table
+            .filter(tips::reporter_wrote.eq(true))
+            .select((tips::id, tips::unit_code))
+            .limit(1000);
+        let rows: Vec<(String, String)> = if let DbConn::Pg(pg) = c {
+            flagged.for_update().skip_locked().load(pg)?
+        } else {
+            crate::audit::lock_head(c)?;
+            flagged.load(c)?
+        };
+        let mut per_unit: std::collections::BTreeMap<&str, usize> = Default::default();
+        for (_, unit) in &rows {
+            *per_unit.entry(unit.as_str()).or_default() += 1;
+        }
+        for (unit, n) in per_unit {
+            notify_unit(
+                c,
+                sealer,
+                relay,
+                unit,
+                "message",
+                vec![n.to_string(), format!("{public_url}/staff/tips")],
+            )?;
+        }
+        let ids: Vec<&String> = rows.iter().map(|(id, _)| id).collect();
+        diesel::update(tips::table.filter(tips::id.eq_any(ids)))
+            .set(tips::reporter_wrote.eq(false))
             .execute(c)?;
         Ok(rows.len())
     })

@@ -23,8 +23,8 @@ pub fn render(template: &str, params: &[String]) -> Option<(&'static str, String
             "有一个账号等待县级主管审批，请登录查看。",
         ),
         "staff_message" => (
-            "举报人有新的留言 / A reporter wrote",
-            "线索 {1} 的举报人有新的留言，请登录查看：{2}",
+            "举报人有新的留言 / Reporters wrote",
+            "您的单位有 {1} 条线索收到举报人的新留言，请登录查看：{2}",
         ),
         // Answers to a text sent to the tip line (intake::sms). The receipt travels through the
         // carrier, so the first answer says so and suggests exchanging it on the web.

@@ -628,7 +628,7 @@ pub fn reject(
             .set((
                 rewards::status.eq("rejected"),
                 rewards::reject_reason.eq(Some(reason)),
-                rewards::closed_at.eq(Some(now_unix())),
+                rewards::closed_at.eq(Some(crate::db::this_hour())),
             ))
             .execute(c)?;
             Ok(())

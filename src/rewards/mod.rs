@@ -130,19 +130,44 @@ pub fn audited<T>(
     object: &str,
     change: impl FnOnce(&mut DbConn) -> Result<T, RewardError>,
 ) -> Result<T, RewardError> {
+    audited_with(conn, signer, (actor, action, object), false, change)
+}
+
+/// As [`audited`], for a change made while the reporter stands at the counter (a payout): its
+/// entry is deferred to the end of the hour ([`audit::defer`]), so neither its `at` nor its
+/// place in the chain times the reporter's visit. Refusals are still recorded at once.
+pub fn audited_at_hour<T>(
+    conn: &mut DbConn,
+    signer: &SigningKey,
+    actor: &str,
+    action: &str,
+    object: &str,
+    change: impl FnOnce(&mut DbConn) -> Result<T, RewardError>,
+) -> Result<T, RewardError> {
+    audited_with(conn, signer, (actor, action, object), true, change)
+}
+
+fn audited_with<T>(
+    conn: &mut DbConn,
+    signer: &SigningKey,
+    (actor, action, object): (&str, &str, &str),
+    deferred: bool,
+    change: impl FnOnce(&mut DbConn) -> Result<T, RewardError>,
+) -> Result<T, RewardError> {
     let result = conn.transaction::<_, RewardError, _>(|c| {
         audit::lock_head(c)?;
         let out = change(c)?;
-        audit::append(
-            c,
-            signer,
-            &Entry {
-                actor,
-                action,
-                object,
-                outcome: Outcome::Ok,
-            },
-        )?;
+        let entry = Entry {
+            actor,
+            action,
+            object,
+            outcome: Outcome::Ok,
+        };
+        if deferred {
+            audit::defer(c, signer, &entry)?;
+        } else {
+            audit::append(c, signer, &entry)?;
+        }
         Ok(out)
     });
     if let Err(e) = &result

@@ -7,7 +7,7 @@ use super::approvals::{RewardRow, load};
 use super::calendar;
 use super::claim::ClaimCode;
 use super::policy::{self, yuan_to_fen};
-use super::{Office, RewardError, audited, random_id};
+use super::{Office, RewardError, audited, audited_at_hour, random_id};
 use crate::audit::{self, Entry, Outcome};
 use crate::crypto::receipt::ReceiptError;
 use crate::db::schema::{audit_log, payouts, rewards, units};
@@ -112,7 +112,7 @@ pub fn record(
     expire_due(conn, office)?;
     // Argon2id: slow on purpose, so outside any transaction.
     let hash = code.hash(&office.keys.peppers.claim)?.to_vec();
-    let reward_id = audited(
+    let reward_id = audited_at_hour(
         conn,
         office.signer,
         &name,
@@ -128,7 +128,7 @@ pub fn record(
         },
     )?;
     let object = format!("reward:{reward_id}");
-    audited(conn, office.signer, &name, "payout.record", &object, |c| {
+    audited_at_hour(conn, office.signer, &name, "payout.record", &object, |c| {
         let row = load(c, &reward_id)?;
         match row.status.as_str() {
             "claimable" => {}
@@ -181,9 +181,15 @@ fn seal_text(
     text: Option<&str>,
 ) -> Result<Option<Vec<u8>>, RewardError> {
     let Some(t) = text else { return Ok(None) };
-    let sealed = office
-        .sealer
-        .seal(&office.keys.office, kind, id, t.as_bytes())?;
+    // Sealed with the reporter at the counter: the reporter epoch stream, so the epoch row is
+    // never shared with a staff object whose row carries its second (issue 13).
+    let sealed = office.sealer.seal_in(
+        crate::crypto::seal::Stream::Reporter,
+        &office.keys.office,
+        kind,
+        id,
+        t.as_bytes(),
+    )?;
     insert_sealed_key(c, &sealed.epoch_row)?;
     insert_sealed_key(c, &sealed.dek_row)?;
     Ok(Some(sealed.ciphertext))
@@ -227,7 +233,7 @@ fn pay(
             rewards::status.eq("paid"),
             rewards::claim_hash.eq(None::<Vec<u8>>),
             rewards::claim_sealed.eq(None::<Vec<u8>>),
-            rewards::closed_at.eq(Some(now_unix())),
+            rewards::closed_at.eq(Some(crate::db::this_hour())),
         ))
         .execute(c)?;
     forget_keys(c, "claim", &row.id)?;
@@ -356,7 +362,7 @@ pub fn expire_due(conn: &mut DbConn, office: &Office) -> Result<usize, RewardErr
                 .set((
                     rewards::status.eq("expired"),
                     rewards::claim_sealed.eq(None::<Vec<u8>>),
-                    rewards::closed_at.eq(Some(now_unix())),
+                    rewards::closed_at.eq(Some(crate::db::this_hour())),
                 ))
                 .execute(c)?;
                 forget_keys(c, "claim", id)?;

@@ -110,8 +110,13 @@ pub fn append(
         .optional()?
         .ok_or(MessageError::NotFound)?;
     let id = hex::encode(random_bytes::<16>()?);
+    let stream = match direction {
+        Direction::Reporter => crate::crypto::seal::Stream::Reporter,
+        Direction::Police => crate::crypto::seal::Stream::Staff,
+    };
     let sealed = seal_shared(
         s.sealer,
+        stream,
         s.office,
         tip_id,
         &reply_pubkey,
@@ -139,25 +144,15 @@ pub fn append(
         ))
         .execute(c)?;
     if direction == Direction::Reporter {
+        // The notice waits for the next digest pass (notify::staff::announce_messages), which
+        // says how many tips a reporter wrote on, not which, and not when (issue 13).
         diesel::update(tips::table.filter(tips::id.eq(tip_id)))
             .set((
                 tips::unread_messages.eq(tips::unread_messages + 1),
-                tips::updated_at.eq(now),
+                tips::updated_at.eq(now - now.rem_euclid(3600)),
+                tips::reporter_wrote.eq(true),
             ))
             .execute(c)?;
-        let (unit, public_ref): (String, String) = tips::table
-            .filter(tips::id.eq(tip_id))
-            .select((tips::unit_code, tips::public_ref))
-            .first(c)?;
-        let link = format!("{}/staff/tips/{tip_id}", s.public_url);
-        crate::notify::staff::notify_unit(
-            c,
-            s.sealer,
-            s.relay,
-            &unit,
-            "message",
-            vec![public_ref, link],
-        )?;
     }
     Ok(())
 }

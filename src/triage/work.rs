@@ -546,6 +546,11 @@ pub fn open_tip(
         // Defence in depth: a contact envelope is a separate object, but never let one through.
         if let Some(o) = report.as_object_mut() {
             o.remove("contact");
+            // Readers see the hour a tip came in, never the second (issue 13). Payloads sealed
+            // before that rule hold the second; it is cut here, so no officer is shown it.
+            if let Some(at) = o.get("submitted_at").and_then(|v| v.as_i64()) {
+                o.insert("submitted_at".into(), crate::db::hour_floor(at).into());
+            }
         }
         // Index it now if the background pass has not yet, so its related tips show at once.
         if let Some(keys) = blind {

@@ -27,37 +27,62 @@ use crate::intake::store::{PublicStatus, lookup_status};
 use crate::intake::{Intake, Submitted};
 use actix_web::{HttpRequest, HttpResponse, web};
 use errors::ApiError;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use tipline_views::Lang;
 
 /// Multipart submissions being read, sealed and committed at once; bounds memory under a flood
 /// of large uploads (each holds at most one file's plaintext and its sealed files until COMMIT).
 pub const UPLOAD_SLOTS: usize = 4;
 
+/// Counters for /metrics. Those that a reporter's action moves are published per period
+/// (`access::PeriodCounter`, issue 13): `tipline_tips_created_total` and the like show the
+/// number as of the last boundary.
 #[derive(Default)]
 pub struct Metrics {
-    pub tips_created: AtomicU64,
-    pub tips_replayed: AtomicU64,
-    pub status_checks: AtomicU64,
+    pub tips_created: access::PeriodCounter,
+    pub tips_replayed: access::PeriodCounter,
+    pub status_checks: access::PeriodCounter,
     pub responses: access::ResponseCounts,
 }
 
 impl Metrics {
+    /// Counters published every `period` seconds (the digest period).
+    pub fn with_period(period: u64) -> Self {
+        let m = Self::default();
+        m.responses
+            .period
+            .store(period.max(1) as i64, Ordering::Relaxed);
+        m
+    }
+
+    fn period(&self) -> i64 {
+        match self.responses.period.load(Ordering::Relaxed) {
+            p if p > 0 => p,
+            _ => 3600,
+        }
+    }
+
+    /// Counts one reporter's action on `counter`.
+    pub fn count(&self, counter: &access::PeriodCounter) {
+        counter.add(crate::db::now_unix(), self.period());
+    }
+
     pub fn count_submission(&self, s: &Submitted) {
         match s {
-            Submitted::Created(_) => self.tips_created.fetch_add(1, Ordering::Relaxed),
-            Submitted::Replayed(_) => self.tips_replayed.fetch_add(1, Ordering::Relaxed),
+            Submitted::Created(_) => self.count(&self.tips_created),
+            Submitted::Replayed(_) => self.count(&self.tips_replayed),
         };
     }
 
     pub fn render(&self) -> String {
+        let (now, p) = (crate::db::now_unix(), self.period());
         let counters = format!(
             "# TYPE tipline_tips_created_total counter\ntipline_tips_created_total {}\n\
              # TYPE tipline_tips_replayed_total counter\ntipline_tips_replayed_total {}\n\
              # TYPE tipline_status_checks_total counter\ntipline_status_checks_total {}\n",
-            self.tips_created.load(Ordering::Relaxed),
-            self.tips_replayed.load(Ordering::Relaxed),
-            self.status_checks.load(Ordering::Relaxed),
+            self.tips_created.published(now, p),
+            self.tips_replayed.published(now, p),
+            self.status_checks.published(now, p),
         );
         counters + &self.responses.render()
     }
@@ -177,7 +202,7 @@ pub async fn lookup(
     state: &web::Data<AppState>,
     receipt: Receipt,
 ) -> Result<Option<ReporterView>, ApiError> {
-    state.metrics.status_checks.fetch_add(1, Ordering::Relaxed);
+    state.metrics.count(&state.metrics.status_checks);
     let hash = receipt.hash(&state.intake.keys.peppers.receipt);
     db(state, move |conn, st| {
         let Some(status) = lookup_status(conn, &hash).map_err(|e| {

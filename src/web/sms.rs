@@ -11,7 +11,6 @@ use crate::intake::sms::{Handled, Settings, SmsError, receive};
 use crate::notify::sms::{InboundCall, InboundError, MAX_INBOUND_BYTES};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
-use std::sync::atomic::Ordering;
 
 fn refused(status: StatusCode, code: &'static str, message: &str) -> ApiError {
     ApiError::Refused {
@@ -99,7 +98,7 @@ pub async fn inbound(
     };
     let handled = receive(&state.intake, &state.pool, sms, &settings).await?;
     if let Handled::Created(_) = handled {
-        state.metrics.tips_created.fetch_add(1, Ordering::Relaxed);
+        state.metrics.count(&state.metrics.tips_created);
     }
     let reply = if provider.replies_inline() {
         handled.reply().and_then(|r| r.text())

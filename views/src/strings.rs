@@ -200,7 +200,7 @@ pub static ZH: Strings = Strings {
     report_intro: "您无需留下姓名或联系方式。提交后您会得到一个回执号：凭回执号可以查询处理进度、与民警沟通、领取奖励。线索查证属实的，依照国家禁毒办、财政部《毒品违法犯罪举报奖励办法》的规定给予奖励。",
     keep_title: "我们保存什么、不保存什么",
     keep: &[
-        "我们保存：您填写的内容和上传的文件（加密保存，只有办案民警能解密查看），以及提交的大致时间（精确到小时）。",
+        "我们保存：您填写的内容和上传的文件（加密保存，只有办案民警能解密查看），以及提交的大致时间（只精确到小时）。之后的留言、查询、领取奖励也只记到小时，不记分钟和秒，民警看到的也只是小时。",
         "我们不保存：您的姓名、IP 地址、浏览器信息。回执号只以无法还原的形式保存。",
         "照片会重新压缩，拍摄地点（GPS）和相机信息会被删除；文件名不保存。",
         "回执号丢失后无法找回，请抄写在纸上妥善保管。",
@@ -272,7 +272,7 @@ pub static EN: Strings = Strings {
     report_intro: "You do not need to give your name or any contact details. After you send the report you get a receipt number: with it you can check progress, answer questions from the police and claim a reward. Tips that prove true are rewarded under the national anti-drug office's reward measures.",
     keep_title: "What we keep and what we don't",
     keep: &[
-        "We keep what you write and the files you attach (encrypted; only the police handling tips can open them), and the hour you sent it.",
+        "We keep what you write and the files you attach (encrypted; only the police handling tips can open them), and the hour you sent it. Your later messages, status checks and reward claim are kept to the hour too, never the minute or second, and the police see only the hour.",
         "We do not keep your name, your IP address or anything about your browser. Your receipt is stored only in a form that cannot be turned back into the number.",
         "Photos are re-compressed; location (GPS) and camera details are removed. File names are not kept.",
         "A lost receipt cannot be recovered: write it down on paper and keep it safe.",
