@@ -17,7 +17,7 @@ use crate::intake::{TipFields, limit};
 use crate::notify::sms::tencent::{self, Tencent};
 use crate::notify::sms::twilio::{self, Twilio};
 use crate::notify::sms::{InboundCall, InboundError, InboundSms, Provider};
-use crate::rewards::claim::{CLAIM_DIGITS, ClaimCode};
+use crate::rewards::claim::{CLAIM_DIGITS, ClaimCode, LEGACY_CLAIM_DIGITS};
 use crate::triage::messages::MAX_MESSAGE_CHARS;
 use crate::web::errors::ApiError;
 use crate::web::submission::{FormLimits, Submission, from_json, read_form};
@@ -351,7 +351,8 @@ pub fn claim_code(data: &[u8]) {
     let Ok(code) = ClaimCode::parse(input) else {
         return;
     };
-    assert_eq!(code.digits().len(), CLAIM_DIGITS);
+    // Codes made before issue 14 (13 digits) still pay until they expire.
+    assert!([CLAIM_DIGITS, LEGACY_CLAIM_DIGITS].contains(&code.digits().len()));
     assert_eq!(damm(code.digits()), 0);
     let again = ClaimCode::parse(&code.display()).ok();
     assert_eq!(again.as_ref().map(ClaimCode::digits), Some(code.digits()));

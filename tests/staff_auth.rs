@@ -372,7 +372,8 @@ async fn totp_posts_are_rate_limited() {
         .unwrap();
     let csrf = hidden(&page, "csrf");
     let mut statuses = Vec::new();
-    for _ in 0..2 {
+    // Five codes: even if a minute turns between them, the two windows hold at most four posts.
+    for _ in 0..5 {
         let r = s
             .client
             .post(s.url("/staff/totp"))
@@ -384,7 +385,8 @@ async fn totp_posts_are_rate_limited() {
         statuses.push(r.status().as_u16());
     }
     // The login POST and the first code fill this minute's two; the next code is refused.
-    assert_eq!(statuses, [401, 429]);
+    assert_eq!(statuses[0], 401, "{statuses:?}");
+    assert!(statuses.contains(&429), "{statuses:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
