@@ -408,12 +408,16 @@ async fn a_county_supervisor_approves_a_waiting_account_on_the_pages() {
         );
     }
 
-    // The county supervisor sees it (linked in the nav) and approves it.
+    // The county supervisor sees it (linked in the nav while an account waits) and approves it.
+    let link = "href=\"/staff/accounts/pending\"";
+    let (_, queue) = s.page(&county, "/staff/tips").await;
+    assert!(queue.contains(link), "the nav links the pending page");
+    let (_, queue) = s.page(&station, "/staff/tips").await;
+    assert!(!queue.contains(link), "not for a station supervisor");
     let (status, pending) = s.page(&county, "/staff/accounts/pending").await;
     assert_eq!(status, 200);
     assert!(
-        pending.contains("href=\"/staff/accounts/pending\"")
-            && pending.contains("p.reader")
+        pending.contains("p.reader")
             && pending.contains("staff:p.admin")
             && pending.contains(approve),
         "{pending}"
@@ -431,6 +435,9 @@ async fn a_county_supervisor_approves_a_waiting_account_on_the_pages() {
     let r = s.submit(&county, approve, &[("csrf", &csrf)]).await;
     assert_eq!(r.status(), 409);
     assert!(r.text().await.unwrap().contains("不在待审批状态"));
+
+    let (_, queue) = s.page(&county, "/staff/tips").await;
+    assert!(!queue.contains(link), "no link once nothing waits");
 
     // Now it can log in.
     let r = password_step(&s, "p.reader", &password).await;

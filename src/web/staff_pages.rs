@@ -96,6 +96,7 @@ pub(super) fn nav<'a>(s: &'a Session, csrf: &'a str) -> v::Nav<'a> {
         username: &s.actor.username,
         role: s.actor.role.as_str(),
         county_wide: s.actor.sees_all(),
+        approvals_waiting: s.approvals_waiting,
         csrf,
     }
 }

@@ -8,6 +8,8 @@ pub struct Nav<'a> {
     pub role: &'a str,
     /// A county-wide supervisor (reads the reward ledger).
     pub county_wide: bool,
+    /// A county supervisor, and some account waits for their approval.
+    pub approvals_waiting: bool,
     pub csrf: &'a str,
 }
 
@@ -43,7 +45,7 @@ pub(crate) fn layout(title: &str, nav: Option<&Nav>, body: Markup) -> Markup {
                                 a href="/staff/admin/policy/rewards" { "奖励政策" } " · "
                                 a href="/staff/admin/policy/retention" { "保存期限" } " · "
                             }
-                            @if n.role == "supervisor" && n.county_wide { a href="/staff/accounts/pending" { "账号审批" } " · " }
+                            @if n.role == "supervisor" && n.county_wide && n.approvals_waiting { a href="/staff/accounts/pending" { strong { "账号待审批" } } " · " }
                             @if n.role == "auditor" { a href="/staff/audit" { "审计日志" } " · " }
                             a href="/staff/password" { "修改密码" } " · "
                             form class="inline" method="post" action="/staff/logout" {
