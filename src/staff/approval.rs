@@ -84,7 +84,8 @@ pub struct PendingAccount {
 /// Accounts waiting for approval, for a county supervisor.
 pub fn pending(conn: &mut DbConn, actor: &Actor) -> Result<Vec<PendingAccount>, StaffError> {
     require_approver(actor)?;
-    let rows: Vec<(String, String, Option<String>, Option<String>, i64)> = staff::table
+    type Row = (String, String, Option<String>, Option<String>, i64);
+    let rows: Vec<Row> = staff::table
         .filter(staff::approval_pending.eq(true))
         .order(staff::username)
         .select((
