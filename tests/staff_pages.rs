@@ -335,3 +335,123 @@ async fn pages_deny_by_default() {
     let r = get(&officer, "/staff/tips").await.unwrap();
     assert_eq!(r.status(), 303, "a disabled user's session ends at once");
 }
+
+/// Issue 14, item 6 on the pages: an admin creates a supervisor on the admin page; it waits
+/// ("待审批") until a county supervisor approves it on the pending page; the admin and a
+/// station supervisor get 403 on the page and the form; the creator cannot approve; the audit
+/// has `user.approve`.
+#[tokio::test]
+async fn a_county_supervisor_approves_a_waiting_account_on_the_pages() {
+    let s = Server::start().await;
+    add_user(&s, "p.admin", "admin", None);
+    add_user(&s, "p.county", "supervisor", None);
+    add_user(&s, "p.station", "supervisor", Some("ps-xidu"));
+    add_user(&s, "p.auditor", "auditor", None);
+    let now = tipline::db::now_unix() as u64;
+    let (admin, _) = login(&s, "p.admin", None, now).await;
+    let (county, _) = login(&s, "p.county", None, now).await;
+    let (station, _) = login(&s, "p.station", None, now).await;
+
+    let (_, page) = s.page(&admin, "/staff/admin").await;
+    assert!(
+        page.contains("待审批"),
+        "the create form says reader accounts wait"
+    );
+    let csrf = hidden(&page, "csrf");
+    let r = s
+        .submit(
+            &admin,
+            "/staff/admin/users",
+            &[
+                ("csrf", &csrf),
+                ("username", "p.reader"),
+                ("role", "supervisor"),
+                ("unit", ""),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    let created = r.text().await.unwrap();
+    let key = "初始密码（只显示一次）：<code>";
+    let start = created.find(key).expect("initial password shown") + key.len();
+    let password = created[start..start + created[start..].find("</code>").unwrap()].to_string();
+    assert!(
+        created.contains("审批后才能登录"),
+        "the admin is told the account waits"
+    );
+    let (_, list) = s.page(&admin, "/staff/admin").await;
+    let row = &list[list.find("<td>p.reader</td>").unwrap()..];
+    let row = &row[..row.find("</tr>").unwrap()];
+    assert!(
+        row.contains("待审批") && !row.contains("已停用"),
+        "a waiting account is shown as awaiting approval: {row}"
+    );
+
+    // It cannot log in yet.
+    let r = password_step(&s, "p.reader", &password).await;
+    assert_ne!(
+        r.headers().get("location").map(|l| l.to_str().unwrap()),
+        Some("/staff/totp"),
+        "a waiting account is refused"
+    );
+
+    // Deny by default: the admin and a station supervisor get 403 on the page and the form.
+    let approve = "/staff/accounts/p.reader/approve";
+    for who in [&admin, &station] {
+        let (status, _) = s.page(who, "/staff/accounts/pending").await;
+        assert_eq!(status, 403);
+        let (_, any) = s.page(who, "/staff/password").await;
+        let csrf = hidden(&any, "csrf");
+        assert_eq!(
+            s.submit(who, approve, &[("csrf", &csrf)]).await.status(),
+            403
+        );
+    }
+
+    // The county supervisor sees it (linked in the nav while an account waits) and approves it.
+    let link = "href=\"/staff/accounts/pending\"";
+    let (_, queue) = s.page(&county, "/staff/tips").await;
+    assert!(queue.contains(link), "the nav links the pending page");
+    let (_, queue) = s.page(&station, "/staff/tips").await;
+    assert!(!queue.contains(link), "not for a station supervisor");
+    let (status, pending) = s.page(&county, "/staff/accounts/pending").await;
+    assert_eq!(status, 200);
+    assert!(
+        pending.contains("p.reader")
+            && pending.contains("staff:p.admin")
+            && pending.contains(approve),
+        "{pending}"
+    );
+    let csrf = hidden(&pending, "csrf");
+    assert_eq!(
+        s.submit(&county, approve, &[]).await.status(),
+        403,
+        "no CSRF token, no approval"
+    );
+    let r = s.submit(&county, approve, &[("csrf", &csrf)]).await;
+    assert_eq!(r.status(), 200);
+    let done = r.text().await.unwrap();
+    assert!(done.contains("已批准 p.reader") && done.contains("没有待审批的账号"));
+    let r = s.submit(&county, approve, &[("csrf", &csrf)]).await;
+    assert_eq!(r.status(), 409);
+    assert!(r.text().await.unwrap().contains("不在待审批状态"));
+
+    let (_, queue) = s.page(&county, "/staff/tips").await;
+    assert!(!queue.contains(link), "no link once nothing waits");
+
+    // Now it can log in.
+    let r = password_step(&s, "p.reader", &password).await;
+    assert_eq!(r.status(), 303);
+    assert_ne!(r.headers()["location"], "/staff/login");
+    let (_, list) = s.page(&admin, "/staff/admin").await;
+    let row = &list[list.find("<td>p.reader</td>").unwrap()..];
+    let row = &row[..row.find("</tr>").unwrap()];
+    assert!(!row.contains("待审批"), "{row}");
+
+    let (auditor, _) = login(&s, "p.auditor", None, now).await;
+    let (_, log) = s.page(&auditor, "/staff/audit?action=user.approve").await;
+    assert!(
+        log.contains("user.approve") && log.contains("staff:p.reader"),
+        "{log}"
+    );
+}

@@ -156,6 +156,22 @@ pub fn list_users(conn: &mut DbConn) -> Result<Vec<StaffRow>, StaffError> {
         .load(conn)?)
 }
 
+/// Usernames of the accounts waiting for a county supervisor's approval (for the admin's list).
+pub fn pending_usernames(conn: &mut DbConn) -> Result<Vec<String>, StaffError> {
+    Ok(staff::table
+        .filter(staff::approval_pending.eq(true))
+        .select(staff::username)
+        .load(conn)?)
+}
+
+/// Whether any account waits for approval.
+pub fn any_pending(conn: &mut DbConn) -> Result<bool, StaffError> {
+    Ok(diesel::select(diesel::dsl::exists(
+        staff::table.filter(staff::approval_pending.eq(true)),
+    ))
+    .get_result(conn)?)
+}
+
 pub fn actor_by_id(conn: &mut DbConn, id: &str) -> Result<Option<Actor>, StaffError> {
     let row = staff::table
         .filter(staff::id.eq(id))

@@ -76,12 +76,16 @@ pub struct PendingAccount {
     pub role: String,
     pub unit: Option<String>,
     pub created_by: Option<String>,
+    /// When it was created, as a unix time cut to the hour (for the web page only).
+    #[serde(skip_serializing)]
+    pub created_hour: i64,
 }
 
 /// Accounts waiting for approval, for a county supervisor.
 pub fn pending(conn: &mut DbConn, actor: &Actor) -> Result<Vec<PendingAccount>, StaffError> {
     require_approver(actor)?;
-    let rows: Vec<(String, String, Option<String>, Option<String>)> = staff::table
+    type Row = (String, String, Option<String>, Option<String>, i64);
+    let rows: Vec<Row> = staff::table
         .filter(staff::approval_pending.eq(true))
         .order(staff::username)
         .select((
@@ -89,15 +93,17 @@ pub fn pending(conn: &mut DbConn, actor: &Actor) -> Result<Vec<PendingAccount>, 
             staff::role,
             staff::unit_code,
             staff::created_by,
+            staff::created_at,
         ))
         .load(conn)?;
     Ok(rows
         .into_iter()
-        .map(|(username, role, unit, created_by)| PendingAccount {
+        .map(|(username, role, unit, created_by, at)| PendingAccount {
             username,
             role,
             unit,
             created_by,
+            created_hour: at - at.rem_euclid(3600),
         })
         .collect())
 }

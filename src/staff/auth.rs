@@ -137,6 +137,8 @@ pub struct Session {
     pub actor: Actor,
     pub stage: Stage,
     pub id_hash: Vec<u8>,
+    /// A county supervisor, and some account waits for approval (for the nav link).
+    pub approvals_waiting: bool,
 }
 
 fn new_secret_token(prefix: &str) -> Result<(String, Vec<u8>), StaffError> {
@@ -391,10 +393,14 @@ pub fn session(conn: &mut DbConn, token: &str) -> Result<Option<Session>, StaffE
             .set(sessions::last_seen.eq(now))
             .execute(conn)?;
     }
+    let approvals_waiting = actor.role == super::Role::Supervisor
+        && actor.sees_all()
+        && super::accounts::any_pending(conn)?;
     Ok(Stage::parse(&stage).map(|stage| Session {
         actor,
         stage,
         id_hash,
+        approvals_waiting,
     }))
 }
 

@@ -96,6 +96,7 @@ pub(super) fn nav<'a>(s: &'a Session, csrf: &'a str) -> v::Nav<'a> {
         username: &s.actor.username,
         role: s.actor.role.as_str(),
         county_wide: s.actor.sees_all(),
+        approvals_waiting: s.approvals_waiting,
         csrf,
     }
 }
@@ -1112,11 +1113,12 @@ async fn admin_page(
     let csrf = csrf_of(state, s);
     let data = db(state, |c, _| {
         let users = accounts::list_users(c)?;
+        let waiting = accounts::pending_usernames(c)?;
         let units = crate::triage::routing::list_units(c).map_err(|_| ApiError::Internal)?;
-        Ok((users, units))
+        Ok((users, waiting, units))
     })
     .await;
-    let (users, units) = match data {
+    let (users, waiting, units) = match data {
         Ok(x) => x,
         Err(e) => return error_page(&e, Some((s, &csrf))),
     };
@@ -1124,7 +1126,10 @@ async fn admin_page(
         nav: nav(s, &csrf),
         users: users
             .into_iter()
-            .map(|(_, u, r, unit, d)| (u, r, unit.unwrap_or_else(|| "全县".into()), d))
+            .map(|(_, u, r, unit, d)| {
+                let waits = waiting.contains(&u);
+                (u, r, unit.unwrap_or_else(|| "全县".into()), d, waits)
+            })
             .collect(),
         units: units
             .into_iter()
@@ -1141,6 +1146,7 @@ async fn admin_page(
             })
             .collect(),
         error,
+        created_waits: created.as_ref().is_some_and(|(u, _)| waiting.contains(u)),
         created,
         policy_documents: &crate::rewards::policy::DOCUMENTS,
     };
@@ -1304,6 +1310,100 @@ pub async fn admin_disable_user(
     .await
     {
         Ok(()) => see_other("/staff/admin"),
+        Err(e) => {
+            let csrf = csrf_of(&state, &s);
+            error_page(&e, Some((&s, &csrf)))
+        }
+    }
+}
+
+// --- account approval (issue 14, item 6) -------------------------------------------------------
+
+fn approval_error_zh(e: &crate::staff::StaffError) -> Option<&'static str> {
+    use crate::staff::StaffError as S;
+    match e {
+        S::OwnAccount => {
+            Some("不能批准：您创建了这个账号或它就是您自己的账号，须由另一位全县主管批准。")
+        }
+        S::NotPendingApproval => Some("这个账号不在待审批状态（可能已被批准）。"),
+        S::NoSuchUser => Some("没有这个账号。"),
+        _ => None,
+    }
+}
+
+async fn pending_page(
+    state: &web::Data<AppState>,
+    s: &Session,
+    error: Option<String>,
+    approved: Option<String>,
+    status: StatusCode,
+) -> HttpResponse {
+    let csrf = csrf_of(state, s);
+    let actor = s.actor.clone();
+    let rows = db(state, move |c, _| {
+        Ok(crate::staff::approval::pending(c, &actor)?)
+    })
+    .await;
+    let rows = match rows {
+        Ok(r) => r,
+        Err(e) => return error_page(&e, Some((s, &csrf))),
+    };
+    let p = v::PendingAccountsPage {
+        nav: nav(s, &csrf),
+        rows: rows
+            .into_iter()
+            .map(|a| v::PendingRow {
+                username: a.username,
+                role: a.role,
+                unit: a.unit.unwrap_or_else(|| "全县".into()),
+                created_by: a.created_by.unwrap_or_default(),
+                created_hour: super::hour_local(a.created_hour),
+            })
+            .collect(),
+        error,
+        approved,
+    };
+    page(status, v::pending_accounts(&p))
+}
+
+/// The accounts waiting for approval: county supervisors only (a station supervisor gets 403
+/// from the domain check, every other role from the page's role check).
+pub async fn pending_accounts(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
+    match require_role(&state, &req, Role::Supervisor).await {
+        Ok(s) => pending_page(&state, &s, None, None, StatusCode::OK).await,
+        Err(r) => r,
+    }
+}
+
+pub async fn approve_account(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> HttpResponse {
+    let (s, _) = match posted(&state, &req, &body, Some(Role::Supervisor)).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let actor = s.actor.clone();
+    let username = path.into_inner();
+    let name = username.clone();
+    let result = db(&state, move |c, st| {
+        match crate::staff::approval::approve(c, &st.staff.signer, &actor, &name) {
+            Ok(()) => Ok(None),
+            Err(e) => match approval_error_zh(&e) {
+                Some(text) => Ok(Some((ApiError::from(e), text))),
+                None => Err(ApiError::from(e)),
+            },
+        }
+    })
+    .await;
+    match result {
+        Ok(None) => pending_page(&state, &s, None, Some(username), StatusCode::OK).await,
+        Ok(Some((e, text))) => {
+            let status = actix_web::ResponseError::status_code(&e);
+            pending_page(&state, &s, Some(text.into()), None, status).await
+        }
         Err(e) => {
             let csrf = csrf_of(&state, &s);
             error_page(&e, Some((&s, &csrf)))
@@ -1507,6 +1607,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route(web::post().to(admin_disable_user)),
         )
         .service(resource("/audit", "GET").route(web::get().to(audit)))
+        .service(resource("/accounts/pending", "GET").route(web::get().to(pending_accounts)))
+        .service(
+            resource("/accounts/{username}/approve", "POST").route(web::post().to(approve_account)),
+        )
         .configure(super::reward_pages::configure)
         .configure(super::payout_pages::configure)
         .configure(super::reports::configure_pages);

@@ -10,8 +10,10 @@
 // number written another way, assigns it to themself and filters the queue to "assigned to me".
 // axe-core checks every page state visited (WCAG 2.1 A/AA) at phone and desktop width, in both
 // languages for public pages; no page may be wider than the phone, nor text spill out of its box.
-// Usage: node flows.mjs BASE_URL OFFICER PASSWORD SHOTS_DIR HEAD FINANCE ADMIN
-// (HEAD: a supervisor of the officer's unit; all four share the password.)
+// The admin creates a reader account; it waits until a county supervisor approves it.
+// Usage: node flows.mjs BASE_URL OFFICER PASSWORD SHOTS_DIR HEAD FINANCE ADMIN COUNTY
+// (HEAD: a supervisor of the officer's unit; COUNTY: a county-wide supervisor; all share the
+// password.)
 // Exits non-zero on any axe violation or failed step.
 import { chromium } from 'playwright-core';
 import { createRequire } from 'module';
@@ -19,7 +21,7 @@ import crypto from 'crypto';
 import fs from 'fs';
 import zlib from 'zlib';
 
-const [BASE, USER, PASS, SHOTS, HEAD, FINANCE, ADMIN] = process.argv.slice(2);
+const [BASE, USER, PASS, SHOTS, HEAD, FINANCE, ADMIN, COUNTY] = process.argv.slice(2);
 const axeSrc = fs.readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 // Phones from 320 px (the narrowest in use) to 360 px (the most common): text must wrap at both.
 const PHONE = { width: 360, height: 640 }, NARROW = { width: 320, height: 568 }, DESK = { width: 1280, height: 900 };
@@ -361,6 +363,21 @@ await audit(admin, 'staff-policy-calendar');
 await click(admin, 'a[href="/staff/admin/policy/retention"]');
 expect(await has(admin, 'contact_days'), 'admin: the retention rules are not shown');
 await audit(admin, 'staff-policy-retention');
+
+// --- reader accounts need two people: the admin creates one, a county supervisor approves it --
+await admin.goto(`${BASE}/staff/admin`);
+await admin.fill('#new-username', 'browser.reader');
+await admin.selectOption('#new-role', 'supervisor');
+expect((await click(admin, 'form[action="/staff/admin/users"] button')) === 201, 'admin: the reader account was not created');
+expect(await has(admin, '审批后才能登录'), 'admin: not told the new reader account waits');
+const county = await signIn(COUNTY);
+await click(county, 'a[href="/staff/accounts/pending"]');
+expect(await has(county, 'browser.reader'), 'county supervisor: the waiting account is not listed');
+await audit(county, 'staff-accounts-pending');
+expect((await click(county, 'form[action="/staff/accounts/browser.reader/approve"] button')) === 200,
+  'county supervisor: the approval failed');
+expect(await has(county, '已批准 browser.reader'), 'county supervisor: no approval notice');
+await audit(county, 'staff-accounts-approved');
 
 // --- the monthly report: charts drawn on the server, tables, the suppressed downloads ---------
 await click(admin, 'a[href="/staff/reports/monthly"]');

@@ -8,6 +8,8 @@ pub struct Nav<'a> {
     pub role: &'a str,
     /// A county-wide supervisor (reads the reward ledger).
     pub county_wide: bool,
+    /// A county supervisor, and some account waits for their approval.
+    pub approvals_waiting: bool,
     pub csrf: &'a str,
 }
 
@@ -43,6 +45,7 @@ pub(crate) fn layout(title: &str, nav: Option<&Nav>, body: Markup) -> Markup {
                                 a href="/staff/admin/policy/rewards" { "奖励政策" } " · "
                                 a href="/staff/admin/policy/retention" { "保存期限" } " · "
                             }
+                            @if n.role == "supervisor" && n.county_wide && n.approvals_waiting { a href="/staff/accounts/pending" { strong { "账号待审批" } } " · " }
                             @if n.role == "auditor" { a href="/staff/audit" { "审计日志" } " · " }
                             a href="/staff/password" { "修改密码" } " · "
                             form class="inline" method="post" action="/staff/logout" {
@@ -616,10 +619,13 @@ pub fn caller_receipt(nav: &Nav, receipt: &str, public_ref: &str) -> Markup {
 
 pub struct AdminPage<'a> {
     pub nav: Nav<'a>,
-    pub users: Vec<(String, String, String, bool)>,
+    /// (username, role, unit, disabled, awaiting approval)
+    pub users: Vec<(String, String, String, bool, bool)>,
     pub units: Vec<(String, String, String)>,
     pub error: Option<String>,
     pub created: Option<(String, String)>,
+    /// The account just created waits for a county supervisor's approval.
+    pub created_waits: bool,
     /// Names of the policy documents an admin may edit.
     pub policy_documents: &'a [&'a str],
 }
@@ -632,13 +638,16 @@ pub fn admin(p: &AdminPage) -> Markup {
         html! {
             h1 { "单位和账号" }
             @if let Some(e) = &p.error { p class="error" role="alert" { (e) } }
-            @if let Some((u, pw)) = &p.created { p class="note" role="status" { "已创建 " (u) "，初始密码（只显示一次）：" code { (pw) } } }
+            @if let Some((u, pw)) = &p.created { p class="note" role="status" {
+                "已创建 " (u) "，初始密码（只显示一次）：" code { (pw) }
+                @if p.created_waits { "。该账号可以阅读线索，须由另一位全县主管审批后才能登录（待审批）。" }
+            } }
             h2 { "账号" }
             div class="table-wrap" role="region" tabindex="0" aria-labelledby="tcap2" { table {
                 caption id="tcap2" { "工作人员账号" }
                 thead { tr { th scope="col" { "用户名" } th scope="col" { "角色" } th scope="col" { "单位" } th scope="col" { "状态" } } }
-                tbody { @for (u, r, unit, disabled) in &p.users { tr { td { (u) } td { (r) } td { (unit) } td {
-                    @if *disabled { "已停用" } @else {
+                tbody { @for (u, r, unit, disabled, waits) in &p.users { tr { td { (u) } td { (r) } td { (unit) } td {
+                    @if *waits { "待审批（等待全县主管审批）" } @else if *disabled { "已停用" } @else {
                         form class="inline" method="post" action={ "/staff/admin/users/" (u) "/disable" } {
                             input type="hidden" name="csrf" value=(csrf);
                             button type="submit" class="link" { "停用 " (u) }
@@ -652,6 +661,7 @@ pub fn admin(p: &AdminPage) -> Markup {
                 div class="field" { label for="new-role" { "角色" } select id="new-role" name="role" {
                     option value="officer" { "民警（officer）" } option value="supervisor" { "主管（supervisor）" } option value="finance" { "财务（finance）" }
                     option value="admin" { "管理员（admin）" } option value="auditor" { "审计员（auditor）" } } }
+                p class="hint" { "民警和主管账号可以阅读线索：创建后处于“待审批”状态，须由一位全县主管（不是您）在“账号审批”页批准后才能登录。" }
                 div class="field" { label for="new-unit" { "单位（主管不选则为全县）" } select id="new-unit" name="unit" { option value="" { "无" } @for (c, n, _) in &p.units { option value=(c) { (n) } } } }
                 button type="submit" { "创建账号" }
             }
@@ -666,6 +676,53 @@ pub fn admin(p: &AdminPage) -> Markup {
                 @for name in p.policy_documents {
                     li { a href={ "/staff/admin/policy/" (name) } { (crate::staff_rewards::policy_title(name)) } }
                 }
+            }
+        },
+    )
+}
+
+/// One account waiting for approval.
+pub struct PendingRow {
+    pub username: String,
+    pub role: String,
+    pub unit: String,
+    pub created_by: String,
+    /// The hour it was created (local time), or empty.
+    pub created_hour: String,
+}
+
+pub struct PendingAccountsPage<'a> {
+    pub nav: Nav<'a>,
+    pub rows: Vec<PendingRow>,
+    pub error: Option<String>,
+    pub approved: Option<String>,
+}
+
+/// A county supervisor's list of accounts waiting for approval, each with an approve form.
+pub fn pending_accounts(p: &PendingAccountsPage) -> Markup {
+    let csrf = p.nav.csrf;
+    layout(
+        "账号审批",
+        Some(&p.nav),
+        html! {
+            h1 { "账号审批" }
+            p { "管理员创建的民警和主管账号可以阅读线索，须由一位没有参与创建的全县主管批准后才能登录。请先与创建人和账号使用人核实身份再批准。" }
+            @if let Some(e) = &p.error { p class="error" role="alert" { (e) } }
+            @if let Some(u) = &p.approved { p class="note" role="status" { "已批准 " (u) "：该账号现在可以登录。" } }
+            @if p.rows.is_empty() {
+                p { "没有待审批的账号。" }
+            } @else {
+                div class="table-wrap" role="region" tabindex="0" aria-labelledby="tcap-pending" { table {
+                    caption id="tcap-pending" { "待审批的账号" }
+                    thead { tr { th scope="col" { "用户名" } th scope="col" { "角色" } th scope="col" { "单位" } th scope="col" { "创建人" } th scope="col" { "创建时间（小时）" } th scope="col" { "操作" } } }
+                    tbody { @for r in &p.rows { tr {
+                        td { (r.username) } td { (r.role) } td { (r.unit) } td { (r.created_by) } td { (r.created_hour) }
+                        td { form class="inline" method="post" action={ "/staff/accounts/" (r.username) "/approve" } {
+                            input type="hidden" name="csrf" value=(csrf);
+                            button type="submit" { "批准 " (r.username) }
+                        } }
+                    } } }
+                } }
             }
         },
     )
