@@ -313,7 +313,8 @@ expect(await has(finance, '待领取'), 'finance: the signed reward is not claim
 // --- the resident reads the claim code; finance pays it in cash -----------------------------
 await status('zh', receipts.zh, 'status-reward-zh');
 const claim = (await resident.textContent('.claim-code'))?.trim() ?? '';
-expect(/^\d{13}$/.test(claim.replace(/-/g, '')), `status-reward-zh: no claim code (${claim})`);
+// 19 digits since issue 14 (18 random and a check digit).
+expect(/^\d{19}$/.test(claim.replace(/-/g, '')), `status-reward-zh: no claim code (${claim})`);
 await status('en', receipts.zh, 'status-reward-en');
 await finance.goto(`${BASE}/staff/payouts`);
 await audit(finance, 'staff-payouts');
