@@ -912,7 +912,8 @@ async fn a_rerouted_tip_is_refused_on_every_path_outside_the_county_brigade() {
         let (s, token, path) = (&s, xidu.clone(), format!("/api/v1/staff/tips/{id}/{what}"));
         async move { s.staff_post(&token, &path, &body).await.status().as_u16() }
     };
-    let attempts: [(&str, Value); 5] = [
+    let attempts: [(&str, Value); 6] = [
+        ("rewards/suggest", json!({"facts": {"labs": 1}})),
         ("transition", json!({"to": "assigned"})),
         ("notes", json!({"body": "站里的备注"})),
         ("assign", json!({"username": "m.xidu"})),

@@ -644,7 +644,7 @@ pub async fn tip(
             &actor,
             &idc,
         )?;
-        let rewards = super::reward_pages::tip_rewards(c, &actor, &idc)?;
+        let rewards = super::reward_pages::tip_rewards(c, &st.staff.route, &actor, &idc)?;
         let related = match st.linker() {
             Some(l) => Some(links::related(c, &l, &actor, &idc)?),
             None => None,
