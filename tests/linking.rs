@@ -923,7 +923,10 @@ async fn a_rerouted_tip_is_refused_on_every_path_outside_the_county_brigade() {
     for (what, body) in &attempts {
         assert_eq!(post(&secret, what, body.clone()).await, 404, "{what}");
         let ok = post(&normal, what, body.clone()).await;
-        assert!((200..300).contains(&ok), "{what} on the station's own tip: {ok}");
+        assert!(
+            (200..300).contains(&ok),
+            "{what} on the station's own tip: {ok}"
+        );
     }
     let r = s
         .staff_get(
@@ -982,7 +985,11 @@ async fn a_rerouted_tip_is_refused_on_every_path_outside_the_county_brigade() {
     // An officer of the county brigade is told: the moved tip is in their queue and counts,
     // flagged, though its unit column now names the station; they open it and find it too.
     let mine = queue(county.clone()).await;
-    assert_eq!(listed(&mine, &secret).unwrap()["route_intact"], false, "{mine}");
+    assert_eq!(
+        listed(&mine, &secret).unwrap()["route_intact"],
+        false,
+        "{mine}"
+    );
     assert!(listed(&mine, &normal).is_none(), "{mine}");
     assert_eq!(total(&mine), 1, "{mine}");
     let r = s

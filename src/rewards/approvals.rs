@@ -2,7 +2,6 @@
 //! own proposal or signs twice (also enforced by the database); finance signs last and that
 //! signature issues the claim code, sealed to the reporter's reply key.
 
-use crate::triage::routing::RouteKey;
 use super::calendar::{self, Calendar};
 use super::claim::ClaimCode;
 use super::policy::{self, LadderStep, Policy};
@@ -13,6 +12,7 @@ use crate::db::schema::{payouts, reward_signatures, rewards, staff, tip_events, 
 use crate::db::{DbConn, is_unique_violation, now_unix};
 use crate::intake::store::insert_sealed_key;
 use crate::staff::{Actor, Role};
+use crate::triage::routing::RouteKey;
 pub(crate) use crate::triage::work::entered_by;
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};

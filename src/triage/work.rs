@@ -439,7 +439,15 @@ pub fn counts(
     if !county && let Some(unit) = scope(actor) {
         q = q.filter(tips::unit_code.eq(unit));
     }
-    type Row = (String, String, String, bool, String, String, Option<Vec<u8>>);
+    type Row = (
+        String,
+        String,
+        String,
+        bool,
+        String,
+        String,
+        Option<Vec<u8>>,
+    );
     let mut out: Vec<(String, i64)> = Vec::new();
     for (id, unit, status, county_only, category, township, mac) in q.load::<Row>(conn)? {
         let intact = route.holds(
@@ -483,7 +491,11 @@ fn deny(
 
 /// Whether a tip's routing columns still match the binding intake sealed (`tips.route_mac`).
 /// `None` when the tip does not exist.
-pub(crate) fn route_intact(c: &mut DbConn, route: &RouteKey, id: &str) -> QueryResult<Option<bool>> {
+pub(crate) fn route_intact(
+    c: &mut DbConn,
+    route: &RouteKey,
+    id: &str,
+) -> QueryResult<Option<bool>> {
     let row = tips::table
         .filter(tips::id.eq(id))
         .select((
@@ -767,13 +779,21 @@ pub fn transition(
         return Err(TriageError::BadInput("unknown status"));
     }
     let action = format!("tip.transition.{to}");
-    act(conn, desk.signer, desk.route, actor, &action, id, |c, from| {
-        move_status(c, actor, id, from, to)?;
-        if let Some(text) = note.filter(|n| !n.trim().is_empty()) {
-            insert_note(c, desk, actor, id, text)?;
-        }
-        Ok(())
-    })
+    act(
+        conn,
+        desk.signer,
+        desk.route,
+        actor,
+        &action,
+        id,
+        |c, from| {
+            move_status(c, actor, id, from, to)?;
+            if let Some(text) = note.filter(|n| !n.trim().is_empty()) {
+                insert_note(c, desk, actor, id, text)?;
+            }
+            Ok(())
+        },
+    )
 }
 
 /// The staff id of whoever entered a tip by hand (hotline, box) and saw its receipt.
@@ -859,9 +879,15 @@ pub fn add_note(
     if text.trim().is_empty() {
         return Err(TriageError::BadInput("empty note"));
     }
-    act(conn, desk.signer, desk.route, actor, "tip.note", id, |c, _| {
-        insert_note(c, desk, actor, id, text)
-    })
+    act(
+        conn,
+        desk.signer,
+        desk.route,
+        actor,
+        "tip.note",
+        id,
+        |c, _| insert_note(c, desk, actor, id, text),
+    )
 }
 
 /// Assigns a tip to an officer of the tip's unit (or clears the assignment).
@@ -975,31 +1001,39 @@ pub fn post_message(
     if n == 0 || n > super::messages::MAX_MESSAGE_CHARS {
         return Err(TriageError::BadInput("a message is 1 to 2,000 characters"));
     }
-    act(conn, desk.signer, desk.route, actor, "tip.message", id, |c, _| {
-        let s = super::messages::Sealing {
-            sealer: desk.sealer,
-            office: desk.office,
-            relay: desk.relay,
-            public_url: desk.public_url,
-        };
-        super::messages::append(
-            c,
-            &s,
-            id,
-            super::messages::Direction::Police,
-            Some(&actor.username),
-            body,
-        )
-        .and_then(|()| forward_to_reporter(c, desk, id, body))
-        .map_err(|e| match e {
-            super::messages::MessageError::Db(d) => TriageError::Db(d),
-            super::messages::MessageError::Length => {
-                TriageError::BadInput("a message is 1 to 2,000 characters")
-            }
-            super::messages::MessageError::NotFound => TriageError::NotFound,
-            super::messages::MessageError::Crypto(_) => TriageError::Crypto,
-        })
-    })
+    act(
+        conn,
+        desk.signer,
+        desk.route,
+        actor,
+        "tip.message",
+        id,
+        |c, _| {
+            let s = super::messages::Sealing {
+                sealer: desk.sealer,
+                office: desk.office,
+                relay: desk.relay,
+                public_url: desk.public_url,
+            };
+            super::messages::append(
+                c,
+                &s,
+                id,
+                super::messages::Direction::Police,
+                Some(&actor.username),
+                body,
+            )
+            .and_then(|()| forward_to_reporter(c, desk, id, body))
+            .map_err(|e| match e {
+                super::messages::MessageError::Db(d) => TriageError::Db(d),
+                super::messages::MessageError::Length => {
+                    TriageError::BadInput("a message is 1 to 2,000 characters")
+                }
+                super::messages::MessageError::NotFound => TriageError::NotFound,
+                super::messages::MessageError::Crypto(_) => TriageError::Crypto,
+            })
+        },
+    )
 }
 
 /// A reporter who wrote by SMS or email gets the reply that way too (through the outbox, in the

@@ -33,7 +33,13 @@ pub async fn suggest(
     let b: Body = json(payload).await?;
     let tip = key(path.into_inner());
     let s = db(&state, move |c, st| {
-        Ok(approvals::suggest_for_tip(c, &st.staff.route, &who, &tip, &b.facts)?)
+        Ok(approvals::suggest_for_tip(
+            c,
+            &st.staff.route,
+            &who,
+            &tip,
+            &b.facts,
+        )?)
     })
     .await?;
     Ok(HttpResponse::Ok().json(s))

@@ -222,7 +222,11 @@ pub async fn proposal_form(
     let csrf = csrf_of(&state, &s);
     let tip = key(path.into_inner());
     let (actor, tip2) = (s.actor.clone(), tip.clone());
-    let ctx = match db(&state, move |c, st| Ok(context(c, &st.staff.route, &actor, &tip2)?)).await {
+    let ctx = match db(&state, move |c, st| {
+        Ok(context(c, &st.staff.route, &actor, &tip2)?)
+    })
+    .await
+    {
         Ok(ctx) => ctx,
         Err(e) => return error_page(&e, Some((&s, &csrf))),
     };

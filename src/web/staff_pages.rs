@@ -550,7 +550,12 @@ pub async fn queue(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse
     let result = db(&state, move |c, st| {
         let (items, next) = work::queue(c, &actor, &st.staff.route, &f2)?;
         let overdue = super::reward_pages::overdue_count(c, &actor)?;
-        Ok((items, next, work::counts(c, &actor, &st.staff.route)?, overdue))
+        Ok((
+            items,
+            next,
+            work::counts(c, &actor, &st.staff.route)?,
+            overdue,
+        ))
     })
     .await;
     let (items, next, counts, overdue_rewards) = match result {
@@ -661,7 +666,15 @@ pub async fn tip(
         let mut texts = HashMap::new();
         for a in evidence::listed(&t.report) {
             if !a.is_image() {
-                let o = evidence::open(c, &st.staff.signer, opener, &st.staff.route, &actor, &idc, &a.id)?;
+                let o = evidence::open(
+                    c,
+                    &st.staff.signer,
+                    opener,
+                    &st.staff.route,
+                    &actor,
+                    &idc,
+                    &a.id,
+                )?;
                 texts.insert(a.id, String::from_utf8_lossy(&o.bytes).into_owned());
             }
         }
@@ -926,8 +939,14 @@ pub async fn tip_action(
                 &get("body").unwrap_or_default(),
             ),
             "case" => match get("case_ref") {
-                None => links::create_case(c, &st.staff.signer, &st.staff.route, &actor, std::slice::from_ref(&idc))
-                    .map(drop),
+                None => links::create_case(
+                    c,
+                    &st.staff.signer,
+                    &st.staff.route,
+                    &actor,
+                    std::slice::from_ref(&idc),
+                )
+                .map(drop),
                 Some(r) => {
                     let case = links::id_by_ref(c, &r)?.unwrap_or_default();
                     links::add_to_case(c, &st.staff.signer, &st.staff.route, &actor, &case, &idc)
