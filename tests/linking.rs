@@ -815,3 +815,186 @@ async fn a_tip_rerouted_by_sql_is_refused_to_the_station_and_flagged_for_the_cou
     );
     assert_eq!(audit_count(&s, "tip.route.bind"), 1);
 }
+
+/// Issue 13 item 9, the rest: after a database write moves a county-only tip to the station,
+/// every action or read by id the station's officer tries is refused as if the tip did not
+/// exist (404, audited as denied), the status counts leave it out, and an officer of the
+/// county brigade (not only a supervisor) is shown it, flagged, whatever its unit column says.
+#[tokio::test]
+async fn a_rerouted_tip_is_refused_on_every_path_outside_the_county_brigade() {
+    use reqwest::multipart::{Form, Part};
+    use tipline::db::schema::{audit_log, tip_notes, tips};
+    let s = Server::start().await;
+    let xidu = s.staff_token("m.xidu", "officer", Some("ps-xidu"));
+    let county = s.staff_token("m.county", "officer", Some("county"));
+    let form = Form::new()
+        .text("category", "trafficking")
+        .text("township", "xidu")
+        .text("county_only", "true")
+        .text("description", "只给县里：电话13900139000的人在卖货")
+        .part(
+            "attachment",
+            Part::bytes(b"RR-ATTACHMENT plain text".to_vec()).file_name("notes.txt"),
+        );
+    let r = s
+        .client
+        .post(s.url("/api/v1/tips"))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let secret: String = tips::table
+        .filter(tips::county_only.eq(true))
+        .select(tips::id)
+        .first(&mut s.db())
+        .unwrap();
+    // The station's own tip: every request below works on it, so a refusal is the binding's.
+    let normal = file(&s, "xidu", json!({"description": "普通线索：13900139000"})).await;
+    indexed(&s).await;
+    let t: Value = s
+        .staff_get(&county, &format!("/api/v1/staff/tips/{secret}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let attachment = t["report"]["attachments"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let queue = |token: String| {
+        let s = &s;
+        async move {
+            let v: Value = s
+                .staff_get(&token, "/api/v1/staff/tips")
+                .await
+                .json()
+                .await
+                .unwrap();
+            v
+        }
+    };
+    let listed = |v: &Value, id: &str| {
+        v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["id"] == id)
+            .cloned()
+    };
+    let total = |v: &Value| {
+        v["counts"]
+            .as_object()
+            .unwrap()
+            .values()
+            .map(|n| n.as_i64().unwrap())
+            .sum::<i64>()
+    };
+    assert_eq!(total(&queue(xidu.clone()).await), 1);
+    let search = |token: String| {
+        let s = &s;
+        async move {
+            s.staff_get(&token, "/api/v1/staff/search?q=13900139000")
+                .await
+                .json::<Value>()
+                .await
+                .unwrap()
+        }
+    };
+
+    // The insider's write: no application code, no audit entry.
+    diesel::update(tips::table.filter(tips::id.eq(&secret)))
+        .set((tips::unit_code.eq("ps-xidu"), tips::county_only.eq(false)))
+        .execute(&mut s.db())
+        .unwrap();
+
+    let post = |id: &str, what: &str, body: Value| {
+        let (s, token, path) = (&s, xidu.clone(), format!("/api/v1/staff/tips/{id}/{what}"));
+        async move { s.staff_post(&token, &path, &body).await.status().as_u16() }
+    };
+    let attempts: [(&str, Value); 6] = [
+        ("rewards/suggest", json!({"facts": {"labs": 1}})),
+        ("transition", json!({"to": "assigned"})),
+        ("notes", json!({"body": "站里的备注"})),
+        ("assign", json!({"username": "m.xidu"})),
+        ("triage", json!({"priority": 3, "tags": ["x"]})),
+        ("messages", json!({"body": "请再说说"})),
+    ];
+    for (what, body) in &attempts {
+        assert_eq!(post(&secret, what, body.clone()).await, 404, "{what}");
+        let ok = post(&normal, what, body.clone()).await;
+        assert!(
+            (200..300).contains(&ok),
+            "{what} on the station's own tip: {ok}"
+        );
+    }
+    let r = s
+        .staff_get(
+            &xidu,
+            &format!("/api/v1/staff/tips/{secret}/attachments/{attachment}"),
+        )
+        .await;
+    assert_eq!(r.status(), 404, "the station downloads its attachment");
+    assert_eq!(
+        post(&normal, "duplicate", json!({"of": secret})).await,
+        404,
+        "marked a duplicate of it"
+    );
+    let (code, _) = related(&s, &xidu, &secret).await;
+    assert_eq!(code, 404);
+    let found = search(xidu.clone()).await;
+    assert!(listed(&found, &normal).is_some(), "{found}");
+    assert!(listed(&found, &secret).is_none(), "{found}");
+    assert_eq!(found["elsewhere"], 0, "{found}");
+    let station = queue(xidu.clone()).await;
+    assert!(listed(&station, &secret).is_none());
+    assert_eq!(total(&station), 1, "{station}");
+
+    // Nothing changed, and every refusal is in the audit log as denied.
+    let (status, priority, assigned): (String, i32, Option<String>) = tips::table
+        .filter(tips::id.eq(&secret))
+        .select((tips::status, tips::priority, tips::assigned_to))
+        .first(&mut s.db())
+        .unwrap();
+    assert_eq!((status.as_str(), priority, assigned), ("received", 0, None));
+    let notes: i64 = tip_notes::table
+        .filter(tip_notes::tip_id.eq(&secret))
+        .count()
+        .get_result(&mut s.db())
+        .unwrap();
+    assert_eq!(notes, 0);
+    let denied: Vec<String> = audit_log::table
+        .filter(audit_log::object.like(format!("tip:{secret}%")))
+        .filter(audit_log::actor.eq("staff:m.xidu"))
+        .filter(audit_log::outcome.eq("denied"))
+        .select(audit_log::action)
+        .load(&mut s.db())
+        .unwrap();
+    for action in [
+        "tip.transition.assigned",
+        "tip.note",
+        "tip.assign",
+        "tip.triage",
+        "tip.message",
+        "tip.attachment.read",
+        "tip.related",
+    ] {
+        assert!(denied.iter().any(|a| a == action), "{action}: {denied:?}");
+    }
+
+    // An officer of the county brigade is told: the moved tip is in their queue and counts,
+    // flagged, though its unit column now names the station; they open it and find it too.
+    let mine = queue(county.clone()).await;
+    assert_eq!(
+        listed(&mine, &secret).unwrap()["route_intact"],
+        false,
+        "{mine}"
+    );
+    assert!(listed(&mine, &normal).is_none(), "{mine}");
+    assert_eq!(total(&mine), 1, "{mine}");
+    let r = s
+        .staff_get(&county, &format!("/api/v1/staff/tips/{secret}"))
+        .await;
+    assert_eq!(r.status(), 200);
+    assert!(listed(&search(county.clone()).await, &secret).is_some());
+}

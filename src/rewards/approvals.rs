@@ -12,6 +12,7 @@ use crate::db::schema::{payouts, reward_signatures, rewards, staff, tip_events, 
 use crate::db::{DbConn, is_unique_violation, now_unix};
 use crate::intake::store::insert_sealed_key;
 use crate::staff::{Actor, Role};
+use crate::triage::routing::RouteKey;
 pub(crate) use crate::triage::work::entered_by;
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -213,15 +214,28 @@ pub fn joint_reporters(c: &mut DbConn, tip_id: &str) -> Result<Vec<String>, Rewa
     Ok(joint)
 }
 
-/// The tip's unit and status, if the actor may work it.
-fn tip_for(c: &mut DbConn, actor: &Actor, tip_id: &str) -> Result<(String, String), RewardError> {
-    tips::table
+/// The tip's unit and status, if the actor may work it: in their scope, and with its routing
+/// binding intact outside the county brigade (the same gate as every other action by id).
+fn tip_for(
+    c: &mut DbConn,
+    route: &RouteKey,
+    actor: &Actor,
+    tip_id: &str,
+) -> Result<(String, String), RewardError> {
+    let Some((unit, status)) = tips::table
         .filter(tips::id.eq(tip_id))
         .select((tips::unit_code, tips::status))
         .first::<(String, String)>(c)
         .optional()?
-        .filter(|(unit, _)| actor.sees_unit(unit))
-        .ok_or(RewardError::TipNotFound)
+    else {
+        return Err(RewardError::TipNotFound);
+    };
+    let intact = crate::triage::work::route_intact(c, route, tip_id)?.unwrap_or(false);
+    if crate::triage::work::reaches(actor, &unit, intact) {
+        Ok((unit, status))
+    } else {
+        Err(RewardError::TipNotFound)
+    }
 }
 
 /// Verified, or closed after being verified (rewards often follow long after the tip closed).
@@ -243,6 +257,7 @@ fn was_verified(c: &mut DbConn, tip_id: &str, status: &str) -> Result<bool, Rewa
 /// What the facts are worth for this tip, with what earlier rewards already use of the cap.
 pub fn suggest_for_tip(
     conn: &mut DbConn,
+    route: &RouteKey,
     actor: &Actor,
     tip_id: &str,
     facts: &Facts,
@@ -250,7 +265,7 @@ pub fn suggest_for_tip(
     if !actor.role.reads_tips() {
         return Err(RewardError::Forbidden);
     }
-    tip_for(conn, actor, tip_id)?;
+    tip_for(conn, route, actor, tip_id)?;
     let (_, policy) = policy::rewards_policy(conn, None)?;
     let already = already_fen(conn, tip_id, None)?;
     schedule::suggest(&policy, facts, already)
@@ -267,13 +282,14 @@ pub struct TipForReward {
 /// The tip a reward would be proposed for, if this person may propose for its unit.
 pub fn tip_for_reward(
     conn: &mut DbConn,
+    route: &RouteKey,
     actor: &Actor,
     tip_id: &str,
 ) -> Result<TipForReward, RewardError> {
     if !actor.role.reads_tips() {
         return Err(RewardError::Forbidden);
     }
-    let (_, status) = tip_for(conn, actor, tip_id)?;
+    let (_, status) = tip_for(conn, route, actor, tip_id)?;
     let public_ref = tips::table
         .filter(tips::id.eq(tip_id))
         .select(tips::public_ref)
@@ -333,7 +349,7 @@ pub fn propose(
             if !actor.role.reads_tips() {
                 return Err(RewardError::Forbidden);
             }
-            let (unit, status) = tip_for(c, actor, tip_id)?;
+            let (unit, status) = tip_for(c, &RouteKey::new(office.keys), actor, tip_id)?;
             if entered_by(c, tip_id)?.as_deref() == Some(actor.id.as_str()) {
                 return Err(RewardError::OwnTip);
             }

@@ -83,13 +83,14 @@ pub fn open(
     conn: &mut DbConn,
     signer: &SigningKey,
     opener: &Opener,
+    route: &super::routing::RouteKey,
     actor: &Actor,
     tip_id: &str,
     attachment_id: &str,
 ) -> Result<Opened, TriageError> {
     let object = format!("tip:{tip_id}/attachment:{attachment_id}");
     audited(conn, signer, actor, "tip.attachment.read", &object, |c| {
-        if scoped_tip(c, actor, tip_id)?.is_none() {
+        if scoped_tip(c, route, actor, tip_id)?.is_none() {
             return Err(TriageError::NotFound);
         }
         let belongs = attachments::table

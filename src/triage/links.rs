@@ -287,7 +287,7 @@ pub fn related(
 ) -> Result<Related, TriageError> {
     let object = format!("tip:{tip_id}");
     audited(conn, l.signer, actor, "tip.related", &object, |c| {
-        if scoped_tip(c, actor, tip_id)?.is_none() {
+        if scoped_tip(c, l.route, actor, tip_id)?.is_none() {
             return Err(TriageError::NotFound);
         }
         let mine = names_of(c, l.opener, tip_id)?;
@@ -417,8 +417,14 @@ fn scoped_case(c: &mut DbConn, actor: &Actor, case_id: &str) -> Result<CaseRef, 
 }
 
 /// Puts a tip the actor sees into a case; a tip is in at most one case.
-fn link(c: &mut DbConn, actor: &Actor, case_id: &str, tip_id: &str) -> Result<(), TriageError> {
-    if scoped_tip(c, actor, tip_id)?.is_none() {
+fn link(
+    c: &mut DbConn,
+    route: &RouteKey,
+    actor: &Actor,
+    case_id: &str,
+    tip_id: &str,
+) -> Result<(), TriageError> {
+    if scoped_tip(c, route, actor, tip_id)?.is_none() {
         return Err(TriageError::NotFound);
     }
     if let Some(other) = case_of(c, tip_id)? {
@@ -472,6 +478,7 @@ fn audit_tip(
 pub fn create_case(
     conn: &mut DbConn,
     signer: &SigningKey,
+    route: &RouteKey,
     actor: &Actor,
     tip_ids: &[String],
 ) -> Result<CaseRef, TriageError> {
@@ -485,7 +492,7 @@ pub fn create_case(
     );
     let object = format!("case:{id}");
     audited(conn, signer, actor, "case.create", &object, |c| {
-        let Some((unit, _)) = scoped_tip(c, actor, &tip_ids[0])? else {
+        let Some((unit, _)) = scoped_tip(c, route, actor, &tip_ids[0])? else {
             return Err(TriageError::NotFound);
         };
         diesel::insert_into(cases::table)
@@ -507,7 +514,7 @@ pub fn create_case(
             {
                 continue; // named twice
             }
-            link(c, actor, &id, tip)?;
+            link(c, route, actor, &id, tip)?;
             audit_tip(c, signer, actor, "case.link", tip)?;
         }
         Ok(CaseRef {
@@ -521,6 +528,7 @@ pub fn create_case(
 pub fn add_to_case(
     conn: &mut DbConn,
     signer: &SigningKey,
+    route: &RouteKey,
     actor: &Actor,
     case_id: &str,
     tip_id: &str,
@@ -528,7 +536,7 @@ pub fn add_to_case(
     let object = format!("case:{case_id}");
     audited(conn, signer, actor, "case.link", &object, |c| {
         scoped_case(c, actor, case_id)?;
-        link(c, actor, case_id, tip_id)?;
+        link(c, route, actor, case_id, tip_id)?;
         audit_tip(c, signer, actor, "case.link", tip_id)
     })
 }
@@ -537,6 +545,7 @@ pub fn add_to_case(
 pub fn remove_from_case(
     conn: &mut DbConn,
     signer: &SigningKey,
+    route: &RouteKey,
     actor: &Actor,
     case_id: &str,
     tip_id: &str,
@@ -544,7 +553,7 @@ pub fn remove_from_case(
     let object = format!("case:{case_id}");
     audited(conn, signer, actor, "case.unlink", &object, |c| {
         scoped_case(c, actor, case_id)?;
-        if scoped_tip(c, actor, tip_id)?.is_none() {
+        if scoped_tip(c, route, actor, tip_id)?.is_none() {
             return Err(TriageError::NotFound);
         }
         let n = diesel::delete(
@@ -618,16 +627,17 @@ pub fn view_case(
 pub fn mark_duplicate(
     conn: &mut DbConn,
     signer: &SigningKey,
+    route: &RouteKey,
     actor: &Actor,
     tip_id: &str,
     of: &str,
 ) -> Result<(), TriageError> {
     let object = format!("tip:{tip_id}");
     audited(conn, signer, actor, "tip.duplicate", &object, |c| {
-        let Some((_, from)) = scoped_tip(c, actor, tip_id)? else {
+        let Some((_, from)) = scoped_tip(c, route, actor, tip_id)? else {
             return Err(TriageError::NotFound);
         };
-        if scoped_tip(c, actor, of)?.is_none() {
+        if scoped_tip(c, route, actor, of)?.is_none() {
             return Err(TriageError::NotFound);
         }
         let original = tips::table

@@ -174,9 +174,12 @@ fn find(
             .select((LINE_COLUMNS, tips::county_only))
             .first(c)?;
         let line = TipLine::from(row);
-        if actor.sees_unit(&line.unit) {
+        // A tip whose routing binding fails is listed to the county brigade only, and not
+        // even counted elsewhere (it may have been county-only).
+        let intact = super::work::route_intact(c, l.route, &id)?.unwrap_or(false);
+        if super::work::reaches(actor, &line.unit, intact) {
             items.push(Hit { tip: line, matched });
-        } else if !county_only || actor.sees_unit(COUNTY_UNIT) {
+        } else if intact && (!county_only || actor.sees_unit(COUNTY_UNIT)) {
             elsewhere += 1;
         }
     }

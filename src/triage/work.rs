@@ -73,6 +73,8 @@ pub struct Desk<'a> {
     pub relay: &'a Recipient,
     /// For links in staff notices.
     pub public_url: &'a str,
+    /// Checks each tip's routing binding before any action on it.
+    pub route: &'a RouteKey,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -278,7 +280,14 @@ pub fn queue(
     let limit = f.limit.unwrap_or(50).clamp(1, 200);
     let mut q = tips::table.into_boxed();
     if let Some(unit) = scope(actor) {
-        q = q.filter(tips::unit_code.eq(unit));
+        if actor.in_county_brigade() {
+            // The county brigade is told about a tip moved out of it (or anywhere) by a
+            // database write: its queue lists every tip whose binding fails, flagged.
+            let moved = moved_elsewhere(conn, route, &unit)?;
+            q = q.filter(tips::unit_code.eq(unit).or(tips::id.eq_any(moved)));
+        } else {
+            q = q.filter(tips::unit_code.eq(unit));
+        }
     }
     if let Some(s) = &f.status {
         q = q.filter(tips::status.eq(s.clone()));
@@ -350,6 +359,42 @@ pub fn queue(
     Ok((items, next))
 }
 
+/// The tips outside `unit` whose routing columns do not match their binding.
+fn moved_elsewhere(
+    conn: &mut DbConn,
+    route: &RouteKey,
+    unit: &str,
+) -> Result<Vec<String>, TriageError> {
+    type Row = (String, String, bool, String, String, Option<Vec<u8>>);
+    let rows: Vec<Row> = tips::table
+        .filter(tips::unit_code.ne(unit))
+        .select((
+            tips::id,
+            tips::unit_code,
+            tips::county_only,
+            tips::category,
+            tips::township,
+            tips::route_mac,
+        ))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .filter(|(id, unit, county_only, category, township, mac)| {
+            !route.holds(
+                &Route {
+                    tip_id: id,
+                    unit,
+                    county_only: *county_only,
+                    category,
+                    township,
+                },
+                mac.as_deref(),
+            )
+        })
+        .map(|r| r.0)
+        .collect())
+}
+
 /// Fills in the username of each item's assignee (one query for the page).
 fn name_assignees(conn: &mut DbConn, items: &mut [QueueItem]) -> Result<(), TriageError> {
     let mut ids: Vec<String> = items.iter().filter_map(|i| i.assigned_to.clone()).collect();
@@ -370,17 +415,61 @@ fn name_assignees(conn: &mut DbConn, items: &mut [QueueItem]) -> Result<(), Tria
     Ok(())
 }
 
-/// Tips per status in the actor's scope.
-pub fn counts(conn: &mut DbConn, actor: &Actor) -> Result<Vec<(String, i64)>, TriageError> {
+/// Tips per status in the actor's scope. Outside the county brigade a tip whose routing
+/// binding fails is not counted (it does not exist for them); the county brigade counts it
+/// whatever its unit column says, as its queue lists it.
+pub fn counts(
+    conn: &mut DbConn,
+    actor: &Actor,
+    route: &RouteKey,
+) -> Result<Vec<(String, i64)>, TriageError> {
     require_reader(actor)?;
     let mut q = tips::table
-        .group_by(tips::status)
-        .select((tips::status, diesel::dsl::count_star()))
+        .select((
+            tips::id,
+            tips::unit_code,
+            tips::status,
+            tips::county_only,
+            tips::category,
+            tips::township,
+            tips::route_mac,
+        ))
         .into_boxed();
-    if let Some(unit) = scope(actor) {
+    let county = actor.in_county_brigade();
+    if !county && let Some(unit) = scope(actor) {
         q = q.filter(tips::unit_code.eq(unit));
     }
-    Ok(q.load(conn)?)
+    type Row = (
+        String,
+        String,
+        String,
+        bool,
+        String,
+        String,
+        Option<Vec<u8>>,
+    );
+    let mut out: Vec<(String, i64)> = Vec::new();
+    for (id, unit, status, county_only, category, township, mac) in q.load::<Row>(conn)? {
+        let intact = route.holds(
+            &Route {
+                tip_id: &id,
+                unit: &unit,
+                county_only,
+                category: &category,
+                township: &township,
+            },
+            mac.as_deref(),
+        );
+        if !reaches(actor, &unit, intact) {
+            continue;
+        }
+        match out.iter_mut().find(|(s, _)| *s == status) {
+            Some((_, n)) => *n += 1,
+            None => out.push((status, 1)),
+        }
+    }
+    out.sort();
+    Ok(out)
 }
 
 fn deny(
@@ -400,10 +489,57 @@ fn deny(
     Ok(())
 }
 
-/// Loads a tip's unit and status inside a transaction, checking the actor's scope. Outside the
-/// scope the tip does not exist for them (404), and the attempt is audited by the caller.
+/// Whether a tip's routing columns still match the binding intake sealed (`tips.route_mac`).
+/// `None` when the tip does not exist.
+pub(crate) fn route_intact(
+    c: &mut DbConn,
+    route: &RouteKey,
+    id: &str,
+) -> QueryResult<Option<bool>> {
+    let row = tips::table
+        .filter(tips::id.eq(id))
+        .select((
+            tips::unit_code,
+            tips::county_only,
+            tips::category,
+            tips::township,
+            tips::route_mac,
+        ))
+        .first::<(String, bool, String, String, Option<Vec<u8>>)>(c)
+        .optional()?;
+    Ok(row.map(|(unit, county_only, category, township, mac)| {
+        route.holds(
+            &Route {
+                tip_id: id,
+                unit: &unit,
+                county_only,
+                category: &category,
+                township: &township,
+            },
+            mac.as_deref(),
+        )
+    }))
+}
+
+/// Whether `actor` may reach a tip of `unit` whose binding is `intact` or not. A tip whose
+/// routing columns do not match their binding may be a county-only tip moved to a station by a
+/// database write: outside the county brigade it does not exist; the county brigade reaches it
+/// whatever its unit column says, so that someone there looks at it.
+pub(crate) fn reaches(actor: &Actor, unit: &str, intact: bool) -> bool {
+    if intact {
+        actor.sees_unit(unit)
+    } else {
+        actor.in_county_brigade()
+    }
+}
+
+/// Loads a tip's unit and status inside a transaction, checking the actor's scope and the
+/// tip's routing binding. This is the one gate every staff action or read on a tip by id goes
+/// through: outside the scope (or with a broken binding, outside the county brigade) the tip
+/// does not exist for them (404), and the attempt is audited as denied by the caller.
 pub(crate) fn scoped_tip(
     c: &mut DbConn,
+    route: &RouteKey,
     actor: &Actor,
     id: &str,
 ) -> Result<Option<(String, String)>, TriageError> {
@@ -412,13 +548,18 @@ pub(crate) fn scoped_tip(
         .select((tips::unit_code, tips::status))
         .first::<(String, String)>(c)
         .optional()?;
-    Ok(row.filter(|(unit, _)| actor.sees_unit(unit)))
+    let Some((unit, status)) = row else {
+        return Ok(None);
+    };
+    let intact = route_intact(c, route, id)?.unwrap_or(false);
+    Ok(reaches(actor, &unit, intact).then_some((unit, status)))
 }
 
 /// Runs `change` on a tip in one transaction with its audit entry; refusals are audited too.
 fn act<T>(
     conn: &mut DbConn,
     signer: &SigningKey,
+    route: &RouteKey,
     actor: &Actor,
     action: &str,
     id: &str,
@@ -426,7 +567,7 @@ fn act<T>(
 ) -> Result<T, TriageError> {
     let object = format!("tip:{id}");
     audited(conn, signer, actor, action, &object, |c| {
-        let Some((_, status)) = scoped_tip(c, actor, id)? else {
+        let Some((_, status)) = scoped_tip(c, route, actor, id)? else {
             return Err(TriageError::NotFound);
         };
         change(c, &status)
@@ -529,7 +670,7 @@ pub fn open_tip(
     actor: &Actor,
     id: &str,
 ) -> Result<TipView, TriageError> {
-    act(conn, signer, actor, "tip.read", id, |c, status| {
+    act(conn, signer, route, actor, "tip.read", id, |c, status| {
         let r: QueueRow = tips::table
             .filter(tips::id.eq(id))
             .select(QUEUE_COLUMNS)
@@ -638,13 +779,21 @@ pub fn transition(
         return Err(TriageError::BadInput("unknown status"));
     }
     let action = format!("tip.transition.{to}");
-    act(conn, desk.signer, actor, &action, id, |c, from| {
-        move_status(c, actor, id, from, to)?;
-        if let Some(text) = note.filter(|n| !n.trim().is_empty()) {
-            insert_note(c, desk, actor, id, text)?;
-        }
-        Ok(())
-    })
+    act(
+        conn,
+        desk.signer,
+        desk.route,
+        actor,
+        &action,
+        id,
+        |c, from| {
+            move_status(c, actor, id, from, to)?;
+            if let Some(text) = note.filter(|n| !n.trim().is_empty()) {
+                insert_note(c, desk, actor, id, text)?;
+            }
+            Ok(())
+        },
+    )
 }
 
 /// The staff id of whoever entered a tip by hand (hotline, box) and saw its receipt.
@@ -730,20 +879,27 @@ pub fn add_note(
     if text.trim().is_empty() {
         return Err(TriageError::BadInput("empty note"));
     }
-    act(conn, desk.signer, actor, "tip.note", id, |c, _| {
-        insert_note(c, desk, actor, id, text)
-    })
+    act(
+        conn,
+        desk.signer,
+        desk.route,
+        actor,
+        "tip.note",
+        id,
+        |c, _| insert_note(c, desk, actor, id, text),
+    )
 }
 
 /// Assigns a tip to an officer of the tip's unit (or clears the assignment).
 pub fn assign(
     conn: &mut DbConn,
     signer: &SigningKey,
+    route: &RouteKey,
     actor: &Actor,
     id: &str,
     username: Option<&str>,
 ) -> Result<(), TriageError> {
-    act(conn, signer, actor, "tip.assign", id, |c, _| {
+    act(conn, signer, route, actor, "tip.assign", id, |c, _| {
         let assignee = match username {
             None => None,
             Some(u) => {
@@ -765,7 +921,8 @@ pub fn assign(
                     role: Role::parse(&role).unwrap_or(Role::Auditor),
                     unit,
                 };
-                if !role_ok || !sees.sees_unit(&tip_unit) {
+                let intact = route_intact(c, route, id)?.unwrap_or(false);
+                if !role_ok || !reaches(&sees, &tip_unit, intact) {
                     return Err(TriageError::BadInput("that person cannot work this tip"));
                 }
                 Some(sid)
@@ -785,6 +942,7 @@ pub fn assign(
 pub fn set_triage(
     conn: &mut DbConn,
     signer: &SigningKey,
+    route: &RouteKey,
     actor: &Actor,
     id: &str,
     priority: Option<i32>,
@@ -816,7 +974,7 @@ pub fn set_triage(
             })
         }
     };
-    act(conn, signer, actor, "tip.triage", id, |c, _| {
+    act(conn, signer, route, actor, "tip.triage", id, |c, _| {
         if let Some(p) = priority {
             diesel::update(tips::table.filter(tips::id.eq(id)))
                 .set(tips::priority.eq(p))
@@ -843,31 +1001,39 @@ pub fn post_message(
     if n == 0 || n > super::messages::MAX_MESSAGE_CHARS {
         return Err(TriageError::BadInput("a message is 1 to 2,000 characters"));
     }
-    act(conn, desk.signer, actor, "tip.message", id, |c, _| {
-        let s = super::messages::Sealing {
-            sealer: desk.sealer,
-            office: desk.office,
-            relay: desk.relay,
-            public_url: desk.public_url,
-        };
-        super::messages::append(
-            c,
-            &s,
-            id,
-            super::messages::Direction::Police,
-            Some(&actor.username),
-            body,
-        )
-        .and_then(|()| forward_to_reporter(c, desk, id, body))
-        .map_err(|e| match e {
-            super::messages::MessageError::Db(d) => TriageError::Db(d),
-            super::messages::MessageError::Length => {
-                TriageError::BadInput("a message is 1 to 2,000 characters")
-            }
-            super::messages::MessageError::NotFound => TriageError::NotFound,
-            super::messages::MessageError::Crypto(_) => TriageError::Crypto,
-        })
-    })
+    act(
+        conn,
+        desk.signer,
+        desk.route,
+        actor,
+        "tip.message",
+        id,
+        |c, _| {
+            let s = super::messages::Sealing {
+                sealer: desk.sealer,
+                office: desk.office,
+                relay: desk.relay,
+                public_url: desk.public_url,
+            };
+            super::messages::append(
+                c,
+                &s,
+                id,
+                super::messages::Direction::Police,
+                Some(&actor.username),
+                body,
+            )
+            .and_then(|()| forward_to_reporter(c, desk, id, body))
+            .map_err(|e| match e {
+                super::messages::MessageError::Db(d) => TriageError::Db(d),
+                super::messages::MessageError::Length => {
+                    TriageError::BadInput("a message is 1 to 2,000 characters")
+                }
+                super::messages::MessageError::NotFound => TriageError::NotFound,
+                super::messages::MessageError::Crypto(_) => TriageError::Crypto,
+            })
+        },
+    )
 }
 
 /// A reporter who wrote by SMS or email gets the reply that way too (through the outbox, in the

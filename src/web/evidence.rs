@@ -58,6 +58,7 @@ async fn open(
             c,
             &st.staff.signer,
             opener,
+            &st.staff.route,
             &who,
             &tip,
             &attachment,

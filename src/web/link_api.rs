@@ -39,7 +39,13 @@ pub async fn create_case(
     let b: NewCase = json(payload).await?;
     let tips: Vec<String> = b.tips.into_iter().map(key).collect();
     let case = db(&state, move |c, st| {
-        Ok(links::create_case(c, &st.staff.signer, &who, &tips)?)
+        Ok(links::create_case(
+            c,
+            &st.staff.signer,
+            &st.staff.route,
+            &who,
+            &tips,
+        )?)
     })
     .await?;
     Ok(HttpResponse::Created().json(case))
@@ -81,7 +87,14 @@ pub async fn add_tip(
     let b: CaseTipBody = json(payload).await?;
     let (case, tip) = (key(path.into_inner()), key(b.tip));
     db(&state, move |c, st| {
-        Ok(links::add_to_case(c, &st.staff.signer, &who, &case, &tip)?)
+        Ok(links::add_to_case(
+            c,
+            &st.staff.signer,
+            &st.staff.route,
+            &who,
+            &case,
+            &tip,
+        )?)
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())
@@ -99,6 +112,7 @@ pub async fn remove_tip(
         Ok(links::remove_from_case(
             c,
             &st.staff.signer,
+            &st.staff.route,
             &who,
             &case,
             &tip,
@@ -124,7 +138,14 @@ pub async fn duplicate(
     let b: DuplicateBody = json(payload).await?;
     let (id, of) = (key(path.into_inner()), key(b.of));
     db(&state, move |c, st| {
-        Ok(links::mark_duplicate(c, &st.staff.signer, &who, &id, &of)?)
+        Ok(links::mark_duplicate(
+            c,
+            &st.staff.signer,
+            &st.staff.route,
+            &who,
+            &id,
+            &of,
+        )?)
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())

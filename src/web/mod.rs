@@ -146,6 +146,7 @@ impl AppState {
             office: &self.intake.keys.office,
             relay: &self.intake.keys.relay,
             public_url: &self.config.public_url,
+            route: &self.staff.route,
         }
     }
 }

@@ -32,8 +32,14 @@ pub async fn suggest(
     }
     let b: Body = json(payload).await?;
     let tip = key(path.into_inner());
-    let s = db(&state, move |c, _| {
-        Ok(approvals::suggest_for_tip(c, &who, &tip, &b.facts)?)
+    let s = db(&state, move |c, st| {
+        Ok(approvals::suggest_for_tip(
+            c,
+            &st.staff.route,
+            &who,
+            &tip,
+            &b.facts,
+        )?)
     })
     .await?;
     Ok(HttpResponse::Ok().json(s))

@@ -111,10 +111,11 @@ fn line(policy: &Policy, names: &UnitNames, r: &ListedReward) -> v::RewardLine {
 /// The reward section of a tip's page (officers and supervisors of the tip's unit).
 pub(super) fn tip_rewards(
     c: &mut DbConn,
+    route: &crate::triage::routing::RouteKey,
     actor: &Actor,
     tip_id: &str,
 ) -> Result<v::TipRewards, RewardError> {
-    let tip = approvals::tip_for_reward(c, actor, tip_id)?;
+    let tip = approvals::tip_for_reward(c, route, actor, tip_id)?;
     let filter = ListFilter {
         tip_id: Some(tip_id.to_string()),
         ..ListFilter::default()
@@ -150,8 +151,13 @@ struct ProposalContext {
     drugs: Vec<(String, String)>,
 }
 
-fn context(c: &mut DbConn, actor: &Actor, tip_id: &str) -> Result<ProposalContext, RewardError> {
-    let tip = approvals::tip_for_reward(c, actor, tip_id)?;
+fn context(
+    c: &mut DbConn,
+    route: &crate::triage::routing::RouteKey,
+    actor: &Actor,
+    tip_id: &str,
+) -> Result<ProposalContext, RewardError> {
+    let tip = approvals::tip_for_reward(c, route, actor, tip_id)?;
     let (_, policy) = policy::rewards_policy(c, None)?;
     Ok(ProposalContext {
         tip_ref: tip.public_ref,
@@ -216,7 +222,11 @@ pub async fn proposal_form(
     let csrf = csrf_of(&state, &s);
     let tip = key(path.into_inner());
     let (actor, tip2) = (s.actor.clone(), tip.clone());
-    let ctx = match db(&state, move |c, _| Ok(context(c, &actor, &tip2)?)).await {
+    let ctx = match db(&state, move |c, st| {
+        Ok(context(c, &st.staff.route, &actor, &tip2)?)
+    })
+    .await
+    {
         Ok(ctx) => ctx,
         Err(e) => return error_page(&e, Some((&s, &csrf))),
     };
@@ -269,11 +279,11 @@ pub async fn proposal(
     };
     let (actor, tip2) = (s.actor.clone(), tip.clone());
     let result = db(&state, move |c, st| {
-        let ctx = context(c, &actor, &tip2)?;
+        let ctx = context(c, &st.staff.route, &actor, &tip2)?;
         let done = match request {
             Err(errors) => Done::Invalid(errors),
             Ok(Request::Suggest(facts)) => {
-                match approvals::suggest_for_tip(c, &actor, &tip2, &facts) {
+                match approvals::suggest_for_tip(c, &st.staff.route, &actor, &tip2, &facts) {
                     Ok(s) => Done::Suggested(s),
                     Err(e) => Done::Refused(e.into()),
                 }

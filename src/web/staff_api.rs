@@ -237,7 +237,7 @@ pub async fn list_tips(
     };
     let (items, next, counts) = db(&state, move |c, st| {
         let (items, next) = work::queue(c, &who, &st.staff.route, &filter)?;
-        let counts = work::counts(c, &who)?;
+        let counts = work::counts(c, &who, &st.staff.route)?;
         Ok((items, next, counts))
     })
     .await?;
@@ -371,6 +371,7 @@ pub async fn assign(
         Ok(work::assign(
             c,
             &st.staff.signer,
+            &st.staff.route,
             &who,
             &id,
             b.username.as_deref(),
@@ -399,6 +400,7 @@ pub async fn triage(
         Ok(work::set_triage(
             c,
             &st.staff.signer,
+            &st.staff.route,
             &who,
             &id,
             b.priority,

@@ -551,7 +551,12 @@ pub async fn queue(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse
     let result = db(&state, move |c, st| {
         let (items, next) = work::queue(c, &actor, &st.staff.route, &f2)?;
         let overdue = super::reward_pages::overdue_count(c, &actor)?;
-        Ok((items, next, work::counts(c, &actor)?, overdue))
+        Ok((
+            items,
+            next,
+            work::counts(c, &actor, &st.staff.route)?,
+            overdue,
+        ))
     })
     .await;
     let (items, next, counts, overdue_rewards) = match result {
@@ -645,7 +650,7 @@ pub async fn tip(
             &actor,
             &idc,
         )?;
-        let rewards = super::reward_pages::tip_rewards(c, &actor, &idc)?;
+        let rewards = super::reward_pages::tip_rewards(c, &st.staff.route, &actor, &idc)?;
         let related = match st.linker() {
             Some(l) => Some(links::related(c, &l, &actor, &idc)?),
             None => None,
@@ -662,7 +667,15 @@ pub async fn tip(
         let mut texts = HashMap::new();
         for a in evidence::listed(&t.report) {
             if !a.is_image() {
-                let o = evidence::open(c, &st.staff.signer, opener, &actor, &idc, &a.id)?;
+                let o = evidence::open(
+                    c,
+                    &st.staff.signer,
+                    opener,
+                    &st.staff.route,
+                    &actor,
+                    &idc,
+                    &a.id,
+                )?;
                 texts.insert(a.id, String::from_utf8_lossy(&o.bytes).into_owned());
             }
         }
@@ -890,6 +903,7 @@ pub async fn tip_action(
             "assign" => work::assign(
                 c,
                 &st.staff.signer,
+                &st.staff.route,
                 &actor,
                 &idc,
                 get("username").as_deref(),
@@ -904,6 +918,7 @@ pub async fn tip_action(
                 work::set_triage(
                     c,
                     &st.staff.signer,
+                    &st.staff.route,
                     &actor,
                     &idc,
                     get("priority").and_then(|p| p.parse().ok()),
@@ -925,20 +940,26 @@ pub async fn tip_action(
                 &get("body").unwrap_or_default(),
             ),
             "case" => match get("case_ref") {
-                None => links::create_case(c, &st.staff.signer, &actor, std::slice::from_ref(&idc))
-                    .map(drop),
+                None => links::create_case(
+                    c,
+                    &st.staff.signer,
+                    &st.staff.route,
+                    &actor,
+                    std::slice::from_ref(&idc),
+                )
+                .map(drop),
                 Some(r) => {
                     let case = links::id_by_ref(c, &r)?.unwrap_or_default();
-                    links::add_to_case(c, &st.staff.signer, &actor, &case, &idc)
+                    links::add_to_case(c, &st.staff.signer, &st.staff.route, &actor, &case, &idc)
                 }
             },
             "unlink" => {
                 let case = links::case_of(c, &idc)?.map(|r| r.id).unwrap_or_default();
-                links::remove_from_case(c, &st.staff.signer, &actor, &case, &idc)
+                links::remove_from_case(c, &st.staff.signer, &st.staff.route, &actor, &case, &idc)
             }
             "duplicate" => {
                 let of = links::id_by_ref(c, &get("of").unwrap_or_default())?.unwrap_or_default();
-                links::mark_duplicate(c, &st.staff.signer, &actor, &idc, &of)
+                links::mark_duplicate(c, &st.staff.signer, &st.staff.route, &actor, &idc, &of)
             }
             _ => return Err(ApiError::NotFound),
         }
@@ -1558,6 +1579,7 @@ pub async fn case_unlink(
         Ok(links::remove_from_case(
             c,
             &st.staff.signer,
+            &st.staff.route,
             &actor,
             &idc,
             &tip,
