@@ -219,6 +219,33 @@ pub fn notify_unit(
     Ok(ids.len())
 }
 
+/// One digest notice per unit with tips in `rows` (tip id, unit): "N tips", with the queue's
+/// address, to each listener of that unit for `event`.
+fn notify_units(
+    c: &mut DbConn,
+    sealer: &Sealer,
+    relay: &Recipient,
+    rows: &[(String, String)],
+    event: &str,
+    public_url: &str,
+) -> Result<(), OutboxError> {
+    let mut per_unit: std::collections::BTreeMap<&str, usize> = Default::default();
+    for (_, unit) in rows {
+        *per_unit.entry(unit.as_str()).or_default() += 1;
+    }
+    for (unit, n) in per_unit {
+        notify_unit(
+            c,
+            sealer,
+            relay,
+            unit,
+            event,
+            vec![n.to_string(), format!("{public_url}/staff/tips")],
+        )?;
+    }
+    Ok(())
+}
+
 /// The notifier's pass: tips not yet announced, one notice per unit and listener ("3 new
 /// tips"), then marked announced. Returns the number of tips announced.
 pub fn announce_new_tips(
@@ -255,20 +282,7 @@ pub fn announce_new_tips(
         if rows.is_empty() {
             return Ok(0);
         }
-        let mut per_unit: std::collections::BTreeMap<&str, usize> = Default::default();
-        for (_, unit) in &rows {
-            *per_unit.entry(unit.as_str()).or_default() += 1;
-        }
-        for (unit, n) in per_unit {
-            notify_unit(
-                c,
-                sealer,
-                relay,
-                unit,
-                "new_tip",
-                vec![n.to_string(), format!("{public_url}/staff/tips")],
-            )?;
-        }
+        notify_units(c, sealer, relay, &rows, "new_tip", public_url)?;
         let ids: Vec<&String> = rows.iter().map(|(id, _)| id).collect();
         diesel::update(tips::table.filter(tips::id.eq_any(ids)))
             .set(tips::staff_notified.eq(true))
@@ -317,20 +331,7 @@ pub fn announce_messages(
             crate::audit::lock_head(c)?;
             flagged.load(c)?
         };
-        let mut per_unit: std::collections::BTreeMap<&str, usize> = Default::default();
-        for (_, unit) in &rows {
-            *per_unit.entry(unit.as_str()).or_default() += 1;
-        }
-        for (unit, n) in per_unit {
-            notify_unit(
-                c,
-                sealer,
-                relay,
-                unit,
-                "message",
-                vec![n.to_string(), format!("{public_url}/staff/tips")],
-            )?;
-        }
+        notify_units(c, sealer, relay, &rows, "message", public_url)?;
         let ids: Vec<&String> = rows.iter().map(|(id, _)| id).collect();
         diesel::update(tips::table.filter(tips::id.eq_any(ids)))
             .set(tips::reporter_wrote.eq(false))
