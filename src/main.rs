@@ -379,7 +379,7 @@ fn run(cli: Cli) -> Result<(), String> {
         } => {
             let (target, _) = tipline::server::prepare(&config).map_err(|e| e.to_string())?;
             let mut conn = target.connect().map_err(|e| e.to_string())?;
-            let r = tipline::db::keys::rotate(
+            let r = tipline::keys::rotate(
                 &mut conn,
                 &config.keys_dir,
                 config.keys_passphrase_file.as_deref(),
@@ -414,7 +414,7 @@ fn run(cli: Cli) -> Result<(), String> {
         } => {
             let (target, _) = tipline::server::prepare(&config).map_err(|e| e.to_string())?;
             let mut conn = target.connect().map_err(|e| e.to_string())?;
-            let old = tipline::db::keys::retire(
+            let old = tipline::keys::retire(
                 &mut conn,
                 &config.keys_dir,
                 config.keys_passphrase_file.as_deref(),

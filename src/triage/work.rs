@@ -854,8 +854,8 @@ fn insert_note(
     let sealed = desk
         .sealer
         .seal(desk.office, "note", &note_id, text.as_bytes())?;
-    crate::intake::store::insert_sealed_key(c, &sealed.epoch_row)?;
-    crate::intake::store::insert_sealed_key(c, &sealed.dek_row)?;
+    crate::db::sealed::insert_sealed_key(c, &sealed.epoch_row)?;
+    crate::db::sealed::insert_sealed_key(c, &sealed.dek_row)?;
     diesel::insert_into(tip_notes::table)
         .values((
             tip_notes::id.eq(&note_id),
