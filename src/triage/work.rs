@@ -1058,3 +1058,12 @@ fn forward_to_reporter(
     }
     Ok(())
 }
+
+/// The public reference of a tip, if the tip exists.
+pub fn public_ref_of(c: &mut DbConn, tip_id: &str) -> QueryResult<Option<String>> {
+    tips::table
+        .filter(tips::id.eq(tip_id))
+        .select(tips::public_ref)
+        .first::<String>(c)
+        .optional()
+}

@@ -10,7 +10,6 @@
 use super::AppState;
 use super::errors::ApiError;
 use crate::crypto::{ct_eq, keyed_hash, random_bytes};
-use crate::db::schema::tips;
 use crate::intake::catalog::{CATEGORIES, TOWNSHIPS};
 use crate::intake::{Channel, StaffStamp, Submitted, TipFields};
 use crate::staff::auth::{self, LoginResult, Session, Stage};
@@ -20,7 +19,6 @@ use crate::triage::{evidence, links};
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
-use diesel::prelude::*;
 use std::collections::HashMap;
 use std::time::Duration;
 use tipline_views::maud::Markup;
@@ -451,13 +449,8 @@ pub async fn password(
     let new = zeroize::Zeroizing::new(f.get("new").cloned().unwrap_or_default());
     let actor = s.actor.clone();
     let result = db(&state, move |c, st| {
-        use crate::db::schema::staff;
-        use diesel::prelude::*;
-        let hash: String = staff::table
-            .filter(staff::id.eq(&actor.id))
-            .select(staff::password_hash)
-            .first(&mut **c)
-            .map_err(|_| ApiError::Internal)?;
+        let hash: String =
+            accounts::password_hash_of(c, &actor.id).map_err(|_| ApiError::Internal)?;
         if !accounts::verify_password(&hash, &current) {
             return Ok(Some(("current", "当前密码不正确。")));
         }
@@ -656,11 +649,7 @@ pub async fn tip(
             None => None,
         };
         let original = match &t.duplicate_of {
-            Some(o) => tips::table
-                .filter(tips::id.eq(o))
-                .select(tips::public_ref)
-                .first::<String>(c)
-                .optional()?,
+            Some(o) => crate::triage::work::public_ref_of(c, o)?,
             None => None,
         };
         // Text files are shown on the page: each one opened is a read, audited on its own.
@@ -1092,13 +1081,10 @@ pub async fn new_tip(
     match state.intake.submit_by_staff(channel, fields, stamp).await {
         Ok((Submitted::Created(receipt), id)) => {
             let public_ref = db(&state, move |c, _| {
-                use crate::db::schema::tips;
-                use diesel::prelude::*;
-                tips::table
-                    .filter(tips::id.eq(&id))
-                    .select(tips::public_ref)
-                    .first::<String>(&mut **c)
-                    .map_err(|_| ApiError::Internal)
+                crate::triage::work::public_ref_of(c, &id)
+                    .ok()
+                    .flatten()
+                    .ok_or(ApiError::Internal)
             })
             .await
             .unwrap_or_default();
