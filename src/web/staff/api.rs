@@ -576,6 +576,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::staff::auth::Scope;
     use actix_web::http::Method;
 
     /// Every staff route in the OpenAPI document names the scope `scope_of` asks of it.

@@ -546,7 +546,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 #[cfg(test)]
 mod tests {
-    use crate::web::grams;
+    use crate::web::staff::reward_parts::grams;
 
     #[test]
     fn grams_drop_trailing_zeros() {
