@@ -77,6 +77,8 @@ pub struct Config {
     pub max_email_bytes: usize,
     /// The mailbox the server polls for emailed tips; `None` when `TIPLINE_IMAP_URL` is unset.
     pub imap: Option<ImapConfig>,
+    /// Split zones (issue 18): which routes this node serves and which ferry it runs.
+    pub split: crate::ferry::SplitConfig,
 }
 
 /// Where emailed tips are fetched from (`TIPLINE_IMAP_*`).
@@ -333,7 +335,7 @@ impl OfficeContact {
     }
 }
 
-fn env(name: &str) -> Option<String> {
+pub(crate) fn env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())
 }
 
@@ -386,7 +388,7 @@ fn parse_rate(v: &str) -> Result<RateLimit, ConfigError> {
         })
 }
 
-fn parse_usize(name: &'static str, v: &str) -> Result<usize, ConfigError> {
+pub(crate) fn parse_usize(name: &'static str, v: &str) -> Result<usize, ConfigError> {
     v.parse().map_err(|_| ConfigError::Invalid {
         name,
         why: "expected a whole number".into(),
@@ -549,6 +551,7 @@ impl Config {
                 .unwrap_or_else(|| "tipline@localhost".into()),
             sms: SmsConfig::load(f.sms.unwrap_or_default())?,
             office: OfficeContact::load(f.office.unwrap_or_default()),
+            split: crate::ferry::SplitConfig::from_env()?,
         })
     }
 

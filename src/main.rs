@@ -88,6 +88,11 @@ enum Command {
         #[command(subcommand)]
         action: PolicyAction,
     },
+    /// The ferry between an intake node and a police node (split zones).
+    Ferry {
+        #[command(subcommand)]
+        action: tipline::ferry::cli::FerryAction,
+    },
 }
 
 #[derive(Subcommand)]
@@ -270,6 +275,16 @@ enum KeysAction {
     /// binding existed, as their columns read now. Run once after upgrading, once the routing
     /// has been checked: until then the staff views treat those tips as re-routed. Audited.
     BindRouting,
+    /// Split a complete keys dir (TIPLINE_KEYS_DIR, or --from) into the intake zone's and the
+    /// police zone's key sets (issue 18; docs/operator-guide.md section 12).
+    Split {
+        #[arg(long)]
+        from: Option<std::path::PathBuf>,
+        #[arg(long)]
+        intake: std::path::PathBuf,
+        #[arg(long)]
+        police: std::path::PathBuf,
+    },
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -328,6 +343,24 @@ fn run(cli: Cli) -> Result<(), String> {
                 config.keys_passphrase_file = passphrase_file;
             }
             tipline::server::prepare(&config).map_err(|e| e.to_string())?;
+            Ok(())
+        }
+        Command::Keys {
+            action:
+                KeysAction::Split {
+                    from,
+                    intake,
+                    police,
+                },
+        } => {
+            out!(
+                "{}",
+                tipline::ferry::cli::split_keys(&config, from, intake, police)?
+            );
+            Ok(())
+        }
+        Command::Ferry { action } => {
+            out!("{}", tipline::ferry::cli::run(&config, action)?);
             Ok(())
         }
         Command::Index {
