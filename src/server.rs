@@ -109,16 +109,15 @@ fn check_zone(
     )))
 }
 
-/// The HPKE public keys of the intake nodes this police node trusts (their sealed epochs
-/// open here).
-fn trusted_intake_senders(
+/// The HPKE public keys of the other zone's nodes this node trusts (a police node opens the
+/// epochs its intake nodes sealed; an intake node opens the reply rows its police node sealed).
+fn trusted_senders(
     target: &DbTarget,
 ) -> Result<Vec<crate::crypto::seal::KemPublic>, StartError> {
     use crate::db::schema::ferry_nodes;
     use diesel::prelude::*;
     let mut c = target.connect()?;
     let rows: Vec<Vec<u8>> = ferry_nodes::table
-        .filter(ferry_nodes::zone.eq("intake"))
         .select(ferry_nodes::kem_public)
         .load(&mut c)
         .map_err(DbError::from)?;
@@ -185,8 +184,12 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
         }),
     );
     let opener = match config.split.mode {
-        crate::ferry::Mode::Police => keys.office_opener_trusting(trusted_intake_senders(&target)?),
-        _ => keys.office_opener(),
+        crate::ferry::Mode::Single => keys.office_opener(),
+        _ => {
+            let peers = trusted_senders(&target)?;
+            keys.set_peers(peers.clone());
+            keys.office_opener_trusting(peers)
+        }
     };
     let staff = web::StaffKeys {
         signer: keys.audit_signer(),

@@ -267,11 +267,15 @@ async fn the_intake_node_holds_nothing_that_opens_a_tip() {
     }
     assert!(!i.database_holds(b"INTAKE-SECRET"));
 
-    // An intake node refuses to start with a complete keys dir (office.key at the edge).
+    // An intake node refuses to start with a complete keys dir (office.key at the edge),
+    // even on a new database.
     let mut env = i.env.clone();
     for (k, v) in env.iter_mut() {
         if k == "TIPLINE_KEYS_DIR" {
             *v = z.path("keys-full").display().to_string();
+        }
+        if k == "TIPLINE_DATABASE_URL" {
+            *v = format!("sqlite://{}/other.db", z.root.path().display());
         }
     }
     let out = run(i.dir.path(), &env, &["ferry", "status"]);

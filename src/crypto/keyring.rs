@@ -256,6 +256,9 @@ pub struct Keyring {
     /// The zone this keys dir serves. A split zone's peppers it does not hold are random
     /// values made at load and never stored: a hash under one matches nothing.
     pub zone: Zone,
+    /// Node keys of the other zone this node trusts as senders of sealed keys (a police
+    /// node's replies sealed to a reporter's reply key, issue 18), from `ferry_nodes`.
+    peers: std::sync::RwLock<Vec<super::seal::KemPublic>>,
     /// Kept so openers can pick up keys a rotation adds while this node serves.
     passphrase: Option<Arc<Passphrase>>,
     /// Old keys still held, by kind: (kind, key id).
@@ -638,6 +641,7 @@ impl Keyring {
             node_signing,
             peppers,
             zone,
+            peers: Default::default(),
             passphrase: pass,
             old,
         })
@@ -904,6 +908,22 @@ impl Keyring {
             path: single,
             source: std::io::Error::new(std::io::ErrorKind::NotFound, "no peppers file"),
         })
+    }
+
+    /// Records the trusted nodes of the other zone (at start, from the database).
+    pub fn set_peers(&self, peers: Vec<super::seal::KemPublic>) {
+        if let Ok(mut p) = self.peers.write() {
+            *p = peers;
+        }
+    }
+
+    /// Node keys whose HPKE auth-mode seals this node accepts: its own and its trusted peers'.
+    pub fn senders(&self) -> Vec<super::seal::KemPublic> {
+        let mut out = vec![self.node.public.clone()];
+        if let Ok(p) = self.peers.read() {
+            out.extend(p.iter().cloned());
+        }
+        out
     }
 
     /// This node's public identity.

@@ -143,7 +143,7 @@ fn reply_opener(keys: &Keyring, receipt: &Receipt, row: &SealedKey) -> Opener {
     Opener::new(
         row.recipient_key_id.clone(),
         sk,
-        vec![keys.node.public.clone()],
+        keys.senders(),
     )
 }
 
