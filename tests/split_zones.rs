@@ -69,6 +69,10 @@ impl Zones {
     }
 
     async fn start() -> Zones {
+        Self::start_with(Vec::new()).await
+    }
+
+    async fn start_with(intake_extra: Vec<(&'static str, String)>) -> Zones {
         let root = tempfile::tempdir().unwrap();
         let full = root.path().join("keys-full");
         tipline::crypto::keyring::Keyring::generate(&full).unwrap();
@@ -94,13 +98,14 @@ impl Zones {
         // Intake is always SQLite; the police database follows TEST_DATABASE_URL.
         let intake_db = format!("sqlite://{}/data/tipline.db", di.path().display());
         let police_db = fresh_database(dp.path());
-        let ienv = env_for(
+        let mut ienv = env_for(
             &intake_db,
             "intake",
             &ik,
             &root.path().join("intake-out"),
             &root.path().join("intake-in"),
         );
+        ienv.extend(intake_extra.into_iter().map(|(k, v)| (k.to_string(), v)));
         let penv = env_for(
             &police_db,
             "police",
@@ -530,4 +535,231 @@ async fn tampered_replayed_reordered_gapped_and_forged_bundles_are_refused() {
     let out = p.cli(&["ferry", "import"]);
     assert!(!out.status.success());
     assert!(z.path("police-in").join("replayed.bundle.refused").exists());
+}
+
+const TOKEN: &str = "twilio-test-auth-token-0123456789";
+const ACCOUNT: &str = "AC0123456789abcdef0123456789abcdef";
+const FROM_LINE: &str = "+15005550006";
+const PUBLIC: &str = "https://tips.example.org";
+const INBOUND: &str = "/api/v1/sms/inbound";
+
+/// Sends a correctly signed text to the intake node (as tests/sms.rs does).
+async fn text(s: &Server, from: &str, body: &str, sid: &str) -> String {
+    let form: Vec<(String, String)> = [
+        ("SmsMessageSid", sid),
+        ("NumMedia", "0"),
+        ("SmsSid", sid),
+        ("SmsStatus", "received"),
+        ("Body", body),
+        ("To", FROM_LINE),
+        ("NumSegments", "1"),
+        ("MessageSid", sid),
+        ("AccountSid", ACCOUNT),
+        ("From", from),
+        ("ApiVersion", "2010-04-01"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    let sig =
+        tipline::notify::sms::twilio::signature(TOKEN, &format!("{PUBLIC}{INBOUND}"), &form);
+    let r = s
+        .client
+        .post(s.url(INBOUND))
+        .header("X-Twilio-Signature", sig)
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    r.text().await.unwrap()
+}
+
+fn tip_ids(s: &Server) -> Vec<String> {
+    use diesel::prelude::*;
+    tipline::db::schema::tips::table
+        .select(tipline::db::schema::tips::id)
+        .load(&mut s.db())
+        .unwrap()
+}
+
+async fn sign_reward(s: &Server, token: &str, reward: &str) -> serde_json::Value {
+    let r = s
+        .staff_post(
+            token,
+            &format!("/api/v1/staff/rewards/{reward}/sign"),
+            &json!(null),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    r.json().await.unwrap()
+}
+
+#[tokio::test]
+async fn sms_and_mail_tips_rewards_and_retention_cross_the_ferry() {
+    let (api, sent) = mock_api(201, r#"{"sid":"SM0000","status":"queued"}"#).await;
+    let z = Zones::start_with(vec![
+        ("TIPLINE_SMS_PROVIDER", "twilio".into()),
+        ("TIPLINE_SMS_ACCOUNT", ACCOUNT.into()),
+        ("TIPLINE_SMS_TOKEN", TOKEN.into()),
+        ("TIPLINE_SMS_FROM", FROM_LINE.into()),
+        ("TIPLINE_SMS_API_URL", api),
+        ("TIPLINE_PUBLIC_URL", PUBLIC.into()),
+    ])
+    .await;
+    let (i, p) = (&z.intake, &z.police);
+
+    // An SMS tip and an emailed tip at intake.
+    let before = tip_ids(i);
+    text(i, "+8613800138000", "SMS-TIP 西渡桥下有人交易", "SM1").await;
+    let sms_tip = tip_ids(i).into_iter().find(|t| !before.contains(t)).unwrap();
+    let acks = sent.lock().unwrap().len();
+    let before = tip_ids(i);
+    let mail = b"From: reporter@example.test\r\nTo: tips@example.org\r\nSubject: tip\r\nMessage-ID: <split-1@example.test>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nMAIL-TIP \xe8\xa5\xbf\xe6\xb8\xa1\r\n";
+    let o = i.cli_with_input(&["ingest-email"], mail, &[]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let mail_tip = tip_ids(i).into_iter().find(|t| !before.contains(t)).unwrap();
+    // And a web tip that will earn a reward, and one that retention will delete.
+    let (web_tip, receipt) = i.public_tip("trafficking", "xidu", "REWARD-TIP 出租屋").await;
+    let (gone_tip, gone_receipt) = i.public_tip("trafficking", "xidu", "UNFOUNDED-TIP").await;
+    z.inward();
+
+    let officer = p.staff_token("r.officer", "officer", Some("ps-xidu"));
+    let county = p.staff_token("r.county", "supervisor", None);
+    for (id, text) in [(&sms_tip, "SMS-TIP"), (&mail_tip, "MAIL-TIP"), (&web_tip, "REWARD-TIP")] {
+        let t: serde_json::Value = p
+            .staff_get(&county, &format!("/api/v1/staff/tips/{id}"))
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert!(t.to_string().contains(text), "{text} not in the police queue: {t}");
+    }
+    assert!(!p.database_holds(b"13800138000") && !p.database_holds(b"reporter@example.test"));
+
+    // The police answer the SMS and the mail reporters: the replies leave from intake.
+    for id in [&sms_tip, &mail_tip] {
+        let r = p
+            .staff_post(
+                &county,
+                &format!("/api/v1/staff/tips/{id}/messages"),
+                &json!({"body": "FERRY-SMS-REPLY which room"}),
+            )
+            .await;
+        assert_eq!(r.status(), 201);
+    }
+    assert!(!p.database_holds(b"13800138000"));
+
+    // A reward up the ladder, signed in the police zone.
+    let head = p.staff_token("r.head", "supervisor", Some("ps-xidu"));
+    let bureau = p.staff_token("r.bureau", "supervisor", Some("bureau"));
+    let finance = p.staff_token("r.finance", "finance", None);
+    p.verify_tip(&officer, &web_tip).await;
+    let today = tipline::rewards::calendar::format(tipline::rewards::calendar::today());
+    let r = p
+        .staff_post(
+            &officer,
+            &format!("/api/v1/staff/tips/{web_tip}/rewards"),
+            &json!({
+                "facts": {"drugs": [{"drug": "heroin", "grams": 1200.0}]},
+                "cracked_on": today,
+                "justification": "据举报当场查获",
+                "eligibility": {"not_duty_staff": true, "not_accomplice": true, "not_detained": true}
+            }),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    let reward = r.json::<serde_json::Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    for t in [&head, &county, &bureau] {
+        sign_reward(p, t, &reward).await;
+    }
+    assert_eq!(sign_reward(p, &finance, &reward).await["status"], "claimable");
+
+    // Retention deletes an unfounded tip closed long ago.
+    for to in ["triaging", "unfounded", "closed"] {
+        let r = p
+            .staff_post(
+                &officer,
+                &format!("/api/v1/staff/tips/{gone_tip}/transition"),
+                &json!({ "to": to }),
+            )
+            .await;
+        assert_eq!(r.status(), 204, "{to}");
+    }
+    {
+        use diesel::prelude::*;
+        use tipline::db::schema::{tip_events, tips};
+        let long_ago = tipline::db::now_unix() - 400 * 86_400;
+        let mut c = p.db();
+        diesel::update(tip_events::table.filter(tip_events::tip_id.eq(&gone_tip)))
+            .set(tip_events::at.eq(long_ago))
+            .execute(&mut c)
+            .unwrap();
+        diesel::update(tips::table.filter(tips::id.eq(&gone_tip)))
+            .set(tips::created_hour.eq(long_ago - long_ago % 3600))
+            .execute(&mut c)
+            .unwrap();
+    }
+    assert_eq!(status_of(i, &gone_receipt).await["status"], "received");
+    let o = p.cli(&["retention", "run"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+
+    let reporter_jobs = |s: &Server| {
+        use diesel::prelude::*;
+        use tipline::db::schema::outbox;
+        outbox::table
+            .filter(outbox::kind.eq("reporter"))
+            .count()
+            .get_result::<i64>(&mut s.db())
+            .unwrap()
+    };
+    let jobs_before = reporter_jobs(i);
+    assert_eq!(reporter_jobs(p), 2, "the replies wait at police for the ferry");
+    z.outward();
+    assert_eq!(reporter_jobs(p), 0, "moved, not copied");
+
+    // The SMS reply went out through the stand-in provider from the intake node.
+    let seen = wait_for(&sent, acks + 1).await;
+    assert!(
+        seen.iter()
+            .any(|s| String::from_utf8_lossy(&s.body).contains("FERRY-SMS-REPLY")),
+        "no SMS reply sent"
+    );
+    // The mail reply waits in the intake outbox (no SMTP in this test), sealed.
+    assert_eq!(reporter_jobs(i), jobs_before + 1);
+    assert!(!i.database_holds(b"FERRY-SMS-REPLY"));
+
+    // The claim code shows at intake; finance pays it in the police zone.
+    let st = status_of(i, &receipt).await;
+    let r = &st["reward"];
+    assert_eq!(r["status"], "claimable", "{st}");
+    assert_eq!(r["amount_fen"], 2_000_000);
+    let code = r["claim_code"].as_str().unwrap().to_string();
+    let digits: String = code.chars().filter(char::is_ascii_digit).collect();
+    assert!(!i.database_holds(digits.as_bytes()));
+    let r = p
+        .staff_post(
+            &finance,
+            "/api/v1/staff/payouts",
+            &json!({"claim_code": code, "method": "transfer", "account": "6222020202020202020", "identity_check": "核验身份证原件"}),
+        )
+        .await;
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+    // The deletion reached intake: the receipt is unknown there now.
+    let r = i
+        .post_json("/api/v1/status", &json!({"receipt": gone_receipt}))
+        .await;
+    assert_eq!(r.status(), 404);
+    assert!(!tip_ids(i).contains(&gone_tip));
+
+    z.outward();
+    let st = status_of(i, &receipt).await;
+    assert_eq!(st["reward"]["status"], "paid", "{st}");
+    assert!(st["reward"]["claim_code"].is_null());
+
+    // Metrics: the ferry's gauges on both nodes.
+    let _ = p;
 }

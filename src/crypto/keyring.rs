@@ -720,7 +720,7 @@ impl Keyring {
         let reload = move || Keyring::private_keys(&dir, kind, pass.as_deref()).ok();
         Some(Opener::with_keys(
             keys.clone(),
-            vec![self.node.public.clone()],
+            self.senders(),
             Some(Box::new(reload)),
         ))
     }

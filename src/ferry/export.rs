@@ -89,8 +89,10 @@ fn intake_records(c: &mut DbConn, seq: i64) -> QueryResult<Vec<Record>> {
                     .filter(tips::id.eq(&id))
                     .select(TipRow::as_select())
                     .first(c)?;
-                // The contact envelope stays at the edge (the intake node answers by SMS/mail).
-                tip.contact = None;
+                // The contact envelope stays at the edge (the intake node answers by SMS/mail);
+                // the police zone learns only that there is one (an empty marker), so a reply
+                // becomes an outgoing job sealed to the relay key.
+                tip.contact = tip.contact.map(|_| Vec::new());
                 tip.contact_alias = None;
                 tip.contact_purge_at = None;
                 let mut keys = Vec::new();
@@ -240,6 +242,95 @@ fn police_records(c: &mut DbConn, seq: i64) -> QueryResult<Vec<Record>> {
         mark(c, "message", &m.id, "", seq)?;
         m.author = None;
         out.push(Record::Message { message: m, keys });
+    }
+    // Outgoing SMS and mail to reporters: sealed to the relay key, they move (not copy) to
+    // the intake node, whose worker holds the contact envelope and the relay key.
+    {
+        use crate::db::schema::outbox;
+        let jobs: Vec<(String, Vec<u8>)> = outbox::table
+            .filter(outbox::kind.eq("reporter"))
+            .select((outbox::id, outbox::payload))
+            .order(outbox::id)
+            .load(c)?;
+        for (id, payload) in jobs {
+            let mut keys = Vec::new();
+            epoch_keys(c, "outbox", &id, &mut keys)?;
+            diesel::delete(outbox::table.filter(outbox::id.eq(&id))).execute(c)?;
+            diesel::delete(
+                sealed_keys::table
+                    .filter(sealed_keys::object_kind.eq("outbox"))
+                    .filter(sealed_keys::object_id.eq(&id)),
+            )
+            .execute(c)?;
+            out.push(Record::Job { id, payload, keys });
+        }
+    }
+    // Decided rewards (never those still being approved).
+    {
+        use crate::db::schema::rewards;
+        let known = sent(c, "reward")?;
+        type Row = (
+            String,
+            String,
+            String,
+            String,
+            String,
+            i64,
+            i64,
+            Option<String>,
+            Option<Vec<u8>>,
+            Option<String>,
+        );
+        let rows: Vec<Row> = rewards::table
+            .filter(rewards::status.ne("approving"))
+            .select((
+                rewards::id,
+                rewards::public_ref,
+                rewards::tip_id,
+                rewards::unit_code,
+                rewards::status,
+                rewards::amount_fen,
+                rewards::proposed_at,
+                rewards::claim_by,
+                rewards::claim_sealed,
+                rewards::reject_reason,
+            ))
+            .order(rewards::id)
+            .load(c)?;
+        for (id, public_ref, tip_id, unit_code, status, amount_fen, at, claim_by, claim_sealed, reject_reason) in rows {
+            let version = hex::encode(
+                &crate::crypto::sha256(
+                    format!(
+                        "{status}|{amount_fen}|{claim_by:?}|{}|{reject_reason:?}",
+                        claim_sealed.as_deref().map(hex::encode).unwrap_or_default()
+                    )
+                    .as_bytes(),
+                )[..12],
+            );
+            if known.get(&id) == Some(&version) {
+                continue;
+            }
+            let keys: Vec<KeyRow> = sealed_keys::table
+                .filter(sealed_keys::object_kind.eq("claim"))
+                .filter(sealed_keys::object_id.eq(&id))
+                .filter(sealed_keys::recipient_key_id.like("reply:%"))
+                .select(KeyRow::as_select())
+                .load(c)?;
+            mark(c, "reward", &id, &version, seq)?;
+            out.push(Record::Reward {
+                id,
+                public_ref,
+                tip_id,
+                unit_code,
+                status,
+                amount_fen,
+                hour: crate::db::hour_floor(at),
+                claim_by,
+                claim_sealed,
+                reject_reason,
+                keys,
+            });
+        }
     }
     for id in received.keys().chain(stubs.keys()) {
         if !here.contains(id) {

@@ -135,6 +135,31 @@ pub enum Record {
     Delete {
         tip_id: String,
     },
+    /// What the receipt holder may see of a decided reward: status, amount, deadline, the
+    /// claim code sealed to the reply key (and that key row), a rejection's reason.
+    Reward {
+        id: String,
+        public_ref: String,
+        tip_id: String,
+        unit_code: String,
+        status: String,
+        amount_fen: i64,
+        /// The hour it was proposed (orders a tip's rewards; never finer).
+        hour: i64,
+        claim_by: Option<String>,
+        #[serde(with = "hexopt")]
+        claim_sealed: Option<Vec<u8>>,
+        reject_reason: Option<String>,
+        keys: Vec<KeyRow>,
+    },
+    /// An outgoing SMS or mail to a reporter (a `reporter` outbox job), sealed to the relay
+    /// key; the intake node's worker resolves it through the contact envelope kept there.
+    Job {
+        id: String,
+        #[serde(with = "hexbytes")]
+        payload: Vec<u8>,
+        keys: Vec<KeyRow>,
+    },
     Ack {
         node: String,
         seq: i64,
@@ -150,6 +175,8 @@ impl Record {
             Record::Status { .. } => "status",
             Record::Receipt { .. } => "receipt",
             Record::Delete { .. } => "delete",
+            Record::Reward { .. } => "reward",
+            Record::Job { .. } => "job",
             Record::Ack { .. } => "ack",
         }
     }
@@ -166,6 +193,8 @@ impl Record {
             Record::Status { .. }
             | Record::Receipt { .. }
             | Record::Delete { .. }
+            | Record::Reward { .. }
+            | Record::Job { .. }
             | Record::Ack { .. } => mode == Mode::Intake,
         }
     }
@@ -361,6 +390,115 @@ pub fn apply(
             diesel::delete(ferry_sent::table.filter(ferry_sent::object_id.eq(tip_id)))
                 .execute(c)?;
         }
+        Record::Reward {
+            id,
+            public_ref,
+            tip_id,
+            unit_code,
+            status,
+            amount_fen,
+            hour,
+            claim_by,
+            claim_sealed,
+            reject_reason,
+            keys,
+        } => {
+            use crate::db::schema::rewards;
+            if !tip_exists(c, tip_id)? {
+                return Ok(());
+            }
+            if keys
+                .iter()
+                .any(|k| k.object_kind != "claim" || k.object_id != *id)
+            {
+                return Err(FerryError::Apply(format!(
+                    "reward {id}: key rows of another object; refused"
+                )));
+            }
+            let had: Option<Option<Vec<u8>>> = rewards::table
+                .filter(rewards::id.eq(id))
+                .select(rewards::claim_sealed)
+                .first(c)
+                .optional()?;
+            match &had {
+                None => {
+                    let proposer = police_zone_proposer(c)?;
+                    diesel::insert_into(rewards::table)
+                        .values((
+                            rewards::id.eq(id),
+                            rewards::public_ref.eq(public_ref),
+                            rewards::tip_id.eq(tip_id),
+                            rewards::unit_code.eq(unit_code),
+                            rewards::policy_version.eq(0i64),
+                            rewards::amount_fen.eq(amount_fen),
+                            rewards::tiers.eq("[]"),
+                            rewards::details.eq(Vec::<u8>::new()),
+                            rewards::status.eq(status),
+                            rewards::steps.eq("[]"),
+                            rewards::signed_steps.eq(0),
+                            rewards::proposed_by.eq(&proposer),
+                            rewards::proposed_at.eq(crate::db::hour_floor(*hour)),
+                            rewards::cracked_on.eq(""),
+                            rewards::notify_by.eq(""),
+                        ))
+                        .execute(c)?;
+                }
+                Some(_) => {}
+            }
+            diesel::update(rewards::table.filter(rewards::id.eq(id)))
+                .set((
+                    rewards::status.eq(status),
+                    rewards::amount_fen.eq(amount_fen),
+                    rewards::claim_by.eq(claim_by),
+                    rewards::claim_sealed.eq(claim_sealed),
+                    rewards::reject_reason.eq(reject_reason),
+                ))
+                .execute(c)?;
+            // The same sealed code again keeps its key row: a rekey here re-sealed it to the
+            // reporter's new reply key, which the police zone's copy does not know.
+            let same = matches!(&had, Some(old) if old == claim_sealed);
+            if !same {
+                diesel::delete(
+                    sealed_keys::table
+                        .filter(sealed_keys::object_kind.eq("claim"))
+                        .filter(sealed_keys::object_id.eq(id)),
+                )
+                .execute(c)?;
+                if claim_sealed.is_some() {
+                    insert_keys(c, keys)?;
+                }
+            }
+        }
+        Record::Job { id, payload, keys } => {
+            use crate::db::schema::outbox;
+            if keys
+                .iter()
+                .any(|k| k.object_kind != "epoch" && (k.object_kind != "outbox" || k.object_id != *id))
+            {
+                return Err(FerryError::Apply(format!(
+                    "job {id}: key rows of another object; refused"
+                )));
+            }
+            let exists: i64 = outbox::table
+                .filter(outbox::id.eq(id))
+                .count()
+                .get_result(c)?;
+            if exists == 0 {
+                insert_keys(c, keys)?;
+                let hour = crate::db::this_hour();
+                diesel::insert_into(outbox::table)
+                    .values((
+                        outbox::id.eq(id),
+                        outbox::kind.eq("reporter"),
+                        outbox::payload.eq(payload),
+                        outbox::attempts.eq(0),
+                        outbox::next_at.eq(hour),
+                        outbox::claimed_until.eq(0),
+                        outbox::created_at.eq(hour),
+                    ))
+                    .execute(c)?;
+            }
+        }
         Record::Ack { node, seq: acked } => {
             set_stream(c, "acked", from, *acked, &[])?;
             let _ = node;
@@ -368,6 +506,38 @@ pub fn apply(
         }
     }
     Ok(())
+}
+
+/// The `staff` row an intake node's copy of a reward names as its proposer (the column must
+/// name one): a disabled account without a password, standing for the police zone. An intake
+/// node serves no staff route, so nobody can sign in as it.
+fn police_zone_proposer(c: &mut DbConn) -> QueryResult<String> {
+    use crate::db::schema::staff;
+    const ID: &str = "police-zone";
+    let n: i64 = staff::table
+        .filter(staff::id.eq(ID))
+        .count()
+        .get_result(c)?;
+    if n == 0 {
+        diesel::insert_into(staff::table)
+            .values((
+                staff::id.eq(ID),
+                staff::username.eq(ID),
+                staff::role.eq("auditor"),
+                staff::password_hash.eq("!"),
+                staff::totp_enabled.eq(false),
+                staff::totp_last_step.eq(0i64),
+                staff::disabled.eq(true),
+                staff::failed_logins.eq(0),
+                staff::locked_until.eq(0i64),
+                staff::created_at.eq(0i64),
+                staff::notify.eq(""),
+                staff::must_change_password.eq(true),
+                staff::approval_pending.eq(false),
+            ))
+            .execute(c)?;
+    }
+    Ok(ID.into())
 }
 
 /// Sets a stream's state (`direction`, `node`).
