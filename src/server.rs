@@ -79,10 +79,7 @@ pub fn prepare(
 
 /// A node serves only the zone its keys dir was split for (issue 18): an intake node that
 /// found `office.key` or the police peppers would defeat the split.
-fn check_zone(
-    config: &Config,
-    keys: &crate::crypto::keyring::Keyring,
-) -> Result<(), StartError> {
+fn check_zone(config: &Config, keys: &crate::crypto::keyring::Keyring) -> Result<(), StartError> {
     use crate::crypto::keyring::Zone;
     use crate::ferry::Mode;
     let mode = config.split.mode;
@@ -111,9 +108,7 @@ fn check_zone(
 
 /// The HPKE public keys of the other zone's nodes this node trusts (a police node opens the
 /// epochs its intake nodes sealed; an intake node opens the reply rows its police node sealed).
-fn trusted_senders(
-    target: &DbTarget,
-) -> Result<Vec<crate::crypto::seal::KemPublic>, StartError> {
+fn trusted_senders(target: &DbTarget) -> Result<Vec<crate::crypto::seal::KemPublic>, StartError> {
     use crate::db::schema::ferry_nodes;
     use diesel::prelude::*;
     let mut c = target.connect()?;
@@ -404,7 +399,10 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
         });
     }
     if config.split.mode != crate::ferry::Mode::Single {
-        println!("split zones: this node is the {} node", config.split.mode.as_str());
+        println!(
+            "split zones: this node is the {} node",
+            config.split.mode.as_str()
+        );
     }
 
     let mode = config.split.mode;

@@ -76,7 +76,10 @@ impl Zones {
         let root = tempfile::tempdir().unwrap();
         let full = root.path().join("keys-full");
         tipline::crypto::keyring::Keyring::generate(&full).unwrap();
-        let (ik, pk) = (root.path().join("keys-intake"), root.path().join("keys-police"));
+        let (ik, pk) = (
+            root.path().join("keys-intake"),
+            root.path().join("keys-police"),
+        );
         for d in ["intake-out", "intake-in", "police-out", "police-in"] {
             std::fs::create_dir_all(root.path().join(d)).unwrap();
         }
@@ -118,8 +121,16 @@ impl Zones {
         let pid = root.path().join("police-node.json");
         std::fs::write(&iid, ok(run(di.path(), &ienv, &["ferry", "identity"]))).unwrap();
         std::fs::write(&pid, ok(run(dp.path(), &penv, &["ferry", "identity"]))).unwrap();
-        ok(run(dp.path(), &penv, &["ferry", "trust", iid.to_str().unwrap()]));
-        ok(run(di.path(), &ienv, &["ferry", "trust", pid.to_str().unwrap()]));
+        ok(run(
+            dp.path(),
+            &penv,
+            &["ferry", "trust", iid.to_str().unwrap()],
+        ));
+        ok(run(
+            di.path(),
+            &ienv,
+            &["ferry", "trust", pid.to_str().unwrap()],
+        ));
         let (intake, police) = tokio::join!(
             Server::spawn(di, intake_db, ienv),
             Server::spawn(dp, police_db, penv)
@@ -175,7 +186,9 @@ async fn get(s: &Server, path: &str) -> u16 {
 }
 
 async fn status_of(s: &Server, receipt: &str) -> serde_json::Value {
-    let r = s.post_json("/api/v1/status", &json!({ "receipt": receipt })).await;
+    let r = s
+        .post_json("/api/v1/status", &json!({ "receipt": receipt }))
+        .await;
     assert_eq!(r.status(), 200);
     r.json().await.unwrap()
 }
@@ -205,8 +218,15 @@ async fn each_mode_serves_only_its_own_routes() {
         .await;
     assert_eq!(r.status(), 404);
     let officer = p.staff_token("wang", "officer", Some("ps-xidu"));
-    assert_eq!(p.staff_get(&officer, "/api/v1/staff/me").await.status(), 200);
-    assert_eq!(p.count("tips"), 0, "nothing reached police without the ferry");
+    assert_eq!(
+        p.staff_get(&officer, "/api/v1/staff/me").await.status(),
+        200
+    );
+    assert_eq!(
+        p.count("tips"),
+        0,
+        "nothing reached police without the ferry"
+    );
 }
 
 #[tokio::test]
@@ -238,7 +258,9 @@ async fn the_intake_node_holds_nothing_that_opens_a_tip() {
 
     // Every public path works without them.
     let i = &z.intake;
-    let (id, receipt) = i.public_tip("trafficking", "xidu", "INTAKE-SECRET 茶楼后门").await;
+    let (id, receipt) = i
+        .public_tip("trafficking", "xidu", "INTAKE-SECRET 茶楼后门")
+        .await;
     assert_eq!(status_of(i, &receipt).await["status"], "received");
     let r = i
         .post_json(
@@ -255,7 +277,10 @@ async fn the_intake_node_holds_nothing_that_opens_a_tip() {
         .as_str()
         .unwrap()
         .into();
-    assert_eq!(status_of(i, &receipt).await["messages"][0]["body"], "INTAKE-MSG 补充");
+    assert_eq!(
+        status_of(i, &receipt).await["messages"][0]["body"],
+        "INTAKE-MSG 补充"
+    );
     assert_eq!(get(i, "/").await, 200);
 
     // A copy of its database and keys: no key in it opens the tip.
@@ -383,7 +408,10 @@ async fn tips_cross_inward_and_status_replies_and_hotline_receipts_come_back() {
         .select(tips::payload)
         .first(&mut c)
         .unwrap();
-    assert!(payload.is_empty(), "sealed payload kept after the acknowledgement");
+    assert!(
+        payload.is_empty(),
+        "sealed payload kept after the acknowledgement"
+    );
     let tip_keys: i64 = sealed_keys::table
         .filter(sealed_keys::object_kind.eq("tip"))
         .filter(sealed_keys::object_id.eq(&id))
@@ -428,9 +456,6 @@ async fn tips_cross_inward_and_status_replies_and_hotline_receipts_come_back() {
     z.outward();
     let st = status_of(i, &new_receipt).await;
     assert!(st.to_string().contains("FERRY-REPLY2 收到"), "{st}");
-
-    // Metrics on both sides.
-    let _ = (i, p);
 }
 
 #[tokio::test]
@@ -561,8 +586,7 @@ async fn text(s: &Server, from: &str, body: &str, sid: &str) -> String {
     .iter()
     .map(|(k, v)| (k.to_string(), v.to_string()))
     .collect();
-    let sig =
-        tipline::notify::sms::twilio::signature(TOKEN, &format!("{PUBLIC}{INBOUND}"), &form);
+    let sig = tipline::notify::sms::twilio::signature(TOKEN, &format!("{PUBLIC}{INBOUND}"), &form);
     let r = s
         .client
         .post(s.url(INBOUND))
@@ -612,28 +636,43 @@ async fn sms_and_mail_tips_rewards_and_retention_cross_the_ferry() {
     // An SMS tip and an emailed tip at intake.
     let before = tip_ids(i);
     text(i, "+8613800138000", "SMS-TIP 西渡桥下有人交易", "SM1").await;
-    let sms_tip = tip_ids(i).into_iter().find(|t| !before.contains(t)).unwrap();
+    let sms_tip = tip_ids(i)
+        .into_iter()
+        .find(|t| !before.contains(t))
+        .unwrap();
     let acks = sent.lock().unwrap().len();
     let before = tip_ids(i);
     let mail = b"From: reporter@example.test\r\nTo: tips@example.org\r\nSubject: tip\r\nMessage-ID: <split-1@example.test>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nMAIL-TIP \xe8\xa5\xbf\xe6\xb8\xa1\r\n";
     let o = i.cli_with_input(&["ingest-email"], mail, &[]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let mail_tip = tip_ids(i).into_iter().find(|t| !before.contains(t)).unwrap();
+    let mail_tip = tip_ids(i)
+        .into_iter()
+        .find(|t| !before.contains(t))
+        .unwrap();
     // And a web tip that will earn a reward, and one that retention will delete.
-    let (web_tip, receipt) = i.public_tip("trafficking", "xidu", "REWARD-TIP 出租屋").await;
+    let (web_tip, receipt) = i
+        .public_tip("trafficking", "xidu", "REWARD-TIP 出租屋")
+        .await;
     let (gone_tip, gone_receipt) = i.public_tip("trafficking", "xidu", "UNFOUNDED-TIP").await;
     z.inward();
 
     let officer = p.staff_token("r.officer", "officer", Some("ps-xidu"));
     let county = p.staff_token("r.county", "supervisor", None);
-    for (id, text) in [(&sms_tip, "SMS-TIP"), (&mail_tip, "MAIL-TIP"), (&web_tip, "REWARD-TIP")] {
+    for (id, text) in [
+        (&sms_tip, "SMS-TIP"),
+        (&mail_tip, "MAIL-TIP"),
+        (&web_tip, "REWARD-TIP"),
+    ] {
         let t: serde_json::Value = p
             .staff_get(&county, &format!("/api/v1/staff/tips/{id}"))
             .await
             .json()
             .await
             .unwrap();
-        assert!(t.to_string().contains(text), "{text} not in the police queue: {t}");
+        assert!(
+            t.to_string().contains(text),
+            "{text} not in the police queue: {t}"
+        );
     }
     assert!(!p.database_holds(b"13800138000") && !p.database_holds(b"reporter@example.test"));
 
@@ -676,7 +715,10 @@ async fn sms_and_mail_tips_rewards_and_retention_cross_the_ferry() {
     for t in [&head, &county, &bureau] {
         sign_reward(p, t, &reward).await;
     }
-    assert_eq!(sign_reward(p, &finance, &reward).await["status"], "claimable");
+    assert_eq!(
+        sign_reward(p, &finance, &reward).await["status"],
+        "claimable"
+    );
 
     // Retention deletes an unfounded tip closed long ago.
     for to in ["triaging", "unfounded", "closed"] {
@@ -717,7 +759,11 @@ async fn sms_and_mail_tips_rewards_and_retention_cross_the_ferry() {
             .unwrap()
     };
     let jobs_before = reporter_jobs(i);
-    assert_eq!(reporter_jobs(p), 2, "the replies wait at police for the ferry");
+    assert_eq!(
+        reporter_jobs(p),
+        2,
+        "the replies wait at police for the ferry"
+    );
     z.outward();
     assert_eq!(reporter_jobs(p), 0, "moved, not copied");
 
@@ -759,7 +805,66 @@ async fn sms_and_mail_tips_rewards_and_retention_cross_the_ferry() {
     let st = status_of(i, &receipt).await;
     assert_eq!(st["reward"]["status"], "paid", "{st}");
     assert!(st["reward"]["claim_code"].is_null());
+}
 
-    // Metrics: the ferry's gauges on both nodes.
-    let _ = p;
+#[tokio::test]
+async fn serve_runs_the_ferry_itself_and_reports_it_in_metrics() {
+    let z = Zones::start_with(vec![
+        ("TIPLINE_ADMIN_LISTEN", "127.0.0.1:0".into()),
+        ("TIPLINE_FERRY_SECONDS", "1".into()),
+        // No return channel: content sent goes after the kept days even without an ack.
+        ("TIPLINE_FERRY_ONE_WAY", "on".into()),
+        ("TIPLINE_FERRY_KEEP_DAYS", "1".into()),
+    ])
+    .await;
+    let i = &z.intake;
+    let (id, _) = i.public_tip("trafficking", "xidu", "AUTO-TIP").await;
+    // The intake node's own pass writes the bundle into its outbox.
+    let mut waited = 0;
+    while std::fs::read_dir(z.path("intake-out"))
+        .unwrap()
+        .flatten()
+        .all(|e| e.path().extension().is_none_or(|x| x != "bundle"))
+    {
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        waited += 1;
+        assert!(waited < 100, "no bundle written by serve's ferry pass");
+    }
+    let m = i.metrics().await;
+    assert!(m.contains("tipline_ferry_outbox_waiting 1"), "{m}");
+    assert!(
+        m.contains("tipline_ferry_last_seq{direction=\"out\""),
+        "{m}"
+    );
+    // One way, and the tip was sent more than the kept day ago: its sealed content goes.
+    {
+        use diesel::prelude::*;
+        use tipline::db::schema::tips;
+        let two_days = tipline::db::this_hour() - 2 * 86_400;
+        diesel::update(tips::table.filter(tips::id.eq(&id)))
+            .set(tips::created_hour.eq(two_days))
+            .execute(&mut i.db())
+            .unwrap();
+    }
+    let mut waited = 0;
+    loop {
+        use diesel::prelude::*;
+        use tipline::db::schema::tips;
+        let payload: Vec<u8> = tips::table
+            .filter(tips::id.eq(&id))
+            .select(tips::payload)
+            .first(&mut i.db())
+            .unwrap();
+        if payload.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        waited += 1;
+        assert!(waited < 100, "one-way content kept past the kept days");
+    }
+    let m = i.metrics().await;
+    assert!(
+        m.contains("tipline_ferry_oldest_unacknowledged_hours 48"),
+        "{m}"
+    );
 }

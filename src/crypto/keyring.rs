@@ -938,10 +938,7 @@ impl Keyring {
 
     /// An opener for the office keys that also accepts epochs sealed by `senders` (trusted
     /// intake nodes, whose node keys differ from this one's).
-    pub fn office_opener_trusting(
-        &self,
-        senders: Vec<super::seal::KemPublic>,
-    ) -> Option<Opener> {
+    pub fn office_opener_trusting(&self, senders: Vec<super::seal::KemPublic>) -> Option<Opener> {
         let mut opener = self.office_opener()?;
         opener.add_senders(senders);
         Some(opener)
@@ -989,7 +986,13 @@ impl Keyring {
                 fs::write(&dest, text).map_err(|source| KeyError::Write { path: dest, source })
             }
         };
-        for name in ["office.key", "office.pub", "relay.pub", "node.key", "node.pub"] {
+        for name in [
+            "office.key",
+            "office.pub",
+            "relay.pub",
+            "node.key",
+            "node.pub",
+        ] {
             copy(name, police)?;
         }
         for name in ["office.pub", "relay.key", "relay.pub"] {

@@ -31,9 +31,9 @@ pub enum FerryAction {
 
 fn mode_of(config: &Config) -> Result<Mode, String> {
     match config.split.mode {
-        Mode::Single => Err(
-            "TIPLINE_MODE is single: the ferry runs between an intake and a police node".into(),
-        ),
+        Mode::Single => {
+            Err("TIPLINE_MODE is single: the ferry runs between an intake and a police node".into())
+        }
         m => Ok(m),
     }
 }
@@ -133,7 +133,12 @@ pub fn run(config: &Config, action: FerryAction) -> Result<String, String> {
                 let mut lines: Vec<String> = pass
                     .applied
                     .iter()
-                    .map(|a| format!("applied bundle {} from {} ({} records)", a.seq, a.node, a.records))
+                    .map(|a| {
+                        format!(
+                            "applied bundle {} from {} ({} records)",
+                            a.seq, a.node, a.records
+                        )
+                    })
                     .collect();
                 lines.extend(pass.waiting.iter().map(|w| format!("waiting: {w}")));
                 if !pass.refused.is_empty() {
@@ -214,7 +219,11 @@ pub fn status(c: &mut DbConn, config: &Config) -> Result<Status, FerryError> {
             .unwrap_or(0)
     };
     let streams = ferry_streams::table
-        .select((ferry_streams::direction, ferry_streams::node_id, ferry_streams::seq))
+        .select((
+            ferry_streams::direction,
+            ferry_streams::node_id,
+            ferry_streams::seq,
+        ))
         .order((ferry_streams::direction, ferry_streams::node_id))
         .load::<(String, String, i64)>(c)?;
     let acked = streams

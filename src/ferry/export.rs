@@ -2,8 +2,8 @@
 
 use super::format::{self, Body};
 use super::records::{
-    AttachmentRow, ChunkRow, KeyRow, MessageRow, Record, TipRow, mark, receipt_version,
-    set_stream, stream,
+    AttachmentRow, ChunkRow, KeyRow, MessageRow, Record, TipRow, mark, receipt_version, set_stream,
+    stream,
 };
 use super::{FerryError, Mode};
 use crate::crypto::keyring::Keyring;
@@ -297,7 +297,19 @@ fn police_records(c: &mut DbConn, seq: i64) -> QueryResult<Vec<Record>> {
             ))
             .order(rewards::id)
             .load(c)?;
-        for (id, public_ref, tip_id, unit_code, status, amount_fen, at, claim_by, claim_sealed, reject_reason) in rows {
+        for (
+            id,
+            public_ref,
+            tip_id,
+            unit_code,
+            status,
+            amount_fen,
+            at,
+            claim_by,
+            claim_sealed,
+            reject_reason,
+        ) in rows
+        {
             let version = hex::encode(
                 &crate::crypto::sha256(
                     format!(

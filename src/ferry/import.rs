@@ -102,7 +102,13 @@ pub fn import_bytes(
         for r in &b.records {
             apply(c, mode, &b.from, b.seq, r)?;
         }
-        set_stream(c, "in", &b.from, b.seq, &hex::decode(&hash).unwrap_or_default())?;
+        set_stream(
+            c,
+            "in",
+            &b.from,
+            b.seq,
+            &hex::decode(&hash).unwrap_or_default(),
+        )?;
         Ok(Applied {
             node: b.from.clone(),
             seq: b.seq,

@@ -113,7 +113,9 @@ pub enum FerryError {
          `tipline ferry trust FILE` first. Nothing stored"
     )]
     Untrusted { file: String, node: String },
-    #[error("{file}: the signature does not match (tampered or damaged in transit); nothing stored")]
+    #[error(
+        "{file}: the signature does not match (tampered or damaged in transit); nothing stored"
+    )]
     Tampered { file: String },
     #[error(
         "{file}: bundle {seq} from node {node} was already applied (last applied: {last}); a \
@@ -140,7 +142,11 @@ pub enum FerryError {
         "{file}: bundle {seq} from node {node} does not follow the bundle applied before it \
          (previous hash differs): a fork or a forged bundle. Nothing stored"
     )]
-    Fork { file: String, node: String, seq: i64 },
+    Fork {
+        file: String,
+        node: String,
+        seq: i64,
+    },
     #[error("{file}: bundle for the {want} zone, but this node is {have}; nothing stored")]
     WrongZone {
         file: String,

@@ -223,15 +223,18 @@ fn insert_keys(c: &mut DbConn, keys: &[KeyRow]) -> QueryResult<()> {
 }
 
 fn tip_exists(c: &mut DbConn, id: &str) -> QueryResult<bool> {
-    let n: i64 = tips::table
-        .filter(tips::id.eq(id))
-        .count()
-        .get_result(c)?;
+    let n: i64 = tips::table.filter(tips::id.eq(id)).count().get_result(c)?;
     Ok(n > 0)
 }
 
 /// Records that `object_id` of `kind` crossed in bundle `seq` (with `version`).
-pub fn mark(c: &mut DbConn, kind: &str, object_id: &str, version: &str, seq: i64) -> QueryResult<()> {
+pub fn mark(
+    c: &mut DbConn,
+    kind: &str,
+    object_id: &str,
+    version: &str,
+    seq: i64,
+) -> QueryResult<()> {
     diesel::delete(
         ferry_sent::table
             .filter(ferry_sent::kind.eq(kind))
@@ -316,7 +319,8 @@ pub fn apply(
                 return Ok(());
             }
             if keys.iter().any(|k| {
-                k.object_kind != "epoch" && (k.object_kind != "message" || k.object_id != message.id)
+                k.object_kind != "epoch"
+                    && (k.object_kind != "message" || k.object_id != message.id)
             }) {
                 return Err(FerryError::Apply(format!(
                     "message {}: key rows of another object; refused",
@@ -326,7 +330,9 @@ pub fn apply(
             insert_keys(c, keys)?;
             let mut row = message.clone();
             row.author = None;
-            diesel::insert_into(messages::table).values(row).execute(c)?;
+            diesel::insert_into(messages::table)
+                .values(row)
+                .execute(c)?;
             mark(c, "message", &message.id, from, seq)?;
             if mode == Mode::Police {
                 diesel::update(tips::table.filter(tips::id.eq(&message.tip_id)))
@@ -471,10 +477,9 @@ pub fn apply(
         }
         Record::Job { id, payload, keys } => {
             use crate::db::schema::outbox;
-            if keys
-                .iter()
-                .any(|k| k.object_kind != "epoch" && (k.object_kind != "outbox" || k.object_id != *id))
-            {
+            if keys.iter().any(|k| {
+                k.object_kind != "epoch" && (k.object_kind != "outbox" || k.object_id != *id)
+            }) {
                 return Err(FerryError::Apply(format!(
                     "job {id}: key rows of another object; refused"
                 )));

@@ -401,9 +401,7 @@ pub fn configure_for(mode: crate::ferry::Mode) -> impl Fn(&mut web::ServiceConfi
                     .route(web::post().to(pages::status_check)),
             )
             .service(resource("/status/rekey", "POST").route(web::post().to(pages::rekey_form)))
-            .service(
-                resource("/status/message", "POST").route(web::post().to(pages::message_form)),
-            )
+            .service(resource("/status/message", "POST").route(web::post().to(pages::message_form)))
             .service(resource("/captcha/{file}", "GET").route(web::get().to(pages::captcha_media)));
         }
         cfg.service(resource("/static/style.css", "GET").route(web::get().to(pages::stylesheet)))
