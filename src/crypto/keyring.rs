@@ -1086,6 +1086,51 @@ mod tests {
     }
 
     #[test]
+    fn split_gives_each_zone_only_its_keys() {
+        let root = tempfile::tempdir().unwrap();
+        let (full, intake, police) = (
+            root.path().join("full"),
+            root.path().join("intake"),
+            root.path().join("police"),
+        );
+        Keyring::generate(&full).unwrap();
+        Keyring::split(&full, &intake, &police, None).unwrap();
+        let (f, i, p) = (
+            Keyring::load(&full).unwrap(),
+            Keyring::load(&intake).unwrap(),
+            Keyring::load(&police).unwrap(),
+        );
+        assert_eq!(
+            (i.zone, p.zone, f.zone),
+            (Zone::Intake, Zone::Police, Zone::Single)
+        );
+        assert!(i.office_opener().is_none() && i.relay_opener().is_some());
+        assert!(p.office_opener().is_some() && p.relay_opener().is_none());
+        assert_eq!(p.node.key_id, f.node.key_id);
+        assert_ne!(i.node.key_id, f.node.key_id);
+        let same = |a: &Secret32, b: &Secret32| a.expose() == b.expose();
+        assert!(same(&i.peppers.receipt, &f.peppers.receipt));
+        assert!(same(&p.peppers.receipt, &f.peppers.receipt));
+        assert!(same(&i.peppers.reply, &f.peppers.reply));
+        assert!(same(&p.peppers.claim, &f.peppers.claim));
+        assert!(same(&p.peppers.token, &f.peppers.token));
+        // What a zone does not hold is random at each load.
+        assert!(!same(&i.peppers.claim, &f.peppers.claim));
+        assert!(!same(&i.peppers.blind_index, &f.peppers.blind_index));
+        assert!(!same(&p.peppers.reply, &f.peppers.reply));
+        assert!(!same(&i.peppers.token, &f.peppers.token));
+        // Stable fingerprints, one per zone.
+        assert_eq!(
+            i.fingerprints(),
+            Keyring::load(&intake).unwrap().fingerprints()
+        );
+        assert!(matches!(
+            Keyring::split(&full, &intake, &police, None),
+            Err(KeyError::Exists(_))
+        ));
+    }
+
+    #[test]
     fn rotate_keeps_the_old_key_until_retired() {
         let dir = tempfile::tempdir().unwrap();
         Keyring::generate(dir.path()).unwrap();

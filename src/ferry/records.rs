@@ -426,30 +426,27 @@ pub fn apply(
                 .select(rewards::claim_sealed)
                 .first(c)
                 .optional()?;
-            match &had {
-                None => {
-                    let proposer = police_zone_proposer(c)?;
-                    diesel::insert_into(rewards::table)
-                        .values((
-                            rewards::id.eq(id),
-                            rewards::public_ref.eq(public_ref),
-                            rewards::tip_id.eq(tip_id),
-                            rewards::unit_code.eq(unit_code),
-                            rewards::policy_version.eq(0i64),
-                            rewards::amount_fen.eq(amount_fen),
-                            rewards::tiers.eq("[]"),
-                            rewards::details.eq(Vec::<u8>::new()),
-                            rewards::status.eq(status),
-                            rewards::steps.eq("[]"),
-                            rewards::signed_steps.eq(0),
-                            rewards::proposed_by.eq(&proposer),
-                            rewards::proposed_at.eq(crate::db::hour_floor(*hour)),
-                            rewards::cracked_on.eq(""),
-                            rewards::notify_by.eq(""),
-                        ))
-                        .execute(c)?;
-                }
-                Some(_) => {}
+            if had.is_none() {
+                let proposer = police_zone_proposer(c)?;
+                diesel::insert_into(rewards::table)
+                    .values((
+                        rewards::id.eq(id),
+                        rewards::public_ref.eq(public_ref),
+                        rewards::tip_id.eq(tip_id),
+                        rewards::unit_code.eq(unit_code),
+                        rewards::policy_version.eq(0i64),
+                        rewards::amount_fen.eq(amount_fen),
+                        rewards::tiers.eq("[]"),
+                        rewards::details.eq(Vec::<u8>::new()),
+                        rewards::status.eq(status),
+                        rewards::steps.eq("[]"),
+                        rewards::signed_steps.eq(0),
+                        rewards::proposed_by.eq(&proposer),
+                        rewards::proposed_at.eq(crate::db::hour_floor(*hour)),
+                        rewards::cracked_on.eq(""),
+                        rewards::notify_by.eq(""),
+                    ))
+                    .execute(c)?;
             }
             diesel::update(rewards::table.filter(rewards::id.eq(id)))
                 .set((
@@ -505,9 +502,18 @@ pub fn apply(
             }
         }
         Record::Ack { node, seq: acked } => {
-            set_stream(c, "acked", from, *acked, &[])?;
-            let _ = node;
-            forget_acknowledged(c, *acked)?;
+            // The police node acknowledges every intake node's stream in one bundle that every
+            // intake node imports: only the acknowledgement of this node's stream counts here.
+            use crate::db::schema::keyring;
+            let me: Option<String> = keyring::table
+                .filter(keyring::purpose.eq(crate::crypto::keyring::NODE))
+                .select(keyring::fingerprint)
+                .first(c)
+                .optional()?;
+            if me.as_deref() == Some(node.as_str()) {
+                set_stream(c, "acked", from, *acked, &[])?;
+                forget_acknowledged(c, *acked)?;
+            }
         }
     }
     Ok(())
