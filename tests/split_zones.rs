@@ -419,6 +419,27 @@ async fn tips_cross_inward_and_status_replies_and_hotline_receipts_come_back() {
         .get_result(&mut c)
         .unwrap();
     assert_eq!(tip_keys, 0);
+    let office_copies: i64 = sealed_keys::table
+        .filter(sealed_keys::object_kind.eq("message"))
+        .filter(sealed_keys::recipient_key_id.like("epoch:%"))
+        .count()
+        .get_result(&mut c)
+        .unwrap();
+    assert_eq!(
+        office_copies, 0,
+        "office-sealed copies of messages kept at intake"
+    );
+    // No bundle numbers left that would order the tips by when they crossed.
+    use tipline::db::schema::ferry_sent;
+    for s in [i, p] {
+        let numbered: i64 = ferry_sent::table
+            .filter(ferry_sent::kind.eq_any(["tip", "received", "message"]))
+            .filter(ferry_sent::seq.ne(0))
+            .count()
+            .get_result(&mut s.db())
+            .unwrap();
+        assert_eq!(numbered, 0);
+    }
 
     // The reporter writes again after a rekey; the police read it with the new binding.
     let r = i

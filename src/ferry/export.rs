@@ -163,7 +163,10 @@ fn coarse(status: &str) -> &'static str {
 
 /// Police to intake: acknowledgements, receipts of tips entered here, statuses, police
 /// messages, deletions.
-fn police_records(c: &mut DbConn, seq: i64) -> QueryResult<Vec<Record>> {
+fn police_records(c: &mut DbConn, _seq: i64) -> QueryResult<Vec<Record>> {
+    // The police side never needs to know which bundle carried what (nothing acknowledges
+    // its bundles), so it keeps no bundle numbers: they would order what happened (issue 13).
+    let seq = 0;
     let mut out = Vec::new();
     let acks = sent(c, "ack")?;
     let applied: Vec<(String, i64)> = ferry_streams::table

@@ -308,7 +308,8 @@ pub fn apply(
                     .values(ch.clone())
                     .execute(c)?;
             }
-            mark(c, "received", &tip.id, from, seq)?;
+            // No sequence kept: it would order the tips by arrival (issue 13).
+            mark(c, "received", &tip.id, from, 0)?;
         }
         Record::Message { message, keys } => {
             let exists: i64 = messages::table
@@ -333,7 +334,7 @@ pub fn apply(
             diesel::insert_into(messages::table)
                 .values(row)
                 .execute(c)?;
-            mark(c, "message", &message.id, from, seq)?;
+            mark(c, "message", &message.id, from, 0)?;
             if mode == Mode::Police {
                 diesel::update(tips::table.filter(tips::id.eq(&message.tip_id)))
                     .set((
@@ -612,6 +613,16 @@ pub fn forget_acknowledged(c: &mut DbConn, acked: i64) -> QueryResult<usize> {
         )
         .execute(c)?;
     }
+    // Once acknowledged, the bundle a tip went in is of no more use; kept, it would order the
+    // tips by when they crossed (issue 13).
+    diesel::update(
+        ferry_sent::table
+            .filter(ferry_sent::kind.eq_any(["tip", "message"]))
+            .filter(ferry_sent::seq.le(acked))
+            .filter(ferry_sent::seq.gt(0)),
+    )
+    .set(ferry_sent::seq.eq(0i64))
+    .execute(c)?;
     Ok(sent.len())
 }
 
