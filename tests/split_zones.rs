@@ -889,3 +889,63 @@ async fn serve_runs_the_ferry_itself_and_reports_it_in_metrics() {
         "{m}"
     );
 }
+
+#[tokio::test]
+async fn a_single_zone_installation_splits_and_its_database_goes_to_the_police_node() {
+    let s = Server::start().await;
+    let (id, _) = s
+        .public_tip("trafficking", "xidu", "BEFORE-SPLIT 茶楼")
+        .await;
+    let full = s.keys_dir();
+    let root = tempfile::tempdir().unwrap();
+    let (ik, pk) = (root.path().join("intake"), root.path().join("police"));
+    ok(s.cli(&[
+        "keys",
+        "split",
+        "--from",
+        full.to_str().unwrap(),
+        "--intake",
+        ik.to_str().unwrap(),
+        "--police",
+        pk.to_str().unwrap(),
+    ]));
+    let mut s = s;
+    let _ = s.child.kill();
+    let _ = s.child.wait();
+    let dir = std::mem::replace(&mut s.dir, tempfile::tempdir().unwrap());
+    let db_url = s.db_url.clone();
+    let mut env = env_for(
+        &db_url,
+        "police",
+        &pk,
+        &root.path().join("out"),
+        &root.path().join("in"),
+    );
+    env.retain(|(k, _)| k != "TIPLINE_DATABASE_URL");
+    env.push(("TIPLINE_DATABASE_URL".into(), db_url.clone()));
+    drop(s);
+    let p = Server::spawn(dir, db_url, env)
+        .await
+        .expect("the police node starts on the single-zone database");
+    let officer = p.staff_token("wang", "officer", Some("ps-xidu"));
+    let t: serde_json::Value = p
+        .staff_get(&officer, &format!("/api/v1/staff/tips/{id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(t["report"]["description"], "BEFORE-SPLIT 茶楼");
+    // The intake dir on the same database is refused (other node key, other peppers).
+    let mut env = p.env.clone();
+    for (k, v) in env.iter_mut() {
+        if k == "TIPLINE_KEYS_DIR" {
+            *v = ik.display().to_string();
+        }
+        if k == "TIPLINE_MODE" {
+            *v = "intake".into();
+        }
+    }
+    let out = run(p.dir.path(), &env, &["ferry", "status"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("do not match"));
+}

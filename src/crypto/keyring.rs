@@ -199,6 +199,10 @@ struct ZonePepperFile {
     token: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     idempotency: Option<String>,
+    /// The pepper fingerprint of the complete dir this one was split from (public): a police
+    /// node started on the single-zone database of that dir records its own fingerprint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    split_from: Option<String>,
 }
 
 /// Which zone a keys dir serves: `peppers.key` (all peppers) is a single-zone dir; a split dir
@@ -256,6 +260,8 @@ pub struct Keyring {
     /// The zone this keys dir serves. A split zone's peppers it does not hold are random
     /// values made at load and never stored: a hash under one matches nothing.
     pub zone: Zone,
+    /// For a split dir: the pepper fingerprint of the complete dir it came from.
+    pub split_from: Option<String>,
     /// Node keys of the other zone this node trusts as senders of sealed keys (a police
     /// node's replies sealed to a reporter's reply key, issue 18), from `ferry_nodes`.
     peers: std::sync::RwLock<Vec<super::seal::KemPublic>>,
@@ -626,7 +632,7 @@ impl Keyring {
             &node_path,
         )?);
 
-        let (zone, peppers) = Self::load_peppers(dir, pp)?;
+        let (zone, peppers, split_from) = Self::load_peppers(dir, pp)?;
         Ok(Self {
             dir: dir.to_path_buf(),
             office,
@@ -641,6 +647,7 @@ impl Keyring {
             node_signing,
             peppers,
             zone,
+            split_from,
             peers: Default::default(),
             passphrase: pass,
             old,
@@ -855,7 +862,10 @@ impl Keyring {
         }
     }
 
-    fn load_peppers(dir: &Path, pp: Option<&Passphrase>) -> Result<(Zone, Peppers), KeyError> {
+    fn load_peppers(
+        dir: &Path,
+        pp: Option<&Passphrase>,
+    ) -> Result<(Zone, Peppers, Option<String>), KeyError> {
         let single = dir.join(Zone::Single.pepper_file());
         if single.exists() {
             let p: PepperFile = serde_json::from_str(&read_private(&single, pp)?)
@@ -872,6 +882,7 @@ impl Keyring {
                     token: s(&p.token)?,
                     idempotency: s(&p.idempotency)?,
                 },
+                None,
             ));
         }
         for zone in [Zone::Intake, Zone::Police] {
@@ -902,7 +913,7 @@ impl Keyring {
                 token: s("token", Some(&p.token))?,
                 idempotency: s("idempotency", p.idempotency.as_ref())?,
             };
-            return Ok((zone, peppers));
+            return Ok((zone, peppers, p.split_from));
         }
         Err(KeyError::Read {
             path: single,
@@ -1009,6 +1020,11 @@ impl Keyring {
         })?;
         let h = |s: &Secret32| hex::encode(s.expose());
         let p = &ring.peppers;
+        let from = ring
+            .fingerprints()
+            .into_iter()
+            .find(|(k, _)| k == PEPPERS)
+            .map(|(_, f)| f);
         let police_file = ZonePepperFile {
             zone: Zone::Police.as_str().into(),
             receipt: h(&p.receipt),
@@ -1018,6 +1034,7 @@ impl Keyring {
             blind_index: Some(h(&p.blind_index)),
             token: h(&p.token),
             idempotency: None,
+            split_from: from.clone(),
         };
         let intake_file = ZonePepperFile {
             zone: Zone::Intake.as_str().into(),
@@ -1028,6 +1045,7 @@ impl Keyring {
             blind_index: None,
             token: hex::encode(random_seed()?),
             idempotency: Some(h(&p.idempotency)),
+            split_from: from,
         };
         write_private(
             &police.join(Zone::Police.pepper_file()),

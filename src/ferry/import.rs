@@ -100,7 +100,7 @@ pub fn import_bytes(
             });
         }
         for r in &b.records {
-            apply(c, mode, &b.from, b.seq, r)?;
+            apply(c, mode, &b.from, r)?;
         }
         set_stream(
             c,

@@ -257,14 +257,8 @@ pub fn receipt_version(receipt_hash: &[u8], reply_pubkey: &[u8]) -> String {
     hex::encode(&crate::crypto::sha256(&[receipt_hash, reply_pubkey].concat())[..12])
 }
 
-/// Applies one record from node `from` (bundle `seq`). Call inside the bundle's transaction.
-pub fn apply(
-    c: &mut DbConn,
-    mode: Mode,
-    from: &str,
-    seq: i64,
-    r: &Record,
-) -> Result<(), FerryError> {
+/// Applies one record from node `from`. Call inside the bundle's transaction.
+pub fn apply(c: &mut DbConn, mode: Mode, from: &str, r: &Record) -> Result<(), FerryError> {
     if !r.accepted_by(mode) {
         return Err(FerryError::Apply(format!(
             "a {} record cannot arrive at a {} node; the bundle is refused, nothing stored",
