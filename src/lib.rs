@@ -8,6 +8,7 @@ pub mod ferry;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod intake;
+pub mod keys;
 pub mod notify;
 pub mod reports;
 pub mod retention;

@@ -11,10 +11,17 @@ macro_rules! out {
     ($($arg:tt)*) => {{
         use std::io::Write as _;
         if let Err(e) = writeln!(std::io::stdout(), $($arg)*) {
-            stdout_failed(e)
+            crate::stdout_failed(e)
         }
     }};
 }
+
+mod cli;
+
+use cli::{
+    accounts::*, audit::*, email::*, ferry::FerryAction, keys::*, policy::*, reports::*,
+    retention::*,
+};
 
 #[derive(Parser)]
 #[command(
@@ -91,215 +98,8 @@ enum Command {
     /// The ferry between an intake node and a police node (split zones).
     Ferry {
         #[command(subcommand)]
-        action: tipline::ferry::cli::FerryAction,
+        action: FerryAction,
     },
-}
-
-#[derive(Subcommand)]
-enum RetentionAction {
-    /// Apply the rules in force now.
-    Run {
-        /// Only show what would go.
-        #[arg(long)]
-        dry_run: bool,
-    },
-}
-
-#[derive(Subcommand)]
-enum ReportAction {
-    /// Count a report month (`TIPLINE_REPORT_DAY`, 28 by default: a month ends on the 27th)
-    /// for the county or one unit and write tipline-report-YYYY-MM.csv and .xlsx.
-    Monthly {
-        /// YYYY-MM
-        #[arg(long)]
-        month: String,
-        /// A unit code, for one unit's figures; the county's by default.
-        #[arg(long)]
-        unit: Option<String>,
-        /// Where to write the files.
-        #[arg(long, default_value = ".")]
-        out: std::path::PathBuf,
-        /// Also queue the county's report for TIPLINE_REPORT_MAIL_TO now (sent again if it
-        /// went before).
-        #[arg(long)]
-        mail: bool,
-    },
-}
-
-#[derive(Subcommand)]
-enum PolicyAction {
-    /// Print the document in force (or a given version) as TOML.
-    Show {
-        name: String,
-        #[arg(long)]
-        version: Option<i64>,
-    },
-    /// Check a TOML file and store it as the new version.
-    Set {
-        name: String,
-        file: std::path::PathBuf,
-    },
-}
-
-#[derive(Subcommand)]
-enum IndexAction {
-    /// Index every tip whose index is older than the current normalization rules, then exit.
-    /// The server does the same in the background; this is for operators who want it done now.
-    Run {
-        /// Re-index every tip, not only those behind the current rules.
-        #[arg(long)]
-        all: bool,
-    },
-}
-
-#[derive(Subcommand)]
-enum UnitAction {
-    List,
-    Add {
-        #[arg(long)]
-        code: String,
-        #[arg(long)]
-        name: String,
-        /// Comma-separated township codes (see GET /api/v1/meta); they move to this unit.
-        #[arg(long, value_delimiter = ',')]
-        townships: Vec<String>,
-    },
-}
-
-#[derive(Subcommand)]
-enum UserAction {
-    Add {
-        #[arg(long)]
-        username: String,
-        /// officer, supervisor, finance, admin or auditor
-        #[arg(long)]
-        role: String,
-        /// Unit code; a supervisor without a unit is county-wide.
-        #[arg(long)]
-        unit: Option<String>,
-        /// Read the initial password from this file instead of generating one.
-        #[arg(long)]
-        password_file: Option<std::path::PathBuf>,
-        /// With --password-file: the password is final, not an initial one (it need not be
-        /// changed at first login and does not expire). For automated set-ups and tests.
-        #[arg(long, requires = "password_file")]
-        keep_password: bool,
-    },
-    /// Give an account a new initial password (printed, or from --password-file): it must be
-    /// changed at the next login and expires unused after TIPLINE_INITIAL_PASSWORD_HOURS.
-    ResetPassword {
-        #[arg(long)]
-        username: String,
-        #[arg(long)]
-        password_file: Option<std::path::PathBuf>,
-    },
-    List,
-    Disable {
-        #[arg(long)]
-        username: String,
-    },
-}
-
-#[derive(Subcommand)]
-enum TokenAction {
-    Issue {
-        #[arg(long)]
-        username: String,
-        /// Hours the token is valid (at most 720).
-        #[arg(long, default_value_t = tipline::staff::auth::TOKEN_DEFAULT_HOURS)]
-        hours: i64,
-        /// What it may do: read, write, rewards, audit, admin (comma-separated), or all. The
-        /// user's role still limits it.
-        #[arg(long, default_value = "read")]
-        scope: String,
-    },
-    Revoke {
-        id: String,
-    },
-}
-
-#[derive(Subcommand)]
-enum AuditAction {
-    /// Check every entry's hash chain and signature; exit non-zero naming the first bad entry.
-    Verify {
-        /// SEQ:HASH from a monthly report mail (or any copy kept outside the database): the
-        /// entry SEQ must still have that hash. Repeatable.
-        #[arg(long)]
-        anchor: Vec<String>,
-        /// Check the signatures with this Ed25519 public key (hex, from `keys export-public`)
-        /// instead of the keys dir: an auditor needs only a copy of the database and this key.
-        #[arg(long)]
-        verifying_key: Option<String>,
-        /// An anchor file (`audit-anchors.log` from TIPLINE_AUDIT_ANCHOR_DIR, as kept on
-        /// another machine): every anchored entry must still be there with its hash, which
-        /// finds a cut tail; says how fresh the latest anchor is.
-        #[arg(long)]
-        anchors: Option<std::path::PathBuf>,
-    },
-    /// Append the audit head to the anchor file in TIPLINE_AUDIT_ANCHOR_DIR now (the server
-    /// does it every hour).
-    Anchor,
-}
-
-#[derive(Subcommand)]
-enum KeysAction {
-    /// Create the database (if needed) and a new set of keys, then exit.
-    Init {
-        /// Wrap the new private key files under the passphrase in this file.
-        #[arg(long)]
-        passphrase_file: Option<std::path::PathBuf>,
-    },
-    /// Print the public keys (office, relay, node) for an intake node in a split deployment,
-    /// and the audit verifying key for `audit verify --verifying-key`.
-    ExportPublic,
-    /// Make a new office (or relay) keypair and re-seal every data key to it; the old key is
-    /// kept for opening until `keys retire`. Run again to resume or finish a rotation.
-    Rotate {
-        #[arg(value_enum, default_value = "office")]
-        kind: KeyKind,
-        /// Epoch rows re-sealed per transaction.
-        #[arg(long, default_value_t = 500)]
-        batch: i64,
-    },
-    /// Destroy the old key of a finished rotation; refuses while any row still names it.
-    Retire {
-        #[arg(value_enum, default_value = "office")]
-        kind: KeyKind,
-    },
-    /// Wrap every plain private key file under the passphrase in this file.
-    Protect {
-        #[arg(long)]
-        passphrase_file: std::path::PathBuf,
-    },
-    /// Bind the routing (unit, county-only, category, township) of tips stored before the
-    /// binding existed, as their columns read now. Run once after upgrading, once the routing
-    /// has been checked: until then the staff views treat those tips as re-routed. Audited.
-    BindRouting,
-    /// Split a complete keys dir (TIPLINE_KEYS_DIR, or --from) into the intake zone's and the
-    /// police zone's key sets (issue 18; docs/operator-guide.md section 12).
-    Split {
-        #[arg(long)]
-        from: Option<std::path::PathBuf>,
-        #[arg(long)]
-        intake: std::path::PathBuf,
-        #[arg(long)]
-        police: std::path::PathBuf,
-    },
-}
-
-#[derive(Clone, Copy, clap::ValueEnum)]
-enum KeyKind {
-    Office,
-    Relay,
-}
-
-impl KeyKind {
-    fn name(self) -> &'static str {
-        match self {
-            KeyKind::Office => tipline::crypto::keyring::OFFICE,
-            KeyKind::Relay => tipline::crypto::keyring::RELAY,
-        }
-    }
 }
 
 fn init_logging() {
@@ -345,24 +145,6 @@ fn run(cli: Cli) -> Result<(), String> {
             tipline::server::prepare(&config).map_err(|e| e.to_string())?;
             Ok(())
         }
-        Command::Keys {
-            action:
-                KeysAction::Split {
-                    from,
-                    intake,
-                    police,
-                },
-        } => {
-            out!(
-                "{}",
-                tipline::ferry::cli::split_keys(&config, from, intake, police)?
-            );
-            Ok(())
-        }
-        Command::Ferry { action } => {
-            out!("{}", tipline::ferry::cli::run(&config, action)?);
-            Ok(())
-        }
         Command::Index {
             action: IndexAction::Run { all },
         } => {
@@ -394,6 +176,21 @@ fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
         Command::Keys {
+            action:
+                KeysAction::Split {
+                    from,
+                    intake,
+                    police,
+                },
+        } => {
+            out!("{}", cli::ferry::split_keys(&config, from, intake, police)?);
+            Ok(())
+        }
+        Command::Ferry { action } => {
+            out!("{}", cli::ferry::run(&config, action)?);
+            Ok(())
+        }
+        Command::Keys {
             action: KeysAction::BindRouting,
         } => {
             let (target, keys) = tipline::server::prepare(&config).map_err(|e| e.to_string())?;
@@ -412,7 +209,7 @@ fn run(cli: Cli) -> Result<(), String> {
         } => {
             let (target, _) = tipline::server::prepare(&config).map_err(|e| e.to_string())?;
             let mut conn = target.connect().map_err(|e| e.to_string())?;
-            let r = tipline::db::keys::rotate(
+            let r = tipline::keys::rotate(
                 &mut conn,
                 &config.keys_dir,
                 config.keys_passphrase_file.as_deref(),
@@ -447,7 +244,7 @@ fn run(cli: Cli) -> Result<(), String> {
         } => {
             let (target, _) = tipline::server::prepare(&config).map_err(|e| e.to_string())?;
             let mut conn = target.connect().map_err(|e| e.to_string())?;
-            let old = tipline::db::keys::retire(
+            let old = tipline::keys::retire(
                 &mut conn,
                 &config.keys_dir,
                 config.keys_passphrase_file.as_deref(),
@@ -792,133 +589,6 @@ fn stdout_failed(e: std::io::Error) -> ! {
     std::process::exit(1)
 }
 
-/// The password for `user add` or `user reset-password`: from the file, or generated (true).
-fn initial_password(
-    file: Option<&std::path::Path>,
-) -> Result<(zeroize::Zeroizing<String>, bool), String> {
-    match file {
-        Some(p) => {
-            let text = std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()))?;
-            Ok((
-                zeroize::Zeroizing::new(text.trim_end_matches(['\n', '\r']).to_string()),
-                false,
-            ))
-        }
-        None => Ok((
-            tipline::staff::accounts::generate_password().map_err(|e| e.to_string())?,
-            true,
-        )),
-    }
-}
-
-fn parse_verifying_key(text: &str) -> Result<ed25519_dalek::VerifyingKey, String> {
-    let bytes: [u8; 32] = hex::decode(text.trim())
-        .ok()
-        .and_then(|b| b.try_into().ok())
-        .ok_or("--verifying-key must be 64 hex digits (from `tipline keys export-public`)")?;
-    ed25519_dalek::VerifyingKey::from_bytes(&bytes)
-        .map_err(|_| "--verifying-key is not an Ed25519 public key".to_string())
-}
-
-/// `ingest-email` has its own exit codes and is handled before `run`.
-fn unreachable_ingest() -> Result<(), String> {
-    Err("ingest-email is handled separately".into())
-}
-
-/// sysexits.h: what a mail server's pipe transport understands.
-const EX_DATAERR: u8 = 65;
-const EX_TEMPFAIL: u8 = 75;
-
-/// `tipline ingest-email`: reads one message from standard input and stores it. Prints only
-/// the outcome and the class of a failure: the mail server may log it or put it in a bounce.
-fn ingest_email() -> ExitCode {
-    // Logs go to standard error, so standard output holds just the outcome.
-    let filter = tracing_subscriber::EnvFilter::try_from_env("TIPLINE_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_target(false)
-        .with_ansi(false)
-        .with_writer(std::io::stderr)
-        .init();
-    let temp = |why: String| {
-        eprintln!("tipline: temporary failure, nothing stored; try again later: {why}");
-        ExitCode::from(EX_TEMPFAIL)
-    };
-    let config = match Config::load() {
-        Ok(c) => c,
-        Err(e) => return temp(e.to_string()),
-    };
-    // Read one byte more than the cap, so an oversized message is recognised without reading
-    // all of it into memory.
-    let mut raw = Vec::new();
-    {
-        use std::io::Read;
-        let cap = config.max_email_bytes as u64 + 1;
-        if let Err(e) = std::io::stdin().lock().take(cap).read_to_end(&mut raw) {
-            return temp(format!("reading standard input: {e}"));
-        }
-    }
-    let (target, keys) = match tipline::server::prepare(&config) {
-        Ok(x) => x,
-        Err(e) => return temp(e.to_string()),
-    };
-    let rt = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => return temp(e.to_string()),
-    };
-    let outcome = rt.block_on(async {
-        let pool = tipline::db::pool(&target, 2).map_err(|e| e.to_string())?;
-        let store = match target.backend {
-            tipline::db::Backend::Sqlite => {
-                tipline::intake::writer::TipStore::sqlite(&target).map_err(|e| e.to_string())?
-            }
-            tipline::db::Backend::Postgres => {
-                tipline::intake::writer::TipStore::pooled(pool.clone())
-            }
-        };
-        let intake = tipline::intake::Intake {
-            sealer: std::sync::Arc::new(tipline::crypto::seal::Sealer::new(
-                keys.node.clone(),
-                std::time::Duration::from_secs(config.epoch_seconds.max(1)),
-                10_000,
-            )),
-            keys,
-            store,
-        };
-        let desk = tipline::intake::email::MailDesk {
-            intake: &intake,
-            pool: &pool,
-            config: &config,
-        };
-        Ok::<_, String>(tipline::intake::email::ingest(&desk, raw).await)
-    });
-    use tipline::intake::email::{IngestError, Stored};
-    match outcome {
-        Err(e) => temp(e),
-        Ok(Ok(stored)) => {
-            out!(
-                "tipline: {}",
-                match stored {
-                    Stored::NewTip => "stored as a new tip; the sender gets a receipt by mail",
-                    Stored::Joined => "added to the sender's existing tip",
-                    Stored::Repeat => "already stored earlier; nothing new",
-                }
-            );
-            ExitCode::SUCCESS
-        }
-        Ok(Err(IngestError::Refused(why))) => {
-            tracing::warn!(reason = why.code(), "mail refused");
-            eprintln!("tipline: mail refused: {why}");
-            ExitCode::from(EX_DATAERR)
-        }
-        Ok(Err(e @ IngestError::Temporary(_))) => temp(e.to_string()),
-    }
-}
-
 fn main() -> ExitCode {
     let cli = Cli::parse();
     if matches!(cli.command, Some(Command::IngestEmail)) {
@@ -931,128 +601,4 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-/// `tipline report monthly`: the files, and the mail on request.
-fn report_monthly(
-    config: &tipline::config::Config,
-    month: &str,
-    unit: Option<&str>,
-    out: &std::path::Path,
-    mail: bool,
-) -> Result<(), String> {
-    use tipline::reports::{self, Scope, export, mailer, period::Period};
-    let period = Period::parse(month, config.report_day).map_err(|e| e.to_string())?;
-    let (target, keys) = tipline::server::prepare(config).map_err(|e| e.to_string())?;
-    let mut conn = target.connect().map_err(|e| e.to_string())?;
-    let scope = Scope::County.narrowed(unit).map_err(|e| e.to_string())?;
-    let report = reports::monthly(&mut conn, &scope, &period, config.report_day)
-        .map_err(|e| e.to_string())?;
-    let signer = keys.audit_signer();
-    let object = format!("report:{}", period.label());
-    let head = reports::record(&mut conn, &signer, "cli", "report.export", &object)
-        .map_err(|e| e.to_string())?;
-    let scope_name = export::scope_label(&scope, unit);
-    let xlsx = export::xlsx(&report, &scope_name, &head).map_err(|e| e.to_string())?;
-    let base = match unit {
-        None => format!("tipline-report-{}", period.label()),
-        Some(u) => format!("tipline-report-{}-{u}", period.label()),
-    };
-    let csv_path = out.join(format!("{base}.csv"));
-    let xlsx_path = out.join(format!("{base}.xlsx"));
-    std::fs::write(&csv_path, export::csv(&report))
-        .map_err(|e| format!("{}: {e}", csv_path.display()))?;
-    std::fs::write(&xlsx_path, xlsx).map_err(|e| format!("{}: {e}", xlsx_path.display()))?;
-    let t = report.figures.total();
-    out!(
-        "report {} ({} to {}){}: {} received, {} verified, {} unfounded, {} duplicates, {} rewards approved, {} paid",
-        period.label(),
-        period.first_day(),
-        period.last_day(),
-        if report.partial {
-            ", month still running"
-        } else {
-            ""
-        },
-        t.received,
-        t.verified,
-        t.unfounded,
-        t.duplicate,
-        t.rewards_approved,
-        t.rewards_paid
-    );
-    out!("wrote {} and {}", csv_path.display(), xlsx_path.display());
-    out!("audit head {}:{}", head.seq, hex::encode(&head.hash));
-    if mail {
-        if config.report_mail_to.is_empty() {
-            return Err("--mail needs TIPLINE_REPORT_MAIL_TO".into());
-        }
-        let sealer = tipline::crypto::seal::Sealer::new(
-            keys.node.clone(),
-            std::time::Duration::from_secs(config.epoch_seconds.max(1)),
-            10_000,
-        );
-        let office = tipline::rewards::Office {
-            signer: &signer,
-            sealer: &sealer,
-            keys: &keys,
-            opener: None,
-        };
-        let m = mailer::Mailing {
-            office: &office,
-            to: &config.report_mail_to,
-            report_day: config.report_day,
-            public_url: &config.public_url,
-        };
-        let head = mailer::send(&mut conn, &m, &period, true).map_err(|e| e.to_string())?;
-        out!(
-            "queued for {} (a running server delivers it); the mail carries audit head {}:{}",
-            config.report_mail_to.join(", "),
-            head.seq,
-            hex::encode(&head.hash)
-        );
-    }
-    Ok(())
-}
-
-/// `tipline retention run [--dry-run]`.
-fn retention_run(config: &tipline::config::Config, dry_run: bool) -> Result<(), String> {
-    use tipline::retention;
-    let (target, keys) = tipline::server::prepare(config).map_err(|e| e.to_string())?;
-    let mut conn = target.connect().map_err(|e| e.to_string())?;
-    let rules = retention::rules(&mut conn).map_err(|e| e.to_string())?;
-    let plan =
-        retention::plan(&mut conn, &rules, tipline::db::now_unix()).map_err(|e| e.to_string())?;
-    out!(
-        "{}: {} contact envelopes, {} closed tips with their attachments, messages and notes",
-        if dry_run {
-            "would purge or delete"
-        } else {
-            "purging and deleting"
-        },
-        plan.contacts.len(),
-        plan.tips.len(),
-    );
-    out!("category\tcontacts\tunfounded\tout_of_scope");
-    for (cat, (c, u, o)) in &plan.by_category {
-        out!("{cat}\t{c}\t{u}\t{o}");
-    }
-    if plan.kept_with_reward > 0 {
-        out!(
-            "kept: {} tips that the rules would delete but that have a reward",
-            plan.kept_with_reward
-        );
-    }
-    if dry_run {
-        out!("dry run: nothing was changed");
-        return Ok(());
-    }
-    let done = retention::run(&mut conn, &keys.audit_signer(), &plan).map_err(|e| e.to_string())?;
-    out!(
-        "done: {} contact envelopes purged, {} tips deleted with {} attachments; database compacted",
-        done.contacts,
-        done.tips,
-        done.attachments
-    );
-    Ok(())
 }

@@ -2,10 +2,10 @@
 
 use crate::config::Config;
 use crate::crypto::seal::Sealer;
-use crate::db::keys::{KeyCheckError, KeyOutcome, load_or_init};
 use crate::db::{self, Backend, DbError, DbTarget};
 use crate::intake::writer::TipStore;
 use crate::intake::{Intake, store};
+use crate::keys::{KeyCheckError, KeyOutcome, load_or_init};
 use crate::web::{
     self, AppState, Metrics, access, captcha::CaptchaService, headers, ratelimit::RateLimiter,
 };
@@ -173,7 +173,7 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
             Box::new(move |kind, key_id| {
                 target
                     .connect()
-                    .and_then(|mut c| db::keys::is_recorded(&mut c, kind, key_id))
+                    .and_then(|mut c| crate::keys::is_recorded(&mut c, kind, key_id))
                     .unwrap_or(false)
             })
         }),
@@ -389,7 +389,7 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
                 let st = st.clone();
                 let _ = aw::block(move || {
                     let mut c = st.pool.get().ok()?;
-                    if let Err(e) = crate::ferry::cli::pass(&mut c, &st.config, &st.intake.keys) {
+                    if let Err(e) = crate::ferry::pass::pass(&mut c, &st.config, &st.intake.keys) {
                         tracing::error!(error = %e, "ferry pass failed");
                     }
                     Some(())

@@ -6,96 +6,18 @@
 //! - [`records`]: what crosses, as rows, and how each record is applied.
 //! - [`export`]: the next bundle from what this node has not sent yet.
 //! - [`import`]: checks (signature, sender, sequence, previous hash) and one transaction.
-//! - [`cli`]: `tipline ferry ...` and the pass `serve` runs.
+//! - [`pass`]: the pass `serve` runs, the one-way clean-up and the gauges (the commands are
+//!   in the binary's `cli/ferry.rs`).
 
-pub mod cli;
 pub mod export;
 pub mod format;
+pub mod hex;
 pub mod import;
+pub mod pass;
 pub mod records;
 
-use crate::config::ConfigError;
+pub use crate::config::{Mode, SplitConfig};
 use std::path::PathBuf;
-
-/// Which routes a node serves (`TIPLINE_MODE`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Mode {
-    /// Everything on one node (today's deployment; the default).
-    #[default]
-    Single,
-    /// Internet side: public form, API, SMS webhook, mail intake, status, messages, rekey.
-    Intake,
-    /// Intranet side: staff pages and the staff API.
-    Police,
-}
-
-impl Mode {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Mode::Single => "single",
-            Mode::Intake => "intake",
-            Mode::Police => "police",
-        }
-    }
-}
-
-/// Split-zone settings.
-#[derive(Debug, Clone, Default)]
-pub struct SplitConfig {
-    pub mode: Mode,
-    /// Where this node writes bundles for the other zone (`TIPLINE_FERRY_OUTBOX`).
-    pub outbox: Option<PathBuf>,
-    /// Where bundles from the other zone arrive (`TIPLINE_FERRY_INBOX`).
-    pub inbox: Option<PathBuf>,
-    /// Seconds between the ferry passes of `serve` (`TIPLINE_FERRY_SECONDS`, 60; 0: off, for
-    /// a timer running `tipline ferry export` / `import`).
-    pub every_seconds: u64,
-    /// Without a return channel (`TIPLINE_FERRY_ONE_WAY=on`), the intake node deletes a tip's
-    /// sealed content this many days after sending it (`TIPLINE_FERRY_KEEP_DAYS`, 30).
-    pub keep_days: i64,
-    pub one_way: bool,
-}
-
-impl SplitConfig {
-    pub fn from_env() -> Result<Self, ConfigError> {
-        use crate::config::env;
-        let mode = match env("TIPLINE_MODE").as_deref() {
-            None | Some("single") => Mode::Single,
-            Some("intake") => Mode::Intake,
-            Some("police") => Mode::Police,
-            Some(_) => {
-                return Err(ConfigError::Invalid {
-                    name: "TIPLINE_MODE",
-                    why: "expected single, intake or police".into(),
-                });
-            }
-        };
-        let num = |name: &'static str, default: usize| -> Result<usize, ConfigError> {
-            env(name)
-                .map(|v| crate::config::parse_usize(name, &v))
-                .transpose()
-                .map(|v| v.unwrap_or(default))
-        };
-        let one_way = match env("TIPLINE_FERRY_ONE_WAY").as_deref() {
-            None | Some("off") => false,
-            Some("on") => true,
-            Some(_) => {
-                return Err(ConfigError::Invalid {
-                    name: "TIPLINE_FERRY_ONE_WAY",
-                    why: "expected on or off".into(),
-                });
-            }
-        };
-        Ok(Self {
-            mode,
-            outbox: env("TIPLINE_FERRY_OUTBOX").map(PathBuf::from),
-            inbox: env("TIPLINE_FERRY_INBOX").map(PathBuf::from),
-            every_seconds: num("TIPLINE_FERRY_SECONDS", 60)? as u64,
-            keep_days: num("TIPLINE_FERRY_KEEP_DAYS", 30)?.clamp(1, 3650) as i64,
-            one_way,
-        })
-    }
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum FerryError {

@@ -10,7 +10,7 @@
 //! Nothing here is in the clear beyond what both databases keep in the clear.
 
 use super::FerryError;
-use super::format::{hexbytes, hexopt};
+use super::hex::{bytes as hexbytes, opt as hexopt};
 use crate::db::DbConn;
 use crate::db::schema::{
     attachment_chunks, attachments, ferry_sent, ferry_streams, messages, sealed_keys, tips,

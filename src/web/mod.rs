@@ -4,20 +4,13 @@ pub mod access;
 pub mod api;
 pub mod captcha;
 pub mod errors;
-pub mod evidence;
 pub mod headers;
-pub mod link_api;
 pub mod pages;
-pub mod payout_pages;
 pub mod ratelimit;
-pub mod reports;
-pub mod reward_api;
 pub mod reward_form;
-pub mod reward_pages;
 pub mod reward_text;
 pub mod sms;
-pub mod staff_api;
-pub mod staff_pages;
+pub mod staff;
 pub mod submission;
 
 use crate::config::Config;
@@ -407,11 +400,7 @@ pub fn configure_for(mode: crate::ferry::Mode) -> impl Fn(&mut web::ServiceConfi
         cfg.service(resource("/static/style.css", "GET").route(web::get().to(pages::stylesheet)))
             .service(resource("/openapi.json", "GET").route(web::get().to(api::openapi)));
         if staff {
-            cfg.service(
-                web::scope("/staff")
-                    .configure(staff_pages::configure)
-                    .configure(evidence::configure_pages),
-            );
+            cfg.service(web::scope("/staff").configure(staff::configure_pages));
         }
         let mut v1 = web::scope("/api/v1")
             .service(resource("/meta", "GET").route(web::get().to(api::meta)))
@@ -426,11 +415,7 @@ pub fn configure_for(mode: crate::ferry::Mode) -> impl Fn(&mut web::ServiceConfi
                 .service(resource("/sms/inbound", "POST").route(web::post().to(sms::inbound)));
         }
         if staff {
-            v1 = v1.service(
-                web::scope("/staff")
-                    .configure(staff_api::configure)
-                    .configure(evidence::configure_api),
-            );
+            v1 = v1.service(web::scope("/staff").configure(staff::configure_api));
         }
         cfg.service(v1).default_service(web::to(pages::not_found));
     }
@@ -474,7 +459,7 @@ tipline_image_decodes_in_use {decoding}
         let st = state.clone();
         web::block(move || {
             let mut c = st.pool.get().ok()?;
-            crate::ferry::cli::status(&mut c, &st.config)
+            crate::ferry::pass::status(&mut c, &st.config)
                 .ok()
                 .map(|s| s.render())
         })
