@@ -77,6 +77,8 @@ pub struct Config {
     pub max_email_bytes: usize,
     /// The mailbox the server polls for emailed tips; `None` when `TIPLINE_IMAP_URL` is unset.
     pub imap: Option<ImapConfig>,
+    /// Split zones (issue 18): which routes this node serves and which ferry it runs.
+    pub split: SplitConfig,
 }
 
 /// Where emailed tips are fetched from (`TIPLINE_IMAP_*`).
@@ -333,7 +335,7 @@ impl OfficeContact {
     }
 }
 
-fn env(name: &str) -> Option<String> {
+pub(crate) fn env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())
 }
 
@@ -386,7 +388,7 @@ fn parse_rate(v: &str) -> Result<RateLimit, ConfigError> {
         })
 }
 
-fn parse_usize(name: &'static str, v: &str) -> Result<usize, ConfigError> {
+pub(crate) fn parse_usize(name: &'static str, v: &str) -> Result<usize, ConfigError> {
     v.parse().map_err(|_| ConfigError::Invalid {
         name,
         why: "expected a whole number".into(),
@@ -549,6 +551,7 @@ impl Config {
                 .unwrap_or_else(|| "tipline@localhost".into()),
             sms: SmsConfig::load(f.sms.unwrap_or_default())?,
             office: OfficeContact::load(f.office.unwrap_or_default()),
+            split: SplitConfig::from_env()?,
         })
     }
 
@@ -742,5 +745,84 @@ impl SmsConfig {
             .iter()
             .find(|(k, _)| k == template)
             .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Which routes a node serves (`TIPLINE_MODE`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Mode {
+    /// Everything on one node (today's deployment; the default).
+    #[default]
+    Single,
+    /// Internet side: public form, API, SMS webhook, mail intake, status, messages, rekey.
+    Intake,
+    /// Intranet side: staff pages and the staff API.
+    Police,
+}
+
+impl Mode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Single => "single",
+            Mode::Intake => "intake",
+            Mode::Police => "police",
+        }
+    }
+}
+
+/// Split-zone settings.
+#[derive(Debug, Clone, Default)]
+pub struct SplitConfig {
+    pub mode: Mode,
+    /// Where this node writes bundles for the other zone (`TIPLINE_FERRY_OUTBOX`).
+    pub outbox: Option<PathBuf>,
+    /// Where bundles from the other zone arrive (`TIPLINE_FERRY_INBOX`).
+    pub inbox: Option<PathBuf>,
+    /// Seconds between the ferry passes of `serve` (`TIPLINE_FERRY_SECONDS`, 60; 0: off, for
+    /// a timer running `tipline ferry export` / `import`).
+    pub every_seconds: u64,
+    /// Without a return channel (`TIPLINE_FERRY_ONE_WAY=on`), the intake node deletes a tip's
+    /// sealed content this many days after sending it (`TIPLINE_FERRY_KEEP_DAYS`, 30).
+    pub keep_days: i64,
+    pub one_way: bool,
+}
+
+impl SplitConfig {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let mode = match env("TIPLINE_MODE").as_deref() {
+            None | Some("single") => Mode::Single,
+            Some("intake") => Mode::Intake,
+            Some("police") => Mode::Police,
+            Some(_) => {
+                return Err(ConfigError::Invalid {
+                    name: "TIPLINE_MODE",
+                    why: "expected single, intake or police".into(),
+                });
+            }
+        };
+        let num = |name: &'static str, default: usize| -> Result<usize, ConfigError> {
+            env(name)
+                .map(|v| parse_usize(name, &v))
+                .transpose()
+                .map(|v| v.unwrap_or(default))
+        };
+        let one_way = match env("TIPLINE_FERRY_ONE_WAY").as_deref() {
+            None | Some("off") => false,
+            Some("on") => true,
+            Some(_) => {
+                return Err(ConfigError::Invalid {
+                    name: "TIPLINE_FERRY_ONE_WAY",
+                    why: "expected on or off".into(),
+                });
+            }
+        };
+        Ok(Self {
+            mode,
+            outbox: env("TIPLINE_FERRY_OUTBOX").map(PathBuf::from),
+            inbox: env("TIPLINE_FERRY_INBOX").map(PathBuf::from),
+            every_seconds: num("TIPLINE_FERRY_SECONDS", 60)? as u64,
+            keep_days: num("TIPLINE_FERRY_KEEP_DAYS", 30)?.clamp(1, 3650) as i64,
+            one_way,
+        })
     }
 }

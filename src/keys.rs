@@ -129,6 +129,7 @@ pub fn load_or_init(
     let ring = Keyring::load_with(dir, read_passphrase(passphrase_file)?)?;
     let found = ring.fingerprints();
     let known = record_rotations(conn, &ring, known)?;
+    let known = record_split(conn, &ring, known)?;
     for (purpose, expected) in &known {
         let have = found
             .iter()
@@ -179,6 +180,36 @@ fn record_rotations(
         }
     }
     recorded(conn)
+}
+
+/// A keys dir split from the complete dir this database was made with (issue 18, `tipline
+/// keys split`): the pepper fingerprint changes to the zone's, which the split recorded. The
+/// other fingerprints (office, relay, node) are still checked as they are.
+fn record_split(
+    conn: &mut DbConn,
+    ring: &Keyring,
+    known: Vec<(String, String)>,
+) -> Result<Vec<(String, String)>, DbError> {
+    use crate::crypto::keyring::PEPPERS;
+    let expected = known.iter().find(|(p, _)| p == PEPPERS).map(|(_, f)| f);
+    let Some(now) = ring
+        .fingerprints()
+        .into_iter()
+        .find(|(p, _)| p == PEPPERS)
+        .map(|(_, f)| f)
+    else {
+        return Ok(known);
+    };
+    if let (Some(expected), Some(from)) = (expected, ring.split_from.as_ref())
+        && expected == from
+        && *expected != now
+    {
+        diesel::update(keyring::table.filter(keyring::purpose.eq(PEPPERS)))
+            .set(keyring::fingerprint.eq(&now))
+            .execute(conn)?;
+        return recorded(conn);
+    }
+    Ok(known)
 }
 
 /// Whether `key_id` is the recorded current key of `kind` (a serving node follows a rotation

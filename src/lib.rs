@@ -4,6 +4,7 @@ pub mod audit;
 pub mod config;
 pub mod crypto;
 pub mod db;
+pub mod ferry;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod intake;

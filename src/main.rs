@@ -18,7 +18,10 @@ macro_rules! out {
 
 mod cli;
 
-use cli::{accounts::*, audit::*, email::*, keys::*, policy::*, reports::*, retention::*};
+use cli::{
+    accounts::*, audit::*, email::*, ferry::FerryAction, keys::*, policy::*, reports::*,
+    retention::*,
+};
 
 #[derive(Parser)]
 #[command(
@@ -91,6 +94,11 @@ enum Command {
     Policy {
         #[command(subcommand)]
         action: PolicyAction,
+    },
+    /// The ferry between an intake node and a police node (split zones).
+    Ferry {
+        #[command(subcommand)]
+        action: FerryAction,
     },
 }
 
@@ -165,6 +173,21 @@ fn run(cli: Cli) -> Result<(), String> {
                 total += n;
             }
             out!("indexed {total} tips");
+            Ok(())
+        }
+        Command::Keys {
+            action:
+                KeysAction::Split {
+                    from,
+                    intake,
+                    police,
+                },
+        } => {
+            out!("{}", cli::ferry::split_keys(&config, from, intake, police)?);
+            Ok(())
+        }
+        Command::Ferry { action } => {
+            out!("{}", cli::ferry::run(&config, action)?);
             Ok(())
         }
         Command::Keys {

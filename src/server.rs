@@ -28,6 +28,8 @@ pub enum StartError {
     Random,
     #[error("{0}")]
     Transport(String),
+    #[error("{0}")]
+    Zone(String),
 }
 
 /// Connects, migrates, seeds the units and loads (or, on first start, creates) the keys.
@@ -71,7 +73,53 @@ pub fn prepare(
         }
         KeyOutcome::Matched(k) => k,
     };
+    check_zone(config, &keys)?;
     Ok((target, Arc::new(keys)))
+}
+
+/// A node serves only the zone its keys dir was split for (issue 18): an intake node that
+/// found `office.key` or the police peppers would defeat the split.
+fn check_zone(config: &Config, keys: &crate::crypto::keyring::Keyring) -> Result<(), StartError> {
+    use crate::crypto::keyring::Zone;
+    use crate::ferry::Mode;
+    let mode = config.split.mode;
+    let ok = match mode {
+        Mode::Single => keys.zone == Zone::Single,
+        Mode::Intake => keys.zone == Zone::Intake && keys.office_opener().is_none(),
+        Mode::Police => keys.zone == Zone::Police,
+    };
+    if ok {
+        return Ok(());
+    }
+    Err(StartError::Zone(format!(
+        "TIPLINE_MODE is {} but the keys dir {} is for the {} zone{}. Split a complete keys dir \
+         with `tipline keys split` and give each node its own part (docs/operator-guide.md \
+         section 12).",
+        mode.as_str(),
+        config.keys_dir.display(),
+        keys.zone.as_str(),
+        if mode == Mode::Intake && keys.office_opener().is_some() {
+            " and holds office.key, which must never be at the intake node"
+        } else {
+            ""
+        }
+    )))
+}
+
+/// The HPKE public keys of the other zone's nodes this node trusts (a police node opens the
+/// epochs its intake nodes sealed; an intake node opens the reply rows its police node sealed).
+fn trusted_senders(target: &DbTarget) -> Result<Vec<crate::crypto::seal::KemPublic>, StartError> {
+    use crate::db::schema::ferry_nodes;
+    use diesel::prelude::*;
+    let mut c = target.connect()?;
+    let rows: Vec<Vec<u8>> = ferry_nodes::table
+        .select(ferry_nodes::kem_public)
+        .load(&mut c)
+        .map_err(DbError::from)?;
+    Ok(rows
+        .iter()
+        .filter_map(|b| crate::crypto::seal::kem_public_from_bytes(b).ok())
+        .collect())
 }
 
 pub async fn serve(config: Config) -> Result<(), StartError> {
@@ -130,7 +178,14 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
             })
         }),
     );
-    let opener = keys.office_opener();
+    let opener = match config.split.mode {
+        crate::ferry::Mode::Single => keys.office_opener(),
+        _ => {
+            let peers = trusted_senders(&target)?;
+            keys.set_peers(peers.clone());
+            keys.office_opener_trusting(peers)
+        }
+    };
     let staff = web::StaffKeys {
         signer: keys.audit_signer(),
         blind: opener
@@ -323,6 +378,34 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
         }
     });
 
+    // The ferry (split zones): import what arrived, export what waits.
+    if config.split.mode != crate::ferry::Mode::Single && config.split.every_seconds > 0 {
+        let st = state.clone();
+        let every = config.split.every_seconds;
+        actix_web::rt::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(every));
+            loop {
+                tick.tick().await;
+                let st = st.clone();
+                let _ = aw::block(move || {
+                    let mut c = st.pool.get().ok()?;
+                    if let Err(e) = crate::ferry::pass::pass(&mut c, &st.config, &st.intake.keys) {
+                        tracing::error!(error = %e, "ferry pass failed");
+                    }
+                    Some(())
+                })
+                .await;
+            }
+        });
+    }
+    if config.split.mode != crate::ferry::Mode::Single {
+        println!(
+            "split zones: this node is the {} node",
+            config.split.mode.as_str()
+        );
+    }
+
+    let mode = config.split.mode;
     let https = config.public_url.starts_with("https://");
     let app_state = state.clone();
     let server = HttpServer::new(move || {
@@ -345,7 +428,7 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
                     Ok(res)
                 }
             })
-            .configure(web::configure)
+            .configure(web::configure_for(mode))
     })
     .workers(workers)
     .bind(&config.listen)

@@ -47,6 +47,16 @@ pub(crate) enum KeysAction {
     /// binding existed, as their columns read now. Run once after upgrading, once the routing
     /// has been checked: until then the staff views treat those tips as re-routed. Audited.
     BindRouting,
+    /// Split a complete keys dir (TIPLINE_KEYS_DIR, or --from) into the intake zone's and the
+    /// police zone's key sets (issue 18; docs/operator-guide.md section 12).
+    Split {
+        #[arg(long)]
+        from: Option<std::path::PathBuf>,
+        #[arg(long)]
+        intake: std::path::PathBuf,
+        #[arg(long)]
+        police: std::path::PathBuf,
+    },
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]

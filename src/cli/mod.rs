@@ -4,6 +4,7 @@
 pub(crate) mod accounts;
 pub(crate) mod audit;
 pub(crate) mod email;
+pub(crate) mod ferry;
 pub(crate) mod keys;
 pub(crate) mod policy;
 pub(crate) mod reports;

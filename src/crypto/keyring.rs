@@ -182,6 +182,55 @@ struct PepperFile {
     idempotency: String,
 }
 
+/// A zone's share of the peppers (issue 18): `peppers.intake.key` or `peppers.police.key`.
+/// Fields a zone does not hold are absent from its file.
+#[derive(Serialize, Deserialize)]
+struct ZonePepperFile {
+    zone: String,
+    receipt: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    reply: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    claim: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    alias: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    blind_index: Option<String>,
+    token: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    idempotency: Option<String>,
+    /// The pepper fingerprint of the complete dir this one was split from (public): a police
+    /// node started on the single-zone database of that dir records its own fingerprint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    split_from: Option<String>,
+}
+
+/// Which zone a keys dir serves: `peppers.key` (all peppers) is a single-zone dir; a split dir
+/// holds `peppers.intake.key` or `peppers.police.key`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Zone {
+    Single,
+    Intake,
+    Police,
+}
+
+impl Zone {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Zone::Single => "single",
+            Zone::Intake => "intake",
+            Zone::Police => "police",
+        }
+    }
+
+    fn pepper_file(self) -> String {
+        match self {
+            Zone::Single => format!("{PEPPERS}.key"),
+            z => format!("{PEPPERS}.{}.key", z.as_str()),
+        }
+    }
+}
+
 /// Secrets used for keyed hashes. They cannot be rotated (a new pepper orphans every stored
 /// hash), so they must be backed up with the private keys.
 pub struct Peppers {
@@ -208,6 +257,14 @@ pub struct Keyring {
     pub node: NodeIdentity,
     pub node_signing: Secret32,
     pub peppers: Peppers,
+    /// The zone this keys dir serves. A split zone's peppers it does not hold are random
+    /// values made at load and never stored: a hash under one matches nothing.
+    pub zone: Zone,
+    /// For a split dir: the pepper fingerprint of the complete dir it came from.
+    pub split_from: Option<String>,
+    /// Node keys of the other zone this node trusts as senders of sealed keys (a police
+    /// node's replies sealed to a reporter's reply key, issue 18), from `ferry_nodes`.
+    peers: std::sync::RwLock<Vec<super::seal::KemPublic>>,
     /// Kept so openers can pick up keys a rotation adds while this node serves.
     passphrase: Option<Arc<Passphrase>>,
     /// Old keys still held, by kind: (kind, key id).
@@ -357,6 +414,9 @@ impl Keyring {
         [OFFICE, RELAY, NODE, PEPPERS]
             .iter()
             .any(|k| dir.join(format!("{k}.key")).exists() || dir.join(format!("{k}.pub")).exists())
+            || [Zone::Intake, Zone::Police]
+                .iter()
+                .any(|z| dir.join(z.pepper_file()).exists())
     }
 
     /// Creates a complete new set of keys in `dir`.
@@ -572,19 +632,7 @@ impl Keyring {
             &node_path,
         )?);
 
-        let pepper_path = dir.join(format!("{PEPPERS}.key"));
-        let p: PepperFile = serde_json::from_str(&read_private(&pepper_path, pp)?)
-            .map_err(|_| KeyError::Malformed(pepper_path.clone()))?;
-        let s = |v: &str| unhex32(v, &pepper_path).map(Secret32::from_bytes);
-        let peppers = Peppers {
-            receipt: s(&p.receipt)?,
-            reply: s(&p.reply)?,
-            claim: s(&p.claim)?,
-            alias: s(&p.alias)?,
-            blind_index: s(&p.blind_index)?,
-            token: s(&p.token)?,
-            idempotency: s(&p.idempotency)?,
-        };
+        let (zone, peppers, split_from) = Self::load_peppers(dir, pp)?;
         Ok(Self {
             dir: dir.to_path_buf(),
             office,
@@ -598,6 +646,9 @@ impl Keyring {
             },
             node_signing,
             peppers,
+            zone,
+            split_from,
+            peers: Default::default(),
             passphrase: pass,
             old,
         })
@@ -620,7 +671,20 @@ impl Keyring {
             .map(|s| &s.expose()[..])
             .collect();
             // A keyed hash of a constant under a hash of all peppers: identifies, reveals nothing.
-            let all = Secret32::from_bytes(sha256(&parts.concat()));
+            // A split zone counts only the peppers it holds (the others are made at load).
+            let all = match self.zone {
+                Zone::Single => Secret32::from_bytes(sha256(&parts.concat())),
+                z => {
+                    let held = Self::held(z);
+                    let mut bytes = z.as_str().as_bytes().to_vec();
+                    for (part, name) in parts.iter().zip(PEPPER_NAMES) {
+                        if held.contains(&name) {
+                            bytes.extend_from_slice(part);
+                        }
+                    }
+                    Secret32::from_bytes(sha256(&bytes))
+                }
+            };
             hex::encode(&keyed_hash(&all, &[b"pepper-fingerprint"])[..8])
         };
         let mut out = vec![
@@ -663,7 +727,7 @@ impl Keyring {
         let reload = move || Keyring::private_keys(&dir, kind, pass.as_deref()).ok();
         Some(Opener::with_keys(
             keys.clone(),
-            vec![self.node.public.clone()],
+            self.senders(),
             Some(Box::new(reload)),
         ))
     }
@@ -761,6 +825,241 @@ impl Keyring {
     }
 }
 
+/// The order of [`Peppers`]' fields, as `fingerprints` hashes them.
+const PEPPER_NAMES: [&str; 7] = [
+    "receipt",
+    "reply",
+    "claim",
+    "alias",
+    "blind_index",
+    "token",
+    "idempotency",
+];
+
+/// The public identity of a node, as another node records it to trust its bundles and its
+/// sealed epochs: `tipline keys node-identity` prints it, `tipline ferry trust FILE` records it.
+#[derive(Serialize, Deserialize, Clone, Debug)]
+pub struct NodePublic {
+    pub zone: String,
+    pub node_id: String,
+    /// HPKE public key (auth mode: epochs this node seals name it as sender).
+    pub kem_public: String,
+    /// Ed25519 public key (bundles and audit entries this node signs).
+    pub sign_public: String,
+}
+
+impl Keyring {
+    /// The peppers a zone holds.
+    pub fn held(zone: Zone) -> &'static [&'static str] {
+        match zone {
+            Zone::Single => &PEPPER_NAMES,
+            // Receipts, reply keys and retried submissions are made here; the alias threads
+            // SMS and mail; the token pepper keys captchas and public form tokens.
+            Zone::Intake => &["receipt", "reply", "alias", "token", "idempotency"],
+            // Hotline and box receipts are made here (and the route binding is keyed by the
+            // receipt pepper); claim codes, the blind index, staff logins and TOTP.
+            Zone::Police => &["receipt", "claim", "blind_index", "token"],
+        }
+    }
+
+    fn load_peppers(
+        dir: &Path,
+        pp: Option<&Passphrase>,
+    ) -> Result<(Zone, Peppers, Option<String>), KeyError> {
+        let single = dir.join(Zone::Single.pepper_file());
+        if single.exists() {
+            let p: PepperFile = serde_json::from_str(&read_private(&single, pp)?)
+                .map_err(|_| KeyError::Malformed(single.clone()))?;
+            let s = |v: &str| unhex32(v, &single).map(Secret32::from_bytes);
+            return Ok((
+                Zone::Single,
+                Peppers {
+                    receipt: s(&p.receipt)?,
+                    reply: s(&p.reply)?,
+                    claim: s(&p.claim)?,
+                    alias: s(&p.alias)?,
+                    blind_index: s(&p.blind_index)?,
+                    token: s(&p.token)?,
+                    idempotency: s(&p.idempotency)?,
+                },
+                None,
+            ));
+        }
+        for zone in [Zone::Intake, Zone::Police] {
+            let path = dir.join(zone.pepper_file());
+            if !path.exists() {
+                continue;
+            }
+            let p: ZonePepperFile = serde_json::from_str(&read_private(&path, pp)?)
+                .map_err(|_| KeyError::Malformed(path.clone()))?;
+            if p.zone != zone.as_str() {
+                return Err(KeyError::Malformed(path));
+            }
+            let held = Self::held(zone);
+            let s = |name: &str, v: Option<&String>| -> Result<Secret32, KeyError> {
+                match (held.contains(&name), v) {
+                    (true, Some(v)) => unhex32(v, &path).map(Secret32::from_bytes),
+                    // A zone never holds another zone's pepper, even if a file carries it.
+                    (false, _) => Ok(Secret32::from_bytes(random_seed()?)),
+                    (true, None) => Err(KeyError::Malformed(path.clone())),
+                }
+            };
+            let peppers = Peppers {
+                receipt: s("receipt", Some(&p.receipt))?,
+                reply: s("reply", p.reply.as_ref())?,
+                claim: s("claim", p.claim.as_ref())?,
+                alias: s("alias", p.alias.as_ref())?,
+                blind_index: s("blind_index", p.blind_index.as_ref())?,
+                token: s("token", Some(&p.token))?,
+                idempotency: s("idempotency", p.idempotency.as_ref())?,
+            };
+            return Ok((zone, peppers, p.split_from));
+        }
+        Err(KeyError::Read {
+            path: single,
+            source: std::io::Error::new(std::io::ErrorKind::NotFound, "no peppers file"),
+        })
+    }
+
+    /// Records the trusted nodes of the other zone (at start, from the database).
+    pub fn set_peers(&self, peers: Vec<super::seal::KemPublic>) {
+        if let Ok(mut p) = self.peers.write() {
+            *p = peers;
+        }
+    }
+
+    /// Node keys whose HPKE auth-mode seals this node accepts: its own and its trusted peers'.
+    pub fn senders(&self) -> Vec<super::seal::KemPublic> {
+        let mut out = vec![self.node.public.clone()];
+        if let Ok(p) = self.peers.read() {
+            out.extend(p.iter().cloned());
+        }
+        out
+    }
+
+    /// This node's public identity.
+    pub fn node_public(&self) -> NodePublic {
+        NodePublic {
+            zone: self.zone.as_str().into(),
+            node_id: self.node.key_id.clone(),
+            kem_public: hex::encode(kem_public_bytes(&self.node.public)),
+            sign_public: hex::encode(self.audit_verifier().to_bytes()),
+        }
+    }
+
+    /// An opener for the office keys that also accepts epochs sealed by `senders` (trusted
+    /// intake nodes, whose node keys differ from this one's).
+    pub fn office_opener_trusting(&self, senders: Vec<super::seal::KemPublic>) -> Option<Opener> {
+        let mut opener = self.office_opener()?;
+        opener.add_senders(senders);
+        Some(opener)
+    }
+
+    /// Splits a complete single-zone keys dir into an intake dir and a police dir (issue 18).
+    /// The police dir keeps the office private key, the node key (its audit signatures stay
+    /// valid) and the staff token pepper; the intake dir gets the relay keypair, a new node key
+    /// and a new token pepper. Both keep the receipt pepper, so receipts made in either zone
+    /// resolve in the other. Private files are copied as they are (protected stays protected).
+    pub fn split(
+        src: &Path,
+        intake: &Path,
+        police: &Path,
+        pass_file: Option<&Path>,
+    ) -> Result<(), KeyError> {
+        let ring = Self::load_with(src, pass_file.map(Passphrase::from_file).transpose()?)?;
+        let pass = pass_file.map(Passphrase::from_file).transpose()?;
+        let pass = pass.as_ref();
+        if ring.zone != Zone::Single || ring.office_private.is_empty() {
+            return Err(KeyError::Malformed(src.join(format!("{PEPPERS}.key"))));
+        }
+        for dir in [intake, police] {
+            if Self::present(dir) {
+                return Err(KeyError::Exists(dir.to_path_buf()));
+            }
+            fs::create_dir_all(dir).map_err(|source| KeyError::Write {
+                path: dir.to_path_buf(),
+                source,
+            })?;
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                let _ = fs::set_permissions(dir, fs::Permissions::from_mode(0o700));
+            }
+        }
+        let copy = |name: &str, to: &Path| -> Result<(), KeyError> {
+            let from = src.join(name);
+            let text = read_file(&from)?;
+            let dest = to.join(name);
+            if name.ends_with(".key") {
+                // Already wrapped (or plain): copied as is.
+                write_private(&dest, &text, None)
+            } else {
+                fs::write(&dest, text).map_err(|source| KeyError::Write { path: dest, source })
+            }
+        };
+        for name in [
+            "office.key",
+            "office.pub",
+            "relay.pub",
+            "node.key",
+            "node.pub",
+        ] {
+            copy(name, police)?;
+        }
+        for name in ["office.pub", "relay.key", "relay.pub"] {
+            copy(name, intake)?;
+        }
+        let seed = random_seed()?;
+        let signing = random_seed()?;
+        let (public, private) = keypair_json(NODE, &seed, Some(&signing));
+        write_private(&intake.join(format!("{NODE}.key")), &private, pass)?;
+        let pub_path = intake.join(format!("{NODE}.pub"));
+        fs::write(&pub_path, public).map_err(|source| KeyError::Write {
+            path: pub_path.clone(),
+            source,
+        })?;
+        let h = |s: &Secret32| hex::encode(s.expose());
+        let p = &ring.peppers;
+        let from = ring
+            .fingerprints()
+            .into_iter()
+            .find(|(k, _)| k == PEPPERS)
+            .map(|(_, f)| f);
+        let police_file = ZonePepperFile {
+            zone: Zone::Police.as_str().into(),
+            receipt: h(&p.receipt),
+            reply: None,
+            claim: Some(h(&p.claim)),
+            alias: None,
+            blind_index: Some(h(&p.blind_index)),
+            token: h(&p.token),
+            idempotency: None,
+            split_from: from.clone(),
+        };
+        let intake_file = ZonePepperFile {
+            zone: Zone::Intake.as_str().into(),
+            receipt: h(&p.receipt),
+            reply: Some(h(&p.reply)),
+            claim: None,
+            alias: Some(h(&p.alias)),
+            blind_index: None,
+            token: hex::encode(random_seed()?),
+            idempotency: Some(h(&p.idempotency)),
+            split_from: from,
+        };
+        write_private(
+            &police.join(Zone::Police.pepper_file()),
+            &serde_json::to_string_pretty(&police_file).unwrap_or_default(),
+            pass,
+        )?;
+        write_private(
+            &intake.join(Zone::Intake.pepper_file()),
+            &serde_json::to_string_pretty(&intake_file).unwrap_or_default(),
+            pass,
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -802,6 +1101,51 @@ mod tests {
         fs::write(&pf, "s3cret").unwrap();
         let k = Keyring::load_with(dir.path(), Some(Passphrase::from_file(&pf).unwrap())).unwrap();
         assert_eq!(k.fingerprints(), plain);
+    }
+
+    #[test]
+    fn split_gives_each_zone_only_its_keys() {
+        let root = tempfile::tempdir().unwrap();
+        let (full, intake, police) = (
+            root.path().join("full"),
+            root.path().join("intake"),
+            root.path().join("police"),
+        );
+        Keyring::generate(&full).unwrap();
+        Keyring::split(&full, &intake, &police, None).unwrap();
+        let (f, i, p) = (
+            Keyring::load(&full).unwrap(),
+            Keyring::load(&intake).unwrap(),
+            Keyring::load(&police).unwrap(),
+        );
+        assert_eq!(
+            (i.zone, p.zone, f.zone),
+            (Zone::Intake, Zone::Police, Zone::Single)
+        );
+        assert!(i.office_opener().is_none() && i.relay_opener().is_some());
+        assert!(p.office_opener().is_some() && p.relay_opener().is_none());
+        assert_eq!(p.node.key_id, f.node.key_id);
+        assert_ne!(i.node.key_id, f.node.key_id);
+        let same = |a: &Secret32, b: &Secret32| a.expose() == b.expose();
+        assert!(same(&i.peppers.receipt, &f.peppers.receipt));
+        assert!(same(&p.peppers.receipt, &f.peppers.receipt));
+        assert!(same(&i.peppers.reply, &f.peppers.reply));
+        assert!(same(&p.peppers.claim, &f.peppers.claim));
+        assert!(same(&p.peppers.token, &f.peppers.token));
+        // What a zone does not hold is random at each load.
+        assert!(!same(&i.peppers.claim, &f.peppers.claim));
+        assert!(!same(&i.peppers.blind_index, &f.peppers.blind_index));
+        assert!(!same(&p.peppers.reply, &f.peppers.reply));
+        assert!(!same(&i.peppers.token, &f.peppers.token));
+        // Stable fingerprints, one per zone.
+        assert_eq!(
+            i.fingerprints(),
+            Keyring::load(&intake).unwrap().fingerprints()
+        );
+        assert!(matches!(
+            Keyring::split(&full, &intake, &police, None),
+            Err(KeyError::Exists(_))
+        ));
     }
 
     #[test]

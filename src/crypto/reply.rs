@@ -140,11 +140,7 @@ pub fn open_shared_reply(
 
 fn reply_opener(keys: &Keyring, receipt: &Receipt, row: &SealedKey) -> Opener {
     let (sk, _) = kem_keypair_from_seed(&receipt.reply_seed(&keys.peppers.reply));
-    Opener::new(
-        row.recipient_key_id.clone(),
-        sk,
-        vec![keys.node.public.clone()],
-    )
+    Opener::new(row.recipient_key_id.clone(), sk, keys.senders())
 }
 
 /// Rekey: the data key of a row sealed to the old receipt's reply key, sealed again to the new

@@ -394,6 +394,11 @@ impl Opener {
         }
     }
 
+    /// Accepts epochs sealed by these node keys too (trusted intake nodes, issue 18).
+    pub fn add_senders(&mut self, senders: Vec<KemPublic>) {
+        self.senders.extend(senders);
+    }
+
     /// True when this opener holds the private key `key_id`.
     pub fn holds(&self, key_id: &str) -> bool {
         self.keys

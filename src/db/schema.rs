@@ -354,6 +354,33 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    ferry_nodes (node_id) {
+        node_id -> Text,
+        zone -> Text,
+        kem_public -> Binary,
+        sign_public -> Binary,
+    }
+}
+
+diesel::table! {
+    ferry_streams (direction, node_id) {
+        direction -> Text,
+        node_id -> Text,
+        seq -> BigInt,
+        hash -> Binary,
+    }
+}
+
+diesel::table! {
+    ferry_sent (kind, object_id) {
+        kind -> Text,
+        object_id -> Text,
+        version -> Text,
+        seq -> BigInt,
+    }
+}
+
 diesel::joinable!(tips -> units (unit_code));
 diesel::joinable!(blind_index -> tips (tip_id));
 diesel::joinable!(case_tips -> cases (case_id));
@@ -401,4 +428,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     report_runs,
     report_tombstones,
     mail_ack_quota,
+    ferry_nodes,
+    ferry_streams,
+    ferry_sent,
 );

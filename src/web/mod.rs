@@ -372,35 +372,53 @@ pub(crate) fn resource(path: &str, allow: &'static str) -> actix_web::Resource {
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        resource("/", "GET, POST")
-            .route(web::get().to(pages::index))
-            .route(web::post().to(pages::submit_form)),
-    )
-    .service(
-        resource("/status", "GET, POST")
-            .route(web::get().to(pages::status_form))
-            .route(web::post().to(pages::status_check)),
-    )
-    .service(resource("/status/rekey", "POST").route(web::post().to(pages::rekey_form)))
-    .service(resource("/status/message", "POST").route(web::post().to(pages::message_form)))
-    .service(resource("/captcha/{file}", "GET").route(web::get().to(pages::captcha_media)))
-    .service(resource("/static/style.css", "GET").route(web::get().to(pages::stylesheet)))
-    .service(resource("/openapi.json", "GET").route(web::get().to(api::openapi)))
-    .service(web::scope("/staff").configure(staff::configure_pages))
-    .service(
-        web::scope("/api/v1")
+    configure_for(crate::ferry::Mode::Single)(cfg)
+}
+
+/// The routes of a node in `mode` (issue 18): an intake node has no staff routes at all, a
+/// police node no public ones; both 404 the other's paths like any unknown path.
+pub fn configure_for(mode: crate::ferry::Mode) -> impl Fn(&mut web::ServiceConfig) + Clone {
+    use crate::ferry::Mode;
+    let public = mode != Mode::Police;
+    let staff = mode != Mode::Intake;
+    move |cfg: &mut web::ServiceConfig| {
+        if public {
+            cfg.service(
+                resource("/", "GET, POST")
+                    .route(web::get().to(pages::index))
+                    .route(web::post().to(pages::submit_form)),
+            )
+            .service(
+                resource("/status", "GET, POST")
+                    .route(web::get().to(pages::status_form))
+                    .route(web::post().to(pages::status_check)),
+            )
+            .service(resource("/status/rekey", "POST").route(web::post().to(pages::rekey_form)))
+            .service(resource("/status/message", "POST").route(web::post().to(pages::message_form)))
+            .service(resource("/captcha/{file}", "GET").route(web::get().to(pages::captcha_media)));
+        }
+        cfg.service(resource("/static/style.css", "GET").route(web::get().to(pages::stylesheet)))
+            .service(resource("/openapi.json", "GET").route(web::get().to(api::openapi)));
+        if staff {
+            cfg.service(web::scope("/staff").configure(staff::configure_pages));
+        }
+        let mut v1 = web::scope("/api/v1")
             .service(resource("/meta", "GET").route(web::get().to(api::meta)))
-            .service(resource("/captcha", "GET").route(web::get().to(api::captcha)))
-            .service(resource("/tips", "POST").route(web::post().to(api::create_tip)))
-            .service(resource("/status", "POST").route(web::post().to(api::status)))
-            .service(resource("/status/rekey", "POST").route(web::post().to(api::rekey)))
-            .service(resource("/messages", "POST").route(web::post().to(api::message)))
-            .service(resource("/sms/inbound", "POST").route(web::post().to(sms::inbound)))
-            .service(resource("/openapi.json", "GET").route(web::get().to(api::openapi)))
-            .service(web::scope("/staff").configure(staff::configure_api)),
-    )
-    .default_service(web::to(pages::not_found));
+            .service(resource("/openapi.json", "GET").route(web::get().to(api::openapi)));
+        if public {
+            v1 = v1
+                .service(resource("/captcha", "GET").route(web::get().to(api::captcha)))
+                .service(resource("/tips", "POST").route(web::post().to(api::create_tip)))
+                .service(resource("/status", "POST").route(web::post().to(api::status)))
+                .service(resource("/status/rekey", "POST").route(web::post().to(api::rekey)))
+                .service(resource("/messages", "POST").route(web::post().to(api::message)))
+                .service(resource("/sms/inbound", "POST").route(web::post().to(sms::inbound)));
+        }
+        if staff {
+            v1 = v1.service(web::scope("/staff").configure(staff::configure_api));
+        }
+        cfg.service(v1).default_service(web::to(pages::not_found));
+    }
 }
 
 pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
@@ -434,9 +452,25 @@ tipline_upload_slots_in_use {uploading}
 tipline_image_decodes_in_use {decoding}
 "
     );
+    // Split zones: bundles waiting, last sequence per stream, oldest unacknowledged tip.
+    let ferry = if state.config.split.mode == crate::ferry::Mode::Single {
+        String::new()
+    } else {
+        let st = state.clone();
+        web::block(move || {
+            let mut c = st.pool.get().ok()?;
+            crate::ferry::pass::status(&mut c, &st.config)
+                .ok()
+                .map(|s| s.render())
+        })
+        .await
+        .ok()
+        .flatten()
+        .unwrap_or_default()
+    };
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
-        .body(state.metrics.render() + &gauges)
+        .body(state.metrics.render() + &gauges + &ferry)
 }
 
 #[cfg(test)]
