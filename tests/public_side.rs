@@ -335,7 +335,11 @@ async fn a_resident_loses_nothing_and_nothing_is_stored_twice() {
     let receipt = receipt_in(&html);
     assert!(is_receipt(&receipt));
     assert_eq!(
-        (s.count("tips"), s.count("attachments"), s.count("held_files")),
+        (
+            s.count("tips"),
+            s.count("attachments"),
+            s.count("held_files")
+        ),
         (1, 1, 0)
     );
 
@@ -478,8 +482,13 @@ async fn files_of_a_refused_form_are_held_sealed_and_join_the_corrected_one_once
     let token = hidden(&page, "form_token");
     let id1 = hidden(&page, "captcha_id");
     let photo = jpeg_with_exif("GPS 31.2N");
-    let note = "held note: the dealer's phone 13900139000".as_bytes().to_vec();
-    let files = [("IMG_zhangsan.jpg", photo.clone()), ("note.txt", note.clone())];
+    let note = "held note: the dealer's phone 13900139000"
+        .as_bytes()
+        .to_vec();
+    let files = [
+        ("IMG_zhangsan.jpg", photo.clone()),
+        ("note.txt", note.clone()),
+    ];
 
     // Another field missing and a wrong captcha, with a photo and a text file: both held,
     // sealed, listed by neutral labels with a box to drop each.
@@ -487,8 +496,15 @@ async fn files_of_a_refused_form_are_held_sealed_and_join_the_corrected_one_once
     let (st, html) = post(web_form(&token, Some((&id1, &wrong1)), "", &[], &files)).await;
     assert_eq!(st, 422, "{html}");
     assert!(html.contains("Held files test: typed once"));
-    assert!(html.contains("photo 1 (kept)") && html.contains("file 2 (kept)"), "{html}");
-    assert!(!html.contains("IMG_zhangsan") && !html.contains("note.txt") && !html.contains("you chose were not kept"));
+    assert!(
+        html.contains("photo 1 (kept)") && html.contains("file 2 (kept)"),
+        "{html}"
+    );
+    assert!(
+        !html.contains("IMG_zhangsan")
+            && !html.contains("note.txt")
+            && !html.contains("you chose were not kept")
+    );
     let ids = held_ids(&html);
     assert_eq!(ids.len(), 2);
     assert_eq!((s.count("tips"), s.count("held_files")), (0, 2));
@@ -511,14 +527,20 @@ async fn files_of_a_refused_form_are_held_sealed_and_join_the_corrected_one_once
     let other = [("b.jpg", jpeg_with_exif("other"))];
     let (st, html) = post(web_form(&token, None, "venues", &[], &other)).await;
     assert_eq!(st, 422, "{html}");
-    assert!(html.contains("The 1 file(s) you chose were not kept"), "{html}");
+    assert!(
+        html.contains("The 1 file(s) you chose were not kept"),
+        "{html}"
+    );
     assert_eq!(held_ids(&html), ids);
     assert_eq!(s.count("held_files"), 2);
 
     // Held and new files share the form's cap (3 here): two held and two new are too many.
     let id2 = hidden(&html, "captcha_id");
     let a2 = s.solve(&id2);
-    let two_new = [("c.jpg", jpeg_with_exif("c")), ("d.jpg", jpeg_with_exif("d"))];
+    let two_new = [
+        ("c.jpg", jpeg_with_exif("c")),
+        ("d.jpg", jpeg_with_exif("d")),
+    ];
     let (st, html) = post(web_form(&token, Some((&id2, &a2)), "venues", &[], &two_new)).await;
     assert_eq!(st, 413, "{html}");
     assert_eq!((s.count("tips"), s.count("held_files")), (0, 2));
@@ -539,13 +561,27 @@ async fn files_of_a_refused_form_are_held_sealed_and_join_the_corrected_one_once
     assert_eq!(st, 200, "{html}");
     let receipt = receipt_in(&html);
     assert_eq!(
-        (s.count("tips"), s.count("attachments"), s.count("held_files")),
+        (
+            s.count("tips"),
+            s.count("attachments"),
+            s.count("held_files")
+        ),
         (1, 2, 0)
     );
     let attachment_ids = texts(&s, "SELECT id AS t FROM attachments");
-    assert!(attachment_ids.contains(&ids[0]), "the held photo joined the tip as sealed");
-    assert!(!attachment_ids.contains(&ids[1]), "the dropped file did not");
-    assert_eq!(data_keys(&s, &ids[1]), 0, "the dropped file's data key is gone");
+    assert!(
+        attachment_ids.contains(&ids[0]),
+        "the held photo joined the tip as sealed"
+    );
+    assert!(
+        !attachment_ids.contains(&ids[1]),
+        "the dropped file did not"
+    );
+    assert_eq!(
+        data_keys(&s, &ids[1]),
+        0,
+        "the dropped file's data key is gone"
+    );
     assert_eq!(
         s.count("tips WHERE attachment_count = 2"),
         1,
@@ -563,7 +599,14 @@ async fn files_of_a_refused_form_are_held_sealed_and_join_the_corrected_one_once
     let token = hidden(&page, "form_token");
     let id = hidden(&page, "captcha_id");
     let w = wrong(&s.solve(&id));
-    let (st, html) = post(web_form(&token, Some((&id, &w)), "venues", &[], &files[..1])).await;
+    let (st, html) = post(web_form(
+        &token,
+        Some((&id, &w)),
+        "venues",
+        &[],
+        &files[..1],
+    ))
+    .await;
     assert_eq!(st, 422);
     let left = held_ids(&html);
     assert_eq!((left.len(), s.count("held_files")), (1, 1));

@@ -973,9 +973,7 @@ async fn new_tip(
         }
         Err(IntakeError::IdempotencyMismatch)
         | Err(IntakeError::CaptchaReplayed)
-        | Err(IntakeError::HeldFileGone) => {
-            Err(IngestError::Temporary("unexpected state"))
-        }
+        | Err(IntakeError::HeldFileGone) => Err(IngestError::Temporary("unexpected state")),
     }
 }
 

@@ -86,12 +86,20 @@ impl FormHold {
             size: m.size,
         };
         let json = serde_json::to_vec(&wire).map_err(|_| CryptoError::Seal)?;
-        aead_seal(&self.meta_key, &[b"held-meta:", id.as_bytes()].concat(), &json)
+        aead_seal(
+            &self.meta_key,
+            &[b"held-meta:", id.as_bytes()].concat(),
+            &json,
+        )
     }
 
     fn open_meta(&self, id: &str, sealed: &[u8]) -> Option<(&'static str, u64)> {
-        let json = aead_open(&self.meta_key, &[b"held-meta:", id.as_bytes()].concat(), sealed)
-            .ok()?;
+        let json = aead_open(
+            &self.meta_key,
+            &[b"held-meta:", id.as_bytes()].concat(),
+            sealed,
+        )
+        .ok()?;
         let wire: MetaWire = serde_json::from_slice(&json).ok()?;
         let ct = CONTENT_TYPES
             .iter()

@@ -434,14 +434,17 @@ pub async fn ensure_hold(state: &web::Data<AppState>, sub: &mut Submission) {
     if sub.hold.is_some() {
         return;
     }
-    let Some(token) = sub.form_token.clone().filter(|t| check_token_shape(t).is_ok()) else {
+    let Some(token) = sub
+        .form_token
+        .clone()
+        .filter(|t| check_token_shape(t).is_ok())
+    else {
         return;
     };
     let form = FormHold::new(&state.intake.keys.peppers.idempotency, &token);
     let drops: Vec<String> = sub.drop_held.clone();
     let found = super::db(state, move |conn, _| {
-        let found = held::drop_files(conn, &form, &drops)
-            .and_then(|_| held::list(conn, &form));
+        let found = held::drop_files(conn, &form, &drops).and_then(|_| held::list(conn, &form));
         match found {
             Ok(entries) => Ok((form, entries)),
             Err(e) => {
@@ -797,8 +800,5 @@ pub async fn submit(
         held::load(conn, &form, &entries).map_err(ApiError::from)
     })
     .await?;
-    Ok(state
-        .intake
-        .submit_with_held(tip, held, key, spend)
-        .await?)
+    Ok(state.intake.submit_with_held(tip, held, key, spend).await?)
 }
