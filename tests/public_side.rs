@@ -619,6 +619,18 @@ async fn files_of_a_refused_form_are_held_sealed_and_join_the_corrected_one_once
     tipline::intake::store::purge_expired(&mut s.db()).unwrap();
     assert_eq!((s.count("held_files"), data_keys(&s, &left[0])), (0, 0));
     assert_eq!(s.count("attachments"), 2);
+
+    // The flood's request on a fresh form (no captcha, a forged id, nothing held): refused at
+    // its first file, which is neither read on nor held; the page still keeps the text.
+    let page = form_page(&s).await;
+    let token = hidden(&page, "form_token");
+    for captcha in [None, Some(("forged-id", "23456"))] {
+        let (st, html) = post(web_form(&token, captcha, "venues", &[], &files)).await;
+        assert_eq!(st, 422, "{html}");
+        assert!(html.contains("Held files test: typed once"));
+        assert!(html.contains("you chose were not kept") && held_ids(&html).is_empty());
+        assert_eq!(s.count("held_files"), 0);
+    }
 }
 
 #[tokio::test]

@@ -516,12 +516,19 @@ where
                 continue;
             };
             sub.files_seen += 1;
-            if sub.refresh {
-                // The new-captcha button: the web form's files are held (`before_file`); any
-                // other body's file is skipped, within the body cap.
-                before_file(sub).await?;
+            before_file(sub).await?;
+            let (holding, may_seal, recognise) =
+                sub.hold.as_ref().map_or((false, false, false), |h| {
+                    (h.holding, h.may_seal, !h.entries.is_empty())
+                });
+            if holding && !may_seal && !recognise && !sub.refresh {
+                // Refused, nothing may be held and nothing is held to recognise: the rest of the
+                // body is not read, as for any refused upload. The page shows the refusal.
+                return Err(ApiError::MalformedMultipart);
             }
-            if sub.refresh && !sub.hold.as_ref().is_some_and(|h| h.holding) {
+            if sub.refresh && !(holding && (may_seal || recognise)) {
+                // The new-captcha button with nothing to hold (or the API): the file is skipped,
+                // within the body cap.
                 total += first.len();
                 while let Some(chunk) = next_item(&mut field, &ended).await? {
                     total += chunk.map_err(|_| ApiError::MalformedMultipart)?.len();
@@ -531,7 +538,6 @@ where
                 }
                 continue;
             }
-            before_file(sub).await?;
             let limit = limits.max_attachment_bytes;
             let read = read_field(
                 first,
