@@ -150,12 +150,16 @@ J
 #!/bin/bash
 base=$1 kind=$2 photo=$3
 args=(-F "form_token=$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')")
+url="$base/?lang=en"
+# The control: the same bodies to a route that reads none of them (404), so what the senders
+# and the loopback cost this machine is measured apart from what the server does with them.
+[ "$kind" = control ] && url="$base/nowhere"
 if [ "$kind" = wrong ]; then
   id=$(curl -s "$base/?lang=en" | grep -o 'name="captcha_id" value="[^"]*"' | sed 's/.*value="//; s/"$//')
   args+=(-F "captcha_id=$id" -F captcha_answer=10101)
 fi
 curl -s -o /dev/null -w '%{http_code}\n' --max-time 300 "${args[@]}" -F category=other -F township=xidu \
-  -F description=flood -F "attachment=@$photo;type=image/jpeg" "$base/?lang=en"
+  -F description=flood -F "attachment=@$photo;type=image/jpeg" "$url"
 F
   chmod +x "$LUA/flood_one.sh"
   resident() { # -> "code seconds": the web form with its captcha solved and one photo
@@ -179,7 +183,7 @@ F
   : >"$LUA/nocaptcha"
   echo "| alone | - | $b_med | $b_max | 1.00 | $b_codes | - |" >>"$LUA/nocaptcha"
   local kind
-  for kind in none wrong; do
+  for kind in control none wrong; do
     # FLOOD_CONCURRENCY senders, each sending one request after another until the resident is done.
     rm -f "$LUA/stop"; : >"$LUA/fcodes"
     local senders=() w
@@ -191,7 +195,12 @@ F
     read -r f_med f_max f_codes < <(phase "$kind")
     touch "$LUA/stop"; wait "${senders[@]}" 2>/dev/null || true
     local fc; fc=$(sort "$LUA/fcodes" | uniq -c | awk '{printf "%s%s x %s", (NR>1?", ":""), $2, $1}')
-    local label; [ "$kind" = none ] && label="no captcha" || label="wrong answer, genuine id (held)"
+    local label
+    case $kind in
+      control) label="control: same bodies to a 404 route (senders' own cost)" ;;
+      none) label="no captcha" ;;
+      *) label="wrong answer, genuine id (held)" ;;
+    esac
     echo "| during a flood: $label | $FLOOD_CONCURRENCY | $f_med | $f_max | $(awk -v a="$f_med" -v b="$b_med" 'BEGIN {printf "%.2f", a/b}') | $f_codes | $fc |" >>"$LUA/nocaptcha"
   done
   kill $PID; wait $PID 2>/dev/null || true; PID=
