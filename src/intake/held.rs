@@ -11,10 +11,10 @@
 
 use super::IntakeError;
 use super::attachment::{AttachmentMeta, SealedAttachment};
-use super::store::insert_sealed_key;
 use crate::crypto::seal::{aead_open, aead_seal};
 use crate::crypto::{CryptoError, Secret32, keyed_hash};
 use crate::db::schema::{attachment_chunks, attachments, held_files, sealed_keys};
+use crate::db::sealed::insert_sealed_key;
 use crate::db::{DbConn, hour_ceil, now_unix};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
