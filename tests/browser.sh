@@ -33,7 +33,9 @@ start_tipline "$BIN" "${BROWSER_DATABASE_URL:-}" browser.officer browser-test-pa
 CDIR=$(mktemp -d); CPORT=$((30000 + RANDOM % 20000))
 trap 'kill $PID $CPID 2>/dev/null || true; rm -rf "$DIR" "$CDIR"' EXIT
 cserve() { (cd "$CDIR" && exec env -u TIPLINE_DATABASE_URL TIPLINE_LISTEN=127.0.0.1:$CPORT TIPLINE_CAPTCHA=on "$@"); }
-cserve "$BIN" >"$CDIR/server.log" 2>&1 & CPID=$!
+# Started as a subshell that execs the server (not through the function, which would fork once
+# more), so CPID is the server itself and the trap stops it.
+(cd "$CDIR" && exec env -u TIPLINE_DATABASE_URL TIPLINE_LISTEN=127.0.0.1:$CPORT TIPLINE_CAPTCHA=on "$BIN") >"$CDIR/server.log" 2>&1 & CPID=$!
 CBASE=http://127.0.0.1:$CPORT
 for _ in $(seq 100); do curl -sf "$CBASE/api/v1/meta" >/dev/null && break; sleep 0.1; done
 cserve "$BIN" user add --username browser.captcha --role officer --unit ps-xidu --password-file "$DIR/pw" --keep-password >/dev/null
