@@ -223,6 +223,7 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
         },
         pool: pool.clone(),
         uploads: Arc::new(tokio::sync::Semaphore::new(web::UPLOAD_SLOTS)),
+        holds: Arc::new(tokio::sync::Semaphore::new(web::HOLD_SLOTS)),
         metrics: Metrics::with_period(config.digest_seconds),
         config: config.clone(),
         sms: sms.clone(),

@@ -285,7 +285,7 @@ async fn a_resident_loses_nothing_and_nothing_is_stored_twice() {
     assert!(page.contains("formaction=\"/?lang=en&amp;refresh=1\""));
 
     // "Get a new captcha": the same form back, everything typed kept, a new captcha, the photo
-    // named as to be chosen again; nothing checked, nothing stored.
+    // kept (held for the form, named neutrally); nothing checked, no tip stored.
     let r = s
         .client
         .post(s.url("/?lang=en&refresh=1"))
@@ -300,13 +300,11 @@ async fn a_resident_loses_nothing_and_nothing_is_stored_twice() {
     assert_eq!(hidden(&html, "form_token"), token);
     let second = hidden(&html, "captcha_id");
     assert_ne!(second, first);
-    assert!(
-        html.contains("The 1 file(s) you chose were not kept"),
-        "{html}"
-    );
-    assert_eq!(s.count("tips"), 0);
+    assert!(html.contains("photo 1 (kept)"), "{html}");
+    assert!(!html.contains("you chose were not kept") && !html.contains("street.jpg"));
+    assert_eq!((s.count("tips"), s.count("held_files")), (0, 1));
 
-    // A wrong captcha with a photo: text kept, the photo named as to be chosen again.
+    // A wrong captcha with the same photo chosen again: text kept, the photo still held once.
     let answer = s.solve(&second);
     let r = s
         .client
@@ -319,16 +317,16 @@ async fn a_resident_loses_nothing_and_nothing_is_stored_twice() {
     let html = r.text().await.unwrap();
     assert!(html.contains("The captcha was wrong"));
     assert!(html.contains("A long report typed with care on a phone"));
-    assert!(html.contains("The 1 file(s) you chose were not kept"));
-    assert_eq!(s.count("tips"), 0);
+    assert!(html.contains("photo 1 (kept)") && !html.contains("you chose were not kept"));
+    assert_eq!((s.count("tips"), s.count("held_files")), (0, 1));
 
-    // Fixed, photo attached again: the receipt.
+    // Fixed, nothing chosen again: the receipt, and the held photo is the tip's attachment.
     let third = hidden(&html, "captcha_id");
     let answer = s.solve(&third);
     let r = s
         .client
         .post(s.url("/?lang=en"))
-        .multipart(report(&token, &third, &answer, true))
+        .multipart(report(&token, &third, &answer, false))
         .send()
         .await
         .unwrap();
@@ -336,7 +334,14 @@ async fn a_resident_loses_nothing_and_nothing_is_stored_twice() {
     let html = r.text().await.unwrap();
     let receipt = receipt_in(&html);
     assert!(is_receipt(&receipt));
-    assert_eq!((s.count("tips"), s.count("attachments")), (1, 1));
+    assert_eq!(
+        (
+            s.count("tips"),
+            s.count("attachments"),
+            s.count("held_files")
+        ),
+        (1, 1, 0)
+    );
 
     // Reloading the receipt page sends the same form again: the same receipt page.
     for _ in 0..2 {
@@ -398,6 +403,234 @@ async fn a_resident_loses_nothing_and_nothing_is_stored_twice() {
         assert_ne!(hidden(&html, "message_token"), message_token);
     }
     assert_eq!(s.count("messages"), 1);
+}
+
+/// The ids of the files a page lists as held, in order (their "remove" boxes).
+fn held_ids(html: &str) -> Vec<String> {
+    html.split("name=\"drop_held\" value=\"")
+        .skip(1)
+        .map(|rest| rest[..rest.find('"').unwrap()].to_string())
+        .collect()
+}
+
+fn texts(s: &Server, sql: &str) -> Vec<String> {
+    use diesel::prelude::*;
+    #[derive(QueryableByName)]
+    struct T {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        t: String,
+    }
+    diesel::sql_query(sql)
+        .load::<T>(&mut s.db())
+        .unwrap()
+        .into_iter()
+        .map(|r| r.t)
+        .collect()
+}
+
+fn data_keys(s: &Server, id: &str) -> i64 {
+    s.count(&format!(
+        "sealed_keys WHERE object_kind = 'attachment' AND object_id = '{id}'"
+    ))
+}
+
+/// A web form of the report page, with its captcha, the held files to drop, and files.
+fn web_form(
+    token: &str,
+    captcha: Option<(&str, &str)>,
+    category: &str,
+    drops: &[String],
+    files: &[(&'static str, Vec<u8>)],
+) -> Form {
+    let mut f = Form::new()
+        .text("form_token", token.to_string())
+        .text("lang", "en")
+        .text("category", category.to_string())
+        .text("township", "hongshi")
+        .text("description", "Held files test: typed once");
+    if let Some((id, answer)) = captcha {
+        f = f
+            .text("captcha_id", id.to_string())
+            .text("captcha_answer", answer.to_string());
+    }
+    for d in drops {
+        f = f.text("drop_held", d.clone());
+    }
+    for (name, bytes) in files {
+        f = f.part("attachment", Part::bytes(bytes.clone()).file_name(*name));
+    }
+    f
+}
+
+#[tokio::test]
+async fn files_of_a_refused_form_are_held_sealed_and_join_the_corrected_one_once() {
+    let s = Server::start_with(Options {
+        captcha: true,
+        extra_env: vec![("TIPLINE_MAX_ATTACHMENTS", "3".into())],
+        ..Default::default()
+    })
+    .await;
+    let post = |form: Form| {
+        let c = s.client.clone();
+        let url = s.url("/?lang=en");
+        async move {
+            let r = c.post(url).multipart(form).send().await.unwrap();
+            (r.status().as_u16(), r.text().await.unwrap())
+        }
+    };
+    let page = form_page(&s).await;
+    let token = hidden(&page, "form_token");
+    let id1 = hidden(&page, "captcha_id");
+    let photo = jpeg_with_exif("GPS 31.2N");
+    let note = "held note: the dealer's phone 13900139000"
+        .as_bytes()
+        .to_vec();
+    let files = [
+        ("IMG_zhangsan.jpg", photo.clone()),
+        ("note.txt", note.clone()),
+    ];
+
+    // Another field missing and a wrong captcha, with a photo and a text file: both held,
+    // sealed, listed by neutral labels with a box to drop each.
+    let wrong1 = wrong(&s.solve(&id1));
+    let (st, html) = post(web_form(&token, Some((&id1, &wrong1)), "", &[], &files)).await;
+    assert_eq!(st, 422, "{html}");
+    assert!(html.contains("Held files test: typed once"));
+    assert!(
+        html.contains("photo 1 (kept)") && html.contains("file 2 (kept)"),
+        "{html}"
+    );
+    assert!(
+        !html.contains("IMG_zhangsan")
+            && !html.contains("note.txt")
+            && !html.contains("you chose were not kept")
+    );
+    let ids = held_ids(&html);
+    assert_eq!(ids.len(), 2);
+    assert_eq!((s.count("tips"), s.count("held_files")), (0, 2));
+    for id in &ids {
+        assert_eq!(data_keys(&s, id), 1, "each held file's data key is sealed");
+    }
+    // Nothing in the clear, no time finer than the hour.
+    assert!(!s.database_holds(b"13900139000") && !s.database_holds(b"GPS 31.2N"));
+    assert_eq!(s.count("held_files WHERE expires_at % 3600 <> 0"), 0);
+
+    // The browser reloads that page: the same POST again. Nothing is held twice (nor decoded:
+    // the captcha id has had its one hold).
+    let (st, html) = post(web_form(&token, Some((&id1, &wrong1)), "", &[], &files)).await;
+    assert_eq!(st, 422, "{html}");
+    assert_eq!(held_ids(&html), ids);
+    assert_eq!(s.count("held_files"), 2);
+
+    // No captcha at all (the flood's request), with another photo: refused, that photo neither
+    // decoded nor held, and named as to be chosen again; the held ones stay listed.
+    let other = [("b.jpg", jpeg_with_exif("other"))];
+    let (st, html) = post(web_form(&token, None, "venues", &[], &other)).await;
+    assert_eq!(st, 422, "{html}");
+    assert!(
+        html.contains("The 1 file(s) you chose were not kept"),
+        "{html}"
+    );
+    assert_eq!(held_ids(&html), ids);
+    assert_eq!(s.count("held_files"), 2);
+
+    // Held and new files share the form's cap (3 here): two held and two new are too many.
+    let id2 = hidden(&html, "captcha_id");
+    let a2 = s.solve(&id2);
+    let two_new = [
+        ("c.jpg", jpeg_with_exif("c")),
+        ("d.jpg", jpeg_with_exif("d")),
+    ];
+    let (st, html) = post(web_form(&token, Some((&id2, &a2)), "venues", &[], &two_new)).await;
+    assert_eq!(st, 413, "{html}");
+    assert_eq!((s.count("tips"), s.count("held_files")), (0, 2));
+
+    // Corrected: the text file dropped, one new photo. The tip has the held photo (moved as it
+    // was sealed, under its own id) and the new one; nothing stays held.
+    let id3 = hidden(&html, "captcha_id");
+    let a3 = s.solve(&id3);
+    let one_new = [("e.jpg", jpeg_with_exif("e"))];
+    let (st, html) = post(web_form(
+        &token,
+        Some((&id3, &a3)),
+        "venues",
+        std::slice::from_ref(&ids[1]),
+        &one_new,
+    ))
+    .await;
+    assert_eq!(st, 200, "{html}");
+    let receipt = receipt_in(&html);
+    assert_eq!(
+        (
+            s.count("tips"),
+            s.count("attachments"),
+            s.count("held_files")
+        ),
+        (1, 2, 0)
+    );
+    let attachment_ids = texts(&s, "SELECT id AS t FROM attachments");
+    assert!(
+        attachment_ids.contains(&ids[0]),
+        "the held photo joined the tip as sealed"
+    );
+    assert!(
+        !attachment_ids.contains(&ids[1]),
+        "the dropped file did not"
+    );
+    assert_eq!(
+        data_keys(&s, &ids[1]),
+        0,
+        "the dropped file's data key is gone"
+    );
+    assert_eq!(
+        s.count("tips WHERE attachment_count = 2"),
+        1,
+        "the tip counts both"
+    );
+
+    // Reloading the receipt page: the same receipt, nothing more stored.
+    let (st, html) = post(web_form(&token, Some((&id3, &a3)), "venues", &[], &one_new)).await;
+    assert_eq!((st, receipt_in(&html)), (200, receipt));
+    assert_eq!((s.count("tips"), s.count("attachments")), (1, 2));
+
+    // A form never sent right: its held file expires (at an hour) and the sweep deletes it
+    // with its data key.
+    let page = form_page(&s).await;
+    let token = hidden(&page, "form_token");
+    let id = hidden(&page, "captcha_id");
+    let w = wrong(&s.solve(&id));
+    let (st, html) = post(web_form(
+        &token,
+        Some((&id, &w)),
+        "venues",
+        &[],
+        &files[..1],
+    ))
+    .await;
+    assert_eq!(st, 422);
+    let left = held_ids(&html);
+    assert_eq!((left.len(), s.count("held_files")), (1, 1));
+    {
+        use diesel::prelude::*;
+        diesel::sql_query("UPDATE held_files SET expires_at = expires_at - 36000")
+            .execute(&mut s.db())
+            .unwrap();
+    }
+    tipline::intake::store::purge_expired(&mut s.db()).unwrap();
+    assert_eq!((s.count("held_files"), data_keys(&s, &left[0])), (0, 0));
+    assert_eq!(s.count("attachments"), 2);
+
+    // The flood's request on a fresh form (no captcha, a forged id, nothing held): refused at
+    // its first file, which is neither read on nor held; the page still keeps the text.
+    let page = form_page(&s).await;
+    let token = hidden(&page, "form_token");
+    for captcha in [None, Some(("forged-id", "23456"))] {
+        let (st, html) = post(web_form(&token, captcha, "venues", &[], &files)).await;
+        assert_eq!(st, 422, "{html}");
+        assert!(html.contains("Held files test: typed once"));
+        assert!(html.contains("you chose were not kept") && held_ids(&html).is_empty());
+        assert_eq!(s.count("held_files"), 0);
+    }
 }
 
 #[tokio::test]

@@ -213,6 +213,19 @@ diesel::table! {
 }
 
 diesel::table! {
+    held_files (id) {
+        id -> Text,
+        form_key -> Binary,
+        file_key -> Binary,
+        position -> Integer,
+        meta -> Binary,
+        nonce_prefix -> Binary,
+        chunks -> Binary,
+        expires_at -> BigInt,
+    }
+}
+
+diesel::table! {
     spent_tokens (fingerprint) {
         fingerprint -> Binary,
         expires_at -> BigInt,
@@ -407,6 +420,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     attachment_chunks,
     idempotency,
     spent_tokens,
+    held_files,
     staff,
     sessions,
     api_tokens,

@@ -971,9 +971,9 @@ async fn new_tip(
         Err(IntakeError::Db(_)) | Err(IntakeError::Unavailable) => {
             Err(IngestError::Temporary("database unavailable"))
         }
-        Err(IntakeError::IdempotencyMismatch) | Err(IntakeError::CaptchaReplayed) => {
-            Err(IngestError::Temporary("unexpected state"))
-        }
+        Err(IntakeError::IdempotencyMismatch)
+        | Err(IntakeError::CaptchaReplayed)
+        | Err(IntakeError::HeldFileGone) => Err(IngestError::Temporary("unexpected state")),
     }
 }
 

@@ -7,6 +7,7 @@ pub mod attachment;
 pub mod catalog;
 pub mod decode_gate;
 pub mod email;
+pub mod held;
 pub mod imap;
 pub mod rekey;
 pub mod sms;
@@ -108,6 +109,10 @@ pub enum IntakeError {
     Db(#[from] DbError),
     #[error("the tip store is shutting down")]
     Unavailable,
+    /// A file held for the form expired or was used by another submission of the same form
+    /// between its lookup and the tip's commit: nothing is stored, the form comes back.
+    #[error("a held file is gone")]
+    HeldFileGone,
 }
 
 impl From<diesel::result::Error> for IntakeError {
@@ -231,6 +236,9 @@ pub struct PreparedTip {
     pub reply_pubkey: Vec<u8>,
     pub payload: SealedObject,
     pub attachments: Vec<SealedAttachment>,
+    /// Files held for the web form since it came back (`held`): they join the tip in its
+    /// transaction, before `attachments`.
+    pub held: Vec<held::HeldAttachment>,
     pub idempotency: Option<IdempotencyKey>,
     /// Fingerprint and expiry of a solved captcha, spent in the same transaction.
     pub spend_token: Option<(Vec<u8>, i64)>,
@@ -335,12 +343,36 @@ impl Intake {
         idempotency: Option<IdempotencyKey>,
         spend_token: Option<(Vec<u8>, i64)>,
     ) -> Result<PreparedTip, IntakeError> {
+        self.prepare_with_held(
+            channel,
+            fields,
+            Vec::new(),
+            attachments,
+            idempotency,
+            spend_token,
+        )
+    }
+
+    /// `prepare` for a web form with files held since it came back.
+    pub fn prepare_with_held(
+        &self,
+        channel: Channel,
+        fields: &TipFields,
+        held: Vec<held::HeldAttachment>,
+        attachments: Vec<SealedAttachment>,
+        idempotency: Option<IdempotencyKey>,
+        spend_token: Option<(Vec<u8>, i64)>,
+    ) -> Result<PreparedTip, IntakeError> {
         let now = crate::db::now_unix();
         let id = hex::encode(random_bytes::<16>()?);
         let receipt = Receipt::generate()?;
         let receipt_hash = receipt.hash(&self.keys.peppers.receipt).0.to_vec();
         let reply_pubkey = crate::crypto::reply::reply_public(&self.keys, &receipt);
-        let metas: Vec<&attachment::AttachmentMeta> = attachments.iter().map(|a| &a.meta).collect();
+        let metas: Vec<&attachment::AttachmentMeta> = held
+            .iter()
+            .map(|h| &h.meta)
+            .chain(attachments.iter().map(|a| &a.meta))
+            .collect();
         let payload = Payload {
             v: 1,
             channel: channel.as_str(),
@@ -376,6 +408,7 @@ impl Intake {
             reply_pubkey,
             payload: sealed,
             attachments,
+            held,
             idempotency,
             spend_token,
             contact: None,
@@ -397,6 +430,26 @@ impl Intake {
         let prepared = self.prepare(
             tip.channel,
             &fields,
+            tip.attachments,
+            idempotency,
+            spend_token,
+        )?;
+        self.store.commit(prepared).await
+    }
+
+    /// `submit` for a web form whose earlier sending left files held for it.
+    pub async fn submit_with_held(
+        &self,
+        tip: NewTip,
+        held: Vec<held::HeldAttachment>,
+        idempotency: Option<IdempotencyKey>,
+        spend_token: Option<(Vec<u8>, i64)>,
+    ) -> Result<Submitted, IntakeError> {
+        let fields = tip.fields.validate().map_err(IntakeError::Invalid)?;
+        let prepared = self.prepare_with_held(
+            tip.channel,
+            &fields,
+            held,
             tip.attachments,
             idempotency,
             spend_token,

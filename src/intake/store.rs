@@ -133,7 +133,7 @@ pub fn insert_prepared(conn: &mut DbConn, t: &PreparedTip) -> Result<Submitted, 
             tips::receipt_hash.eq(&t.receipt_hash),
             tips::reply_pubkey.eq(&t.reply_pubkey),
             tips::payload.eq(&t.payload.ciphertext),
-            tips::attachment_count.eq(t.attachments.len() as i32),
+            tips::attachment_count.eq((t.held.len() + t.attachments.len()) as i32),
             tips::receipt_private.eq(t.channel.receipt_is_private()),
             tips::route_mac.eq(Some(route_mac)),
             tips::entered_by.eq(t.audit.as_ref().map(|s| s.staff_id.as_str())),
@@ -160,6 +160,7 @@ pub fn insert_prepared(conn: &mut DbConn, t: &PreparedTip) -> Result<Submitted, 
             crate::notify::outbox::OutboxError::Crypto(c) => IntakeError::Crypto(c),
         })?;
     }
+    super::held::take_into_tip(conn, &t.id, &t.held)?;
     for a in &t.attachments {
         insert_sealed_key(conn, &a.epoch_row)?;
         insert_sealed_key(conn, &a.dek_row)?;
@@ -284,8 +285,9 @@ fn take_ack_quota(conn: &mut DbConn, key: &[u8]) -> Result<bool, IntakeError> {
     Ok(inserted == 1)
 }
 
-/// Deletes expired retry tokens and spent captchas.
+/// Deletes expired retry tokens, spent captchas and files held for forms never sent right.
 pub fn purge_expired(conn: &mut DbConn) -> QueryResult<usize> {
+    let held = super::held::purge_expired(conn)?;
     let now = now_unix();
     let a =
         diesel::delete(idempotency::table.filter(idempotency::expires_at.lt(now))).execute(conn)?;
@@ -293,5 +295,5 @@ pub fn purge_expired(conn: &mut DbConn) -> QueryResult<usize> {
         .execute(conn)?;
     let c = diesel::delete(mail_ack_quota::table.filter(mail_ack_quota::day.lt(utc_day(now))))
         .execute(conn)?;
-    Ok(a + b + c)
+    Ok(held + a + b + c)
 }

@@ -157,6 +157,19 @@ impl CaptchaService {
         )
     }
 
+    /// The key under which an id's one use for holding files is recorded (issue 16): a form
+    /// that comes back keeps its files only for a genuine, unexpired id that has not held files
+    /// before, so each batch of decoded, held files costs a sender a fresh captcha, like each
+    /// guess does. `None` when the id does not open.
+    pub fn hold_key(&self, id: &str, now: i64) -> Option<(Vec<u8>, i64)> {
+        self.answer(id, now).ok()?;
+        let expires = now + CAPTCHA_SECONDS;
+        Some((
+            token_fingerprint(&self.fingerprint_key, "captcha-hold", id),
+            expires + (3600 - expires.rem_euclid(3600)),
+        ))
+    }
+
     /// Checks an answer. `Ok(Some((fingerprint, expiry)))` must then be spent with the tip;
     /// `Ok(None)` means captchas are off (development and tests only).
     pub fn check(

@@ -183,6 +183,10 @@ impl From<IntakeError> for ApiError {
             IntakeError::CaptchaReplayed => ApiError::CaptchaReplayed,
             IntakeError::IdempotencyMismatch => ApiError::IdempotencyMismatch,
             IntakeError::Unavailable => ApiError::Unavailable,
+            IntakeError::HeldFileGone => {
+                tracing::warn!("a file held for a form was gone at its commit");
+                ApiError::Unavailable
+            }
             IntakeError::Crypto(e) => {
                 tracing::error!(error = %e, "sealing failed");
                 ApiError::Internal

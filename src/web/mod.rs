@@ -27,6 +27,11 @@ use tipline_views::Lang;
 /// of large uploads (each holds at most one file's plaintext and its sealed files until COMMIT).
 pub const UPLOAD_SLOTS: usize = 4;
 
+/// Refused web forms whose files are being decoded and sealed to be held for the corrected
+/// form (issue 16), at once. A form that finds it taken is not made to wait: it comes back
+/// asking for its files again. One keeps a flood of refused uploads to one decode at a time.
+pub const HOLD_SLOTS: usize = 1;
+
 /// Counters for /metrics. Those that a reporter's action moves are published per period
 /// (`access::PeriodCounter`, issue 13): `tipline_tips_created_total` and the like show the
 /// number as of the last boundary.
@@ -106,6 +111,9 @@ pub struct AppState {
     /// Searches by identifier per officer (issue 15): each one probes the blind index.
     pub searches: crate::triage::search::SearchLimiter,
     pub uploads: std::sync::Arc<tokio::sync::Semaphore>,
+    /// Forms that came back decoding files to hold them (`HOLD_SLOTS`), apart from `uploads`:
+    /// a flood of refused forms never waits for, nor makes wait, a resident's upload.
+    pub holds: std::sync::Arc<tokio::sync::Semaphore>,
     pub metrics: Metrics,
     pub staff: StaffKeys,
     /// The SMS provider whose webhook `/api/v1/sms/inbound` serves; `None` when SMS is off.

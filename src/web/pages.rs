@@ -1,11 +1,12 @@
 //! The HTML pages: report form, receipt, status, captcha media, stylesheet.
 
 use super::errors::ApiError;
-use super::submission::{RetryFrom, from_multipart, submit};
+use super::submission::{Hold, RetryFrom, Submission, ensure_hold, from_multipart, submit};
 use super::{AppState, lang_of, office_view, rate_limit};
 use crate::crypto::random_bytes;
 use crate::crypto::receipt::Receipt;
 use crate::intake::catalog::{CATEGORIES, TOWNSHIPS};
+use crate::intake::held::{self, HeldEntry};
 use crate::intake::{Channel, Submitted};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
@@ -41,6 +42,8 @@ struct FormState {
     form_token: String,
     /// Files that were chosen but not kept: the page asks for them again.
     files_again: usize,
+    /// Files held for the form's token: listed, each with a box to drop it.
+    held: Vec<HeldEntry>,
 }
 
 fn render_form(
@@ -55,6 +58,7 @@ fn render_form(
         general,
         form_token,
         files_again,
+        held,
     } = fs;
     let captcha_id = if state.captcha.enabled {
         state.captcha.issue(crate::db::now_unix())
@@ -71,6 +75,15 @@ fn render_form(
         captcha_id,
         form_token,
         files_again,
+        held: held
+            .iter()
+            .enumerate()
+            .map(|(i, h)| views::HeldFile {
+                id: h.id.clone(),
+                photo: h.is_image(),
+                n: i + 1,
+            })
+            .collect(),
         office: office_view(&state.config, lang),
     };
     html(status, views::report_form(&form))
@@ -86,6 +99,7 @@ pub async fn index(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse
             general: None,
             form_token: new_form_token(),
             files_again: 0,
+            held: Vec::new(),
         },
         StatusCode::OK,
     )
@@ -108,6 +122,7 @@ pub async fn submit_form(
                 general: Some(t.general_error(e.code())),
                 form_token: new_form_token(),
                 files_again: 0,
+                held: Vec::new(),
             },
             e.status_code(),
         )
@@ -136,6 +151,53 @@ pub async fn submit_form(
     };
     let token = sub.form_token.clone().filter(|t| !t.is_empty());
     let files_seen = sub.files_seen;
+    // The files held for this form's token (issue 16): looked up here when no file part did.
+    let mut sub = sub;
+    ensure_hold(&state, &mut sub).await;
+    settle_drops(&state, &mut sub).await;
+    if let Some(hold) = sub.hold.take_if(|h| h.holding) {
+        // Refused (or the new-captcha button): the files just sealed are held for the token,
+        // and the form comes back listing them.
+        let files: Vec<_> = sub
+            .attachment_keys
+            .drain(..)
+            .zip(sub.attachments.drain(..))
+            .collect();
+        let (refusal, held_now, kept) = hold_files(&state, hold, files).await;
+        drop(sub);
+        let refusal = refusal.or(parsed.err());
+        let errors = refusal.as_ref().map(field_errors).unwrap_or_default();
+        let general = refusal
+            .as_ref()
+            .filter(|_| errors.is_empty())
+            .map(|e| t.general_error(e.code()));
+        let status = refusal
+            .as_ref()
+            .map_or(StatusCode::OK, ResponseError::status_code);
+        let page = render_form(
+            &state,
+            lang,
+            values,
+            FormState {
+                errors,
+                general,
+                form_token: token.unwrap_or_else(new_form_token),
+                files_again: files_seen.saturating_sub(kept),
+                held: held_now,
+            },
+            status,
+        );
+        return match &refusal {
+            Some(e) => page.customize_retry(e),
+            None => page,
+        };
+    }
+    let held_now: Vec<HeldEntry> = sub
+        .hold
+        .as_ref()
+        .map(|h| h.entries.clone())
+        .unwrap_or_default();
+    let already_held = sub.hold.as_ref().map_or(0, |h| h.already_held);
     if refresh && parsed.is_ok() {
         return render_form(
             &state,
@@ -145,7 +207,8 @@ pub async fn submit_form(
                 errors: Vec::new(),
                 general: None,
                 form_token: token.unwrap_or_else(new_form_token),
-                files_again: files_seen,
+                files_again: files_seen.saturating_sub(already_held),
+                held: held_now,
             },
             StatusCode::OK,
         );
@@ -164,24 +227,7 @@ pub async fn submit_form(
             )
         }
         Err(e) => {
-            let errors: Vec<FieldErr> = match &e {
-                ApiError::Validation(list) => list
-                    .iter()
-                    .map(|f| FieldErr {
-                        field: f.field.into(),
-                        code: f.code.into(),
-                    })
-                    .collect(),
-                other => other
-                    .field()
-                    .map(|field| {
-                        vec![FieldErr {
-                            field: field.into(),
-                            code: other.code().into(),
-                        }]
-                    })
-                    .unwrap_or_default(),
-            };
+            let errors = field_errors(&e);
             let general = errors.is_empty().then(|| t.general_error(e.code()));
             // The same token again: nothing was stored under it, and a retry stays idempotent.
             let token = token.unwrap_or_else(new_form_token);
@@ -193,11 +239,102 @@ pub async fn submit_form(
                     errors,
                     general,
                     form_token: token,
-                    files_again: files_seen,
+                    files_again: files_seen.saturating_sub(already_held),
+                    held: held_now,
                 },
                 e.status_code(),
             )
             .customize_retry(&e)
+        }
+    }
+}
+
+/// The field errors a refusal shows beside its fields.
+fn field_errors(e: &ApiError) -> Vec<FieldErr> {
+    match e {
+        ApiError::Validation(list) => list
+            .iter()
+            .map(|f| FieldErr {
+                field: f.field.into(),
+                code: f.code.into(),
+            })
+            .collect(),
+        other => other
+            .field()
+            .map(|field| {
+                vec![FieldErr {
+                    field: field.into(),
+                    code: other.code().into(),
+                }]
+            })
+            .unwrap_or_default(),
+    }
+}
+
+/// Drops the held files the resident ticked whose boxes came after a file part (the form puts
+/// them before its file input, and `ensure_hold` drops those).
+async fn settle_drops(state: &web::Data<AppState>, sub: &mut Submission) {
+    let Some(mut hold) = sub.hold.take() else {
+        return;
+    };
+    let late: Vec<String> = hold
+        .entries
+        .iter()
+        .filter(|e| sub.drop_held.contains(&e.id))
+        .map(|e| e.id.clone())
+        .collect();
+    if !late.is_empty() {
+        hold.entries.retain(|e| !late.contains(&e.id));
+        let form = hold.form;
+        let back = super::db(state, move |conn, _| {
+            if let Err(e) = held::drop_files(conn, &form, &late) {
+                tracing::error!(error = %e, "dropping held files failed");
+            }
+            Ok(form)
+        })
+        .await;
+        match back {
+            Ok(form) => hold.form = form,
+            Err(_) => return,
+        }
+    }
+    sub.hold = Some(hold);
+}
+
+/// Holds the files a refused form's body brought (already sealed). Returns why the form was
+/// refused, the form's held files as they now stand, and how many of the body's files are
+/// held (new or already).
+async fn hold_files(
+    state: &web::Data<AppState>,
+    hold: Hold,
+    files: Vec<(Vec<u8>, crate::intake::attachment::SealedAttachment)>,
+) -> (Option<ApiError>, Vec<HeldEntry>, usize) {
+    let Hold {
+        form,
+        entries,
+        refusal,
+        already_held,
+        ..
+    } = hold;
+    let first = entries.iter().map(|e| e.position).max().unwrap_or(0) + 1;
+    let count = files.len();
+    let stored = super::db(state, move |conn, _| {
+        let r = if files.is_empty() {
+            Ok(0)
+        } else {
+            held::hold(conn, &form, first, &files)
+        };
+        // The sealed files are dropped with `files` if they could not be held: the page
+        // asks for them again.
+        r.map_err(ApiError::from)
+            .and_then(|_| held::list(conn, &form).map_err(|_| ApiError::Internal))
+    })
+    .await;
+    match stored {
+        Ok(now) => (refusal, now, already_held + count),
+        Err(e) => {
+            tracing::error!(error = %e, "holding a form's files failed");
+            (refusal, entries, already_held)
         }
     }
 }

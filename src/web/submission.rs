@@ -5,6 +5,7 @@ use super::AppState;
 use super::errors::ApiError;
 use crate::crypto::sha256;
 use crate::intake::attachment::{AttachmentError, SealedAttachment, seal_file};
+use crate::intake::held::{self, FormHold, HeldEntry};
 use crate::intake::store::find_replay;
 use crate::intake::{Channel, FieldError, IdempotencyKey, NewTip, Submitted, TipFields};
 use crate::web::captcha::CaptchaError;
@@ -53,9 +54,34 @@ pub struct Submission {
     /// must be chosen again.
     pub files_seen: usize,
     /// The form's "new captcha" button: the form comes back with everything typed and a fresh
-    /// captcha; nothing is checked or stored, and files are not read.
+    /// captcha; nothing is checked, and files are held (web form) or not read (API).
     pub refresh: bool,
+    /// Files held for the web form's token (issue 16); `None` for the API and before the form's
+    /// token was read.
+    pub hold: Option<Hold>,
+    /// Held files the resident ticked to drop (`drop_held` parts: their ids).
+    pub drop_held: Vec<String>,
+    /// The `held::FormHold::file_key` of each of `attachments`, while holding.
+    pub attachment_keys: Vec<Vec<u8>>,
 }
+
+/// The files held for a web form, and whether this sending is being held rather than sent.
+pub struct Hold {
+    pub form: FormHold,
+    /// Held and not expired, less the ones dropped.
+    pub entries: Vec<HeldEntry>,
+    /// This sending is held, not sent: why it came back (`None` for the new-captcha button).
+    pub refusal: Option<ApiError>,
+    pub holding: bool,
+    /// While holding: new files may be decoded and sealed (a genuine captcha id's one hold, and
+    /// the hold slot was free). Otherwise only files already held are recognised.
+    pub may_seal: bool,
+    /// Files in this body that were already held (a reload, or chosen again): not decoded.
+    pub already_held: usize,
+}
+
+/// Most `drop_held` parts read from one form.
+const MAX_DROPS: usize = 32;
 
 /// Where a submission's retry token is.
 #[derive(Default, Clone)]
@@ -289,14 +315,52 @@ async fn read_multipart(
     // stopped by four slow ones). The text parts before it are already read, so a page that
     // answers "busy" still shows what was typed.
     let mut slot = None;
+    let mut hold_slot = None;
     let uploads = state.uploads.clone();
     // Before a file is read, let alone decoded: the captcha and the fields (which the form puts
     // before its file input), then an upload slot. A body whose file comes before a captcha is
-    // refused as one without a captcha, and a wrong one costs nothing but its bytes.
+    // refused as one without a captcha, and a wrong one costs nothing but its bytes, except on
+    // the web form, whose files are held for the corrected form (`begin_hold`): decoded only
+    // for a genuine captcha id's one hold, one form at a time, apart from the upload slots.
     let take_slot = async |sub: &mut Submission| {
-        gate(state, sub).await?;
+        if sub.hold.as_ref().is_some_and(|h| h.holding) {
+            return Ok(());
+        }
+        let gated = if sub.refresh {
+            Err(None)
+        } else {
+            gate(state, sub).await.map_err(Some)
+        };
+        if let Err(refusal) = gated {
+            if matches!(sub.retry_from, RetryFrom::FormField)
+                && refusal.as_ref().is_none_or(holdable)
+            {
+                ensure_hold(state, sub).await;
+            }
+            if sub.hold.is_none() {
+                // Nothing to hold for (the API, a token of the wrong shape): refused as before;
+                // the new-captcha button skips the file.
+                return refusal.map_or(Ok(()), Err);
+            }
+            let mut may_seal = hold_allowed(state, sub.captcha_id.as_deref()).await?;
+            if may_seal {
+                match state.holds.clone().try_acquire_owned() {
+                    Ok(p) => hold_slot = Some(p),
+                    Err(_) => may_seal = false,
+                }
+            }
+            if let Some(hold) = sub.hold.as_mut() {
+                hold.refusal = refusal;
+                hold.holding = true;
+                hold.may_seal = may_seal;
+            }
+            return Ok(());
+        }
         if sub.replay_only {
             return Ok(());
+        }
+        if matches!(sub.retry_from, RetryFrom::FormField) {
+            ensure_hold(state, sub).await;
         }
         if slot.is_none() {
             let permit =
@@ -325,8 +389,82 @@ async fn read_multipart(
         .map_err(|_| ApiError::Internal)
     };
     let result = read_form(headers, payload, &limits, sub, take_slot, seal).await;
-    sub.upload_slot = slot;
+    sub.upload_slot = slot.or(hold_slot);
     result
+}
+
+/// Whether a refusal leaves the web form's files held: a wrong or missing captcha, or invalid
+/// fields. A busy server, a rate limit or a malformed body does not.
+fn holdable(e: &ApiError) -> bool {
+    matches!(
+        e,
+        ApiError::Validation(_) | ApiError::Captcha(_) | ApiError::CaptchaReplayed
+    )
+}
+
+/// Whether a refused form may decode and hold new files: with captchas on, only for a genuine,
+/// unexpired captcha id, once (`CaptchaService::hold_key`). A sender without a captcha from
+/// this server gets nothing decoded.
+async fn hold_allowed(
+    state: &web::Data<AppState>,
+    captcha_id: Option<&str>,
+) -> Result<bool, ApiError> {
+    if !state.captcha.enabled {
+        return Ok(true);
+    }
+    let Some((key, expires)) = captcha_id
+        .filter(|id| !id.is_empty())
+        .and_then(|id| state.captcha.hold_key(id, crate::db::now_unix()))
+    else {
+        return Ok(false);
+    };
+    super::db(state, move |conn, _| {
+        crate::intake::store::spend_once(conn, &key, expires).map_err(|e| {
+            tracing::error!(error = %e, "recording a captcha's hold failed");
+            ApiError::Internal
+        })
+    })
+    .await
+}
+
+/// Looks up the files held for the web form's token, once, leaving out those the resident
+/// dropped (and deleting them). A token of the wrong shape holds nothing. A failed lookup is
+/// logged and holds nothing: the form still works, its files are asked for again.
+pub async fn ensure_hold(state: &web::Data<AppState>, sub: &mut Submission) {
+    if sub.hold.is_some() {
+        return;
+    }
+    let Some(token) = sub
+        .form_token
+        .clone()
+        .filter(|t| check_token_shape(t).is_ok())
+    else {
+        return;
+    };
+    let form = FormHold::new(&state.intake.keys.peppers.idempotency, &token);
+    let drops: Vec<String> = sub.drop_held.clone();
+    let found = super::db(state, move |conn, _| {
+        let found = held::drop_files(conn, &form, &drops).and_then(|_| held::list(conn, &form));
+        match found {
+            Ok(entries) => Ok((form, entries)),
+            Err(e) => {
+                tracing::error!(error = %e, "looking up a form's held files failed");
+                Err(ApiError::Internal)
+            }
+        }
+    })
+    .await;
+    let Ok((form, entries)) = found else {
+        return;
+    };
+    sub.hold = Some(Hold {
+        form,
+        entries,
+        refusal: None,
+        holding: false,
+        may_seal: false,
+        already_held: 0,
+    });
 }
 
 /// The caps a multipart form is read under.
@@ -378,8 +516,19 @@ where
                 continue;
             };
             sub.files_seen += 1;
-            if sub.refresh {
-                // Only the text comes back; the file's bytes are skipped, within the body cap.
+            before_file(sub).await?;
+            let (holding, may_seal, recognise) =
+                sub.hold.as_ref().map_or((false, false, false), |h| {
+                    (h.holding, h.may_seal, !h.entries.is_empty())
+                });
+            if holding && !may_seal && !recognise && !sub.refresh {
+                // Refused, nothing may be held and nothing is held to recognise: the rest of the
+                // body is not read, as for any refused upload. The page shows the refusal.
+                return Err(ApiError::MalformedMultipart);
+            }
+            if sub.refresh && !(holding && (may_seal || recognise)) {
+                // The new-captcha button with nothing to hold (or the API): the file is skipped,
+                // within the body cap.
                 total += first.len();
                 while let Some(chunk) = next_item(&mut field, &ended).await? {
                     total += chunk.map_err(|_| ApiError::MalformedMultipart)?.len();
@@ -389,7 +538,6 @@ where
                 }
                 continue;
             }
-            before_file(sub).await?;
             let limit = limits.max_attachment_bytes;
             let read = read_field(
                 first,
@@ -415,17 +563,38 @@ where
                 Err(e) => return Err(e),
             };
             total += bytes.len();
-            if sub.attachments.len() >= limits.max_attachments {
+            let sha = sha256(&bytes);
+            let mut file_key = None;
+            if let Some(h) = sub.hold.as_mut() {
+                let key = h.form.file_key(&sha);
+                if h.entries.iter().any(|e| e.file_key == key) || sub.attachment_keys.contains(&key)
+                {
+                    // Held already (a reload of the refused form, or the photo chosen again):
+                    // neither decoded nor held twice.
+                    h.already_held += 1;
+                    continue;
+                }
+                if h.holding && !h.may_seal {
+                    // Not kept: the page asks for it again.
+                    continue;
+                }
+                file_key = Some(key);
+            }
+            let held = sub.hold.as_ref().map_or(0, |h| h.entries.len());
+            if sub.attachments.len() + held >= limits.max_attachments {
                 refused.get_or_insert(ApiError::TooManyAttachments);
                 continue;
             }
-            attachment_hashes.push(sha256(&bytes));
+            attachment_hashes.push(sha);
             if sub.replay_only {
                 // A resend: compared by hash with what was stored, never decoded.
                 continue;
             }
             match seal(bytes).await? {
-                Ok(a) => sub.attachments.push(a),
+                Ok(a) => {
+                    sub.attachments.push(a);
+                    sub.attachment_keys.extend(file_key);
+                }
                 Err(AttachmentError::Seal) => return Err(ApiError::Internal),
                 Err(other) => {
                     refused.get_or_insert(ApiError::Attachment(other));
@@ -461,6 +630,7 @@ where
             "captcha_answer" => sub.captcha_answer = Some(text),
             "form_token" => sub.form_token = Some(text),
             "lang" => sub.lang = Some(text),
+            "drop_held" if sub.drop_held.len() < MAX_DROPS => sub.drop_held.push(text),
             // Unknown parts are ignored, not stored.
             _ => {}
         }
@@ -615,10 +785,26 @@ pub async fn submit(
     }
     gate(state, &mut sub).await?;
     let spend = sub.passed.take().flatten();
+    let held = sub
+        .hold
+        .take()
+        .filter(|h| !h.entries.is_empty())
+        .map(|h| (h.form, h.entries));
     let tip = NewTip {
         channel,
         fields: sub.fields,
         attachments: sub.attachments,
     };
-    Ok(state.intake.submit(tip, key, spend).await?)
+    let Some((form, entries)) = held else {
+        return Ok(state.intake.submit(tip, key, spend).await?);
+    };
+    // The files held since the form came back join the tip, counted against the same cap.
+    if entries.len() + tip.attachments.len() > state.config.max_attachments {
+        return Err(ApiError::TooManyAttachments);
+    }
+    let held = super::db(state, move |conn, _| {
+        held::load(conn, &form, &entries).map_err(ApiError::from)
+    })
+    .await?;
+    Ok(state.intake.submit_with_held(tip, held, key, spend).await?)
 }

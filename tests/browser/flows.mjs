@@ -11,7 +11,13 @@
 // axe-core checks every page state visited (WCAG 2.1 A/AA) at phone and desktop width, in both
 // languages for public pages; no page may be wider than the phone, nor text spill out of its box.
 // The admin creates a reader account; it waits until a county supervisor approves it.
+// The captcha paths run against a second server with captchas on (CAPTCHA_BASE, its keys dir
+// and an officer there): a new captcha keeps what was typed, a wrong captcha with a photo keeps
+// text and photo and the corrected form files the tip with it, and reloads store nothing twice.
+// The walk solves each captcha as the operator can, from the keys dir the script made (the id
+// is sealed under a subkey of the token pepper); the product has no way to reveal an answer.
 // Usage: node flows.mjs BASE_URL OFFICER PASSWORD SHOTS_DIR HEAD FINANCE ADMIN COUNTY
+//        [CAPTCHA_BASE CAPTCHA_KEYS_DIR CAPTCHA_OFFICER]
 // (HEAD: a supervisor of the officer's unit; COUNTY: a county-wide supervisor; all share the
 // password.)
 // Exits non-zero on any axe violation or failed step.
@@ -21,7 +27,7 @@ import crypto from 'crypto';
 import fs from 'fs';
 import zlib from 'zlib';
 
-const [BASE, USER, PASS, SHOTS, HEAD, FINANCE, ADMIN, COUNTY] = process.argv.slice(2);
+const [BASE, USER, PASS, SHOTS, HEAD, FINANCE, ADMIN, COUNTY, CBASE, CKEYS, CUSER] = process.argv.slice(2);
 const axeSrc = fs.readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 // Phones from 320 px (the narrowest in use) to 360 px (the most common): text must wrap at both.
 const PHONE = { width: 360, height: 640 }, NARROW = { width: 320, height: 568 }, DESK = { width: 1280, height: 900 };
@@ -84,9 +90,9 @@ function totp(uri, at = Date.now()) {
 // --- resident, with JavaScript disabled: the public site must work without it --------------
 // axe needs script, so each page the resident sees is audited as a copy in a second page.
 const auditor = await (await browser.newContext()).newPage();
-async function auditCopy(page, name) {
+async function auditCopy(page, name, base = BASE) {
   const html = await page.content();
-  await auditor.goto(`${BASE}/status`);
+  await auditor.goto(`${base}/status`);
   await auditor.setContent(html, { waitUntil: 'load' });
   await audit(auditor, name);
 }
@@ -145,9 +151,9 @@ for (const lang of ['zh', 'en']) {
 }
 
 // --- staff: password, then TOTP enrolment from the QR page --------------------------------
-async function signIn(user, audited = false) {
+async function signIn(user, audited = false, base = BASE) {
   const p = await (await browser.newContext()).newPage();
-  await p.goto(`${BASE}/staff/login`);
+  await p.goto(`${base}/staff/login`);
   if (audited) await audit(p, 'staff-login');
   await p.fill('#username', user);
   await p.fill('#password', PASS);
@@ -412,6 +418,86 @@ for (const lang of ['zh', 'en']) {
   await auditCopy(resident, `rekey-${lang}`);
   await status(lang, told, null, 404);
   await status(lang, fresh, null, 200);
+}
+
+// --- captchas on: a new captcha, a wrong one with a photo, reloads ----------------------------
+// The answer sealed in a captcha id, read with the keys dir's token pepper (as
+// `CaptchaService::answer` does): HMAC-SHA256 subkey "captcha", then AES-256-GCM.
+function solveCaptcha(id) {
+  const pepper = Buffer.from(JSON.parse(fs.readFileSync(`${CKEYS}/peppers.key`, 'utf8')).token, 'hex');
+  const lp = (s) => { const b = Buffer.from(s); const l = Buffer.alloc(8); l.writeBigUInt64BE(BigInt(b.length)); return Buffer.concat([l, b]); };
+  const key = crypto.createHmac('sha256', pepper).update(lp('tipline-subkey-v1')).update(lp('captcha')).digest();
+  const raw = Buffer.from(id, 'base64url');
+  const d = crypto.createDecipheriv('aes-256-gcm', key, raw.subarray(0, 12));
+  d.setAAD(Buffer.from('captcha'));
+  d.setAuthTag(raw.subarray(raw.length - 16));
+  const pt = Buffer.concat([d.update(raw.subarray(12, raw.length - 16)), d.final()]);
+  return pt.subarray(8, 13).toString('ascii');
+}
+if (CBASE) {
+  const KEPT = { zh: '照片 1（已保留）', en: 'photo 1 (kept)' };
+  const CDESC = { zh: '验证码路径：桥头网吧二楼有人交易', en: 'Captcha path: deals on the second floor of the bridge cafe' };
+  const captchaId = () => resident.getAttribute('input[name=captcha_id]', 'value');
+  const typed = async () => ({ d: await resident.inputValue('#description'), l: await resident.inputValue('#location'), c: await resident.inputValue('#category') });
+  const creceipts = {};
+  for (const lang of ['zh', 'en']) {
+    await resident.goto(`${CBASE}/?lang=${lang}`);
+    expect((await resident.locator('input[name=captcha_id]').count()) === 1, `captcha-${lang}: the second server has no captcha`);
+    await resident.selectOption('#category', 'venues');
+    await resident.selectOption('#township', 'xidu');
+    await resident.fill('#description', CDESC[lang]);
+    await resident.fill('#location', '桥头 2F');
+    // "New captcha": the same form back with everything typed and a fresh captcha.
+    const first = await captchaId();
+    const code = await click(resident, 'button[formaction*="refresh=1"]');
+    const kept = await typed();
+    expect(code === 200 && (await captchaId()) !== first, `captcha-refresh-${lang}: answered ${code} without a new captcha`);
+    expect(kept.d === CDESC[lang] && kept.l === '桥头 2F' && kept.c === 'venues', `captcha-refresh-${lang}: what was typed is lost (${JSON.stringify(kept)})`);
+    await auditCopy(resident, `captcha-refresh-${lang}`, CBASE);
+    // A wrong answer, with a photo: text and photo kept, and the page says so.
+    await resident.setInputFiles('#attachment', { name: 'IMG_0002.png', mimeType: 'image/png', buffer: photoPng(200, 150) });
+    const right = solveCaptcha(await captchaId());
+    await resident.fill('#captcha_answer', right.split('').map(c => (c === '9' ? '2' : '9')).join(''));
+    const wrongCode = await submit(resident);
+    const after = await typed();
+    expect(wrongCode === 422 && after.d === CDESC[lang] && after.l === '桥头 2F', `captcha-wrong-${lang}: answered ${wrongCode}, typed ${JSON.stringify(after)}`);
+    expect(await has(resident, KEPT[lang]) && !(await has(resident, 'IMG_0002')), `captcha-wrong-${lang}: the page does not say the photo is kept`);
+    await auditCopy(resident, `captcha-wrong-${lang}`, CBASE);
+    // Corrected, the photo not chosen again: the receipt.
+    await resident.fill('#captcha_answer', solveCaptcha(await captchaId()));
+    expect((await submit(resident)) === 200, `captcha-right-${lang}: the corrected form was not filed`);
+    creceipts[lang] = (await resident.textContent('#receipt'))?.trim() ?? '';
+    expect(/^\d{4}(-\d{4}){4}$/.test(creceipts[lang]), `captcha-right-${lang}: no receipt shown`);
+    const again = await resident.reload({ waitUntil: 'load' });
+    expect(again?.status() === 200 && (await resident.textContent('#receipt'))?.trim() === creceipts[lang],
+      `captcha-receipt-${lang}: a reload answered ${again?.status()} without the same receipt`);
+    await auditCopy(resident, `captcha-receipt-reloaded-${lang}`, CBASE);
+    // A message, then a reload of the page that answered it: shown (and stored) once.
+    await resident.goto(`${CBASE}/status?lang=${lang}`);
+    await resident.fill('#receipt', creceipts[lang]);
+    await click(resident, 'form[action^="/status?"] button');
+    const MSG = lang === 'zh' ? '补充：他骑一辆蓝色摩托车' : 'Also: he rides a blue motorbike';
+    await resident.fill('#message-body', MSG);
+    expect((await click(resident, 'form[action^="/status/message"] button')) === 200, `captcha-message-${lang}: not sent`);
+    const resent = await resident.reload({ waitUntil: 'load' });
+    const times = (await resident.content()).split(MSG).length - 1;
+    expect(resent?.status() === 200 && times === 1, `captcha-message-${lang}: a reload answered ${resent?.status()}, the message shown ${times} times`);
+    await auditCopy(resident, `captcha-message-resent-${lang}`, CBASE);
+  }
+  // The officer of the captcha server finds both tips, each once, with the photo that was kept.
+  const cop = await signIn(CUSER, false, CBASE);
+  const links = await cop.locator('table a[href^="/staff/tips/"]').evaluateAll(as => as.map(a => a.getAttribute('href')));
+  expect(links.length === 2, `captcha staff: ${links.length} tips in the queue, not 2`);
+  for (const href of links) {
+    await cop.goto(`${CBASE}${href}`);
+    const photos = await cop.locator('ul.attachments img').count();
+    const html = await cop.content();
+    const msgs = ['补充：他骑一辆蓝色摩托车', 'Also: he rides a blue motorbike'].reduce((n, m) => n + html.split(m).length - 1, 0);
+    expect(photos === 1 && msgs === 1, `captcha staff: ${href} shows ${photos} photos (not the one kept) and ${msgs} messages (not one)`);
+    expect(await cop.waitForFunction(() => { const i = document.querySelector('ul.attachments img'); return i && i.complete && i.naturalWidth === 200; }, null, { timeout: 10000 }).then(() => true, () => false),
+      `captcha staff: the kept photo does not show on ${href}`);
+  }
+  console.log('ok captcha paths: new captcha, wrong captcha with a photo, reloads, in both languages');
 }
 
 await browser.close();

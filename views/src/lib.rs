@@ -109,7 +109,17 @@ pub struct ReportForm<'a> {
     pub form_token: String,
     /// Files chosen but not kept (a wrong captcha, a new captcha): the page asks for them again.
     pub files_again: usize,
+    /// Files held since the form came back (issue 16): sent with it unless dropped.
+    pub held: Vec<HeldFile>,
     pub office: Office,
+}
+
+/// A file held for the form, named by a neutral label (never its file name).
+pub struct HeldFile {
+    pub id: String,
+    pub photo: bool,
+    /// Its place in the list, from 1.
+    pub n: usize,
 }
 
 /// `here` is the path the language switch links to; `None` hides the switch (the receipt page,
@@ -294,6 +304,23 @@ pub fn report_form(f: &ReportForm) -> Markup {
             }
             // Files come after the captcha: the server checks it before reading any file.
             (field(t, e, "attachment", t.attachments, Some(t.attachments_hint), false, |d, i| html! {
+                @if !f.held.is_empty() {
+                    // Before the file input: the server reads these before any file.
+                    div class="held" {
+                        p id="held-title" { (t.held_title) }
+                        ul aria-labelledby="held-title" {
+                            @for h in &f.held {
+                                @let (a, b) = if h.photo { t.held_photo } else { t.held_file };
+                                li class="checkbox" {
+                                    span class="held-name" { (a) (h.n) (b) }
+                                    " "
+                                    input type="checkbox" id={ "drop-" (h.n) } name="drop_held" value=(h.id);
+                                    label for={ "drop-" (h.n) } { (t.held_remove) " " span class="visually-hidden" { (a) (h.n) } }
+                                }
+                            }
+                        }
+                    }
+                }
                 @if f.files_again > 0 { p class="error" id="attachment-again" { (files_again) } }
                 input type="file" id="attachment" name="attachment" multiple accept="image/jpeg,image/png,image/webp,text/plain" aria-describedby={ (d) @if f.files_again > 0 { " attachment-again" } } aria-invalid=[i.then_some("true")];
             }))
@@ -502,6 +529,7 @@ mod tests {
             captcha_id: Some("abc".into()),
             form_token: "tok".into(),
             files_again: 0,
+            held: Vec::new(),
             office: Office::default(),
         };
         let html = report_form(&f).into_string();

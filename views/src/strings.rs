@@ -76,6 +76,13 @@ pub struct Strings {
     pub captcha_new: &'static str,
     /// "The N files you chose were not kept …", around the number.
     pub files_again: (&'static str, &'static str),
+    /// Above the files held since the form came back (issue 16).
+    pub held_title: &'static str,
+    /// "photo 1 (kept)" and "file 2 (kept)", around the number.
+    pub held_photo: (&'static str, &'static str),
+    pub held_file: (&'static str, &'static str),
+    /// The box beside a held file, before its name: "remove".
+    pub held_remove: &'static str,
     pub captcha_off: &'static str,
     pub submit: &'static str,
     pub errors_title: &'static str,
@@ -235,6 +242,10 @@ pub static ZH: Strings = Strings {
         "您选择的 ",
         " 个文件没有保存。请在“照片或文件”一栏重新选择后再提交，其他内容都已保留。",
     ),
+    held_title: "您上次选择的文件已保留，会随本次提交一起发送，无需重新选择：",
+    held_photo: ("照片 ", "（已保留）"),
+    held_file: ("文件 ", "（已保留）"),
+    held_remove: "不要附上",
     captcha_off: "验证码已关闭：此模式仅供开发和测试使用，切勿用于正式环境。",
     submit: "提交举报",
     errors_title: "请修改以下问题后再提交：",
@@ -307,6 +318,10 @@ pub static EN: Strings = Strings {
         "The ",
         " file(s) you chose were not kept. Choose them again under \"Photos or files\" before sending; everything else you typed is kept.",
     ),
+    held_title: "The files you chose last time are kept and will be sent with this form; you do not need to choose them again:",
+    held_photo: ("photo ", " (kept)"),
+    held_file: ("file ", " (kept)"),
+    held_remove: "Remove",
     captcha_off: "The captcha is switched off: this mode is for development and tests only, never for real use.",
     submit: "Send the report",
     errors_title: "Please fix the following before sending:",
