@@ -10,6 +10,7 @@ pub mod intake;
 pub mod notify;
 pub mod reports;
 pub mod retention;
+pub mod returns;
 pub mod rewards;
 pub mod server;
 pub mod staff;

@@ -166,12 +166,15 @@ enum UserAction {
     Add {
         #[arg(long)]
         username: String,
-        /// officer, supervisor, finance, admin or auditor
+        /// officer, supervisor, finance, admin, auditor or liaison
         #[arg(long)]
         role: String,
         /// Unit code; a supervisor without a unit is county-wide.
         #[arg(long)]
         unit: Option<String>,
+        /// A liaison's township code (role liaison only; see GET /api/v1/meta).
+        #[arg(long)]
+        township: Option<String>,
         /// Read the initial password from this file instead of generating one.
         #[arg(long)]
         password_file: Option<std::path::PathBuf>,
@@ -482,6 +485,7 @@ fn run(cli: Cli) -> Result<(), String> {
                     username,
                     role,
                     unit,
+                    township,
                     password_file,
                     keep_password,
                 } => {
@@ -491,6 +495,7 @@ fn run(cli: Cli) -> Result<(), String> {
                         username: &username,
                         role: &role,
                         unit: unit.as_deref(),
+                        township: township.as_deref(),
                         password: &password,
                         initial_hours: (!keep_password).then_some(hours),
                     };

@@ -317,6 +317,16 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
                     Ok(None) => {}
                     Err(e) => tracing::error!(error = %e, "monthly report failed"),
                 }
+                // Issue 20: the townships' liaisons are reminded of the return on the 28th.
+                if let Err(e) = crate::returns::deadlines::remind_due(
+                    &mut c,
+                    &st.intake.sealer,
+                    &st.intake.keys.relay,
+                    st.config.report_day,
+                    crate::db::now_unix(),
+                ) {
+                    tracing::error!(error = %e, "township return reminders failed");
+                }
                 Some(())
             })
             .await;

@@ -11,6 +11,7 @@ pub mod pages;
 pub mod payout_pages;
 pub mod ratelimit;
 pub mod reports;
+pub mod returns_api;
 pub mod reward_api;
 pub mod reward_form;
 pub mod reward_pages;
@@ -412,6 +413,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(
                 web::scope("/staff")
                     .configure(staff_api::configure)
+                    .configure(returns_api::configure)
                     .configure(evidence::configure_api),
             ),
     )

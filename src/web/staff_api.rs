@@ -38,6 +38,7 @@ pub fn scope_of(method: &actix_web::http::Method, pattern: &str) -> Option<Scope
         || under("/me")
         || under("/reports")
         || under("/search")
+        || under("/returns")
     {
         Some(if read { Scope::Read } else { Scope::Write })
     } else {
@@ -493,6 +494,8 @@ struct NewUserBody {
     username: String,
     role: String,
     unit: Option<String>,
+    #[serde(default)]
+    township: Option<String>,
     password: String,
 }
 
@@ -523,6 +526,7 @@ pub async fn add_user(
             username: &b.username,
             role: &b.role,
             unit: b.unit.as_deref(),
+            township: b.township.as_deref(),
             password: &b.password,
             initial_hours: Some(st.config.initial_password_hours),
         };

@@ -415,6 +415,7 @@ pub async fn home(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse 
         Role::Admin => see_other("/staff/admin"),
         Role::Auditor => see_other("/staff/audit"),
         Role::Finance => see_other("/staff/rewards"),
+        Role::Liaison => see_other("/staff/returns"),
     }
 }
 
@@ -1233,6 +1234,10 @@ pub async fn admin_add_user(
             username: &username,
             role: f.get("role").map(String::as_str).unwrap_or_default(),
             unit: unit.as_deref(),
+            township: f
+                .get("township")
+                .filter(|t| !t.is_empty())
+                .map(String::as_str),
             password: &password,
             initial_hours: Some(st.config.initial_password_hours),
         };

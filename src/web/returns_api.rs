@@ -1,0 +1,495 @@
+//! The staff API of township returns (issue 20) under /api/v1/staff/returns. Role, township
+//! and audit are checked in `crate::returns`; this file reads requests and shapes answers.
+//! A liaison files and reads their own township's returns (another township's: 404); the
+//! county brigade sees every township, reviews, exports and opens the people tables.
+
+use super::errors::ApiError;
+use super::staff_api::{actor, query};
+use super::{AppState, db, key, resource};
+use crate::db::now_unix;
+use crate::intake::FieldError;
+use crate::reports::period::Period;
+use crate::returns::files::FileKind;
+use crate::returns::people::{self, Person};
+use crate::returns::{self, Decision, Desk, Filing, ReturnError, Upload};
+use actix_web::{HttpRequest, HttpResponse, web};
+use base64::Engine;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+
+/// Largest JSON body of a return: the files travel base64-encoded inside it.
+pub const MAX_RETURN_BODY: usize = 48 * 1024 * 1024;
+
+/// The CSP of a file of a return: nothing loads, nothing runs.
+pub const FILE_CSP: &str = "default-src 'none'; img-src 'self'; sandbox";
+
+impl AppState {
+    pub fn returns_desk(&self) -> Desk<'_> {
+        Desk {
+            signer: &self.staff.signer,
+            sealer: &self.intake.sealer,
+            office: &self.intake.keys.office,
+            opener: self.staff.opener.as_ref(),
+            report_day: self.config.report_day,
+            max_pixels: self.config.max_image_pixels,
+        }
+    }
+}
+
+impl From<ReturnError> for ApiError {
+    fn from(e: ReturnError) -> Self {
+        use actix_web::http::StatusCode;
+        let refused = |status, code, e: &ReturnError| ApiError::Refused {
+            status,
+            code,
+            message: e.to_string(),
+        };
+        match e {
+            ReturnError::NotFound => ApiError::NotFound,
+            ReturnError::Forbidden => ApiError::Forbidden,
+            ReturnError::AlreadyFiled => refused(StatusCode::CONFLICT, "already_filed", &e),
+            ReturnError::NotReviewable => refused(StatusCode::CONFLICT, "not_reviewable", &e),
+            ReturnError::BadMonth => refused(StatusCode::BAD_REQUEST, "bad_month", &e),
+            ReturnError::Invalid { .. } => refused(StatusCode::BAD_REQUEST, "invalid", &e),
+            ReturnError::Table(_) => refused(StatusCode::BAD_REQUEST, "bad_table", &e),
+            ReturnError::File(crate::returns::files::FileError::TooLarge) => {
+                refused(StatusCode::PAYLOAD_TOO_LARGE, "file_too_large", &e)
+            }
+            ReturnError::File(_) => refused(StatusCode::BAD_REQUEST, "bad_file", &e),
+            ReturnError::NoOfficeKey => ApiError::Unavailable,
+            ReturnError::Crypto => {
+                tracing::error!("a sealed return did not open");
+                ApiError::Internal
+            }
+            ReturnError::Db(d) => {
+                tracing::error!(error = %d, "returns database error");
+                ApiError::Internal
+            }
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileBody {
+    kind: String,
+    /// The file's bytes, base64 (standard alphabet).
+    data: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReturnBody {
+    month: String,
+    progress: String,
+    summary: String,
+    #[serde(default)]
+    ledger: BTreeMap<String, i64>,
+    #[serde(default)]
+    people: Vec<Person>,
+    /// The people table as a CSV or XLSX file in the office's template, base64; replaces
+    /// `people` when given.
+    #[serde(default)]
+    people_file: Option<String>,
+    #[serde(default)]
+    files: Vec<FileBody>,
+}
+
+fn b64(field: &'static str, s: &str) -> Result<Vec<u8>, ApiError> {
+    base64::engine::general_purpose::STANDARD
+        .decode(s.trim())
+        .map_err(|_| {
+            ApiError::Validation(vec![FieldError {
+                field,
+                code: "invalid",
+            }])
+        })
+}
+
+/// POST /returns: a liaison files the month's return, or corrects one that was sent back.
+pub async fn file(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let who = actor(&state, &req).await?;
+    let raw = super::submission::read_body(payload, MAX_RETURN_BODY).await?;
+    if raw.windows(6).any(|w| w.eq_ignore_ascii_case(b"\\u0000")) || raw.contains(&0) {
+        return Err(ApiError::Invalid(
+            "text must not contain NUL characters".into(),
+        ));
+    }
+    let b: ReturnBody = super::submission::json_object(&raw)?;
+    let people = match &b.people_file {
+        Some(f) => people::parse_upload(&b64("people_file", f)?).map_err(ReturnError::from)?,
+        None => b.people,
+    };
+    let mut uploads = Vec::with_capacity(b.files.len());
+    for f in &b.files {
+        let kind = FileKind::parse(&f.kind).ok_or(ApiError::Validation(vec![FieldError {
+            field: "files",
+            code: "invalid",
+        }]))?;
+        uploads.push(Upload {
+            kind,
+            bytes: b64("files", &f.data)?,
+        });
+    }
+    let filing = Filing {
+        month: b.month,
+        progress: b.progress,
+        summary: b.summary,
+        ledger: b.ledger,
+        people,
+        uploads,
+    };
+    let filed = db(&state, move |c, st| {
+        Ok(returns::file(
+            c,
+            &st.returns_desk(),
+            &who,
+            filing,
+            now_unix(),
+        )?)
+    })
+    .await?;
+    Ok(HttpResponse::Created().json(filed))
+}
+
+/// GET /returns: a liaison's own township and its returns (metadata).
+pub async fn own(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    let who = actor(&state, &req).await?;
+    let (township, items) = db(&state, move |c, st| {
+        Ok(returns::own(c, &st.returns_desk(), &who)?)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({
+        "township": township,
+        "township_name": returns::township_zh(&township),
+        "items": items,
+    })))
+}
+
+#[derive(Deserialize, Default)]
+pub struct MonthQuery {
+    month: Option<String>,
+    format: Option<String>,
+}
+
+/// The month asked for, or the last one whose report day has come.
+pub fn month_or_default(m: Option<&str>, report_day: u8) -> Result<Period, ApiError> {
+    match m.filter(|m| !m.is_empty()) {
+        Some(m) => Period::parse(m, report_day).map_err(|_| ReturnError::BadMonth.into()),
+        None => Ok(Period::current(report_day).previous(report_day)),
+    }
+}
+
+/// GET /returns/status: every township for the month, and twelve months of history.
+pub async fn status(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let who = actor(&state, &req).await?;
+    let q: MonthQuery = query(&req)?;
+    let day = state.config.report_day;
+    let p = month_or_default(q.month.as_deref(), day)?;
+    let (lines, history) = db(&state, move |c, st| {
+        returns::require_county(c, &st.staff.signer, &who, "return.status")?;
+        let now = now_unix();
+        let lines = returns::deadlines::month_status(c, &p, now)?;
+        let history = returns::deadlines::history(c, &p, day, now)?;
+        Ok((lines, history))
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({
+        "month": p.label(),
+        "due_day": crate::rewards::calendar::format(p.end),
+        "townships": lines,
+        "history": history,
+    })))
+}
+
+/// GET /returns/liaisons: which townships have a liaison and which do not.
+pub async fn liaisons(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let who = actor(&state, &req).await?;
+    let items = db(&state, move |c, st| {
+        returns::require_county(c, &st.staff.signer, &who, "return.liaisons")?;
+        Ok(returns::cover(c)?)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "items": items })))
+}
+
+fn download(content_type: &str, name: &str, bytes: Vec<u8>) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header(("Content-Type", content_type))
+        .insert_header((
+            "Content-Disposition",
+            format!("attachment; filename=\"{name}\""),
+        ))
+        .insert_header(("X-Content-Type-Options", "nosniff"))
+        .insert_header(("Cache-Control", "no-store"))
+        .body(bytes)
+}
+
+pub const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+pub const CSV: &str = "text/csv; charset=utf-8";
+
+/// Whether `format` asks for XLSX (else CSV); anything else is refused.
+pub fn wants_xlsx(format: Option<&str>) -> Result<bool, ApiError> {
+    match format.unwrap_or("csv") {
+        "csv" => Ok(false),
+        "xlsx" => Ok(true),
+        _ => Err(ApiError::Validation(vec![FieldError {
+            field: "format",
+            code: "invalid",
+        }])),
+    }
+}
+
+/// GET /returns/template: the office's empty people-table template.
+pub async fn template(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let who = actor(&state, &req).await?;
+    let q: MonthQuery = query(&req)?;
+    let xlsx = wants_xlsx(q.format.as_deref())?;
+    db(&state, move |c, st| {
+        returns::viewer(c, &st.staff.signer, &who, "return.template")?;
+        Ok(())
+    })
+    .await?;
+    template_response(xlsx)
+}
+
+pub fn template_response(xlsx: bool) -> Result<HttpResponse, ApiError> {
+    Ok(if xlsx {
+        download(
+            XLSX,
+            "people-template.xlsx",
+            people::template_xlsx().map_err(ReturnError::from)?,
+        )
+    } else {
+        download(
+            CSV,
+            "people-template.csv",
+            people::template_csv().into_bytes(),
+        )
+    })
+}
+
+/// GET /returns/export: the month's ledger figures of every township.
+pub async fn export(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let who = actor(&state, &req).await?;
+    let q: MonthQuery = query(&req)?;
+    let xlsx = wants_xlsx(q.format.as_deref())?;
+    let p = month_or_default(q.month.as_deref(), state.config.report_day)?;
+    export_response(&state, who, p, xlsx).await
+}
+
+pub async fn export_response(
+    state: &web::Data<AppState>,
+    who: crate::staff::Actor,
+    p: Period,
+    xlsx: bool,
+) -> Result<HttpResponse, ApiError> {
+    let label = p.label();
+    let sheet = db(state, move |c, st| {
+        Ok(returns::export::sheet(
+            c,
+            &st.returns_desk(),
+            &who,
+            &p,
+            now_unix(),
+        )?)
+    })
+    .await?;
+    Ok(if xlsx {
+        download(
+            XLSX,
+            &format!("returns-{label}.xlsx"),
+            returns::export::xlsx(&sheet)?,
+        )
+    } else {
+        download(
+            CSV,
+            &format!("returns-{label}.csv"),
+            returns::export::csv(&sheet).into_bytes(),
+        )
+    })
+}
+
+/// GET /returns/{id}: one version, with the comment and the list of versions.
+pub async fn read(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let who = actor(&state, &req).await?;
+    let id = key(path.into_inner());
+    let v = db(&state, move |c, st| {
+        Ok(returns::read(c, &st.returns_desk(), &who, &id)?)
+    })
+    .await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(v))
+}
+
+/// GET /returns/{id}/people: the people table, county brigade only, audited. JSON is a read
+/// (`return.people.read`); CSV or XLSX a download (`return.people.export`).
+pub async fn people_table(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let who = actor(&state, &req).await?;
+    let q: MonthQuery = query(&req)?;
+    let format = q.format.unwrap_or_else(|| "json".into());
+    if !["json", "csv", "xlsx"].contains(&format.as_str()) {
+        return Err(ApiError::Validation(vec![FieldError {
+            field: "format",
+            code: "invalid",
+        }]));
+    }
+    let id = key(path.into_inner());
+    let action = if format == "json" {
+        "return.people.read"
+    } else {
+        "return.people.export"
+    };
+    let (township, month, rows) = db(&state, move |c, st| {
+        Ok(returns::people_table(
+            c,
+            &st.returns_desk(),
+            &who,
+            &id,
+            action,
+        )?)
+    })
+    .await?;
+    let name = format!("people-{township}-{month}");
+    Ok(match format.as_str() {
+        "csv" => download(
+            CSV,
+            &format!("{name}.csv"),
+            people::rows_csv(&rows).into_bytes(),
+        ),
+        "xlsx" => download(
+            XLSX,
+            &format!("{name}.xlsx"),
+            people::rows_xlsx(&rows).map_err(ReturnError::from)?,
+        ),
+        _ => HttpResponse::Ok()
+            .insert_header(("Cache-Control", "no-store"))
+            .json(serde_json::json!({"township": township, "month": month, "rows": rows})),
+    })
+}
+
+/// The response for a file of a return. PDFs are always a download; images may be inline
+/// for the return page's `<img>`.
+pub fn file_response(meta: &returns::FileMeta, bytes: Vec<u8>, inline: bool) -> HttpResponse {
+    let ext = match meta.content_type.as_str() {
+        "application/pdf" => "pdf",
+        "image/png" => "png",
+        _ => "jpg",
+    };
+    let inline = inline && meta.content_type.starts_with("image/");
+    let disposition = if inline {
+        "inline".to_string()
+    } else {
+        format!("attachment; filename=\"return-file-{}.{ext}\"", meta.id)
+    };
+    HttpResponse::Ok()
+        .insert_header(("Content-Type", meta.content_type.as_str()))
+        .insert_header(("Content-Disposition", disposition))
+        .insert_header(("X-Content-Type-Options", "nosniff"))
+        .insert_header(("Cache-Control", "no-store"))
+        .insert_header(("Content-Security-Policy", FILE_CSP))
+        .insert_header(("Cross-Origin-Resource-Policy", "same-origin"))
+        .body(bytes)
+}
+
+/// GET /returns/{id}/files/{file}: a file of that version, audited.
+pub async fn file_download(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let who = actor(&state, &req).await?;
+    let (id, file) = path.into_inner();
+    let (id, file) = (key(id), key(file));
+    let (meta, bytes) = db(&state, move |c, st| {
+        let (m, b) = returns::file_bytes(c, &st.returns_desk(), &who, &id, &file)?;
+        Ok((m, b.to_vec()))
+    })
+    .await?;
+    Ok(file_response(&meta, bytes, false))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReviewBody {
+    decision: String,
+    #[serde(default)]
+    comment: String,
+}
+
+pub fn decision(s: &str) -> Result<Decision, ApiError> {
+    match s {
+        "accept" => Ok(Decision::Accept),
+        "send_back" => Ok(Decision::SendBack),
+        _ => Err(ApiError::Validation(vec![FieldError {
+            field: "decision",
+            code: "invalid",
+        }])),
+    }
+}
+
+/// POST /returns/{id}/review: accept, or send back with a comment.
+pub async fn review(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let who = actor(&state, &req).await?;
+    let b: ReviewBody = super::staff_api::json(payload).await?;
+    let d = decision(&b.decision)?;
+    let id = key(path.into_inner());
+    db(&state, move |c, st| {
+        Ok(returns::review(
+            c,
+            &st.returns_desk(),
+            &who,
+            &id,
+            d,
+            &b.comment,
+        )?)
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        resource("/returns", "GET, POST")
+            .route(web::get().to(own))
+            .route(web::post().to(file)),
+    )
+    .service(resource("/returns/status", "GET").route(web::get().to(status)))
+    .service(resource("/returns/liaisons", "GET").route(web::get().to(liaisons)))
+    .service(resource("/returns/template", "GET").route(web::get().to(template)))
+    .service(resource("/returns/export", "GET").route(web::get().to(export)))
+    .service(resource("/returns/{id}", "GET").route(web::get().to(read)))
+    .service(resource("/returns/{id}/people", "GET").route(web::get().to(people_table)))
+    .service(resource("/returns/{id}/files/{file}", "GET").route(web::get().to(file_download)))
+    .service(resource("/returns/{id}/review", "POST").route(web::post().to(review)));
+}
