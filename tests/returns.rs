@@ -644,3 +644,172 @@ async fn reminders_reach_the_outbox_before_and_on_the_28th() {
     }
     assert_eq!(reminders, 2);
 }
+
+/// The pages, without JavaScript: a liaison files with a photo and a PDF scan through the
+/// multipart form; the county sees the township on its status page, opens the return and the
+/// people table, and sends it back; the liaison sees the comment.
+#[tokio::test]
+async fn the_pages_file_review_and_send_back_a_return() {
+    let srv = Server::start().await;
+    srv.staff_token("county", "supervisor", None);
+    liaison(&srv, "li-xianshan", "xianshan");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let (li, _) = login(&srv, "li-xianshan", None, now).await;
+    let (county, _) = login(&srv, "county", None, now).await;
+
+    let (code, home) = srv.page(&li, "/staff/returns").await;
+    assert_eq!(code, 200, "{home}");
+    assert!(
+        home.contains("岘山镇") && home.contains("外出务工人员"),
+        "{home}"
+    );
+    assert!(home.contains("/staff/returns/template?format=xlsx"));
+    let csrf = hidden(&home, "csrf");
+    let m = Period::current(28).label();
+    let photo = jpeg_with_exif("GPS-PAGE-MARK");
+    let form = reqwest::multipart::Form::new()
+        .text("csrf", csrf.clone())
+        .text("month", m.clone())
+        .text("progress", "页面填写的进展")
+        .text("summary", "页面填写的总结")
+        .text("ledger.outflow_workers", "55")
+        .text("ledger.fugitives", "2")
+        .text("p0.name", "页面测试人")
+        .text("p0.id_number", "430421197001010011")
+        .text("p1.name", "")
+        .part(
+            "scan",
+            reqwest::multipart::Part::bytes(b"%PDF-1.4\nstamped\n".to_vec()).file_name("scan.pdf"),
+        )
+        .part(
+            "photo",
+            reqwest::multipart::Part::bytes(photo).file_name("p.jpg"),
+        )
+        .part(
+            "people_file",
+            reqwest::multipart::Part::bytes(Vec::new()).file_name(""),
+        );
+    let r = srv
+        .client
+        .post(srv.url("/staff/returns"))
+        .header("cookie", &li)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303, "{}", r.text().await.unwrap());
+    let to = r.headers()["location"].to_str().unwrap().to_string();
+    let id = to
+        .trim_start_matches("/staff/returns/")
+        .split('?')
+        .next()
+        .unwrap()
+        .to_string();
+    let (code, own) = srv.page(&li, &to).await;
+    assert_eq!(code, 200);
+    assert!(own.contains("已报送") && own.contains("页面填写的进展"));
+    assert!(
+        !own.contains("页面测试人"),
+        "the liaison does not see the people table back"
+    );
+    assert!(own.contains("签字盖章扫描件（PDF）"));
+
+    // A bad ledger figure is refused with a clear message and the text kept.
+    let form = reqwest::multipart::Form::new()
+        .text("csrf", csrf)
+        .text("month", m.clone())
+        .text("progress", "保留的进展")
+        .text("summary", "总结")
+        .text("ledger.prior_use", "很多");
+    let r = srv
+        .client
+        .post(srv.url("/staff/returns"))
+        .header("cookie", &li)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let body = r.text().await.unwrap();
+    assert!(
+        body.contains("外流吸毒前科人员") && body.contains("保留的进展"),
+        "{body}"
+    );
+
+    // The county: status page, the return, the people table, send back.
+    let (code, status) = srv.page(&county, "/staff/returns").await;
+    assert_eq!(code, 303, "{status}");
+    let (code, status) = srv
+        .page(&county, &format!("/staff/returns/status?month={m}"))
+        .await;
+    assert_eq!(code, 200);
+    assert!(status.contains("岘山镇") && status.contains(&format!("/staff/returns/{id}")));
+    assert!(
+        status.contains("没有联络员"),
+        "townships without a liaison show"
+    );
+    let (code, page) = srv.page(&county, &format!("/staff/returns/{id}")).await;
+    assert_eq!(code, 200);
+    assert!(page.contains("审核") && page.contains("查看摸排表"));
+    let (code, people) = srv
+        .page(&county, &format!("/staff/returns/{id}/people"))
+        .await;
+    assert_eq!(code, 200);
+    assert!(people.contains("页面测试人") && people.contains("430421197001010011"));
+    let (code, _) = srv.page(&li, &format!("/staff/returns/{id}/people")).await;
+    assert_eq!(code, 403);
+    let r = srv
+        .submit(
+            &county,
+            &format!("/staff/returns/{id}/review"),
+            &[
+                ("csrf", &hidden(&page, "csrf")),
+                ("decision", "send_back"),
+                ("comment", "请补充活动照片说明"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    let (_, back) = srv.page(&li, &format!("/staff/returns/{id}")).await;
+    assert!(
+        back.contains("请补充活动照片说明") && back.contains("更正并重新报送"),
+        "{back}"
+    );
+
+    // Images shown inline carry no EXIF; the liaison of another township gets 404.
+    let v: Value = serde_json::from_str(&{
+        let t = srv.staff_token("county2", "supervisor", None);
+        srv.staff_get(&t, &format!("/api/v1/staff/returns/{id}"))
+            .await
+            .text()
+            .await
+            .unwrap()
+    })
+    .unwrap();
+    let photo_id = v["content"]["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["kind"] == "photo")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = srv
+        .client
+        .get(srv.url(&format!("/staff/returns/{id}/files/{photo_id}")))
+        .header("cookie", &li)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-disposition"], "inline");
+    assert!(!contains(&r.bytes().await.unwrap(), b"GPS-PAGE-MARK"));
+    liaison(&srv, "li-other", "shishi");
+    let (other, _) = login(&srv, "li-other", None, now).await;
+    let (code, _) = srv.page(&other, &format!("/staff/returns/{id}")).await;
+    assert_eq!(code, 404);
+}

@@ -12,6 +12,7 @@ pub mod payout_pages;
 pub mod ratelimit;
 pub mod reports;
 pub mod returns_api;
+pub mod returns_pages;
 pub mod reward_api;
 pub mod reward_form;
 pub mod reward_pages;
@@ -398,6 +399,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(
         web::scope("/staff")
             .configure(staff_pages::configure)
+            .configure(returns_pages::configure)
             .configure(evidence::configure_pages),
     )
     .service(

@@ -172,8 +172,8 @@ pub async fn own(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpRes
 
 #[derive(Deserialize, Default)]
 pub struct MonthQuery {
-    month: Option<String>,
-    format: Option<String>,
+    pub month: Option<String>,
+    pub format: Option<String>,
 }
 
 /// The month asked for, or the last one whose report day has come.

@@ -47,6 +47,8 @@ pub(crate) fn layout(title: &str, nav: Option<&Nav>, body: Markup) -> Markup {
                             }
                             @if n.role == "supervisor" && n.county_wide && n.approvals_waiting { a href="/staff/accounts/pending" { strong { "账号待审批" } } " · " }
                             @if n.role == "auditor" { a href="/staff/audit" { "审计日志" } " · " }
+                            @if n.role == "liaison" { a href="/staff/returns" { "乡镇月报" } " · " }
+                            @if n.role == "supervisor" && n.county_wide { a href="/staff/returns/status" { "乡镇月报" } " · " }
                             a href="/staff/password" { "修改密码" } " · "
                             form class="inline" method="post" action="/staff/logout" {
                                 input type="hidden" name="csrf" value=(n.csrf);
