@@ -28,4 +28,5 @@ start_tipline "$BIN" "${BROWSER_DATABASE_URL:-}" browser.officer browser-test-pa
 "$BIN" user add --username browser.finance --role finance --password-file pw --keep-password >/dev/null
 "$BIN" user add --username browser.admin --role admin --password-file pw --keep-password >/dev/null
 "$BIN" user add --username browser.county --role supervisor --password-file pw --keep-password >/dev/null
-node "$NODE_DIR/flows.mjs" "$BASE" browser.officer browser-test-password "$SHOTS" browser.head browser.finance browser.admin browser.county
+"$BIN" user add --username browser.liaison --role liaison --township xianshan --password-file pw --keep-password >/dev/null
+node "$NODE_DIR/flows.mjs" "$BASE" browser.officer browser-test-password "$SHOTS" browser.head browser.finance browser.admin browser.county browser.liaison

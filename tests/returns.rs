@@ -165,6 +165,19 @@ async fn two_townships_file_one_late_and_the_county_sees_submitted_late_and_miss
         (m.as_str(), Some(1), Some(1))
     );
 
+    // The monthly report carries a line for the returns.
+    let report =
+        tipline::reports::monthly(&mut srv.db(), &tipline::reports::Scope::County, &p, 28).unwrap();
+    let head = tipline::reports::audit_head(&mut srv.db()).unwrap();
+    let notes = tipline::reports::export::notes(&report, "全县", &head);
+    let line = notes.iter().find(|(k, _)| k == "乡镇月报").unwrap();
+    assert!(
+        line.1
+            .starts_with("按时报送 1 个乡镇，逾期报送 1 个，未报送 "),
+        "{}",
+        line.1
+    );
+
     // Which townships have a liaison.
     let r = srv
         .staff_get(&county, "/api/v1/staff/returns/liaisons")
@@ -812,4 +825,49 @@ async fn the_pages_file_review_and_send_back_a_return() {
     let (other, _) = login(&srv, "li-other", None, now).await;
     let (code, _) = srv.page(&other, &format!("/staff/returns/{id}")).await;
     assert_eq!(code, 404);
+}
+
+/// A liaison made by an admin waits, disabled, for a county supervisor's approval, like any
+/// reader account; a liaison without a township is refused.
+#[tokio::test]
+async fn an_admin_made_liaison_waits_for_a_county_supervisor() {
+    let srv = Server::start().await;
+    let admin = srv.staff_token("admin1", "admin", None);
+    let county = srv.staff_token("county", "supervisor", None);
+    let r = srv
+        .staff_post(
+            &admin,
+            "/api/v1/staff/users",
+            &json!({"username": "li-new", "role": "liaison", "password": "initial password 1"}),
+        )
+        .await;
+    assert_eq!(r.status(), 422, "a liaison needs a township");
+    let r = srv
+        .staff_post(
+            &admin,
+            "/api/v1/staff/users",
+            &json!({"username": "li-new", "role": "liaison", "township": "jingtou", "password": "initial password 1"}),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["approval_pending"], true);
+    let mut c = srv.db();
+    let (disabled, township): (bool, Option<String>) = staff::table
+        .filter(staff::username.eq("li-new"))
+        .select((staff::disabled, staff::township))
+        .first(&mut c)
+        .unwrap();
+    assert!(disabled);
+    assert_eq!(township.as_deref(), Some("jingtou"));
+    let r = srv
+        .staff_post(&county, "/api/v1/staff/users/li-new/approve", &json!({}))
+        .await;
+    assert_eq!(r.status(), 204);
+    let disabled: bool = staff::table
+        .filter(staff::username.eq("li-new"))
+        .select(staff::disabled)
+        .first(&mut c)
+        .unwrap();
+    assert!(!disabled);
 }

@@ -264,7 +264,7 @@ mod tests {
             remarks: "=1+1".into(),
             ..Person::default()
         };
-        let x = rows_xlsx(&[p.clone()]).unwrap();
+        let x = rows_xlsx(std::slice::from_ref(&p)).unwrap();
         let back = parse_upload(&x).unwrap();
         assert_eq!(back, vec![p]);
         assert!(parse_upload(&template_xlsx().unwrap()).unwrap().is_empty());
