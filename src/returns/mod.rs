@@ -489,6 +489,13 @@ pub fn file(
             late: is_late(&p, first_hour),
         })
     })
+    .map_err(|e| match e {
+        // Two filings of the same version at once: the database keeps one.
+        ReturnError::Db(DbError::Query(ref q)) if crate::db::is_unique_violation(q) => {
+            ReturnError::AlreadyFiled
+        }
+        e => e,
+    })
 }
 
 /// One version in a return's history.
