@@ -76,6 +76,8 @@ pub fn prepare(
 
 pub async fn serve(config: Config) -> Result<(), StartError> {
     let (target, keys) = prepare(&config)?;
+    // A ledger file for the townships' returns that does not read stops the start (issue 20).
+    crate::returns::ledger::check().map_err(StartError::Transport)?;
     if !config.captcha {
         tracing::warn!(
             "TIPLINE_CAPTCHA=off: captchas are disabled. Development and tests only, never production."
