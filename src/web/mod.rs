@@ -12,6 +12,7 @@ pub mod payout_pages;
 pub mod ratelimit;
 pub mod reports;
 pub mod returns_api;
+pub mod returns_kit;
 pub mod returns_pages;
 pub mod reward_api;
 pub mod reward_form;

@@ -7,7 +7,7 @@
 #![allow(clippy::result_large_err)]
 
 use super::errors::ApiError;
-use super::returns_api::{self as api, MonthQuery};
+use super::returns_kit::{self as api, MonthQuery};
 use super::staff_pages::{csrf_of, error_page, nav, page, posted_by, require_roles, see_other};
 use super::{AppState, db, hour_local, key, resource};
 use crate::db::now_unix;
