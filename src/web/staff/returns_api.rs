@@ -3,18 +3,18 @@
 //! A liaison files and reads their own township's returns (another township's: 404); the
 //! county brigade sees every township, reviews, exports and opens the people tables.
 
-use super::errors::ApiError;
-use super::returns_kit::{
-    CSV, MAX_RETURN_BODY, MonthQuery, XLSX, decision, download, export_response, file_response,
-    month_or_default, template_response, wants_xlsx,
-};
-use super::staff_api::{actor, query};
-use super::{AppState, db, key, resource};
+use super::api_kit::{actor, json, query};
 use crate::db::now_unix;
 use crate::intake::FieldError;
 use crate::returns::files::FileKind;
 use crate::returns::people::{self, Person};
 use crate::returns::{self, Filing, ReturnError, Upload};
+use crate::web::errors::ApiError;
+use crate::web::returns_kit::{
+    CSV, MAX_RETURN_BODY, MonthQuery, XLSX, decision, download, export_response, file_response,
+    month_or_default, template_response, wants_xlsx,
+};
+use crate::web::{AppState, db, key, resource};
 use actix_web::{HttpRequest, HttpResponse, web};
 use base64::Engine;
 use serde::Deserialize;
@@ -64,13 +64,13 @@ pub async fn file(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let who = actor(&state, &req).await?;
-    let raw = super::submission::read_body(payload, MAX_RETURN_BODY).await?;
+    let raw = crate::web::submission::read_body(payload, MAX_RETURN_BODY).await?;
     if raw.windows(6).any(|w| w.eq_ignore_ascii_case(b"\\u0000")) || raw.contains(&0) {
         return Err(ApiError::Invalid(
             "text must not contain NUL characters".into(),
         ));
     }
-    let b: ReturnBody = super::submission::json_object(&raw)?;
+    let b: ReturnBody = crate::web::submission::json_object(&raw)?;
     let people = match &b.people_file {
         Some(f) => people::parse_upload(&b64("people_file", f)?).map_err(ReturnError::from)?,
         None => b.people,
@@ -288,7 +288,7 @@ pub async fn review(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let who = actor(&state, &req).await?;
-    let b: ReviewBody = super::staff_api::json(payload).await?;
+    let b: ReviewBody = json(payload).await?;
     let d = decision(&b.decision)?;
     let id = key(path.into_inner());
     db(&state, move |c, st| {

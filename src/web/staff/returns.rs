@@ -6,10 +6,10 @@
 // Helpers return `Err(response)` meaning "send this instead"; boxing it would buy nothing.
 #![allow(clippy::result_large_err)]
 
-use super::errors::ApiError;
-use super::returns_kit::{self as api, MonthQuery};
-use super::staff_pages::{csrf_of, error_page, nav, page, posted_by, require_roles, see_other};
-use super::{AppState, db, hour_local, key, resource};
+use super::api_kit::query;
+use super::forms::posted_by;
+use super::layout::{error_page, nav, page, see_other};
+use super::session::{csrf_of, require_roles};
 use crate::db::now_unix;
 use crate::reports::period::Period;
 use crate::returns::deadlines::State;
@@ -19,6 +19,9 @@ use crate::returns::{self, Filing, ReturnError, Review, Upload};
 use crate::rewards::calendar;
 use crate::staff::Role;
 use crate::staff::auth::Session;
+use crate::web::errors::ApiError;
+use crate::web::returns_kit::{self as api, MonthQuery};
+use crate::web::{AppState, db, hour_local, key, resource};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use futures_util::StreamExt;
@@ -360,7 +363,7 @@ pub async fn status(state: web::Data<AppState>, req: HttpRequest) -> HttpRespons
     };
     let csrf = csrf_of(&state, &s);
     let day = state.config.report_day;
-    let q: MonthQuery = super::staff_api::query(&req).unwrap_or_default();
+    let q: MonthQuery = query(&req).unwrap_or_default();
     let p = match api::month_or_default(q.month.as_deref(), day) {
         Ok(p) => p,
         Err(e) => return error_page(&e, Some((&s, &csrf))),
@@ -426,7 +429,7 @@ pub async fn template(state: web::Data<AppState>, req: HttpRequest) -> HttpRespo
         Err(r) => return r,
     };
     let csrf = csrf_of(&state, &s);
-    let q: MonthQuery = super::staff_api::query(&req).unwrap_or_default();
+    let q: MonthQuery = query(&req).unwrap_or_default();
     let actor = s.actor.clone();
     let allowed = db(&state, move |c, st| {
         returns::viewer(c, &st.staff.signer, &actor, "return.template")?;
@@ -447,7 +450,7 @@ pub async fn export(state: web::Data<AppState>, req: HttpRequest) -> HttpRespons
         Err(r) => return r,
     };
     let csrf = csrf_of(&state, &s);
-    let q: MonthQuery = super::staff_api::query(&req).unwrap_or_default();
+    let q: MonthQuery = query(&req).unwrap_or_default();
     let result = async {
         let xlsx = api::wants_xlsx(q.format.as_deref())?;
         let p = api::month_or_default(q.month.as_deref(), state.config.report_day)?;
@@ -596,7 +599,7 @@ pub async fn people_table(
         Err(r) => return r,
     };
     let csrf = csrf_of(&state, &s);
-    let q: MonthQuery = super::staff_api::query(&req).unwrap_or_default();
+    let q: MonthQuery = query(&req).unwrap_or_default();
     let format = q.format.unwrap_or_else(|| "html".into());
     if !["html", "csv", "xlsx"].contains(&format.as_str()) {
         return error_page(&ApiError::Invalid("format".into()), Some((&s, &csrf)));
