@@ -12,6 +12,7 @@ pub mod keys;
 pub mod notify;
 pub mod reports;
 pub mod retention;
+pub mod returns;
 pub mod rewards;
 pub mod server;
 pub mod staff;

@@ -312,6 +312,7 @@ fn run(cli: Cli) -> Result<(), String> {
                     username,
                     role,
                     unit,
+                    township,
                     password_file,
                     keep_password,
                 } => {
@@ -321,6 +322,7 @@ fn run(cli: Cli) -> Result<(), String> {
                         username: &username,
                         role: &role,
                         unit: unit.as_deref(),
+                        township: township.as_deref(),
                         password: &password,
                         initial_hours: (!keep_password).then_some(hours),
                     };

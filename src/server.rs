@@ -124,6 +124,8 @@ fn trusted_senders(target: &DbTarget) -> Result<Vec<crate::crypto::seal::KemPubl
 
 pub async fn serve(config: Config) -> Result<(), StartError> {
     let (target, keys) = prepare(&config)?;
+    // A ledger file for the townships' returns that does not read stops the start (issue 20).
+    crate::returns::ledger::check().map_err(StartError::Transport)?;
     if !config.captcha {
         tracing::warn!(
             "TIPLINE_CAPTCHA=off: captchas are disabled. Development and tests only, never production."
@@ -372,6 +374,16 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
                     }
                     Ok(None) => {}
                     Err(e) => tracing::error!(error = %e, "monthly report failed"),
+                }
+                // Issue 20: the townships' liaisons are reminded of the return on the 28th.
+                if let Err(e) = crate::returns::deadlines::remind_due(
+                    &mut c,
+                    &st.intake.sealer,
+                    &st.intake.keys.relay,
+                    st.config.report_day,
+                    crate::db::now_unix(),
+                ) {
+                    tracing::error!(error = %e, "township return reminders failed");
                 }
                 Some(())
             })

@@ -28,6 +28,7 @@ start_tipline "$BIN" "${BROWSER_DATABASE_URL:-}" browser.officer browser-test-pa
 "$BIN" user add --username browser.finance --role finance --password-file pw --keep-password >/dev/null
 "$BIN" user add --username browser.admin --role admin --password-file pw --keep-password >/dev/null
 "$BIN" user add --username browser.county --role supervisor --password-file pw --keep-password >/dev/null
+"$BIN" user add --username browser.liaison --role liaison --township xianshan --password-file pw --keep-password >/dev/null
 # A second server with captchas on, for the resident's captcha paths: its own directory, keys
 # and SQLite database. The walk solves its captchas from the keys dir, as the operator can.
 CDIR=$(mktemp -d); CPORT=$((30000 + RANDOM % 20000))
@@ -39,4 +40,4 @@ cserve() { (cd "$CDIR" && exec env -u TIPLINE_DATABASE_URL TIPLINE_LISTEN=127.0.
 CBASE=http://127.0.0.1:$CPORT
 for _ in $(seq 100); do curl -sf "$CBASE/api/v1/meta" >/dev/null && break; sleep 0.1; done
 cserve "$BIN" user add --username browser.captcha --role officer --unit ps-xidu --password-file "$DIR/pw" --keep-password >/dev/null
-node "$NODE_DIR/flows.mjs" "$BASE" browser.officer browser-test-password "$SHOTS" browser.head browser.finance browser.admin browser.county "$CBASE" "$CDIR/keys" browser.captcha
+node "$NODE_DIR/flows.mjs" "$BASE" browser.officer browser-test-password "$SHOTS" browser.head browser.finance browser.admin browser.county browser.liaison "$CBASE" "$CDIR/keys" browser.captcha

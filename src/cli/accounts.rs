@@ -21,12 +21,15 @@ pub(crate) enum UserAction {
     Add {
         #[arg(long)]
         username: String,
-        /// officer, supervisor, finance, admin or auditor
+        /// officer, supervisor, finance, admin, auditor or liaison
         #[arg(long)]
         role: String,
         /// Unit code; a supervisor without a unit is county-wide.
         #[arg(long)]
         unit: Option<String>,
+        /// A liaison's township code (role liaison only; see GET /api/v1/meta).
+        #[arg(long)]
+        township: Option<String>,
         /// Read the initial password from this file instead of generating one.
         #[arg(long)]
         password_file: Option<std::path::PathBuf>,

@@ -86,6 +86,7 @@ diesel::table! {
         approval_pending -> Bool,
         created_by -> Nullable<Text>,
         approved_by -> Nullable<Text>,
+        township -> Nullable<Text>,
     }
 }
 
@@ -402,6 +403,39 @@ diesel::joinable!(unit_townships -> units (unit_code));
 diesel::joinable!(attachments -> tips (tip_id));
 diesel::joinable!(sessions -> staff (staff_id));
 diesel::joinable!(api_tokens -> staff (staff_id));
+diesel::table! {
+    township_returns (id) {
+        id -> Text,
+        township -> Text,
+        period -> Text,
+        version -> Integer,
+        sent_hour -> BigInt,
+        filed_by -> Text,
+        status -> Text,
+        body -> Binary,
+        people -> Binary,
+        comment -> Nullable<Binary>,
+        reviewed_by -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    return_files (id) {
+        id -> Text,
+        return_id -> Text,
+        body -> Binary,
+    }
+}
+
+diesel::table! {
+    return_reminders (period, kind) {
+        period -> Text,
+        kind -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::joinable!(return_files -> township_returns (return_id));
 diesel::joinable!(tip_events -> tips (tip_id));
 diesel::joinable!(tip_notes -> tips (tip_id));
 diesel::joinable!(attachment_chunks -> attachments (attachment_id));
@@ -445,4 +479,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     ferry_nodes,
     ferry_streams,
     ferry_sent,
+    township_returns,
+    return_files,
+    return_reminders,
 );

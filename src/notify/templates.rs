@@ -22,6 +22,11 @@ pub fn render(template: &str, params: &[String]) -> Option<(&'static str, String
             "账号等待审批 / An account awaits approval",
             "有一个账号等待县级主管审批，请登录查看。",
         ),
+        // Issue 20: the township's monthly return is due. Nothing about any return.
+        "return_reminder" => (
+            "乡镇月报提醒 / Township return due",
+            "每月28日请报送本乡镇治理外流贩毒工作月报，请登录填报。",
+        ),
         "staff_message" => (
             "举报人有新的留言 / Reporters wrote",
             "您的单位有 {1} 条线索收到举报人的新留言，请登录查看：{2}",

@@ -114,7 +114,7 @@ pub fn scope_label(scope: &Scope, unit_name: Option<&str>) -> String {
 
 /// The notes every export carries: period, scope, suppression rule and the audit head.
 pub fn notes(r: &Report, scope_name: &str, head: &AuditHead) -> Vec<(String, String)> {
-    vec![
+    let mut out = vec![
         ("报告月份".into(), r.period.label()),
         (
             "统计期间".into(),
@@ -143,7 +143,21 @@ pub fn notes(r: &Report, scope_name: &str, head: &AuditHead) -> Vec<(String, Str
         ),
         ("审计日志序号".into(), head.seq.to_string()),
         ("审计日志链头哈希".into(), hex::encode(&head.hash)),
-    ]
+    ];
+    // Issue 20: how many townships sent their return for the month, and how.
+    if let Some(n) = &r.returns {
+        out.insert(
+            5,
+            (
+                "乡镇月报".into(),
+                format!(
+                    "按时报送 {} 个乡镇，逾期报送 {} 个，未报送 {} 个，尚未到期 {} 个",
+                    n.submitted, n.late, n.missing, n.due
+                ),
+            ),
+        );
+    }
+    out
 }
 
 /// A workbook: one sheet per dimension, the trend, and the notes.

@@ -124,6 +124,8 @@ pub struct Report {
     pub generated_at: i64,
     /// Whether the month was still running when counted.
     pub partial: bool,
+    /// The townships' returns for the month (issue 20): county reports only.
+    pub returns: Option<crate::returns::deadlines::MonthCounts>,
 }
 
 pub const TREND_MONTHS: usize = 12;
@@ -155,7 +157,12 @@ pub fn monthly(
             received: total.received,
             verified: total.verified,
         });
+        let returns = match scope {
+            Scope::County => crate::returns::deadlines::counts(c, period, now).ok(),
+            Scope::Unit(_) => None,
+        };
         Ok(Report {
+            returns,
             period: *period,
             scope: scope.clone(),
             figures,

@@ -140,14 +140,14 @@ pub fn may_read(actor: &Actor, unit: &str, steps: &[&LadderStep]) -> bool {
         Role::Officer | Role::Supervisor => {
             actor.sees_unit(unit) || steps.iter().any(|s| s.fits(actor, unit))
         }
-        Role::Admin | Role::Auditor => false,
+        Role::Admin | Role::Auditor | Role::Liaison => false,
     }
 }
 
 fn require_reward_role(actor: &Actor) -> Result<(), RewardError> {
     match actor.role {
         Role::Officer | Role::Supervisor | Role::Finance => Ok(()),
-        Role::Admin | Role::Auditor => Err(RewardError::Forbidden),
+        Role::Admin | Role::Auditor | Role::Liaison => Err(RewardError::Forbidden),
     }
 }
 

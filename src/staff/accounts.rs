@@ -55,6 +55,8 @@ pub struct NewUser<'a> {
     pub username: &'a str,
     pub role: &'a str,
     pub unit: Option<&'a str>,
+    /// A liaison's township (catalog code); `None` for every other role.
+    pub township: Option<&'a str>,
     pub password: &'a str,
     /// `Some(hours)`: an initial password, to be changed at first login and void if unused
     /// for this long. `None`: the user's own password (`user add --keep-password`).
@@ -84,6 +86,15 @@ pub fn add_user(
     if role == Role::Officer && u.unit.is_none() {
         return Err(StaffError::UnitRequired);
     }
+    // Issue 20: a liaison speaks for exactly one township and belongs to no unit.
+    let liaison = role == Role::Liaison;
+    if liaison
+        != u.township
+            .is_some_and(|t| crate::intake::catalog::township(t).is_some())
+        || (liaison && u.unit.is_some())
+    {
+        return Err(StaffError::TownshipRequired);
+    }
     let hash = hash_password(u.password)?;
     let id = hex::encode(random_bytes::<12>()?);
     let waits = super::approval::needs_approval(role, by);
@@ -111,6 +122,7 @@ pub fn add_user(
                 staff::username.eq(u.username),
                 staff::role.eq(role.as_str()),
                 staff::unit_code.eq(u.unit),
+                staff::township.eq(u.township),
                 staff::password_hash.eq(&hash),
                 staff::created_at.eq(now_unix()),
                 staff::must_change_password.eq(u.initial_hours.is_some()),

@@ -17,15 +17,19 @@ pub enum Role {
     Finance,
     Admin,
     Auditor,
+    /// A township's liaison (issue 20): files the township's monthly return and reads its
+    /// review; no tip, reward, payout or report.
+    Liaison,
 }
 
 impl Role {
-    pub const ALL: [Role; 5] = [
+    pub const ALL: [Role; 6] = [
         Role::Officer,
         Role::Supervisor,
         Role::Finance,
         Role::Admin,
         Role::Auditor,
+        Role::Liaison,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -35,6 +39,7 @@ impl Role {
             Role::Finance => "finance",
             Role::Admin => "admin",
             Role::Auditor => "auditor",
+            Role::Liaison => "liaison",
         }
     }
 
@@ -89,12 +94,14 @@ impl Actor {
 
 #[derive(Debug, thiserror::Error)]
 pub enum StaffError {
-    #[error("unknown role (use officer, supervisor, finance, admin or auditor)")]
+    #[error("unknown role (use officer, supervisor, finance, admin, auditor or liaison)")]
     UnknownRole,
     #[error("unknown unit")]
     UnknownUnit,
     #[error("this role needs a unit")]
     UnitRequired,
+    #[error("a liaison needs a township (and no unit); only a liaison has a township")]
+    TownshipRequired,
     #[error("a user with this name exists")]
     Exists,
     #[error("usernames are 3-32 letters, digits, dots, dashes or underscores")]

@@ -7,6 +7,7 @@ pub mod errors;
 pub mod headers;
 pub mod pages;
 pub mod ratelimit;
+pub mod returns_kit;
 pub mod reward_form;
 pub mod reward_text;
 pub mod sms;

@@ -16,7 +16,9 @@
 // text and photo and the corrected form files the tip with it, and reloads store nothing twice.
 // The walk solves each captcha as the operator can, from the keys dir the script made (the id
 // is sealed under a subkey of the token pepper); the product has no way to reveal an answer.
-// Usage: node flows.mjs BASE_URL OFFICER PASSWORD SHOTS_DIR HEAD FINANCE ADMIN COUNTY
+// A township's liaison files the monthly return with a photo and a PDF scan; the county sees it on
+// the returns page, opens the people table and sends it back; the liaison reads the comment.
+// Usage: node flows.mjs BASE_URL OFFICER PASSWORD SHOTS_DIR HEAD FINANCE ADMIN COUNTY LIAISON
 //        [CAPTCHA_BASE CAPTCHA_KEYS_DIR CAPTCHA_OFFICER]
 // (HEAD: a supervisor of the officer's unit; COUNTY: a county-wide supervisor; all share the
 // password.)
@@ -27,7 +29,7 @@ import crypto from 'crypto';
 import fs from 'fs';
 import zlib from 'zlib';
 
-const [BASE, USER, PASS, SHOTS, HEAD, FINANCE, ADMIN, COUNTY, CBASE, CKEYS, CUSER] = process.argv.slice(2);
+const [BASE, USER, PASS, SHOTS, HEAD, FINANCE, ADMIN, COUNTY, LIAISON, CBASE, CKEYS, CUSER] = process.argv.slice(2);
 const axeSrc = fs.readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 // Phones from 320 px (the narrowest in use) to 360 px (the most common): text must wrap at both.
 const PHONE = { width: 360, height: 640 }, NARROW = { width: 320, height: 568 }, DESK = { width: 1280, height: 900 };
@@ -498,6 +500,45 @@ if (CBASE) {
       `captcha staff: the kept photo does not show on ${href}`);
   }
   console.log('ok captcha paths: new captcha, wrong captcha with a photo, reloads, in both languages');
+}
+
+// --- township returns (issue 20): a liaison files, the county reviews and sends back ---------
+if (LIAISON) {
+  const liaison = await signIn(LIAISON);
+  expect(liaison.url().endsWith('/staff/returns'), `liaison: signed in at ${liaison.url()}`);
+  expect(await has(liaison, '外出务工人员') && await has(liaison, '签字盖章扫描件'), 'liaison: the return form is incomplete');
+  await audit(liaison, 'staff-returns-liaison');
+  await liaison.fill('#r-progress', '本月走访全镇十二个村，摸排外出务工人员');
+  await liaison.fill('#r-summary', '开展禁毒宣传三场，张贴海报两百份');
+  await liaison.fill('#ledger-outflow_workers', '340');
+  await liaison.fill('#ledger-prior_trafficking', '7');
+  await liaison.fill('input[name="p0.name"]', '浏览器测试人');
+  await liaison.fill('input[name="p0.whereabouts"]', '广东东莞');
+  await liaison.setInputFiles('#r-scan', { name: 'scan.pdf', mimeType: 'application/pdf', buffer: Buffer.from('%PDF-1.4\n% signed and stamped\n%%EOF\n') });
+  await liaison.setInputFiles('#r-photos', { name: 'IMG_0002.png', mimeType: 'image/png', buffer: photoPng() });
+  expect((await click(liaison, 'form[action="/staff/returns"] button[type=submit]')) === 200 && await has(liaison, '已报送'),
+    `liaison: filing the return went to ${liaison.url()}`);
+  expect(await has(liaison, '签字盖章扫描件（PDF）') && !(await has(liaison, '浏览器测试人')), 'liaison: the filed return shows no scan, or shows the people table');
+  await liaison.locator('ul.files img').first().scrollIntoViewIfNeeded();
+  expect(await liaison.waitForFunction(() => { const i = document.querySelector('ul.files img'); return i && i.complete && i.naturalWidth === 160; }, null, { timeout: 10000 }).then(() => true, () => false),
+    'liaison: the photo does not show on the return page');
+  await audit(liaison, 'staff-return-filed');
+  const returnUrl = liaison.url().split('?')[0];
+  await county.goto(`${BASE}/staff/returns`);
+  expect(county.url().includes('/staff/returns/status') && await has(county, '岘山镇') && await has(county, '没有联络员'),
+    `county: the returns page at ${county.url()} misses the township or the liaison cover`);
+  await audit(county, 'staff-returns-status');
+  await county.goto(returnUrl);
+  expect(await has(county, '本月走访全镇十二个村') && await has(county, '查看摸排表'), 'county: the return page is incomplete');
+  await audit(county, 'staff-return-review');
+  expect((await click(county, 'a[href$="/people"]')) === 200 && await has(county, '浏览器测试人'), 'county: the people table does not open');
+  await audit(county, 'staff-return-people');
+  await county.goto(returnUrl);
+  await county.fill('#rv-comment', '台帐数字与上月不符，请核实后重报');
+  expect((await click(county, 'button[value=send_back]')) === 200 && await has(county, '已退回'), 'county: sending the return back failed');
+  await liaison.goto(returnUrl);
+  expect(await has(liaison, '台帐数字与上月不符') && await has(liaison, '更正并重新报送'), 'liaison: the comment or the correction form is missing');
+  await audit(liaison, 'staff-return-sent-back');
 }
 
 await browser.close();

@@ -539,6 +539,7 @@ mod tests {
         assert!(html.contains(r#"lang="en""#));
     }
 }
+pub mod returns;
 pub mod staff;
 pub mod staff_finance;
 pub mod staff_links;

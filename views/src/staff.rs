@@ -47,6 +47,8 @@ pub(crate) fn layout(title: &str, nav: Option<&Nav>, body: Markup) -> Markup {
                             }
                             @if n.role == "supervisor" && n.county_wide && n.approvals_waiting { a href="/staff/accounts/pending" { strong { "账号待审批" } } " · " }
                             @if n.role == "auditor" { a href="/staff/audit" { "审计日志" } " · " }
+                            @if n.role == "liaison" { a href="/staff/returns" { "乡镇月报" } " · " }
+                            @if n.role == "supervisor" && n.county_wide { a href="/staff/returns/status" { "乡镇月报" } " · " }
                             a href="/staff/password" { "修改密码" } " · "
                             form class="inline" method="post" action="/staff/logout" {
                                 input type="hidden" name="csrf" value=(n.csrf);
@@ -660,9 +662,11 @@ pub fn admin(p: &AdminPage) -> Markup {
                 div class="field" { label for="new-username" { "用户名" } input type="text" id="new-username" name="username" required; }
                 div class="field" { label for="new-role" { "角色" } select id="new-role" name="role" {
                     option value="officer" { "民警（officer）" } option value="supervisor" { "主管（supervisor）" } option value="finance" { "财务（finance）" }
-                    option value="admin" { "管理员（admin）" } option value="auditor" { "审计员（auditor）" } } }
+                    option value="admin" { "管理员（admin）" } option value="auditor" { "审计员（auditor）" }
+                    option value="liaison" { "乡镇联络员（liaison）" } } }
                 p class="hint" { "民警和主管账号可以阅读线索：创建后处于“待审批”状态，须由一位全县主管（不是您）在“账号审批”页批准后才能登录。" }
                 div class="field" { label for="new-unit" { "单位（主管不选则为全县）" } select id="new-unit" name="unit" { option value="" { "无" } @for (c, n, _) in &p.units { option value=(c) { (n) } } } }
+                div class="field" { label for="new-township" { "乡镇代码（只用于乡镇联络员，如 hongshi）" } input type="text" id="new-township" name="township" pattern="[a-z_]{2,32}"; }
                 button type="submit" { "创建账号" }
             }
             h2 { "单位" }

@@ -91,6 +91,10 @@ pub async fn admin_add_user(
             username: &username,
             role: f.get("role").map(String::as_str).unwrap_or_default(),
             unit: unit.as_deref(),
+            township: f
+                .get("township")
+                .filter(|t| !t.is_empty())
+                .map(String::as_str),
             password: &password,
             initial_hours: Some(st.config.initial_password_hours),
         };

@@ -375,6 +375,8 @@ struct NewUserBody {
     username: String,
     role: String,
     unit: Option<String>,
+    #[serde(default)]
+    township: Option<String>,
     password: String,
 }
 
@@ -405,6 +407,7 @@ pub async fn add_user(
             username: &b.username,
             role: &b.role,
             unit: b.unit.as_deref(),
+            township: b.township.as_deref(),
             password: &b.password,
             initial_hours: Some(st.config.initial_password_hours),
         };

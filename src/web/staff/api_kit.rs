@@ -32,6 +32,7 @@ pub fn scope_of(method: &actix_web::http::Method, pattern: &str) -> Option<Scope
         || under("/me")
         || under("/reports")
         || under("/search")
+        || under("/returns")
     {
         Some(if read { Scope::Read } else { Scope::Write })
     } else {

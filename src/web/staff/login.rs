@@ -249,6 +249,7 @@ pub async fn home(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse 
         Role::Admin => see_other("/staff/admin"),
         Role::Auditor => see_other("/staff/audit"),
         Role::Finance => see_other("/staff/rewards"),
+        Role::Liaison => see_other("/staff/returns"),
     }
 }
 

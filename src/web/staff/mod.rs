@@ -21,6 +21,8 @@ pub mod link_api;
 pub mod login;
 pub mod payouts;
 pub mod reports;
+pub mod returns;
+pub mod returns_api;
 pub mod reward_api;
 pub mod rewards;
 pub mod tips;
@@ -37,6 +39,7 @@ pub fn configure_pages(cfg: &mut web::ServiceConfig) {
         .configure(rewards::configure)
         .configure(payouts::configure)
         .configure(reports::configure_pages)
+        .configure(returns::configure)
         .configure(evidence::configure_pages);
 }
 
@@ -46,5 +49,6 @@ pub fn configure_api(cfg: &mut web::ServiceConfig) {
         .configure(reward_api::configure)
         .configure(reports::configure_api)
         .configure(link_api::configure)
+        .configure(returns_api::configure)
         .configure(evidence::configure_api);
 }
