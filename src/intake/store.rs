@@ -244,27 +244,51 @@ fn store_retry_token(conn: &mut DbConn, t: &PreparedTip) -> Result<(), IntakeErr
     Ok(())
 }
 
+/// What one group-commit transaction already did for earlier tips of its batch: the shared
+/// epoch rows it inserted (each once, not once per tip) and the units it routed to (one query
+/// per place and category, not per tip). Lives as long as the transaction, no longer.
+#[derive(Default)]
+pub struct BatchCache {
+    epochs: Vec<std::sync::Arc<SealedKey>>,
+    routes: Vec<((String, String, bool), String)>,
+}
+
 /// Inserts one plain tip (see `journal::takes_journal`) into the intake journal, in a
-/// transaction the caller holds. `epochs` holds the epoch rows this transaction already
-/// inserted: a batch inserts each shared epoch row once, not once per tip.
+/// transaction the caller holds.
 pub fn insert_journaled(
     conn: &mut DbConn,
     t: &PreparedTip,
-    epochs: &mut Vec<std::sync::Arc<SealedKey>>,
+    cache: &mut BatchCache,
 ) -> Result<Submitted, IntakeError> {
     if let Some(replayed) = replay_or_spend(conn, t)? {
         return Ok(replayed);
     }
-    let (unit, route_mac) = route_of(conn, t)?;
+    let place = (t.category.clone(), t.township.clone(), t.county_only);
+    let unit = match cache.routes.iter().find(|(k, _)| *k == place) {
+        Some((_, unit)) => unit.clone(),
+        None => {
+            let unit =
+                crate::triage::routing::route(conn, &t.category, &t.township, t.county_only)?;
+            cache.routes.push((place, unit.clone()));
+            unit
+        }
+    };
+    let route_mac = t.route_key.seal(&crate::triage::routing::Route {
+        tip_id: &t.id,
+        unit: &unit,
+        county_only: t.county_only,
+        category: &t.category,
+        township: &t.township,
+    });
     let epoch = &t.payload.epoch_row;
-    if !epochs.iter().any(|e| {
+    if !cache.epochs.iter().any(|e| {
         std::sync::Arc::ptr_eq(e, epoch)
             || (e.object_id == epoch.object_id
                 && e.object_kind == epoch.object_kind
                 && e.recipient_key_id == epoch.recipient_key_id)
     }) {
         insert_sealed_key(conn, epoch)?;
-        epochs.push(epoch.clone());
+        cache.epochs.push(epoch.clone());
     }
     super::journal::insert(conn, t, &unit, &route_mac)?;
     store_retry_token(conn, t)?;

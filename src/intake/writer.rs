@@ -7,7 +7,7 @@
 //! `synchronous_commit = on` on PostgreSQL). In the server, a tip without attachments, contact or
 //! staff stamp is written to the intake journal (`journal.rs`), one b-tree insert.
 
-use super::store::{insert_journaled, insert_prepared};
+use super::store::{BatchCache, insert_journaled, insert_prepared};
 use super::{IntakeError, PreparedTip, Submitted, journal};
 use crate::db::{Backend, DbConn, DbError, DbTarget, Pool, is_unique_violation};
 use diesel::Connection;
@@ -88,10 +88,10 @@ fn insert_one(
     c: &mut DbConn,
     tip: &PreparedTip,
     use_journal: bool,
-    epochs: &mut Vec<Arc<crate::crypto::seal::SealedKey>>,
+    cache: &mut BatchCache,
 ) -> Result<(Submitted, bool), IntakeError> {
     if use_journal && journal::takes_journal(tip) {
-        insert_journaled(c, tip, epochs).map(|s| {
+        insert_journaled(c, tip, cache).map(|s| {
             let journaled = matches!(s, Submitted::Created(_));
             (s, journaled)
         })
@@ -110,10 +110,10 @@ fn commit_one(
     let mut attempt = 0;
     loop {
         attempt += 1;
-        let mut epochs = Vec::new();
+        let mut cache = BatchCache::default();
         match conn.transaction(|c| {
             crate::audit::lock_head_on_sqlite(c)?;
-            insert_one(c, tip, use_journal, &mut epochs)
+            insert_one(c, tip, use_journal, &mut cache)
         }) {
             Err(IntakeError::Db(DbError::Query(e))) if attempt < 3 && is_unique_violation(&e) => {
                 continue;
@@ -136,17 +136,22 @@ fn next_batch(rx: &Mutex<mpsc::Receiver<Job>>) -> Option<Vec<Job>> {
     Some(batch)
 }
 
-fn writer_loop(mut conn: DbConn, target: &DbTarget, rx: &Mutex<mpsc::Receiver<Job>>, use_journal: bool) {
+fn writer_loop(
+    mut conn: DbConn,
+    target: &DbTarget,
+    rx: &Mutex<mpsc::Receiver<Job>>,
+    use_journal: bool,
+) {
     while let Some(batch) = next_batch(rx) {
-        let mut epochs = Vec::new();
+        let mut cache = BatchCache::default();
         let committed = conn.transaction::<_, IntakeError, _>(|c| {
             // On SQLite, take the write lock with the first statement: a transaction that reads
             // first and writes later can fail to upgrade while staff connections write.
             crate::audit::lock_head_on_sqlite(c)?;
-            epochs.clear();
+            cache = BatchCache::default();
             batch
                 .iter()
-                .map(|(tip, _)| insert_one(c, tip, use_journal, &mut epochs))
+                .map(|(tip, _)| insert_one(c, tip, use_journal, &mut cache))
                 .collect::<Result<Vec<_>, _>>()
         });
         match committed {
