@@ -69,7 +69,7 @@ stop
 t0=$(date +%s)
 indexes=$(sqlite3 "$FULL/tipline.db" "SELECT sql || ';' FROM sqlite_master WHERE type = 'index' AND tbl_name = 'tips' AND sql IS NOT NULL")
 drops=$(sqlite3 "$FULL/tipline.db" "SELECT 'DROP INDEX ' || name || ';' FROM sqlite_master WHERE type = 'index' AND tbl_name = 'tips' AND sql IS NOT NULL")
-sqlite3 "$FULL/tipline.db" >/dev/null <<SQL
+sqlite3 -bail "$FULL/tipline.db" >/dev/null <<SQL
 PRAGMA journal_mode = DELETE; PRAGMA synchronous = OFF; PRAGMA cache_size = -400000;
 BEGIN;
 $drops
@@ -80,7 +80,7 @@ WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $FILL)
 INSERT INTO tips (id, public_ref, channel, category, township, unit_code, status, priority,
   county_only, created_hour, updated_at, receipt_hash, reply_pubkey, payload, attachment_count,
   receipt_private, route_mac, staff_notified)
-SELECT lower(hex(randomblob(16))), 'T' || upper(hex(randomblob(5))), s.channel, s.category,
+SELECT lower(hex(randomblob(16))), 'T' || upper(hex(randomblob(8))), s.channel, s.category,
   w.township, w.unit_code, CASE WHEN n.i % 7 = 0 THEN 'closed' WHEN n.i % 5 = 0 THEN 'assigned' ELSE 'received' END,
   0, FALSE, s.created_hour - 3600 * (n.i % 2000), s.created_hour - 3600 * (n.i % 2000),
   randomblob(32), s.reply_pubkey, s.payload, 0, TRUE, s.route_mac, TRUE
