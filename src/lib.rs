@@ -7,6 +7,7 @@ pub mod db;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod intake;
+pub mod keys;
 pub mod notify;
 pub mod reports;
 pub mod retention;

@@ -2,10 +2,10 @@
 
 use crate::config::Config;
 use crate::crypto::seal::Sealer;
-use crate::db::keys::{KeyCheckError, KeyOutcome, load_or_init};
 use crate::db::{self, Backend, DbError, DbTarget};
 use crate::intake::writer::TipStore;
 use crate::intake::{Intake, store};
+use crate::keys::{KeyCheckError, KeyOutcome, load_or_init};
 use crate::web::{
     self, AppState, Metrics, access, captcha::CaptchaService, headers, ratelimit::RateLimiter,
 };
@@ -126,7 +126,7 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
             Box::new(move |kind, key_id| {
                 target
                     .connect()
-                    .and_then(|mut c| db::keys::is_recorded(&mut c, kind, key_id))
+                    .and_then(|mut c| crate::keys::is_recorded(&mut c, kind, key_id))
                     .unwrap_or(false)
             })
         }),

@@ -2,8 +2,8 @@
 //! chosen by the URL scheme; per-backend migrations embedded in the binary and run at start.
 
 pub mod backup;
-pub mod keys;
 pub mod schema;
+pub mod sealed;
 
 use diesel::connection::SimpleConnection;
 use diesel::pg::PgConnection;

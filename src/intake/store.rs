@@ -3,30 +3,17 @@
 
 use super::{IntakeError, PreparedTip, Submitted};
 use crate::crypto::receipt::{Receipt, ReceiptHash};
-use crate::crypto::seal::{SealedKey, aead_open, aead_seal};
+use crate::crypto::seal::{aead_open, aead_seal};
 use crate::db::schema::{
     attachment_chunks, attachments, idempotency, mail_ack_quota, spent_tokens, tips,
 };
+use crate::db::sealed::insert_sealed_key;
 use crate::db::{DbConn, hour_ceil, is_unique_violation, now_unix};
 use diesel::prelude::*;
-use diesel::sql_types::{Binary, Text};
+use diesel::sql_types::Binary;
 
 /// How long a retry token keeps returning the same receipt.
 pub const IDEMPOTENCY_SECONDS: i64 = 24 * 3600;
-
-pub fn insert_sealed_key(conn: &mut DbConn, k: &SealedKey) -> QueryResult<usize> {
-    // Epoch rows are shared by many tips committed concurrently: first one wins.
-    diesel::sql_query(
-        "INSERT INTO sealed_keys (object_kind, object_id, recipient_key_id, encapped, sealed_key) \
-         VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
-    )
-    .bind::<Text, _>(&k.object_kind)
-    .bind::<Text, _>(&k.object_id)
-    .bind::<Text, _>(&k.recipient_key_id)
-    .bind::<Binary, _>(&k.encapped)
-    .bind::<Binary, _>(&k.sealed_key)
-    .execute(conn)
-}
 
 /// Looks up a retry token. `Some` means the submission already committed.
 pub fn find_replay(

@@ -162,8 +162,8 @@ pub fn set_prefs(
                 serde_json::to_vec(&current).map_err(|_| CryptoError::Seal)?,
             );
             let s = sealer.seal(relay, "staff_contact", &actor.id, &json)?;
-            crate::intake::store::insert_sealed_key(c, &s.epoch_row)?;
-            crate::intake::store::insert_sealed_key(c, &s.dek_row)?;
+            crate::db::sealed::insert_sealed_key(c, &s.epoch_row)?;
+            crate::db::sealed::insert_sealed_key(c, &s.dek_row)?;
             Some(s.ciphertext)
         };
         let notify: Vec<&str> = events

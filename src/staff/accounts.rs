@@ -428,3 +428,11 @@ pub fn current_code(
         .generate(at.max(0) as u64)
         .to_string())
 }
+
+/// The stored password hash of one account (to check its current password).
+pub fn password_hash_of(conn: &mut DbConn, staff_id: &str) -> QueryResult<String> {
+    staff::table
+        .filter(staff::id.eq(staff_id))
+        .select(staff::password_hash)
+        .first(conn)
+}

@@ -436,7 +436,7 @@ pub fn csrf_ok(csrf_key: &Secret32, session: &Session, given: &str) -> bool {
 // --- API tokens -------------------------------------------------------------------------------
 
 /// What a bearer token may do, checked per route on top of the role (see
-/// `web::staff_api::scope_of`): a token narrows what its user may do, never widens it.
+/// `web::staff::api_kit::scope_of`): a token narrows what its user may do, never widens it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scope {
     /// GET on tips, cases, units, reports and one's own settings.

@@ -10,8 +10,8 @@ use crate::crypto::reply::{open_shared_office, open_shared_reply, seal_shared};
 use crate::crypto::seal::{Opener, Recipient, Sealer};
 use crate::crypto::{CryptoError, random_bytes};
 use crate::db::schema::{messages, tips};
+use crate::db::sealed::insert_sealed_key;
 use crate::db::{DbConn, DbError, now_unix};
-use crate::intake::store::insert_sealed_key;
 use diesel::prelude::*;
 use serde::Serialize;
 

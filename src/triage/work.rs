@@ -854,8 +854,8 @@ fn insert_note(
     let sealed = desk
         .sealer
         .seal(desk.office, "note", &note_id, text.as_bytes())?;
-    crate::intake::store::insert_sealed_key(c, &sealed.epoch_row)?;
-    crate::intake::store::insert_sealed_key(c, &sealed.dek_row)?;
+    crate::db::sealed::insert_sealed_key(c, &sealed.epoch_row)?;
+    crate::db::sealed::insert_sealed_key(c, &sealed.dek_row)?;
     diesel::insert_into(tip_notes::table)
         .values((
             tip_notes::id.eq(&note_id),
@@ -1057,4 +1057,13 @@ fn forward_to_reporter(
         crate::notify::outbox::enqueue(c, desk.sealer, desk.relay, &job)?;
     }
     Ok(())
+}
+
+/// The public reference of a tip, if the tip exists.
+pub fn public_ref_of(c: &mut DbConn, tip_id: &str) -> QueryResult<Option<String>> {
+    tips::table
+        .filter(tips::id.eq(tip_id))
+        .select(tips::public_ref)
+        .first::<String>(c)
+        .optional()
 }

@@ -4,20 +4,13 @@ pub mod access;
 pub mod api;
 pub mod captcha;
 pub mod errors;
-pub mod evidence;
 pub mod headers;
-pub mod link_api;
 pub mod pages;
-pub mod payout_pages;
 pub mod ratelimit;
-pub mod reports;
-pub mod reward_api;
 pub mod reward_form;
-pub mod reward_pages;
 pub mod reward_text;
 pub mod sms;
-pub mod staff_api;
-pub mod staff_pages;
+pub mod staff;
 pub mod submission;
 
 use crate::config::Config;
@@ -416,11 +409,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(resource("/captcha/{file}", "GET").route(web::get().to(pages::captcha_media)))
     .service(resource("/static/style.css", "GET").route(web::get().to(pages::stylesheet)))
     .service(resource("/openapi.json", "GET").route(web::get().to(api::openapi)))
-    .service(
-        web::scope("/staff")
-            .configure(staff_pages::configure)
-            .configure(evidence::configure_pages),
-    )
+    .service(web::scope("/staff").configure(staff::configure_pages))
     .service(
         web::scope("/api/v1")
             .service(resource("/meta", "GET").route(web::get().to(api::meta)))
@@ -431,11 +420,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(resource("/messages", "POST").route(web::post().to(api::message)))
             .service(resource("/sms/inbound", "POST").route(web::post().to(sms::inbound)))
             .service(resource("/openapi.json", "GET").route(web::get().to(api::openapi)))
-            .service(
-                web::scope("/staff")
-                    .configure(staff_api::configure)
-                    .configure(evidence::configure_api),
-            ),
+            .service(web::scope("/staff").configure(staff::configure_api)),
     )
     .default_service(web::to(pages::not_found));
 }

@@ -3,15 +3,16 @@
 //! exact figures; the files, which leave the system, have small counts suppressed, and every
 //! download is audited with the audit head it carries.
 
-use super::errors::ApiError;
-use super::staff_api::{actor, query};
-use super::staff_pages::{csrf_of, error_page, nav, page, require_roles};
-use super::{AppState, db, key};
+use super::api_kit::*;
+use super::layout::*;
+use super::session::*;
 use crate::reports::figures::{Counts, Dim};
 use crate::reports::period::Period;
 use crate::reports::{self, Report, Scope, export};
 use crate::rewards::payouts::yuan;
 use crate::staff::{Actor, Role};
+use crate::web::errors::ApiError;
+use crate::web::{AppState, db, key};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
@@ -165,7 +166,7 @@ fn groups(r: &Report, dim: Dim) -> Vec<Group> {
 
 pub async fn api(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
     let who = actor(&state, &req).await?;
-    super::staff_api::require(&state, &who, READERS, "report.read").await?;
+    require(&state, &who, READERS, "report.read").await?;
     let mut q: ReportQuery = query(&req)?;
     q.unit = q.unit.map(key);
     let format = format_of(q.format.as_deref())?;
@@ -345,13 +346,13 @@ pub async fn monthly_xlsx(state: web::Data<AppState>, req: HttpRequest) -> HttpR
 }
 
 pub fn configure_pages(cfg: &mut web::ServiceConfig) {
-    use super::resource;
+    use crate::web::resource;
     cfg.service(resource("/reports/monthly", "GET").route(web::get().to(monthly_page)))
         .service(resource("/reports/monthly.csv", "GET").route(web::get().to(monthly_csv)))
         .service(resource("/reports/monthly.xlsx", "GET").route(web::get().to(monthly_xlsx)));
 }
 
 pub fn configure_api(cfg: &mut web::ServiceConfig) {
-    use super::resource;
+    use crate::web::resource;
     cfg.service(resource("/reports/monthly", "GET").route(web::get().to(api)));
 }

@@ -6,19 +6,22 @@
 // Helpers return `Err(response)` meaning "send this instead"; boxing it would buy nothing.
 #![allow(clippy::result_large_err)]
 
-use super::key;
-use super::reward_form;
-use super::reward_text::Refusal;
-use super::staff_pages::{csrf_of, error_page, nav, page, posted_by, require_roles, see_other};
-use super::{AppState, db};
+use super::forms::*;
+use super::layout::*;
+use super::reward_parts::*;
+use super::session::*;
 use crate::db::DbConn;
-use crate::rewards::approvals::{self, ListFilter, ListedReward, RewardView};
+use crate::rewards::approvals::{self, ListFilter, RewardView};
 use crate::rewards::payouts::yuan;
 use crate::rewards::policy::{self, Policy};
 use crate::rewards::schedule::{self, Facts, Suggestion};
 use crate::rewards::{RewardError, audited};
 use crate::staff::auth::Session;
 use crate::staff::{Actor, Role};
+use crate::web::key;
+use crate::web::reward_form;
+use crate::web::reward_text::Refusal;
+use crate::web::{AppState, db};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use std::collections::HashMap;
@@ -28,121 +31,12 @@ use tipline_views::staff_rewards::{self as v, FieldErrors, ProposalValues};
 
 /// Tip workers propose; finance joins them to sign last and to read rewards.
 const TIP_WORKERS: &[Role] = &[Role::Officer, Role::Supervisor];
+
 const REWARD_ROLES: &[Role] = &[Role::Officer, Role::Supervisor, Role::Finance];
-
-/// A page that shows a refusal: its status, and `Retry-After` when waiting helps.
-pub(super) fn refused(r: &Refusal, m: Markup) -> HttpResponse {
-    let mut resp = page(r.status, m);
-    if let Some(secs) = r.retry_after
-        && let Ok(v) = actix_web::http::header::HeaderValue::from_str(&secs.to_string())
-    {
-        resp.headers_mut()
-            .insert(actix_web::http::header::RETRY_AFTER, v);
-    }
-    resp
-}
-
-/// A refusal as a message page with a way back.
-pub(super) fn message(s: &Session, csrf: &str, r: &Refusal, back: (&str, &str)) -> HttpResponse {
-    refused(
-        r,
-        tipline_views::staff::message_with_link(
-            "操作未完成",
-            Some(&nav(s, csrf)),
-            &r.message,
-            Some(back),
-        ),
-    )
-}
 
 fn errors_of(r: Refusal) -> FieldErrors {
     vec![(r.field, r.message)]
 }
-
-/// Milligrams as grams, without trailing zeros: 5000 is "5", 12500 is "12.5".
-fn grams(mg: i64) -> String {
-    let text = format!("{}.{:03}", mg / 1000, (mg % 1000).abs());
-    text.trim_end_matches('0').trim_end_matches('.').to_string()
-}
-
-fn step_label(policy: &Policy, step: &str) -> String {
-    policy
-        .step(step)
-        .map_or_else(|| step.to_string(), |s| s.label.clone())
-}
-
-fn tier_labels(policy: &Policy, tiers: &[String]) -> Vec<String> {
-    tiers
-        .iter()
-        .filter(|t| !t.is_empty())
-        .map(|t| schedule::tier_label(policy, t).unwrap_or(t).to_string())
-        .collect()
-}
-
-/// Unit codes to the names people know them by.
-pub(super) type UnitNames = HashMap<String, String>;
-
-pub(super) fn unit_names(c: &mut DbConn) -> Result<UnitNames, RewardError> {
-    Ok(crate::triage::routing::list_units(c)?
-        .into_iter()
-        .map(|u| (u.code, u.name_zh))
-        .collect())
-}
-
-pub(super) fn unit_name(names: &UnitNames, code: &str) -> String {
-    names.get(code).cloned().unwrap_or_else(|| code.to_string())
-}
-
-/// A listed reward for people; labels come from the policy in force.
-fn line(policy: &Policy, names: &UnitNames, r: &ListedReward) -> v::RewardLine {
-    v::RewardLine {
-        id: r.id.clone(),
-        public_ref: r.public_ref.clone(),
-        unit: unit_name(names, &r.unit),
-        amount: yuan(r.amount_fen),
-        tiers: tier_labels(policy, &r.tiers).join("；"),
-        status: r.status.clone(),
-        next_step: r.next_step.as_deref().map(|s| step_label(policy, s)),
-        notify_by: r.notify_by.clone(),
-        overdue: r.overdue,
-    }
-}
-
-/// The reward section of a tip's page (officers and supervisors of the tip's unit).
-pub(super) fn tip_rewards(
-    c: &mut DbConn,
-    route: &crate::triage::routing::RouteKey,
-    actor: &Actor,
-    tip_id: &str,
-) -> Result<v::TipRewards, RewardError> {
-    let tip = approvals::tip_for_reward(c, route, actor, tip_id)?;
-    let filter = ListFilter {
-        tip_id: Some(tip_id.to_string()),
-        ..ListFilter::default()
-    };
-    let listed = approvals::list(c, actor, &filter)?;
-    let (_, policy) = policy::rewards_policy(c, None)?;
-    let names = unit_names(c)?;
-    Ok(v::TipRewards {
-        tip_id: tip_id.to_string(),
-        rewards: listed.iter().map(|r| line(&policy, &names, r)).collect(),
-        can_propose: tip.verified,
-    })
-}
-
-/// Rewards past the day the reporter should have been told, for a supervisor's queue banner.
-pub(super) fn overdue_count(c: &mut DbConn, actor: &Actor) -> Result<usize, RewardError> {
-    if actor.role != Role::Supervisor {
-        return Ok(0);
-    }
-    let filter = ListFilter {
-        overdue: true,
-        ..ListFilter::default()
-    };
-    Ok(approvals::list(c, actor, &filter)?.len())
-}
-
-// --- proposal ----------------------------------------------------------------------------------
 
 /// What the proposal form needs besides what was typed.
 struct ProposalContext {
@@ -429,7 +323,7 @@ fn reward_page<'a>(
             .map(|st| v::StepLine {
                 label: st.label.clone(),
                 signed_by: st.signed_by.clone(),
-                signed_at: st.signed_at.map(super::hour_local),
+                signed_at: st.signed_at.map(crate::web::hour_local),
             })
             .collect(),
         next_step: r.next_step.as_deref().map(|n| step_label(policy, n)),
@@ -446,7 +340,7 @@ fn reward_page<'a>(
             .filter(|f| !f.drugs.is_empty())
             .map(|_| grams(r.heroin_equivalent_mg)),
         amount: yuan(r.amount_fen),
-        proposed_at: super::hour_local(r.proposed_at),
+        proposed_at: crate::web::hour_local(r.proposed_at),
         tip_link,
         reject_reasons: &approvals::REJECT_REASONS,
         error,
@@ -583,7 +477,7 @@ pub async fn policy_form(
     };
     let csrf = csrf_of(&state, &s);
     let Some(name) = document_name(&path.into_inner()) else {
-        return error_page(&super::errors::ApiError::NotFound, Some((&s, &csrf)));
+        return error_page(&crate::web::errors::ApiError::NotFound, Some((&s, &csrf)));
     };
     match db(&state, move |c, _| Ok(policy::document(c, name, None)?)).await {
         Ok(d) => page(
@@ -607,7 +501,7 @@ pub async fn policy_save(
     };
     let csrf = csrf_of(&state, &s);
     let Some(name) = document_name(&path.into_inner()) else {
-        return error_page(&super::errors::ApiError::NotFound, Some((&s, &csrf)));
+        return error_page(&crate::web::errors::ApiError::NotFound, Some((&s, &csrf)));
     };
     let text = f.get("body").cloned().unwrap_or_default();
     let (by, typed) = (s.actor.audit_name(), text.clone());
@@ -633,7 +527,7 @@ pub async fn policy_save(
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    use super::resource;
+    use crate::web::resource;
     cfg.service(
         resource("/tips/{id}/rewards/new", "GET, POST")
             .route(web::get().to(proposal_form))
@@ -652,7 +546,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 #[cfg(test)]
 mod tests {
-    use super::grams;
+    use crate::web::staff::reward_parts::grams;
 
     #[test]
     fn grams_drop_trailing_zeros() {

@@ -5,16 +5,17 @@
 //! An attachment response carries the type our re-encoding produced, `nosniff`, no caching,
 //! and a CSP that lets nothing run: a file from a reporter is never a page.
 
-use super::errors::ApiError;
-use super::staff_api::{actor, query};
-use super::staff_pages::{error_page, nav, page, require_roles};
-use super::{AppState, db, key, resource};
+use super::api_kit::*;
+use super::layout::*;
+use super::session::*;
 use crate::audit::{self, Entry, Outcome};
 use crate::crypto::blind::Kind;
 use crate::db::now_unix;
 use crate::staff::{Actor, Role};
 use crate::triage::evidence::{self, Opened};
 use crate::triage::search::{self, SearchResult};
+use crate::web::errors::ApiError;
+use crate::web::{AppState, db, key, resource};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
@@ -89,7 +90,7 @@ pub async fn page_attachment(
     match open(&state, s.actor.clone(), key(tip), key(attachment)).await {
         Ok(o) => attachment_response(&o, download),
         Err(e) => {
-            let csrf = super::staff_pages::csrf_of(&state, &s);
+            let csrf = csrf_of(&state, &s);
             error_page(&e, Some((&s, &csrf)))
         }
     }
@@ -175,7 +176,7 @@ pub async fn page_search(state: web::Data<AppState>, req: HttpRequest) -> HttpRe
         Ok(s) => s,
         Err(r) => return r,
     };
-    let csrf = super::staff_pages::csrf_of(&state, &s);
+    let csrf = csrf_of(&state, &s);
     let q: SearchQuery = query(&req).unwrap_or_default();
     let value = q.q.clone().unwrap_or_default();
     let kind = q.kind.clone().unwrap_or_default();
@@ -212,9 +213,9 @@ pub async fn page_search(state: web::Data<AppState>, req: HttpRequest) -> HttpRe
                 .map(|h| v::SearchRow {
                     id: h.tip.id.clone(),
                     public_ref: h.tip.public_ref.clone(),
-                    received: super::hour_local(h.tip.created_hour),
-                    township: super::staff_pages::township_zh(&h.tip.township),
-                    status: super::staff_pages::status_zh(&h.tip.status).to_string(),
+                    received: crate::web::hour_local(h.tip.created_hour),
+                    township: township_zh(&h.tip.township),
+                    status: status_zh(&h.tip.status).to_string(),
                     matched: h
                         .matched
                         .iter()

@@ -3,107 +3,17 @@
 //! checks role and unit, denies by default, and audits.
 //! 401 without a valid token, 403 where the role may not act, 404 for a tip outside the unit.
 
-use super::AppState;
-use super::errors::ApiError;
-use crate::audit::{self, Entry, Outcome};
+use super::api_kit::*;
+use crate::audit::{self};
 use crate::intake::{Channel, StaffStamp, Submitted, TipFields};
-use crate::staff::auth::Scope;
-use crate::staff::{Actor, Role, auth};
+use crate::staff::Role;
 use crate::triage::work::{self, QueueFilter};
+use crate::web::AppState;
+use crate::web::errors::ApiError;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 
-use super::db;
-
-/// The scope a bearer token needs for a route (pattern under /api/v1/staff) and method.
-/// A route not listed here needs a scope no token has: deny by default.
-pub fn scope_of(method: &actix_web::http::Method, pattern: &str) -> Option<Scope> {
-    let read = *method == actix_web::http::Method::GET;
-    let path = pattern.strip_prefix("/api/v1/staff").unwrap_or(pattern);
-    let under = |p: &str| path == p || path.starts_with(&format!("{p}/"));
-    if under("/audit") {
-        Some(Scope::Audit)
-    } else if under("/users") {
-        Some(Scope::Admin)
-    } else if under("/units") || under("/policy") {
-        Some(if read { Scope::Read } else { Scope::Admin })
-    } else if under("/rewards")
-        || under("/payouts")
-        || under("/ledger")
-        || (path.starts_with("/tips/{id}/rewards"))
-    {
-        Some(Scope::Rewards)
-    } else if under("/tips")
-        || under("/cases")
-        || under("/me")
-        || under("/reports")
-        || under("/search")
-    {
-        Some(if read { Scope::Read } else { Scope::Write })
-    } else {
-        None
-    }
-}
-
-/// The actor behind the request's bearer token; 401 otherwise, 403 (audited) when the token's
-/// scopes do not cover this route.
-pub async fn actor(state: &web::Data<AppState>, req: &HttpRequest) -> Result<Actor, ApiError> {
-    let token = req
-        .headers()
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim)
-        .filter(|t| !t.is_empty() && t.len() <= 128)
-        .ok_or(ApiError::Unauthorized)?
-        .to_string();
-    let needed = req.match_pattern().and_then(|p| scope_of(req.method(), &p));
-    let (who, scopes) = db(state, move |c, _| {
-        auth::actor_for_token(c, &token).map_err(ApiError::from)
-    })
-    .await?
-    .ok_or(ApiError::Unauthorized)?;
-    if needed.is_some_and(|n| scopes.contains(&n)) {
-        return Ok(who);
-    }
-    let name = who.audit_name();
-    let object = format!("scope:{}", needed.map_or("none", |s| s.as_str()));
-    db(state, move |c, st| {
-        let e = Entry {
-            actor: &name,
-            action: "token.scope",
-            object: &object,
-            outcome: Outcome::Denied,
-        };
-        audit::record(c, &st.staff.signer, &e).map_err(|_| ApiError::Internal)
-    })
-    .await?;
-    Err(ApiError::Forbidden)
-}
-
-/// Refuses, and audits, a role that may not use a route.
-pub(crate) async fn require(
-    state: &web::Data<AppState>,
-    who: &Actor,
-    allowed: &[Role],
-    action: &'static str,
-) -> Result<(), ApiError> {
-    if allowed.contains(&who.role) {
-        return Ok(());
-    }
-    let name = who.audit_name();
-    db(state, move |c, st| {
-        let e = Entry {
-            actor: &name,
-            action,
-            object: "route",
-            outcome: Outcome::Denied,
-        };
-        audit::record(c, &st.staff.signer, &e).map_err(|_| ApiError::Internal)
-    })
-    .await?;
-    Err(ApiError::Forbidden)
-}
+use crate::web::db;
 
 const TIP_WORKERS: &[Role] = &[Role::Officer, Role::Supervisor];
 
@@ -120,34 +30,6 @@ pub struct QueueQuery {
     cursor: Option<String>,
     limit: Option<i64>,
     assigned: Option<String>,
-}
-
-/// Query parameters; PostgreSQL stores no NUL in text, so a NUL anywhere is refused here.
-pub(crate) fn query<T: serde::de::DeserializeOwned + Default>(
-    req: &HttpRequest,
-) -> Result<T, ApiError> {
-    let raw = req.query_string();
-    if raw.contains('\0') || raw.to_ascii_lowercase().contains("%00") {
-        return Err(ApiError::Invalid("malformed query string".into()));
-    }
-    serde_urlencoded::from_str(raw).map_err(|_| ApiError::Invalid("malformed query string".into()))
-}
-
-/// Largest staff JSON body.
-const MAX_STAFF_BODY: usize = 64 * 1024;
-
-/// Reads and parses a JSON object body, with the API's own 413 and 400 errors.
-/// Staff bodies are stored as text, and PostgreSQL stores no NUL in text: refused here.
-pub(crate) async fn json<T: serde::de::DeserializeOwned>(
-    payload: web::Payload,
-) -> Result<T, ApiError> {
-    let body = super::submission::read_body(payload, MAX_STAFF_BODY).await?;
-    if body.contains(&0) || body.windows(6).any(|w| w.eq_ignore_ascii_case(b"\\u0000")) {
-        return Err(ApiError::Invalid(
-            "text must not contain NUL characters".into(),
-        ));
-    }
-    super::submission::json_object(&body)
 }
 
 pub async fn me(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
@@ -253,7 +135,7 @@ pub async fn get_tip(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let who = actor(&state, &req).await?;
-    let id = super::key(path.into_inner());
+    let id = crate::web::key(path.into_inner());
     let view = db(&state, move |c, st| {
         let opener = st.staff.opener.as_ref().ok_or(ApiError::Unavailable)?;
         Ok(work::open_tip(
@@ -338,7 +220,7 @@ pub async fn transition(
 ) -> Result<HttpResponse, ApiError> {
     let who = actor(&state, &req).await?;
     let b: TransitionBody = json(payload).await?;
-    let id = super::key(path.into_inner());
+    let id = crate::web::key(path.into_inner());
     db(&state, move |c, st| {
         Ok(work::transition(
             c,
@@ -366,7 +248,7 @@ pub async fn assign(
 ) -> Result<HttpResponse, ApiError> {
     let who = actor(&state, &req).await?;
     let b: AssignBody = json(payload).await?;
-    let id = super::key(path.into_inner());
+    let id = crate::web::key(path.into_inner());
     db(&state, move |c, st| {
         Ok(work::assign(
             c,
@@ -395,7 +277,7 @@ pub async fn triage(
 ) -> Result<HttpResponse, ApiError> {
     let who = actor(&state, &req).await?;
     let b: TriageBody = json(payload).await?;
-    let id = super::key(path.into_inner());
+    let id = crate::web::key(path.into_inner());
     db(&state, move |c, st| {
         Ok(work::set_triage(
             c,
@@ -424,7 +306,7 @@ pub async fn note(
 ) -> Result<HttpResponse, ApiError> {
     let who = actor(&state, &req).await?;
     let b: NoteBody = json(payload).await?;
-    let id = super::key(path.into_inner());
+    let id = crate::web::key(path.into_inner());
     db(&state, move |c, st| {
         Ok(work::add_note(c, &st.desk(), &who, &id, &b.body)?)
     })
@@ -568,7 +450,7 @@ pub async fn approve_user(
 ) -> Result<HttpResponse, ApiError> {
     let who = actor(&state, &req).await?;
     require(&state, &who, &[Role::Supervisor], "users.approve").await?;
-    let username = super::key(path.into_inner());
+    let username = crate::web::key(path.into_inner());
     db(&state, move |c, st| {
         Ok(crate::staff::approval::approve(
             c,
@@ -588,7 +470,7 @@ pub async fn disable_user(
 ) -> Result<HttpResponse, ApiError> {
     let who = actor(&state, &req).await?;
     require(&state, &who, &[Role::Admin], "users.disable").await?;
-    let username = super::key(path.into_inner());
+    let username = crate::web::key(path.into_inner());
     db(&state, move |c, st| {
         Ok(crate::staff::accounts::set_disabled(
             c,
@@ -657,7 +539,7 @@ pub async fn add_unit(
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    use super::resource;
+    use crate::web::resource;
     cfg.service(resource("/me", "GET").route(web::get().to(me)))
         .service(
             resource("/me/notifications", "GET, PUT")
@@ -688,21 +570,19 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             resource("/units", "GET, POST")
                 .route(web::get().to(list_units))
                 .route(web::post().to(add_unit)),
-        )
-        .configure(super::reward_api::configure)
-        .configure(super::reports::configure_api)
-        .configure(super::link_api::configure);
+        );
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::staff::auth::Scope;
     use actix_web::http::Method;
 
     /// Every staff route in the OpenAPI document names the scope `scope_of` asks of it.
     #[test]
     fn openapi_names_each_routes_token_scope() {
-        let doc: serde_json::Value = serde_json::from_str(super::super::api::OPENAPI).unwrap();
+        let doc: serde_json::Value = serde_json::from_str(crate::web::api::OPENAPI).unwrap();
         let mut seen = 0;
         for (path, ops) in doc["paths"].as_object().unwrap() {
             if !path.starts_with("/api/v1/staff") {

@@ -5,18 +5,20 @@
 // Helpers return `Err(response)` meaning "send this instead"; boxing it would buy nothing.
 #![allow(clippy::result_large_err)]
 
-use super::errors::ApiError;
-use super::key;
-use super::reward_pages::{refused, unit_name, unit_names};
-use super::reward_text::Refusal;
-use super::staff_pages::{csrf_of, error_page, nav, page, posted_by, require_roles, see_other};
-use super::{AppState, db};
+use super::forms::*;
+use super::layout::*;
+use super::reward_parts::*;
+use super::session::*;
 use crate::rewards::calendar;
 use crate::rewards::payouts::{self, Ledger, PayoutRequest, yuan};
 use crate::rewards::policy;
 use crate::rewards::schedule::tier_label;
 use crate::staff::Role;
 use crate::staff::auth::Session;
+use crate::web::errors::ApiError;
+use crate::web::key;
+use crate::web::reward_text::Refusal;
+use crate::web::{AppState, db};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use std::collections::HashMap;
@@ -292,11 +294,11 @@ pub async fn ledger_csv(state: web::Data<AppState>, req: HttpRequest) -> HttpRes
         Err(e) => Refusal::from(e),
     };
     let csrf = csrf_of(&state, &s);
-    super::reward_pages::message(&s, &csrf, &refusal, ("/staff/ledger", "返回台账"))
+    message(&s, &csrf, &refusal, ("/staff/ledger", "返回台账"))
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    use super::resource;
+    use crate::web::resource;
     cfg.service(
         resource("/payouts", "GET, POST")
             .route(web::get().to(payouts_form))

@@ -1,12 +1,12 @@
 //! Binding the keys dir to the database: the database remembers the public fingerprints of the
 //! keys it was initialized with, and a start with other keys (or none) stops with a clear message.
 
-use super::schema::{keyring, sealed_keys};
-use super::{DbConn, DbError};
 use crate::audit::{self, Entry, Outcome};
 use crate::crypto::CryptoError;
 use crate::crypto::keyring::{KeyError, Keyring, Passphrase, old_purpose};
 use crate::crypto::seal::{Opener, Sealer};
+use crate::db::schema::{keyring, sealed_keys};
+use crate::db::{DbConn, DbError};
 use diesel::prelude::*;
 use std::path::Path;
 
@@ -233,7 +233,7 @@ pub fn reseal_batch(
                 .map_err(reseal_err)?;
             // A node still serving on the old key may have re-inserted an epoch that is
             // already sealed to the new key: then only the old row goes.
-            crate::intake::store::insert_sealed_key(c, &again).map_err(DbError::from)?;
+            crate::db::sealed::insert_sealed_key(c, &again).map_err(DbError::from)?;
             diesel::delete(
                 sealed_keys::table
                     .filter(sealed_keys::object_kind.eq("epoch"))

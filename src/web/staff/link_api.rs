@@ -2,10 +2,10 @@
 //! checked in `triage::links` inside each transaction (403 for roles that do not work tips,
 //! 404 for a tip or case outside the unit); every call is audited there.
 
-use super::errors::ApiError;
-use super::staff_api::{actor, json};
-use super::{AppState, db, key};
+use super::api_kit::*;
 use crate::triage::links;
+use crate::web::errors::ApiError;
+use crate::web::{AppState, db, key};
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 
@@ -152,7 +152,7 @@ pub async fn duplicate(
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    use super::resource;
+    use crate::web::resource;
     cfg.service(resource("/tips/{id}/related", "GET").route(web::get().to(related)))
         .service(resource("/tips/{id}/duplicate", "POST").route(web::post().to(duplicate)))
         .service(resource("/cases", "POST").route(web::post().to(create_case)))

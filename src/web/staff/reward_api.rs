@@ -2,14 +2,14 @@
 //! rejection, payouts, transfer confirmation, the ledger and the policy documents.
 //! Role and unit checks live in `crate::rewards`; refusals there are audited.
 
-use super::errors::ApiError;
-use super::staff_api::{actor, json, query, require};
-use super::{AppState, db, key};
+use super::api_kit::*;
 use crate::rewards::approvals::{self, ListFilter, Proposal};
 use crate::rewards::payouts::{self, PayoutRequest};
 use crate::rewards::policy;
 use crate::rewards::schedule::Facts;
 use crate::staff::Role;
+use crate::web::errors::ApiError;
+use crate::web::{AppState, db, key};
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 
@@ -256,7 +256,7 @@ pub async fn put_policy(
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    use super::resource;
+    use crate::web::resource;
     cfg.service(resource("/tips/{id}/rewards", "POST").route(web::post().to(propose)))
         .service(resource("/tips/{id}/rewards/suggest", "POST").route(web::post().to(suggest)))
         .service(resource("/rewards", "GET").route(web::get().to(list)))
