@@ -171,13 +171,17 @@ fn fix_public_refs(conn: &mut DbConn) -> Result<(), DbError> {
     Ok(())
 }
 
-/// How long the mover lets tips gather before moving them (under load; idle, it moves at once
-/// after `IDLE`).
-const MOVE_EVERY: Duration = Duration::from_millis(1000);
+/// The longest the mover lets tips gather while they keep arriving; idle, it moves `IDLE` after
+/// the last one. On SQLite a move holds the one write lock and pays the `tips` indexes, so moving
+/// during a burst would hand that cost back to the writer: a burst is absorbed by the journal,
+/// and any reader of `tips` drains it first, so nothing waits on the mover to be seen.
+const MOVE_EVERY: Duration = Duration::from_secs(30);
+/// Most rows the mover lets gather before moving them anyway.
+const MOVE_AT: u64 = 100_000;
 const IDLE: Duration = Duration::from_millis(30);
 
 /// Starts the background mover on its own connection: it drains shortly after tips stop
-/// arriving, and at least every `MOVE_EVERY` while they keep arriving.
+/// arriving, and at least every `MOVE_EVERY` (or `MOVE_AT` rows) while they keep arriving.
 pub fn spawn_mover(target: &DbTarget) -> Result<(), DbError> {
     let mut conn = connect_quiet(target)?;
     // Whatever a previous run left (a crash between commit and move) is moved now.
@@ -190,7 +194,7 @@ pub fn spawn_mover(target: &DbTarget) -> Result<(), DbError> {
                 if let Err(e) = drain(&mut conn) {
                     tracing::error!(error = %e, "intake journal: move failed; retrying");
                     PENDING.fetch_add(1, Ordering::SeqCst);
-                    std::thread::sleep(MOVE_EVERY);
+                    std::thread::sleep(Duration::from_secs(1));
                 }
             }
         })
@@ -214,7 +218,8 @@ fn wait_for_rows() {
             Ok((g, _)) => g,
             Err(_) => return,
         };
-        if PENDING.load(Ordering::SeqCst) == before || first.elapsed() >= MOVE_EVERY {
+        let now = PENDING.load(Ordering::SeqCst);
+        if now == before || now >= MOVE_AT || first.elapsed() >= MOVE_EVERY {
             return;
         }
     }

@@ -3,7 +3,7 @@
 
 use super::{IntakeError, PreparedTip, Submitted};
 use crate::crypto::receipt::{Receipt, ReceiptHash};
-use crate::crypto::seal::{aead_open, aead_seal};
+use crate::crypto::seal::{SealedKey, aead_open, aead_seal};
 use crate::db::schema::{
     attachment_chunks, attachments, idempotency, mail_ack_quota, spent_tokens, tips,
 };
