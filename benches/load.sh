@@ -10,6 +10,9 @@
 # when the peak does not grow with FLOOD_CONCURRENCY). FLOOD_KIND=photo sends 48-megapixel
 # JPEGs (made by ImageMagick's convert, photo-like noise, under the file cap) instead of text, so
 # the flood decodes, shrinks and re-encodes images.
+# BENCH_INTAKE=1 first runs benches/intake.sh (issue 19): GET /api/v1/meta beside durable POST
+# /api/v1/tips on SQLite, on a SQLite database of 1,000,000 tips and on a throwaway PostgreSQL
+# with fsync=on, interleaved, and the staff queue on the filled database.
 # Prints markdown tables: requests/s, p99 latency and each route's ratio to the ceiling; and
 # baseline, peak and high-water RSS with the flood's response codes.
 set -euo pipefail
@@ -133,6 +136,7 @@ else
   done
 fi
 : >"$LUA/routes"; : >"$LUA/flood"
+if [ -n "${BENCH_INTAKE:-}" ]; then BENCH_BIN="$BIN" benches/intake.sh "$DUR"; echo; fi
 bench_backend sqlite "sqlite://data/tipline.db"
 if [ -n "${BENCH_PG_URL:-}" ]; then
   db=tipline_bench_$RANDOM
