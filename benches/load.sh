@@ -16,6 +16,9 @@
 # genuine captcha ids (the web form, whose files are then held). The script solves the
 # resident's captcha from the keys dir it made, as the operator can (node, as in
 # tests/browser/flows.mjs). NOCAPTCHA_RESIDENT (5) uploads per phase.
+# BENCH_INTAKE=1 first runs benches/intake.sh (issue 19): GET /api/v1/meta beside durable POST
+# /api/v1/tips on SQLite, on a SQLite database of 1,000,000 tips and on a throwaway PostgreSQL
+# with fsync=on, interleaved, and the staff queue on the filled database.
 # Prints markdown tables: requests/s, p99 latency and each route's ratio to the ceiling; and
 # baseline, peak and high-water RSS with the flood's response codes.
 set -euo pipefail
@@ -230,6 +233,7 @@ else
   done
 fi
 : >"$LUA/routes"; : >"$LUA/flood"
+if [ -n "${BENCH_INTAKE:-}" ]; then BENCH_BIN="$BIN" benches/intake.sh "$DUR"; echo; fi
 bench_backend sqlite "sqlite://data/tipline.db"
 if [ -n "${BENCH_PG_URL:-}" ]; then
   db=tipline_bench_$RANDOM

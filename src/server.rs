@@ -152,9 +152,10 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
     crate::intake::decode_gate::DECODES.set_slots(config.image_decodes);
     let pool = db::pool(&target, (workers as u32 * 4).max(8))?;
     let store = match target.backend {
-        Backend::Sqlite => TipStore::sqlite(&target)?,
-        Backend::Postgres => TipStore::pooled(pool.clone()),
+        Backend::Sqlite | Backend::Postgres => TipStore::start(&target, true)?,
     };
+    crate::intake::journal::spawn_mover(&target)?;
+    crate::intake::journal::spawn_checkpointer(&target)?;
     let sealer = Arc::new(
         Sealer::new(
             keys.node.clone(),

@@ -58,6 +58,27 @@ diesel::table! {
 }
 
 diesel::table! {
+    tip_journal (receipt_hash) {
+        receipt_hash -> Binary,
+        id -> Text,
+        public_ref -> Text,
+        channel -> Text,
+        category -> Text,
+        township -> Text,
+        unit_code -> Text,
+        county_only -> Bool,
+        created_hour -> BigInt,
+        reply_pubkey -> Binary,
+        payload -> Binary,
+        receipt_private -> Bool,
+        route_mac -> Binary,
+        dek_recipient -> Text,
+        dek_encapped -> Binary,
+        dek_sealed -> Binary,
+    }
+}
+
+diesel::table! {
     mail_ack_quota (key_hash) {
         key_hash -> Binary,
         day -> BigInt,

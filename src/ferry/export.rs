@@ -379,6 +379,11 @@ pub fn export(
         Mode::Police => ("police", "intake"),
         Mode::Single => return Err(FerryError::Apply("a single node has no ferry".into())),
     };
+    if mode == Mode::Intake {
+        // Tips still in the intake journal (another process may have filed them) are moved
+        // into `tips` first, so that a bundle carries every tip durable so far.
+        crate::intake::journal::drain(c).map_err(|e| FerryError::Apply(e.to_string()))?;
+    }
     let written = std::cell::RefCell::new(None::<PathBuf>);
     let result = c.transaction::<_, FerryError, _>(|c| {
         // One writer of this node's stream at a time (PostgreSQL nodes share it).

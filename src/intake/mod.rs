@@ -9,6 +9,7 @@ pub mod decode_gate;
 pub mod email;
 pub mod held;
 pub mod imap;
+pub mod journal;
 pub mod rekey;
 pub mod sms;
 pub mod store;
@@ -317,7 +318,7 @@ const REF_ALPHABET: &[u8] = b"23456789ABCDEFGHJKLMNPQRSTUVWXYZ";
 
 /// "T" and 10 characters of an unambiguous alphabet: 50 bits, so a million tips collide with
 /// odds of about 1 in 2,000 (a collision fails that one insert, and the retry gets a new one).
-fn public_ref() -> Result<String, CryptoError> {
+pub(crate) fn public_ref() -> Result<String, CryptoError> {
     let b = random_bytes::<10>()?;
     Ok(std::iter::once('T')
         .chain(

@@ -27,6 +27,10 @@ pub fn rekey(
     old: &Receipt,
 ) -> Result<Option<Receipt>, IntakeError> {
     let old_hash = old.hash(&keys.peppers.receipt);
+    if super::journal::lookup(conn, &old_hash.0[..])?.is_some() {
+        // Still in the intake journal (seconds old): into `tips` first.
+        super::journal::drain(conn)?;
+    }
     conn.transaction::<_, IntakeError, _>(|c| {
         crate::audit::lock_head_on_sqlite(c)?;
         let Some((tip_id, status, was_private)) = tips::table

@@ -3,7 +3,7 @@
 
 use super::{IntakeError, PreparedTip, Submitted};
 use crate::crypto::receipt::{Receipt, ReceiptHash};
-use crate::crypto::seal::{aead_open, aead_seal};
+use crate::crypto::seal::{SealedKey, aead_open, aead_seal};
 use crate::db::schema::{
     attachment_chunks, attachments, idempotency, mail_ack_quota, spent_tokens, tips,
 };
@@ -90,31 +90,10 @@ pub fn insert_prepared(conn: &mut DbConn, t: &PreparedTip) -> Result<Submitted, 
         // Staff transactions take the audit head first; so must this one, or two could deadlock.
         crate::audit::lock_head(conn)?;
     }
-    if let Some(key) = &t.idempotency
-        && let Some(receipt) = find_replay(conn, key)?
-    {
-        return Ok(Submitted::Replayed(receipt));
+    if let Some(replayed) = replay_or_spend(conn, t)? {
+        return Ok(replayed);
     }
-    if let Some((fp, expires)) = &t.spend_token {
-        let spent = diesel::insert_into(spent_tokens::table)
-            .values((
-                spent_tokens::fingerprint.eq(fp),
-                spent_tokens::expires_at.eq(hour_ceil(*expires)),
-            ))
-            .execute(conn);
-        match spent {
-            Err(e) if is_unique_violation(&e) => return Err(IntakeError::CaptchaReplayed),
-            other => other?,
-        };
-    }
-    let unit = crate::triage::routing::route(conn, &t.category, &t.township, t.county_only)?;
-    let route_mac = t.route_key.seal(&crate::triage::routing::Route {
-        tip_id: &t.id,
-        unit: &unit,
-        county_only: t.county_only,
-        category: &t.category,
-        township: &t.township,
-    });
+    let (unit, route_mac) = route_of(conn, t)?;
     insert_sealed_key(conn, &t.payload.epoch_row)?;
     insert_sealed_key(conn, &t.payload.dek_row)?;
     diesel::insert_into(tips::table)
@@ -182,6 +161,59 @@ pub fn insert_prepared(conn: &mut DbConn, t: &PreparedTip) -> Result<Submitted, 
                 .execute(conn)?;
         }
     }
+    store_retry_token(conn, t)?;
+    if let Some(stamp) = &t.audit {
+        crate::audit::append(
+            conn,
+            &stamp.signer,
+            &crate::audit::Entry {
+                actor: &stamp.actor,
+                action: &format!("tip.create.{}", t.channel.as_str()),
+                object: &format!("tip:{}", t.id),
+                outcome: crate::audit::Outcome::Ok,
+            },
+        )?;
+    }
+    Ok(Submitted::Created(t.receipt.clone()))
+}
+
+/// A retry of a committed submission (its stored receipt), or else the captcha spent.
+fn replay_or_spend(conn: &mut DbConn, t: &PreparedTip) -> Result<Option<Submitted>, IntakeError> {
+    if let Some(key) = &t.idempotency
+        && let Some(receipt) = find_replay(conn, key)?
+    {
+        return Ok(Some(Submitted::Replayed(receipt)));
+    }
+    if let Some((fp, expires)) = &t.spend_token {
+        let spent = diesel::insert_into(spent_tokens::table)
+            .values((
+                spent_tokens::fingerprint.eq(fp),
+                spent_tokens::expires_at.eq(hour_ceil(*expires)),
+            ))
+            .execute(conn);
+        match spent {
+            Err(e) if is_unique_violation(&e) => return Err(IntakeError::CaptchaReplayed),
+            other => other?,
+        };
+    }
+    Ok(None)
+}
+
+/// The tip's unit and the MAC binding its routing columns.
+fn route_of(conn: &mut DbConn, t: &PreparedTip) -> Result<(String, Vec<u8>), IntakeError> {
+    let unit = crate::triage::routing::route(conn, &t.category, &t.township, t.county_only)?;
+    let route_mac = t.route_key.seal(&crate::triage::routing::Route {
+        tip_id: &t.id,
+        unit: &unit,
+        county_only: t.county_only,
+        category: &t.category,
+        township: &t.township,
+    });
+    Ok((unit, route_mac))
+}
+
+/// Stores the receipt under the tip's retry token, sealed under a key only the token gives.
+fn store_retry_token(conn: &mut DbConn, t: &PreparedTip) -> Result<(), IntakeError> {
     if let Some(key) = &t.idempotency {
         let sealed = aead_seal(
             &key.seal_key,
@@ -197,18 +229,57 @@ pub fn insert_prepared(conn: &mut DbConn, t: &PreparedTip) -> Result<Submitted, 
             ))
             .execute(conn)?;
     }
-    if let Some(stamp) = &t.audit {
-        crate::audit::append(
-            conn,
-            &stamp.signer,
-            &crate::audit::Entry {
-                actor: &stamp.actor,
-                action: &format!("tip.create.{}", t.channel.as_str()),
-                object: &format!("tip:{}", t.id),
-                outcome: crate::audit::Outcome::Ok,
-            },
-        )?;
+    Ok(())
+}
+
+/// What one group-commit transaction already did for earlier tips of its batch: the shared
+/// epoch rows it inserted (each once, not once per tip) and the units it routed to (one query
+/// per place and category, not per tip). Lives as long as the transaction, no longer.
+#[derive(Default)]
+pub struct BatchCache {
+    epochs: Vec<std::sync::Arc<SealedKey>>,
+    routes: Vec<((String, String, bool), String)>,
+}
+
+/// Inserts one plain tip (see `journal::takes_journal`) into the intake journal, in a
+/// transaction the caller holds.
+pub fn insert_journaled(
+    conn: &mut DbConn,
+    t: &PreparedTip,
+    cache: &mut BatchCache,
+) -> Result<Submitted, IntakeError> {
+    if let Some(replayed) = replay_or_spend(conn, t)? {
+        return Ok(replayed);
     }
+    let place = (t.category.clone(), t.township.clone(), t.county_only);
+    let unit = match cache.routes.iter().find(|(k, _)| *k == place) {
+        Some((_, unit)) => unit.clone(),
+        None => {
+            let unit =
+                crate::triage::routing::route(conn, &t.category, &t.township, t.county_only)?;
+            cache.routes.push((place, unit.clone()));
+            unit
+        }
+    };
+    let route_mac = t.route_key.seal(&crate::triage::routing::Route {
+        tip_id: &t.id,
+        unit: &unit,
+        county_only: t.county_only,
+        category: &t.category,
+        township: &t.township,
+    });
+    let epoch = &t.payload.epoch_row;
+    if !cache.epochs.iter().any(|e| {
+        std::sync::Arc::ptr_eq(e, epoch)
+            || (e.object_id == epoch.object_id
+                && e.object_kind == epoch.object_kind
+                && e.recipient_key_id == epoch.recipient_key_id)
+    }) {
+        insert_sealed_key(conn, epoch)?;
+        cache.epochs.push(epoch.clone());
+    }
+    super::journal::insert(conn, t, &unit, &route_mac)?;
+    store_retry_token(conn, t)?;
     Ok(Submitted::Created(t.receipt.clone()))
 }
 
@@ -242,6 +313,12 @@ pub fn lookup_status(conn: &mut DbConn, hash: &ReceiptHash) -> QueryResult<Optio
         ))
         .first::<(String, i64, String, bool)>(conn)
         .optional()?;
+    // A tip still in the intake journal: received, this hour.
+    let row = match row {
+        Some(r) => Some(r),
+        None => super::journal::lookup(conn, &hash.0[..])?
+            .map(|(hour, tip_id, private)| ("received".to_string(), hour, tip_id, private)),
+    };
     Ok(row.map(|(s, at, tip_id, receipt_private)| PublicStatus {
         status: public_status(&s),
         updated_at: at - at.rem_euclid(3600),

@@ -182,6 +182,28 @@ pub async fn db<T: Send + 'static>(
     let st = state.clone();
     web::block(move || {
         let mut conn = st.pool.get().map_err(|_| ApiError::Unavailable)?;
+        // Tips this process left in the intake journal are moved into `tips` first, so every
+        // reader of `tips` sees them (free when the journal is empty).
+        crate::intake::journal::drain_if_pending(&mut conn).map_err(|e| {
+            tracing::error!(error = %e, "intake journal: move failed");
+            ApiError::Unavailable
+        })?;
+        f(&mut conn, &st)
+    })
+    .await
+    .map_err(|_| ApiError::Internal)?
+}
+
+/// `db` without moving the intake journal first: for work that never reads `tips` and runs
+/// on the submission path (a retry token's lookup), so a flood of submissions is not slowed by
+/// moving each other's tips.
+pub async fn db_intake<T: Send + 'static>(
+    state: &web::Data<AppState>,
+    f: impl FnOnce(&mut crate::db::PooledConn, &AppState) -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    let st = state.clone();
+    web::block(move || {
+        let mut conn = st.pool.get().map_err(|_| ApiError::Unavailable)?;
         f(&mut conn, &st)
     })
     .await

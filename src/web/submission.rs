@@ -766,7 +766,7 @@ pub async fn submit(
     if let Some(k) = &key {
         let lookup = k.clone();
         let any_content = matches!(sub.retry_from, RetryFrom::FormField);
-        let replay = super::db(state, move |conn, _| {
+        let replay = super::db_intake(state, move |conn, _| {
             if any_content {
                 crate::intake::store::find_replay_any_content(conn, &lookup)
             } else {

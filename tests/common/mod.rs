@@ -255,7 +255,11 @@ impl Server {
     }
 
     pub fn db(&self) -> DbConn {
-        DbTarget::parse(&self.db_url).unwrap().connect().unwrap()
+        let mut conn = DbTarget::parse(&self.db_url).unwrap().connect().unwrap();
+        // Tips the server committed into the intake journal (issue 19) and has not moved yet
+        // are moved now, so a test reads `tips` as staff would.
+        tipline::intake::journal::drain(&mut conn).unwrap();
+        conn
     }
 
     pub fn keyring(&self) -> Keyring {
