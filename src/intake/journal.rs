@@ -21,10 +21,11 @@ use std::time::Duration;
 static PENDING: AtomicU64 = AtomicU64::new(0);
 static WAKE: (Mutex<()>, Condvar) = (Mutex::new(()), Condvar::new());
 
-/// Whether a tip takes the journal: the others (attachments, which reference the tip; a sealed
+/// Whether a tip takes the journal: the others (attachments or held files, which reference the
+/// tip; a sealed
 /// contact; a staff-entered tip with its audit entry) are inserted into `tips` directly.
 pub fn takes_journal(t: &PreparedTip) -> bool {
-    t.attachments.is_empty() && t.contact.is_none() && t.audit.is_none()
+    t.attachments.is_empty() && t.held.is_empty() && t.contact.is_none() && t.audit.is_none()
 }
 
 /// Inserts one tip into the journal (a cached prepared statement).
