@@ -3,10 +3,11 @@
 //! the database; the database records only public fingerprints, so a start with the wrong
 //! keys stops instead of sealing tips to a key nobody holds.
 
-use super::seal::{
-    KemPrivate, NodeIdentity, Opener, Recipient, aead_open, aead_seal, kem_keypair_from_seed,
+use super::kem::{
+    KemPrivate, NodeIdentity, Recipient, aead_open, aead_seal, kem_keypair_from_seed,
     kem_public_bytes, kem_public_from_bytes,
 };
+use super::open::Opener;
 use super::{Secret32, keyed_hash, sha256};
 use serde::{Deserialize, Serialize};
 use std::fs;

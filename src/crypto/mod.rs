@@ -1,7 +1,9 @@
 //! Everything secret passes through here: keys, sealing, receipts, tokens.
 
 pub mod blind;
+pub mod kem;
 pub mod keyring;
+pub mod open;
 pub mod receipt;
 pub mod reply;
 pub mod seal;

@@ -5,98 +5,18 @@
 //! ends its key is dropped (and wiped), so a node broken into later cannot open earlier epochs.
 
 use super::{CryptoError, Secret32};
-use aes_gcm::aead::{Aead, Payload};
-use aes_gcm::{Aes256Gcm, KeyInit, Nonce};
-use hpke::{Deserializable, Kem as _, OpModeR, OpModeS, Serializable};
+use hpke::{OpModeS, Serializable};
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use zeroize::Zeroizing;
 
-pub type Kem = hpke::kem::X25519HkdfSha256;
-type Kdf = hpke::kdf::HkdfSha256;
-type HpkeAead = hpke::aead::AesGcm256;
-pub type KemPrivate = <Kem as hpke::Kem>::PrivateKey;
-pub type KemPublic = <Kem as hpke::Kem>::PublicKey;
-
-pub const SCHEMA_VERSION: u8 = 1;
-const HPKE_INFO: &[u8] = b"tipline epoch v1";
-const NONCE_LEN: usize = 12;
-
-/// Associated data binding a ciphertext to what it is, which object, under which key.
-pub fn aad(kind: &str, object_id: &str, key_id: &str) -> Vec<u8> {
-    let mut out = Vec::with_capacity(kind.len() + object_id.len() + key_id.len() + 16);
-    for part in [kind.as_bytes(), object_id.as_bytes(), key_id.as_bytes()] {
-        out.extend_from_slice(&(part.len() as u32).to_be_bytes());
-        out.extend_from_slice(part);
-    }
-    out.push(SCHEMA_VERSION);
-    out
-}
-
-/// AES-256-GCM with a random 96-bit nonce; output is `nonce || ciphertext || tag`.
-pub fn aead_seal(key: &Secret32, aad: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, CryptoError> {
-    let cipher = Aes256Gcm::new(key.expose().into());
-    let nonce_bytes = super::random_bytes::<NONCE_LEN>()?;
-    let ct = cipher
-        .encrypt(
-            &Nonce::from(nonce_bytes),
-            Payload {
-                msg: plaintext,
-                aad,
-            },
-        )
-        .map_err(|_| CryptoError::Seal)?;
-    let mut out = Vec::with_capacity(NONCE_LEN + ct.len());
-    out.extend_from_slice(&nonce_bytes);
-    out.extend_from_slice(&ct);
-    Ok(out)
-}
-
-pub fn aead_open(
-    key: &Secret32,
-    aad: &[u8],
-    sealed: &[u8],
-) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
-    if sealed.len() < NONCE_LEN + 16 {
-        return Err(CryptoError::Open);
-    }
-    let (nonce, ct) = sealed.split_at(NONCE_LEN);
-    let nonce: [u8; NONCE_LEN] = nonce.try_into().map_err(|_| CryptoError::Open)?;
-    let cipher = Aes256Gcm::new(key.expose().into());
-    cipher
-        .decrypt(&Nonce::from(nonce), Payload { msg: ct, aad })
-        .map(Zeroizing::new)
-        .map_err(|_| CryptoError::Open)
-}
-
-/// One row of `sealed_keys`: a key sealed to a recipient (an HPKE key, or an epoch key).
-#[derive(Clone, Debug)]
-pub struct SealedKey {
-    pub object_kind: String,
-    pub object_id: String,
-    pub recipient_key_id: String,
-    /// HPKE encapsulated key; empty when the recipient is an epoch key.
-    pub encapped: Vec<u8>,
-    pub sealed_key: Vec<u8>,
-}
-
-/// A public key objects can be sealed to.
-#[derive(Clone)]
-pub struct Recipient {
-    pub key_id: String,
-    pub public: KemPublic,
-}
-
-/// The node's HPKE identity: it authenticates every epoch it seals (HPKE auth mode), so a
-/// database writer without the node key cannot forge sealed tips.
-#[derive(Clone)]
-pub struct NodeIdentity {
-    pub key_id: String,
-    pub private: KemPrivate,
-    pub public: KemPublic,
-}
+use super::kem::{HPKE_INFO, HpkeAead, Kdf};
+pub use super::kem::{
+    Kem, KemPrivate, KemPublic, NodeIdentity, Recipient, SCHEMA_VERSION, SealedKey, aad, aead_open,
+    aead_seal, kem_keypair_from_seed, kem_public_bytes, kem_public_from_bytes,
+};
+pub use super::open::{Opener, Reload};
 
 struct Epoch {
     id: String,
@@ -363,145 +283,6 @@ impl Sealer {
             epoch_row: k.epoch_row,
         })
     }
-}
-
-/// Looks for private keys again (a rotation added one while this node serves).
-pub type Reload = Box<dyn Fn() -> Option<Vec<(String, KemPrivate)>> + Send + Sync>;
-
-/// Opens objects with a recipient's private keys (the current one, and an old one kept during
-/// a rotation). Staff reading a tip is rare, so this path does the full HPKE open every time.
-pub struct Opener {
-    keys: RwLock<Vec<(String, KemPrivate)>>,
-    /// Node keys whose epochs we accept (HPKE auth mode sender check).
-    senders: Vec<KemPublic>,
-    reload: Option<Reload>,
-}
-
-impl Opener {
-    pub fn new(key_id: String, private: KemPrivate, senders: Vec<KemPublic>) -> Self {
-        Self::with_keys(vec![(key_id, private)], senders, None)
-    }
-
-    pub fn with_keys(
-        keys: Vec<(String, KemPrivate)>,
-        senders: Vec<KemPublic>,
-        reload: Option<Reload>,
-    ) -> Self {
-        Self {
-            keys: RwLock::new(keys),
-            senders,
-            reload,
-        }
-    }
-
-    /// Accepts epochs sealed by these node keys too (trusted intake nodes, issue 18).
-    pub fn add_senders(&mut self, senders: Vec<KemPublic>) {
-        self.senders.extend(senders);
-    }
-
-    /// True when this opener holds the private key `key_id`.
-    pub fn holds(&self, key_id: &str) -> bool {
-        self.keys
-            .read()
-            .map(|k| k.iter().any(|(id, _)| id == key_id))
-            .unwrap_or(false)
-    }
-
-    fn private(&self, key_id: &str) -> Option<KemPrivate> {
-        let find = |keys: &[(String, KemPrivate)]| {
-            keys.iter()
-                .find(|(id, _)| id == key_id)
-                .map(|(_, sk)| sk.clone())
-        };
-        if let Some(sk) = self.keys.read().ok().and_then(|k| find(&k)) {
-            return Some(sk);
-        }
-        let fresh = (self.reload.as_ref()?)()?;
-        let found = find(&fresh);
-        if let Ok(mut k) = self.keys.write() {
-            *k = fresh;
-        }
-        found
-    }
-
-    /// Opens an HPKE-sealed key row addressed to one of this opener's keys.
-    pub fn open_key(&self, row: &SealedKey) -> Result<Secret32, CryptoError> {
-        let private = self
-            .private(&row.recipient_key_id)
-            .ok_or(CryptoError::Open)?;
-        let encapped = <Kem as hpke::Kem>::EncappedKey::from_bytes(&row.encapped)
-            .map_err(|_| CryptoError::Open)?;
-        let aad = aad(&row.object_kind, &row.object_id, &row.recipient_key_id);
-        for sender in &self.senders {
-            let mode = OpModeR::Auth(sender.clone());
-            if let Ok(pt) = hpke::single_shot_open::<HpkeAead, Kdf, Kem>(
-                &mode,
-                &private,
-                &encapped,
-                HPKE_INFO,
-                &row.sealed_key,
-                &aad,
-            ) {
-                let key = Secret32::from_slice(&pt)?;
-                let mut pt = pt;
-                zeroize::Zeroize::zeroize(&mut pt);
-                return Ok(key);
-            }
-        }
-        Err(CryptoError::Open)
-    }
-
-    /// Unwraps an object's DEK given its epoch row and its DEK row.
-    pub fn open_dek(
-        &self,
-        epoch_row: &SealedKey,
-        dek_row: &SealedKey,
-    ) -> Result<Secret32, CryptoError> {
-        let epoch_key = self.open_key(epoch_row)?;
-        let epoch_id = dek_row
-            .recipient_key_id
-            .strip_prefix("epoch:")
-            .ok_or(CryptoError::Open)?;
-        if epoch_id != epoch_row.object_id {
-            return Err(CryptoError::Open);
-        }
-        let dek = aead_open(
-            &epoch_key,
-            &aad(&dek_row.object_kind, &dek_row.object_id, epoch_id),
-            &dek_row.sealed_key,
-        )?;
-        Secret32::from_slice(&dek)
-    }
-
-    pub fn open(
-        &self,
-        epoch_row: &SealedKey,
-        dek_row: &SealedKey,
-        ciphertext: &[u8],
-    ) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
-        let dek = self.open_dek(epoch_row, dek_row)?;
-        aead_open(
-            &dek,
-            &aad(
-                &dek_row.object_kind,
-                &dek_row.object_id,
-                &dek_row.recipient_key_id,
-            ),
-            ciphertext,
-        )
-    }
-}
-
-pub fn kem_keypair_from_seed(seed: &[u8; 32]) -> (KemPrivate, KemPublic) {
-    Kem::derive_keypair(seed)
-}
-
-pub fn kem_public_from_bytes(b: &[u8]) -> Result<KemPublic, CryptoError> {
-    KemPublic::from_bytes(b).map_err(|_| CryptoError::KeyMaterial("bad X25519 public key".into()))
-}
-
-pub fn kem_public_bytes(pk: &KemPublic) -> Vec<u8> {
-    pk.to_bytes().to_vec()
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@ pub mod mail;
 pub mod outbox;
 pub mod sms;
 pub mod staff;
+pub mod staff_contact;
 pub mod templates;
 
 use serde::{Deserialize, Serialize};

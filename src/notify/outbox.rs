@@ -258,7 +258,8 @@ pub fn run_once(conn: &mut DbConn, w: &Worker) -> Result<Pass, OutboxError> {
                 params,
             } => {
                 // One notice becomes a mail and/or an SMS, each its own row from here on.
-                let jobs = super::staff::resolve(conn, relay, &staff_id, &template, &params)?;
+                let jobs =
+                    super::staff_contact::resolve(conn, relay, &staff_id, &template, &params)?;
                 conn.transaction::<_, OutboxError, _>(|c| {
                     for j in &jobs {
                         enqueue(c, w.sealer, w.relay_to, j)?;

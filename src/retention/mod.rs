@@ -22,7 +22,7 @@ use ed25519_dalek::SigningKey;
 use rules::Rules;
 use std::collections::BTreeMap;
 
-pub const RETENTION_DOC: &str = "retention";
+pub use rules::RETENTION_DOC;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RetentionError {

@@ -3,6 +3,9 @@
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
+/// The name of the policy document that holds these rules.
+pub const RETENTION_DOC: &str = "retention";
+
 pub const DEFAULT_RETENTION: &str = include_str!("defaults.toml");
 
 #[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]

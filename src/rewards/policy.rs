@@ -15,7 +15,7 @@ pub const REWARDS_DOC: &str = "rewards";
 pub const CALENDAR_DOC: &str = "calendar";
 /// Documents an admin may edit.
 pub const DOCUMENTS: [&str; 3] = [REWARDS_DOC, CALENDAR_DOC, RETENTION_DOC];
-pub use crate::retention::RETENTION_DOC;
+pub use crate::retention::rules::RETENTION_DOC;
 
 const FEN_PER_YUAN: i64 = 100;
 

@@ -6,9 +6,9 @@
 //! once. The intake path does not change: an intake node holds neither the office key nor the
 //! blind-index subkeys.
 
+use super::gate::{TriageError, audited, move_status, scoped_tip};
 use super::reader::open_payload;
 use super::routing::{Route, RouteKey};
-use super::work::{TriageError, audited, move_status, scoped_tip};
 use crate::audit::{self, Entry, Outcome};
 use crate::crypto::blind::{self, BlindKeys, Found, Kind, NORMALIZATION_VERSION, TipText};
 use crate::crypto::seal::Opener;

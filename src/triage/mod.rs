@@ -1,6 +1,7 @@
 //! Working the tips. For now: routing a new tip to the unit that serves it.
 
 pub mod evidence;
+pub mod gate;
 pub mod links;
 pub mod messages;
 pub mod reader;

@@ -542,5 +542,6 @@ mod tests {
 pub mod returns;
 pub mod staff;
 pub mod staff_finance;
+pub mod staff_layout;
 pub mod staff_links;
 pub mod staff_rewards;

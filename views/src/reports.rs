@@ -2,7 +2,7 @@
 //! and tables, the twelve months' trend, and the exports.
 
 use crate::charts::{self, Bar};
-use crate::staff::{Nav, layout};
+use crate::staff_layout::{Nav, layout};
 use maud::{Markup, html};
 
 /// One table line: a label and the eight figures, already formatted.

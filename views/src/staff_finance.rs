@@ -1,7 +1,7 @@
 //! Finance pages: paying a reward against its claim code, confirming transfers, and the monthly
 //! ledger. No page here shows a tip, the claim code after use, or a payee's account.
 
-use crate::staff::{Nav, layout};
+use crate::staff_layout::{Nav, layout};
 use crate::staff_rewards::{FieldErrors, method_label, payout_state_label};
 use maud::{Markup, html};
 

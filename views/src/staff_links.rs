@@ -1,7 +1,7 @@
 //! Linking related tips on the staff pages: the tip page's "related tips" and case panel, and
 //! the case page. Chinese, like the other staff pages; every form carries the CSRF token.
 
-use crate::staff::{Nav, layout};
+use crate::staff_layout::{Nav, layout};
 use maud::{Markup, html};
 
 /// A tip in a list: metadata only.

@@ -2,7 +2,7 @@
 //! suggestion, the reward list, one reward with its signing ladder, and the policy editor.
 //! Money arrives formatted (yuan with two decimals); codes are turned into Chinese here.
 
-use crate::staff::{Nav, layout};
+use crate::staff_layout::{Nav, layout};
 use maud::{Markup, html};
 
 /// (field, message) pairs in form order; an empty field is an error of the whole form.
