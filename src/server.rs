@@ -108,7 +108,9 @@ fn check_zone(config: &Config, keys: &crate::crypto::keyring::Keyring) -> Result
 
 /// The HPKE public keys of the other zone's nodes this node trusts (a police node opens the
 /// epochs its intake nodes sealed; an intake node opens the reply rows its police node sealed).
-fn trusted_senders(target: &DbTarget) -> Result<Vec<crate::crypto::seal::KemPublic>, StartError> {
+pub fn trusted_senders(
+    target: &DbTarget,
+) -> Result<Vec<crate::crypto::seal::KemPublic>, StartError> {
     use crate::db::schema::ferry_nodes;
     use diesel::prelude::*;
     let mut c = target.connect()?;
@@ -186,7 +188,12 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
         _ => {
             let peers = trusted_senders(&target)?;
             keys.set_peers(peers.clone());
+            // A node trusted later (`ferry trust` while this node serves) is looked up when a
+            // seal opens with none of the known ones: no restart (the guide's second intake
+            // node).
+            let target = target.clone();
             keys.office_opener_trusting(peers)
+                .map(|o| o.reload_senders_with(Box::new(move || trusted_senders(&target).ok())))
         }
     };
     let staff = web::StaffKeys {

@@ -949,3 +949,229 @@ async fn a_single_zone_installation_splits_and_its_database_goes_to_the_police_n
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("do not match"));
 }
+
+#[tokio::test]
+async fn a_second_intake_node_is_trusted_by_a_running_police_node_without_a_restart() {
+    // The guide's "adding a second intake node": split once more from the complete dir, record
+    // its identity at the police node while the police node serves, and its tips open there.
+    let z = Zones::start().await;
+    let p = &z.police;
+    let root = z.root.path();
+    let ik2 = root.join("keys-intake-2");
+    let discard = root.join("discard");
+    ok(run(
+        root,
+        &[],
+        &[
+            "keys",
+            "split",
+            "--from",
+            root.join("keys-full").to_str().unwrap(),
+            "--intake",
+            ik2.to_str().unwrap(),
+            "--police",
+            discard.to_str().unwrap(),
+        ],
+    ));
+    std::fs::remove_dir_all(&discard).unwrap();
+    for d in ["intake2-out", "intake2-in"] {
+        std::fs::create_dir_all(root.join(d)).unwrap();
+    }
+    let d2 = tempfile::tempdir().unwrap();
+    let db2 = format!("sqlite://{}/data/tipline.db", d2.path().display());
+    let env2 = env_for(
+        &db2,
+        "intake",
+        &ik2,
+        &root.join("intake2-out"),
+        &root.join("intake2-in"),
+    );
+    let id2 = root.join("intake-node-2.json");
+    std::fs::write(&id2, ok(run(d2.path(), &env2, &["ferry", "identity"]))).unwrap();
+    let pid = root.join("police-node.json");
+    ok(run(
+        d2.path(),
+        &env2,
+        &["ferry", "trust", pid.to_str().unwrap()],
+    ));
+    let i2 = Server::spawn(d2, db2, env2)
+        .await
+        .expect("second intake node starts");
+
+    // A tip at the first node opens at the police node (the opener is built and used).
+    let (first, _) = z
+        .intake
+        .public_tip("trafficking", "xidu", "FIRST-NODE-TIP")
+        .await;
+    z.inward();
+    let officer = p.staff_token("wang", "officer", Some("ps-xidu"));
+    let t: serde_json::Value = p
+        .staff_get(&officer, &format!("/api/v1/staff/tips/{first}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(t["report"]["description"], "FIRST-NODE-TIP", "{t}");
+
+    // The second node's bundle is refused while it is not trusted, and nothing is stored.
+    let (id, receipt) = i2
+        .public_tip("trafficking", "xidu", "SECOND-NODE-TIP")
+        .await;
+    ok(i2.cli(&["ferry", "export"]));
+    z.carry("intake2-out", "police-in");
+    let out = p.cli(&["ferry", "import"]);
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("does not trust")
+            || String::from_utf8_lossy(&out.stderr).contains("does not trust"),
+        "{out:?}"
+    );
+    assert!(!tip_ids(p).contains(&id));
+    // Refused for good (renamed `.refused`): after trusting, the operator puts it back.
+    ok(p.cli(&["ferry", "trust", id2.to_str().unwrap()]));
+    let mut back = 0;
+    for f in std::fs::read_dir(z.path("police-in")).unwrap().flatten() {
+        let path = f.path();
+        if let Some(name) = path.to_str().and_then(|n| n.strip_suffix(".refused")) {
+            std::fs::rename(&path, name).unwrap();
+            back += 1;
+        }
+    }
+    assert_eq!(back, 1);
+    ok(p.cli(&["ferry", "import"]));
+    assert!(tip_ids(p).contains(&id));
+    let t: serde_json::Value = p
+        .staff_get(&officer, &format!("/api/v1/staff/tips/{id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(t["report"]["description"], "SECOND-NODE-TIP", "{t}");
+
+    // The reply goes back to the second node's status page.
+    let r = p
+        .staff_post(
+            &officer,
+            &format!("/api/v1/staff/tips/{id}/messages"),
+            &json!({"body": "SECOND-REPLY"}),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    ok(p.cli(&["ferry", "export"]));
+    z.carry("police-out", "intake2-in");
+    ok(i2.cli(&["ferry", "import"]));
+    let st = status_of(&i2, &receipt).await;
+    assert!(st.to_string().contains("SECOND-REPLY"), "{st}");
+}
+
+#[tokio::test]
+async fn a_reply_and_a_claim_code_sealed_before_a_rekey_crossed_still_open_and_the_status_page_never_fails()
+ {
+    let z = Zones::start().await;
+    let (i, p) = (&z.intake, &z.police);
+    let (id, receipt) = i.public_tip("trafficking", "xidu", "REKEY-RACE-TIP").await;
+    z.inward();
+    let officer = p.staff_token("wang", "officer", Some("ps-xidu"));
+    let head = p.staff_token("r.head", "supervisor", Some("ps-xidu"));
+    let county = p.staff_token("r.county", "supervisor", Some("county"));
+    let bureau = p.staff_token("r.bureau", "supervisor", Some("bureau"));
+    let finance = p.staff_token("r.finance", "finance", None);
+    // The police reply and sign a reward: both sealed to the reply key they know (the first).
+    let r = p
+        .staff_post(
+            &officer,
+            &format!("/api/v1/staff/tips/{id}/messages"),
+            &json!({"body": "RACE-REPLY 几点？"}),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    p.verify_tip(&officer, &id).await;
+    let today = tipline::rewards::calendar::format(tipline::rewards::calendar::today());
+    let r = p
+        .staff_post(
+            &officer,
+            &format!("/api/v1/staff/tips/{id}/rewards"),
+            &json!({
+                "facts": {"drugs": [{"drug": "heroin", "grams": 1200.0}]},
+                "cracked_on": today,
+                "justification": "据举报当场查获",
+                "eligibility": {"not_duty_staff": true, "not_accomplice": true, "not_detained": true}
+            }),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    let reward = r.json::<serde_json::Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    for t in [&head, &county, &bureau] {
+        sign_reward(p, t, &reward).await;
+    }
+    assert_eq!(
+        sign_reward(p, &finance, &reward).await["status"],
+        "claimable"
+    );
+    // Meanwhile, at intake, the reporter exchanges the receipt (the rekey has not crossed).
+    let rekey = |old: String| async move {
+        let r = i
+            .post_json("/api/v1/status/rekey", &json!({"receipt": old}))
+            .await;
+        assert_eq!(r.status(), 200);
+        r.json::<serde_json::Value>().await.unwrap()["receipt"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let second = rekey(receipt.clone()).await;
+    // Now the reply and the claim code arrive, sealed to the replaced key.
+    z.outward();
+    let check = |st: serde_json::Value| {
+        assert!(st.to_string().contains("RACE-REPLY 几点？"), "{st}");
+        let code = st["reward"]["claim_code"].as_str().unwrap_or_default();
+        assert_eq!(
+            code.chars().filter(char::is_ascii_digit).count(),
+            19,
+            "{st}"
+        );
+    };
+    check(status_of(i, &second).await);
+    let r = i
+        .post_json("/api/v1/status", &json!({"receipt": receipt}))
+        .await;
+    assert_eq!(r.status(), 404, "the old receipt is dead");
+    // The rekey crosses; a second exchange keeps everything readable.
+    z.inward();
+    let third = rekey(second.clone()).await;
+    check(status_of(i, &third).await);
+    // The web status page too.
+    let r = i
+        .client
+        .post(i.url("/status"))
+        .form(&[("receipt", third.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.text().await.unwrap().contains("RACE-REPLY"));
+
+    // Without the kept keys (what the page does if a key cannot open): no error, the reply
+    // shows as waiting and the code is left out until it can be read.
+    {
+        use diesel::prelude::*;
+        use tipline::db::schema::sealed_keys;
+        let n = diesel::delete(
+            sealed_keys::table
+                .filter(sealed_keys::object_kind.eq(tipline::crypto::reply::PREVIOUS)),
+        )
+        .execute(&mut i.db())
+        .unwrap();
+        assert_eq!(n, 2, "one kept key per exchange");
+    }
+    let st = status_of(i, &third).await;
+    assert!(!st.to_string().contains("RACE-REPLY"), "{st}");
+    assert!(
+        st.to_string().contains(tipline::triage::messages::WAITING),
+        "{st}"
+    );
+    assert!(st["reward"]["claim_code"].is_null(), "{st}");
+    assert_eq!(st["reward"]["status"], "claimable", "{st}");
+}

@@ -1,6 +1,9 @@
 //! Opening sealed objects with a recipient's private keys (the office or relay side).
 
-use super::kem::{HPKE_INFO, HpkeAead, Kdf, Kem, KemPrivate, KemPublic, SealedKey, aad, aead_open};
+use super::kem::{
+    HPKE_INFO, HpkeAead, Kdf, Kem, KemPrivate, KemPublic, SealedKey, aad, aead_open,
+    kem_public_bytes,
+};
 use super::{CryptoError, Secret32};
 use hpke::{Deserializable, OpModeR};
 use std::sync::RwLock;
@@ -14,9 +17,15 @@ pub type Reload = Box<dyn Fn() -> Option<Vec<(String, KemPrivate)>> + Send + Syn
 pub struct Opener {
     keys: RwLock<Vec<(String, KemPrivate)>>,
     /// Node keys whose epochs we accept (HPKE auth mode sender check).
-    senders: Vec<KemPublic>,
+    senders: RwLock<Vec<KemPublic>>,
     reload: Option<Reload>,
+    /// Looks up the trusted senders again (an intake node trusted while this node serves).
+    reload_senders: Option<ReloadSenders>,
 }
+
+/// Looks up the node keys whose seals an opener accepts again (issue 18: `ferry trust` while
+/// the police node serves).
+pub type ReloadSenders = Box<dyn Fn() -> Option<Vec<KemPublic>> + Send + Sync>;
 
 impl Opener {
     pub fn new(key_id: String, private: KemPrivate, senders: Vec<KemPublic>) -> Self {
@@ -30,14 +39,24 @@ impl Opener {
     ) -> Self {
         Self {
             keys: RwLock::new(keys),
-            senders,
+            senders: RwLock::new(senders),
             reload,
+            reload_senders: None,
         }
     }
 
     /// Accepts epochs sealed by these node keys too (trusted intake nodes, issue 18).
     pub fn add_senders(&mut self, senders: Vec<KemPublic>) {
-        self.senders.extend(senders);
+        if let Ok(s) = self.senders.get_mut() {
+            s.extend(senders);
+        }
+    }
+
+    /// When no known sender's seal opens, asks `reload` for the trusted senders again (a node
+    /// trusted after this opener was built) and tries those it did not know.
+    pub fn reload_senders_with(mut self, reload: ReloadSenders) -> Self {
+        self.reload_senders = Some(reload);
+        self
     }
 
     /// True when this opener holds the private key `key_id`.
@@ -73,20 +92,47 @@ impl Opener {
         let encapped = <Kem as hpke::Kem>::EncappedKey::from_bytes(&row.encapped)
             .map_err(|_| CryptoError::Open)?;
         let aad = aad(&row.object_kind, &row.object_id, &row.recipient_key_id);
-        for sender in &self.senders {
+        let known: Vec<KemPublic> = self.senders.read().map(|s| s.clone()).unwrap_or_default();
+        let try_open = |sender: &KemPublic| -> Option<Result<Secret32, CryptoError>> {
             let mode = OpModeR::Auth(sender.clone());
-            if let Ok(pt) = hpke::single_shot_open::<HpkeAead, Kdf, Kem>(
+            let mut pt = hpke::single_shot_open::<HpkeAead, Kdf, Kem>(
                 &mode,
                 &private,
                 &encapped,
                 HPKE_INFO,
                 &row.sealed_key,
                 &aad,
-            ) {
-                let key = Secret32::from_slice(&pt)?;
-                let mut pt = pt;
-                zeroize::Zeroize::zeroize(&mut pt);
-                return Ok(key);
+            )
+            .ok()?;
+            let key = Secret32::from_slice(&pt);
+            zeroize::Zeroize::zeroize(&mut pt);
+            Some(key)
+        };
+        for sender in &known {
+            if let Some(key) = try_open(sender) {
+                return key;
+            }
+        }
+        // A sender trusted since: look the list up again and try the new ones.
+        let fresh = self.reload_senders.as_ref().and_then(|r| r());
+        let Some(fresh) = fresh else {
+            return Err(CryptoError::Open);
+        };
+        let bytes = |k: &KemPublic| kem_public_bytes(k);
+        let known_bytes: Vec<Vec<u8>> = known.iter().map(bytes).collect();
+        let new: Vec<KemPublic> = fresh
+            .into_iter()
+            .filter(|k| !known_bytes.contains(&bytes(k)))
+            .collect();
+        if new.is_empty() {
+            return Err(CryptoError::Open);
+        }
+        if let Ok(mut s) = self.senders.write() {
+            s.extend(new.iter().cloned());
+        }
+        for sender in &new {
+            if let Some(key) = try_open(sender) {
+                return key;
             }
         }
         Err(CryptoError::Open)

@@ -50,14 +50,14 @@ pub fn seal_to_reply(
     })
 }
 
-/// Opens an object sealed to the reply key of `receipt`.
+/// Opens an object sealed to the reply key of a receipt (or to one it replaced).
 pub fn open_with_receipt(
     keys: &Keyring,
-    receipt: &Receipt,
+    reply: &ReplyKeys,
     key_row: &SealedKey,
     ciphertext: &[u8],
 ) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
-    let dek = reply_opener(keys, receipt, key_row).open_key(key_row)?;
+    let dek = reply.open_key(keys, key_row)?;
     aead_open(
         &dek,
         &aad(
@@ -67,6 +67,62 @@ pub fn open_with_receipt(
         ),
         ciphertext,
     )
+}
+
+/// The `sealed_keys` kind of a replaced reply key kept at a rekey in a split deployment
+/// (issue 18): the old key's seed, sealed to the new reply key, so that a reply or claim code
+/// the police node sealed to the old key before the rekey crossed still opens, and only for
+/// the holder of the new receipt.
+pub const PREVIOUS: &str = "reply_prev";
+
+/// The reply keys a receipt opens: its own, then those it replaced (kept at rekeys).
+pub struct ReplyKeys(Vec<Zeroizing<[u8; 32]>>);
+
+impl ReplyKeys {
+    /// `rows` are the tip's reply rows (see `triage::reader::reply_rows`); the `PREVIOUS`
+    /// ones among them that open with this receipt add their keys.
+    pub fn new(keys: &Keyring, receipt: &Receipt, rows: &[SealedKey]) -> Self {
+        let own = receipt.reply_seed(&keys.peppers.reply);
+        let mut seeds = vec![own];
+        for row in rows.iter().filter(|r| r.object_kind == PREVIOUS) {
+            if let Ok(seed) = opener_for_seed(keys, &seeds[0], row).open_key(row) {
+                seeds.push(Zeroizing::new(*seed.expose()));
+            }
+        }
+        Self(seeds)
+    }
+
+    /// Only the receipt's own key (single zone, where no reply can cross a rekey).
+    pub fn own(keys: &Keyring, receipt: &Receipt) -> Self {
+        Self(vec![receipt.reply_seed(&keys.peppers.reply)])
+    }
+
+    fn open_key(&self, keys: &Keyring, row: &SealedKey) -> Result<Secret32, CryptoError> {
+        for seed in &self.0 {
+            if let Ok(k) = opener_for_seed(keys, seed, row).open_key(row) {
+                return Ok(k);
+            }
+        }
+        Err(CryptoError::Open)
+    }
+}
+
+/// At a rekey: the old receipt's reply key seed sealed to the new reply key (a `PREVIOUS` row).
+pub fn seal_previous(
+    keys: &Keyring,
+    sealer: &Sealer,
+    tip_id: &str,
+    old: &Receipt,
+    new_reply_pubkey: &[u8],
+) -> Result<SealedKey, CryptoError> {
+    let seed = old.reply_seed(&keys.peppers.reply);
+    let to = Recipient {
+        key_id: reply_key_id(tip_id),
+        public: kem_public_from_bytes(new_reply_pubkey)?,
+    };
+    let n = super::random_bytes::<8>()?;
+    let id = format!("{tip_id}:{}", hex::encode(n));
+    sealer.seal_key_to(&to, PREVIOUS, &id, &Secret32::from_bytes(*seed))
 }
 
 /// The key id in the AAD of objects whose data key is sealed to two recipients (office and
@@ -123,14 +179,14 @@ pub fn open_shared_office(
     )
 }
 
-/// Opens a shared object with the receipt.
+/// Opens a shared object with the receipt's reply keys.
 pub fn open_shared_reply(
     keys: &Keyring,
-    receipt: &Receipt,
+    reply: &ReplyKeys,
     reply_row: &SealedKey,
     ciphertext: &[u8],
 ) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
-    let dek = reply_opener(keys, receipt, reply_row).open_key(reply_row)?;
+    let dek = reply.open_key(keys, reply_row)?;
     aead_open(
         &dek,
         &aad(&reply_row.object_kind, &reply_row.object_id, SHARED),
@@ -139,7 +195,11 @@ pub fn open_shared_reply(
 }
 
 fn reply_opener(keys: &Keyring, receipt: &Receipt, row: &SealedKey) -> Opener {
-    let (sk, _) = kem_keypair_from_seed(&receipt.reply_seed(&keys.peppers.reply));
+    opener_for_seed(keys, &receipt.reply_seed(&keys.peppers.reply), row)
+}
+
+fn opener_for_seed(keys: &Keyring, seed: &[u8; 32], row: &SealedKey) -> Opener {
+    let (sk, _) = kem_keypair_from_seed(seed);
     Opener::new(row.recipient_key_id.clone(), sk, keys.senders())
 }
 

@@ -83,6 +83,8 @@ pub fn pass(c: &mut DbConn, config: &Config, keys: &Keyring) -> Result<(), Ferry
     if mode == Mode::Single {
         return Ok(());
     }
+    // The trusted list as it is now: a node trusted while this one serves counts at once.
+    refresh_peers(c, keys)?;
     if let Some(dir) = &config.split.inbox {
         let p = import::import_dir(c, mode, dir)?;
         for a in &p.applied {
@@ -117,4 +119,16 @@ pub fn forget_old(c: &mut DbConn, keep_days: i64) -> Result<usize, FerryError> {
         .load(c)?;
     c.transaction::<_, diesel::result::Error, _>(|c| super::records::forget_content(c, &old))?;
     Ok(old.len())
+}
+
+/// Reloads the HPKE keys of the trusted nodes of the other zone into the keyring.
+pub fn refresh_peers(c: &mut DbConn, keys: &Keyring) -> Result<(), FerryError> {
+    use crate::db::schema::ferry_nodes;
+    let rows: Vec<Vec<u8>> = ferry_nodes::table.select(ferry_nodes::kem_public).load(c)?;
+    keys.set_peers(
+        rows.iter()
+            .filter_map(|b| crate::crypto::seal::kem_public_from_bytes(b).ok())
+            .collect(),
+    );
+    Ok(())
 }

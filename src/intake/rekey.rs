@@ -12,7 +12,7 @@
 use super::IntakeError;
 use crate::crypto::keyring::Keyring;
 use crate::crypto::receipt::Receipt;
-use crate::crypto::reply::{reply_public, reseal_reply_row};
+use crate::crypto::reply::{reply_public, reseal_reply_row, seal_previous};
 use crate::crypto::seal::Sealer;
 use crate::db::schema::{sealed_keys, tip_events, tips};
 use crate::db::{DbConn, reporter_hour};
@@ -52,8 +52,16 @@ pub fn rekey(
         let new = Receipt::generate()?;
         let new_pub = reply_public(keys, &new);
         let rows = reply_rows(c, &tip_id).map_err(|_| crate::crypto::CryptoError::Open)?;
+        // A row sealed to a key this receipt replaced (it crossed after an earlier rekey)
+        // does not open with it: it stays, and opens through the kept previous keys.
+        let split = keys.zone == crate::crypto::keyring::Zone::Intake;
         for row in rows {
-            let again = reseal_reply_row(keys, sealer, old, &new_pub, &row)?;
+            let Ok(again) = reseal_reply_row(keys, sealer, old, &new_pub, &row) else {
+                if split {
+                    continue;
+                }
+                return Err(crate::crypto::CryptoError::Open.into());
+            };
             diesel::update(
                 sealed_keys::table
                     .filter(sealed_keys::object_kind.eq(&row.object_kind))
@@ -65,6 +73,20 @@ pub fn rekey(
                 sealed_keys::sealed_key.eq(&again.sealed_key),
             ))
             .execute(c)?;
+        }
+        if split {
+            // In a split deployment the police node may have sealed a reply or a claim code
+            // to the old key before this rekey reaches it: keep the old key for the new receipt.
+            let prev = seal_previous(keys, sealer, &tip_id, old, &new_pub)?;
+            diesel::insert_into(sealed_keys::table)
+                .values((
+                    sealed_keys::object_kind.eq(&prev.object_kind),
+                    sealed_keys::object_id.eq(&prev.object_id),
+                    sealed_keys::recipient_key_id.eq(&prev.recipient_key_id),
+                    sealed_keys::encapped.eq(&prev.encapped),
+                    sealed_keys::sealed_key.eq(&prev.sealed_key),
+                ))
+                .execute(c)?;
         }
         diesel::update(tips::table.filter(tips::id.eq(&tip_id)))
             .set((

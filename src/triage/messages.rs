@@ -3,10 +3,10 @@
 //! reply key, so officers can reread the thread and only the receipt holder can read it outside
 //! the office. Only the hour of each message is kept in the clear.
 
-use super::reader::{key_rows, reply_key_row};
+use super::reader::{key_rows, reply_key_row, reply_rows};
 use crate::crypto::keyring::Keyring;
 use crate::crypto::receipt::Receipt;
-use crate::crypto::reply::{open_shared_office, open_shared_reply, seal_shared};
+use crate::crypto::reply::{ReplyKeys, open_shared_office, open_shared_reply, seal_shared};
 use crate::crypto::seal::{Opener, Recipient, Sealer};
 use crate::crypto::{CryptoError, random_bytes};
 use crate::db::schema::{messages, tips};
@@ -198,6 +198,9 @@ pub fn for_office(
     Ok(out)
 }
 
+/// What the reporter sees for a message that cannot be opened here yet.
+pub const WAITING: &str = "（一条回复正在传送中，下次数据交换后即可显示。）";
+
 /// The thread as the receipt holder reads it: opened with the reply key from the receipt.
 pub fn for_reporter(
     c: &mut DbConn,
@@ -206,17 +209,27 @@ pub fn for_reporter(
     receipt: &Receipt,
 ) -> Result<Vec<Message>, MessageError> {
     let mut out = Vec::new();
+    let reply = ReplyKeys::new(
+        keys,
+        receipt,
+        &reply_rows(c, tip_id).map_err(|_| CryptoError::Open)?,
+    );
     for (id, direction, _, at, ct) in rows(c, tip_id)? {
-        let row = reply_key_row(c, "message", &id)
-            .ok()
-            .flatten()
-            .ok_or(CryptoError::Open)?;
-        let body = open_shared_reply(keys, receipt, &row, &ct)?;
+        let row = reply_key_row(c, "message", &id).ok().flatten();
+        // Never an error page for the reporter (issue 18): a message whose key is not here yet
+        // or does not open shows as waiting.
+        let body = match row.map(|row| open_shared_reply(keys, &reply, &row, &ct)) {
+            Some(Ok(body)) => String::from_utf8_lossy(&body).into_owned(),
+            _ => {
+                tracing::warn!("a message to the reporter does not open yet; shown as waiting");
+                WAITING.to_string()
+            }
+        };
         out.push(Message {
             from: direction_of(&direction),
             at,
             author: None,
-            body: String::from_utf8_lossy(&body).into_owned(),
+            body,
         });
     }
     Ok(out)
