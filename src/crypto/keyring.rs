@@ -265,7 +265,7 @@ pub struct Keyring {
     pub split_from: Option<String>,
     /// Node keys of the other zone this node trusts as senders of sealed keys (a police
     /// node's replies sealed to a reporter's reply key, issue 18), from `ferry_nodes`.
-    peers: std::sync::RwLock<Vec<super::seal::KemPublic>>,
+    peers: std::sync::RwLock<Vec<super::kem::KemPublic>>,
     /// Kept so openers can pick up keys a rotation adds while this node serves.
     passphrase: Option<Arc<Passphrase>>,
     /// Old keys still held, by kind: (kind, key id).
@@ -923,14 +923,14 @@ impl Keyring {
     }
 
     /// Records the trusted nodes of the other zone (at start, from the database).
-    pub fn set_peers(&self, peers: Vec<super::seal::KemPublic>) {
+    pub fn set_peers(&self, peers: Vec<super::kem::KemPublic>) {
         if let Ok(mut p) = self.peers.write() {
             *p = peers;
         }
     }
 
     /// Node keys whose HPKE auth-mode seals this node accepts: its own and its trusted peers'.
-    pub fn senders(&self) -> Vec<super::seal::KemPublic> {
+    pub fn senders(&self) -> Vec<super::kem::KemPublic> {
         let mut out = vec![self.node.public.clone()];
         if let Ok(p) = self.peers.read() {
             out.extend(p.iter().cloned());
@@ -950,7 +950,7 @@ impl Keyring {
 
     /// An opener for the office keys that also accepts epochs sealed by `senders` (trusted
     /// intake nodes, whose node keys differ from this one's).
-    pub fn office_opener_trusting(&self, senders: Vec<super::seal::KemPublic>) -> Option<Opener> {
+    pub fn office_opener_trusting(&self, senders: Vec<super::kem::KemPublic>) -> Option<Opener> {
         let mut opener = self.office_opener()?;
         opener.add_senders(senders);
         Some(opener)
