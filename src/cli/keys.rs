@@ -1,6 +1,8 @@
 //! `tipline keys ...` and `tipline index ...`: the keys dir, rotation, routing and the blind index.
 
 use clap::Subcommand;
+use tipline::config::Config;
+use tipline::crypto::keyring::Keyring;
 
 #[derive(Subcommand)]
 pub(crate) enum IndexAction {
@@ -70,6 +72,136 @@ impl KeyKind {
         match self {
             KeyKind::Office => tipline::crypto::keyring::OFFICE,
             KeyKind::Relay => tipline::crypto::keyring::RELAY,
+        }
+    }
+}
+
+/// `tipline keys ...`.
+pub(crate) fn run(config: &Config, action: KeysAction) -> Result<(), String> {
+    match action {
+        KeysAction::Init { passphrase_file } => {
+            let mut config = config.clone();
+            if passphrase_file.is_some() {
+                config.keys_passphrase_file = passphrase_file;
+            }
+            tipline::server::prepare(&config).map_err(|e| e.to_string())?;
+            Ok(())
+        }
+        KeysAction::Split {
+            from,
+            intake,
+            police,
+        } => {
+            out!(
+                "{}",
+                super::ferry::split_keys(config, from, intake, police)?
+            );
+            Ok(())
+        }
+        KeysAction::BindRouting => {
+            let (target, keys) = tipline::server::prepare(config).map_err(|e| e.to_string())?;
+            let mut conn = target.connect().map_err(|e| e.to_string())?;
+            let n = tipline::triage::routing::bind_unbound(
+                &mut conn,
+                &tipline::triage::routing::RouteKey::new(&keys),
+                &keys.audit_signer(),
+            )
+            .map_err(|e| e.to_string())?;
+            out!("bound the routing of {n} tips");
+            Ok(())
+        }
+        KeysAction::Rotate { kind, batch } => {
+            let (target, _) = tipline::server::prepare(config).map_err(|e| e.to_string())?;
+            let mut conn = target.connect().map_err(|e| e.to_string())?;
+            let r = tipline::keys::rotate(
+                &mut conn,
+                &config.keys_dir,
+                config.keys_passphrase_file.as_deref(),
+                kind.name(),
+                batch.max(1),
+            )
+            .map_err(|e| e.to_string())?;
+            let k = kind.name();
+            if r.generated {
+                out!(
+                    "new {k} key {} (the old key {} is kept for opening)",
+                    r.new,
+                    r.old
+                );
+            } else {
+                out!(
+                    "resuming the rotation of the {k} key {} -> {}",
+                    r.old,
+                    r.new
+                );
+            }
+            out!(
+                "re-sealed {} epochs to {}. Restart (or copy {k}.pub to) every other node, then \
+                 run `tipline keys retire {k}`.",
+                r.resealed,
+                r.new
+            );
+            Ok(())
+        }
+        KeysAction::Retire { kind } => {
+            let (target, _) = tipline::server::prepare(config).map_err(|e| e.to_string())?;
+            let mut conn = target.connect().map_err(|e| e.to_string())?;
+            let old = tipline::keys::retire(
+                &mut conn,
+                &config.keys_dir,
+                config.keys_passphrase_file.as_deref(),
+                kind.name(),
+            )
+            .map_err(|e| e.to_string())?;
+            out!(
+                "retired the old {} key {old}: its file is destroyed",
+                kind.name()
+            );
+            Ok(())
+        }
+        KeysAction::Protect { passphrase_file } => {
+            let pass = tipline::crypto::keyring::Passphrase::from_file(&passphrase_file)
+                .map_err(|e| e.to_string())?;
+            let done = Keyring::protect_dir(&config.keys_dir, &pass).map_err(|e| e.to_string())?;
+            for f in &done {
+                out!("protected {}", f.display());
+            }
+            out!(
+                "{} files protected. Start the server with TIPLINE_KEYS_PASSPHRASE_FILE={}",
+                done.len(),
+                passphrase_file.display()
+            );
+            Ok(())
+        }
+        KeysAction::ExportPublic => {
+            let pass = config
+                .keys_passphrase_file
+                .as_deref()
+                .map(tipline::crypto::keyring::Passphrase::from_file)
+                .transpose()
+                .map_err(|e| e.to_string())?;
+            let ring = Keyring::load_with(&config.keys_dir, pass).map_err(|e| e.to_string())?;
+            let mut text = String::new();
+            for kind in [
+                tipline::crypto::keyring::OFFICE,
+                tipline::crypto::keyring::RELAY,
+                tipline::crypto::keyring::NODE,
+            ] {
+                let path = ring.dir.join(format!("{kind}.pub"));
+                let file = std::fs::read_to_string(&path)
+                    .map_err(|e| format!("{}: {e}", path.display()))?;
+                text.push_str(file.trim_end());
+                text.push('\n');
+            }
+            // What `audit verify --verifying-key` takes: auditors need no private key file.
+            let audit = serde_json::json!({
+                "kind": "audit",
+                "verifying_key": hex::encode(ring.audit_verifier().as_bytes()),
+            });
+            text.push_str(&serde_json::to_string_pretty(&audit).map_err(|e| e.to_string())?);
+            text.push('\n');
+            out!("{}", text.trim_end());
+            Ok(())
         }
     }
 }

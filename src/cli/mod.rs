@@ -3,6 +3,7 @@
 
 pub(crate) mod accounts;
 pub(crate) mod audit;
+pub(crate) mod db;
 pub(crate) mod email;
 pub(crate) mod ferry;
 pub(crate) mod keys;
