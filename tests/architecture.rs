@@ -349,6 +349,44 @@ fn staff_handler_files_import_only_the_shared_helpers() {
     );
 }
 
+/// Web handlers call the domain; no file under `src/web/` builds a query of its own (the health
+/// check's `SELECT 1` on a pooled connection is not a query on a table).
+#[test]
+fn web_handlers_run_no_queries() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = Vec::new();
+    rs_files(&root.join("src/web"), &mut files);
+    assert!(
+        files.len() > 10,
+        "the scanner found {} web files",
+        files.len()
+    );
+    let query = [
+        "schema::",
+        "insert_into(",
+        "diesel::update(",
+        "diesel::delete(",
+        "sql_query(",
+        "RunQueryDsl",
+        "QueryDsl",
+        ".load::<",
+        ".get_result(",
+    ];
+    let mut bad = Vec::new();
+    for f in &files {
+        let code = code_of(&std::fs::read_to_string(f).unwrap());
+        for q in query {
+            if code.contains(q) {
+                bad.push(format!("{}: {q}", f.strip_prefix(root).unwrap().display()));
+            }
+        }
+    }
+    assert!(bad.is_empty(), "queries in the web layer: {bad:#?}");
+    // The check can fail: a made-up handler with a query is caught.
+    let made_up = code_of("fn h(c: &mut DbConn) { tips::table.filter(x).load::<Tip>(c); }");
+    assert!(query.iter().any(|q| made_up.contains(q)));
+}
+
 /// The test can fail: the scanner sees the paths of a made-up file, and skips comments and tests.
 #[test]
 fn the_scanner_sees_paths() {
