@@ -341,6 +341,18 @@ async fn no_reporter_action_leaves_its_second_anywhere() {
                 "{table} is not WITHOUT ROWID"
             );
         }
+        // The intake journal's rowid is its key, `slot`, taken from the receipt's keyed hash
+        // (a row of 1 KB spills out of a WITHOUT ROWID leaf; issue 19): random, not a count.
+        let sql: Vec<Name> = diesel::sql_query(
+            "SELECT sql AS name FROM sqlite_master WHERE type = 'table' AND name = 'tip_journal'",
+        )
+        .load(&mut c)
+        .unwrap();
+        assert!(
+            sql.first()
+                .is_some_and(|n| n.name.contains("slot INTEGER PRIMARY KEY")),
+            "tip_journal's rowid is not its random slot"
+        );
     }
     let officer = s.staff_token("a.officer", "officer", Some("ps-xidu"));
     let head = s.staff_token("a.head", "supervisor", Some("ps-xidu"));

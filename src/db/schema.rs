@@ -58,7 +58,8 @@ diesel::table! {
 }
 
 diesel::table! {
-    tip_journal (receipt_hash) {
+    tip_journal (slot) {
+        slot -> BigInt,
         receipt_hash -> Binary,
         id -> Text,
         public_ref -> Text,

@@ -1,6 +1,6 @@
 //! The intake journal (issue 19). A new tip without attachments, contact or staff stamp is
-//! committed into `tip_journal`: one row, one b-tree insert on a random key (the receipt's
-//! keyed hash), no secondary index, the hour only. `drain` moves every journal row into the
+//! committed into `tip_journal`: one row, one b-tree insert on a random key (`slot`, the first
+//! 8 bytes of the receipt's keyed hash), no secondary index, the hour only. `drain` moves every journal row into the
 //! indexed `tips` table (and its object key into `sealed_keys`) in one transaction, in no order
 //! of arrival. The receipt holder's status lookup reads the journal too, so a receipt works the
 //! moment it is shown; every other reader of `tips` in this process drains first (`web::db`),
@@ -28,34 +28,58 @@ pub fn takes_journal(t: &PreparedTip) -> bool {
     t.attachments.is_empty() && t.held.is_empty() && t.contact.is_none() && t.audit.is_none()
 }
 
-/// Inserts one tip into the journal (a cached prepared statement).
+/// The journal's key for a receipt hash: its first 8 bytes as an integer. On SQLite it is the
+/// table's rowid, so a row of about 1 KB stays in its leaf instead of spilling into an overflow
+/// page, as it did in a WITHOUT ROWID table keyed by the whole hash (migration 000018).
+pub fn slot_of(receipt_hash: &[u8]) -> i64 {
+    let mut first = [0u8; 8];
+    for (d, s) in first.iter_mut().zip(receipt_hash) {
+        *d = *s;
+    }
+    i64::from_le_bytes(first)
+}
+
+/// Inserts one tip into the journal (a cached prepared statement). `false` when its slot is
+/// taken by another waiting tip (two receipt hashes sharing 64 bits: about one chance in 10^14
+/// per tip with 100,000 tips waiting); the caller then files the tip straight into `tips`.
 pub fn insert(
     conn: &mut DbConn,
     t: &PreparedTip,
     unit: &str,
     route_mac: &[u8],
-) -> QueryResult<usize> {
+) -> QueryResult<bool> {
     let dek = &t.payload.dek_row;
-    diesel::insert_into(tip_journal::table)
-        .values((
-            tip_journal::receipt_hash.eq(&t.receipt_hash),
-            tip_journal::id.eq(&t.id),
-            tip_journal::public_ref.eq(&t.public_ref),
-            tip_journal::channel.eq(t.channel.as_str()),
-            tip_journal::category.eq(&t.category),
-            tip_journal::township.eq(&t.township),
-            tip_journal::unit_code.eq(unit),
-            tip_journal::county_only.eq(t.county_only),
-            tip_journal::created_hour.eq(t.created_hour),
-            tip_journal::reply_pubkey.eq(&t.reply_pubkey),
-            tip_journal::payload.eq(&t.payload.ciphertext),
-            tip_journal::receipt_private.eq(t.channel.receipt_is_private()),
-            tip_journal::route_mac.eq(route_mac),
-            tip_journal::dek_recipient.eq(&dek.recipient_key_id),
-            tip_journal::dek_encapped.eq(&dek.encapped),
-            tip_journal::dek_sealed.eq(&dek.sealed_key),
-        ))
-        .execute(conn)
+    let row = (
+        tip_journal::slot.eq(slot_of(&t.receipt_hash)),
+        tip_journal::receipt_hash.eq(&t.receipt_hash),
+        tip_journal::id.eq(&t.id),
+        tip_journal::public_ref.eq(&t.public_ref),
+        tip_journal::channel.eq(t.channel.as_str()),
+        tip_journal::category.eq(&t.category),
+        tip_journal::township.eq(&t.township),
+        tip_journal::unit_code.eq(unit),
+        tip_journal::county_only.eq(t.county_only),
+        tip_journal::created_hour.eq(t.created_hour),
+        tip_journal::reply_pubkey.eq(&t.reply_pubkey),
+        tip_journal::payload.eq(&t.payload.ciphertext),
+        tip_journal::receipt_private.eq(t.channel.receipt_is_private()),
+        tip_journal::route_mac.eq(route_mac),
+        tip_journal::dek_recipient.eq(&dek.recipient_key_id),
+        tip_journal::dek_encapped.eq(&dek.encapped),
+        tip_journal::dek_sealed.eq(&dek.sealed_key),
+    );
+    // ON CONFLICT is per backend in diesel (the multi-backend connection has no upsert).
+    let n = match conn {
+        DbConn::Sqlite(c) => diesel::insert_into(tip_journal::table)
+            .values(row)
+            .on_conflict_do_nothing()
+            .execute(c),
+        DbConn::Pg(c) => diesel::insert_into(tip_journal::table)
+            .values(row)
+            .on_conflict_do_nothing()
+            .execute(c),
+    }?;
+    Ok(n == 1)
 }
 
 /// Called by the writer after a commit that put `n` tips in the journal.
@@ -69,6 +93,7 @@ pub fn committed(n: usize) {
 /// A journal row seen by the receipt holder: (created hour, tip id, receipt private).
 pub fn lookup(conn: &mut DbConn, receipt_hash: &[u8]) -> QueryResult<Option<(i64, String, bool)>> {
     tip_journal::table
+        .filter(tip_journal::slot.eq(slot_of(receipt_hash)))
         .filter(tip_journal::receipt_hash.eq(receipt_hash))
         .select((
             tip_journal::created_hour,
@@ -151,21 +176,21 @@ fn move_all(conn: &mut DbConn) -> QueryResult<usize> {
 
 #[derive(QueryableByName)]
 struct Clash {
-    #[diesel(sql_type = diesel::sql_types::Binary)]
-    receipt_hash: Vec<u8>,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    slot: i64,
 }
 
 fn fix_public_refs(conn: &mut DbConn) -> Result<(), DbError> {
     let clashes: Vec<Clash> = diesel::sql_query(
-        "SELECT j.receipt_hash FROM tip_journal j WHERE EXISTS \
+        "SELECT j.slot FROM tip_journal j WHERE EXISTS \
          (SELECT 1 FROM tips t WHERE t.public_ref = j.public_ref) OR EXISTS \
          (SELECT 1 FROM tip_journal o WHERE o.public_ref = j.public_ref \
-          AND o.receipt_hash <> j.receipt_hash)",
+          AND o.slot <> j.slot)",
     )
     .load(conn)?;
     for c in clashes {
         let fresh = super::public_ref().map_err(|e| DbError::Connect(e.to_string()))?;
-        diesel::update(tip_journal::table.filter(tip_journal::receipt_hash.eq(&c.receipt_hash)))
+        diesel::update(tip_journal::table.filter(tip_journal::slot.eq(c.slot)))
             .set(tip_journal::public_ref.eq(fresh))
             .execute(conn)?;
     }
@@ -179,7 +204,7 @@ fn fix_public_refs(conn: &mut DbConn) -> Result<(), DbError> {
 const MOVE_EVERY: Duration = Duration::from_secs(30);
 /// Most rows the mover lets gather before moving them anyway.
 const MOVE_AT: u64 = 100_000;
-const IDLE: Duration = Duration::from_millis(30);
+const IDLE: Duration = Duration::from_secs(1);
 
 /// Starts the background mover on its own connection: it drains shortly after tips stop
 /// arriving, and at least every `MOVE_EVERY` (or `MOVE_AT` rows) while they keep arriving.
@@ -226,11 +251,16 @@ fn wait_for_rows() {
     }
 }
 
+/// The writer's and mover's SQLite settings: no checkpoint inside their own COMMIT (the
+/// checkpointer does it), and a page cache (64 MiB) that holds the journal's b-tree through a
+/// burst, so a random-key insert finds its leaf in memory instead of reading it back from the WAL.
+const WRITER_PRAGMAS: &str = "PRAGMA wal_autocheckpoint = 0; PRAGMA cache_size = -65536;";
+
 /// A SQLite connection that never checkpoints inside its own COMMIT (the checkpointer does).
 pub fn connect_quiet(target: &DbTarget) -> Result<DbConn, DbError> {
     let mut conn = target.connect()?;
     if let DbConn::Sqlite(c) = &mut conn {
-        c.batch_execute("PRAGMA wal_autocheckpoint = 0;")?;
+        c.batch_execute(WRITER_PRAGMAS)?;
     }
     Ok(conn)
 }

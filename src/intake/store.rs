@@ -93,6 +93,12 @@ pub fn insert_prepared(conn: &mut DbConn, t: &PreparedTip) -> Result<Submitted, 
     if let Some(replayed) = replay_or_spend(conn, t)? {
         return Ok(replayed);
     }
+    insert_rows(conn, t)
+}
+
+/// Everything of a tip after its retry token and captcha were looked at: the `tips` row, its
+/// keys, contact, outgoing answer, files, retry token and audit entry.
+fn insert_rows(conn: &mut DbConn, t: &PreparedTip) -> Result<Submitted, IntakeError> {
     let (unit, route_mac) = route_of(conn, t)?;
     insert_sealed_key(conn, &t.payload.epoch_row)?;
     insert_sealed_key(conn, &t.payload.dek_row)?;
@@ -278,7 +284,10 @@ pub fn insert_journaled(
         insert_sealed_key(conn, epoch)?;
         cache.epochs.push(epoch.clone());
     }
-    super::journal::insert(conn, t, &unit, &route_mac)?;
+    if !super::journal::insert(conn, t, &unit, &route_mac)? {
+        // Its slot is taken by another waiting tip: this one goes straight into `tips`.
+        return insert_rows(conn, t);
+    }
     store_retry_token(conn, t)?;
     Ok(Submitted::Created(t.receipt.clone()))
 }

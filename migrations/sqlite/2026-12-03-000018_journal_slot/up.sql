@@ -1,0 +1,38 @@
+-- Issue 19, measured: a journal row (about 1 KB: the sealed payload and its keys) is larger than
+-- what a WITHOUT ROWID b-tree keeps in its leaf on a 4 KiB page (about 1,000 bytes), so on
+-- SQLite every tip spilled into an overflow page of its own: 26.7 KB of WAL per tip. The journal
+-- is now keyed by `slot`, the first 8 bytes of the receipt's keyed hash as an integer: still a
+-- random key (no order of arrival), found from the receipt at once, and on SQLite the table's
+-- own rowid, whose leaves keep a row of up to about 4 KB inline. The full hash is checked on
+-- lookup. The same shape on PostgreSQL, so both backends run the same statements.
+-- Whatever waits in the journal moves into tips first (as intake::journal::drain does).
+INSERT INTO tips (id, public_ref, channel, category, township, unit_code, status, priority,
+    county_only, created_hour, updated_at, receipt_hash, reply_pubkey, payload, attachment_count,
+    receipt_private, route_mac)
+SELECT id, public_ref, channel, category, township, unit_code, 'received', 0, county_only,
+    created_hour, created_hour, receipt_hash, reply_pubkey, payload, 0, receipt_private, route_mac
+FROM tip_journal;
+INSERT INTO sealed_keys (object_kind, object_id, recipient_key_id, encapped, sealed_key)
+SELECT 'tip', id, dek_recipient, dek_encapped, dek_sealed FROM tip_journal WHERE true
+ON CONFLICT DO NOTHING;
+DROP TABLE tip_journal;
+CREATE TABLE tip_journal (
+    slot INTEGER PRIMARY KEY NOT NULL,
+    receipt_hash BLOB NOT NULL,
+    id TEXT NOT NULL,
+    public_ref TEXT NOT NULL,
+    channel TEXT NOT NULL,
+    category TEXT NOT NULL,
+    township TEXT NOT NULL,
+    unit_code TEXT NOT NULL,
+    county_only BOOLEAN NOT NULL,
+    created_hour BIGINT NOT NULL,
+    reply_pubkey BLOB NOT NULL,
+    payload BLOB NOT NULL,
+    receipt_private BOOLEAN NOT NULL,
+    route_mac BLOB NOT NULL,
+    -- the payload's DEK wrapped under the epoch key (sealed_keys row 'tip', id, dek_recipient)
+    dek_recipient TEXT NOT NULL,
+    dek_encapped BLOB NOT NULL,
+    dek_sealed BLOB NOT NULL
+);
