@@ -379,6 +379,16 @@ pub fn counts(
     route: &RouteKey,
 ) -> Result<Vec<(String, i64)>, TriageError> {
     require_reader(actor)?;
+    if actor.sees_all() && actor.in_county_brigade() {
+        // Every tip reaches this reader, bound or not: the counts come from the status index
+        // alone (issue 19: checking a million bindings took 7 s per queue page).
+        let mut out: Vec<(String, i64)> = tips::table
+            .group_by(tips::status)
+            .select((tips::status, diesel::dsl::count_star()))
+            .load(conn)?;
+        out.sort();
+        return Ok(out);
+    }
     let mut q = tips::table
         .select((
             tips::id,
