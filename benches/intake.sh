@@ -99,9 +99,7 @@ echo "filled $(sqlite3 "$FULL/tipline.db" 'SELECT count(*) FROM tips') tips in $
 # A county-wide supervisor's bearer token on the filled database, for the staff queue.
 printf 'correct horse battery staple\n' >"$W/pw"
 (cd "$FULL" && TIPLINE_DATABASE_URL="sqlite://$FULL/tipline.db" "$BIN" user add --username bench \
-   --role supervisor --unit county --password-file "$W/pw" >/dev/null)
-# A bench account skips the first-login password change (bearer tokens wait for it).
-sqlite3 "$FULL/tipline.db" "UPDATE staff SET must_change_password = FALSE WHERE username = 'bench'"
+   --role supervisor --unit county --password-file "$W/pw" --keep-password >/dev/null)
 TOKEN=$(cd "$FULL" && TIPLINE_DATABASE_URL="sqlite://$FULL/tipline.db" "$BIN" token issue --username bench | tail -1)
 printf 'wrk.headers["Authorization"] = "Bearer %s"\n' "$TOKEN" >"$W/queue.lua"
 

@@ -2,7 +2,10 @@
 # Load test against the release binary, on SQLite and (when BENCH_PG_URL is set) PostgreSQL:
 # durable submissions, status checks and the staff queue, each beside a trivial route (the
 # ceiling) measured in the same run; then a flood of large uploads while the server's resident
-# memory is sampled, against a baseline taken in the same run after warm-up.
+# memory is sampled, against a baseline taken in the same run after warm-up. GET /api/v1/meta is
+# measured too, as issue 19's baseline for the tips rate (each tips row says its ratio to both).
+# The tip writer's own bench, with a 1,000,000-tip database and a PostgreSQL with fsync=on that
+# it starts itself, is benches/intake.sh.
 # Usage: benches/load.sh [seconds-per-run]     needs wrk (apt-get install wrk) and curl
 # Flood knobs: FLOOD_REQUESTS (48), FLOOD_CONCURRENCY (24), FLOOD_FILES per request (5, the
 # default TIPLINE_MAX_ATTACHMENTS), each file 4 KiB under TIPLINE_MAX_ATTACHMENT_BYTES;
@@ -97,13 +100,14 @@ L
   # A county-wide supervisor's bearer token for the staff queue (the CLI beside the server).
   printf 'correct horse battery staple\n' >"$dir/pw"
   (cd "$dir" && TIPLINE_DATABASE_URL="$url" "$BIN" user add --username bench --role supervisor \
-     --unit county --password-file "$dir/pw" >/dev/null)
+     --unit county --password-file "$dir/pw" --keep-password >/dev/null)
   token=$(cd "$dir" && TIPLINE_DATABASE_URL="$url" "$BIN" token issue --username bench | tail -1)
   cat > "$LUA/queue.lua" <<L
 wrk.headers["Authorization"] = "Bearer $token"
 L
   if [ -z "${FLOOD_ONLY:-}" ]; then
     read -r c_rps c_p99 < <(run_wrk "$base/static/style.css")
+    read -r m_rps m_p99 < <(run_wrk "$base/api/v1/meta")
     read -r t_rps t_p99 < <(run_wrk "$base/api/v1/tips" "$LUA/tip.lua")
     read -r s_rps s_p99 < <(run_wrk "$base/api/v1/status" "$LUA/status.lua")
     # The queue runs after the submissions above, so it pages over the thousands of tips they made.
@@ -118,7 +122,8 @@ L
   mib() { awk -v k="$1" 'BEGIN {printf "%.0f", k/1024}'; }
   if [ -z "${FLOOD_ONLY:-}" ]; then
     echo "| $name | ceiling: GET /static/style.css | $c_rps | $c_p99 | 1.000 |" >>"$LUA/routes"
-    echo "| $name | durable POST /api/v1/tips | $t_rps | $t_p99 | $(ratio "$t_rps" "$c_rps") |" >>"$LUA/routes"
+    echo "| $name | GET /api/v1/meta (issue 19's baseline) | $m_rps | $m_p99 | $(ratio "$m_rps" "$c_rps") |" >>"$LUA/routes"
+    echo "| $name | durable POST /api/v1/tips | $t_rps | $t_p99 | $(ratio "$t_rps" "$c_rps"); $(ratio "$t_rps" "$m_rps") of meta |" >>"$LUA/routes"
     echo "| $name | POST /api/v1/status | $s_rps | $s_p99 | $(ratio "$s_rps" "$c_rps") |" >>"$LUA/routes"
     echo "| $name | GET /api/v1/staff/tips (bearer, $tips tips) | $q_rps | $q_p99 | $(ratio "$q_rps" "$c_rps") |" >>"$LUA/routes"
   fi
