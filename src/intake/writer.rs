@@ -16,6 +16,8 @@ use tokio::sync::{mpsc, oneshot};
 
 /// Most tips committed in one transaction.
 const MAX_BATCH: usize = 256;
+/// Tips committed by the SQLite writer between its own checkpoints (about 45 MB of WAL).
+const CHECKPOINT_EVERY: usize = 4096;
 /// Writer threads (connections) on PostgreSQL.
 const PG_WRITERS: usize = 4;
 
@@ -142,7 +144,24 @@ fn writer_loop(
     rx: &Mutex<mpsc::Receiver<Job>>,
     use_journal: bool,
 ) {
+    let mut since_checkpoint = 0;
     while let Some(batch) = next_batch(rx) {
+        // A passive checkpoint on another connection never catches up with a steady stream of
+        // commits, so the WAL would never start over and would grow (each frame extending the
+        // file) for as long as a burst lasts. Between two batches this connection is the only
+        // writer, so a checkpoint here copies the few frames left and the next commit starts
+        // the WAL from its beginning. Measured on a fresh SQLite database, 8 s bursts: 0.23-0.25
+        // of meta before, see docs/benchmarks.md for after.
+        since_checkpoint += batch.len();
+        if since_checkpoint >= CHECKPOINT_EVERY && matches!(conn, DbConn::Sqlite(_)) {
+            since_checkpoint = 0;
+            if let Err(e) = diesel::connection::SimpleConnection::batch_execute(
+                &mut conn,
+                "PRAGMA wal_checkpoint(PASSIVE);",
+            ) {
+                tracing::warn!(error = %e, "WAL checkpoint between batches failed");
+            }
+        }
         let mut cache = BatchCache::default();
         let committed = conn.transaction::<_, IntakeError, _>(|c| {
             // On SQLite, take the write lock with the first statement: a transaction that reads
