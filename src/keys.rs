@@ -183,14 +183,31 @@ fn record_rotations(
 }
 
 /// A keys dir split from the complete dir this database was made with (issue 18, `tipline
-/// keys split`): the pepper fingerprint changes to the zone's, which the split recorded. The
-/// other fingerprints (office, relay, node) are still checked as they are.
+/// keys split`): the pepper fingerprint changes to the zone's, which the split recorded, and a
+/// police dir's relay fingerprint to its own relay key's. The other fingerprints (office, node)
+/// are still checked as they are.
 fn record_split(
     conn: &mut DbConn,
     ring: &Keyring,
     known: Vec<(String, String)>,
 ) -> Result<Vec<(String, String)>, DbError> {
-    use crate::crypto::keyring::PEPPERS;
+    use crate::crypto::keyring::{PEPPERS, RELAY};
+    // A police dir split from this database's dir holds a relay key of its own (staff
+    // notices) and the edge's as `reporter-relay.pub`: the database expected the edge's.
+    let known = match known.iter().find(|(p, _)| p == RELAY).map(|(_, f)| f) {
+        Some(expected)
+            if ring.zone == crate::crypto::keyring::Zone::Police
+                && ring.split_from.is_some()
+                && *expected == ring.reporter_relay.key_id
+                && *expected != ring.relay.key_id =>
+        {
+            diesel::update(keyring::table.filter(keyring::purpose.eq(RELAY)))
+                .set(keyring::fingerprint.eq(&ring.relay.key_id))
+                .execute(conn)?;
+            recorded(conn)?
+        }
+        _ => known,
+    };
     let expected = known.iter().find(|(p, _)| p == PEPPERS).map(|(_, f)| f);
     let Some(now) = ring
         .fingerprints()

@@ -273,6 +273,11 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
                     sealer: &st.intake.sealer,
                     transports: &t,
                     id: &w,
+                    skip: if st.config.split.mode == crate::ferry::Mode::Police {
+                        "reporter"
+                    } else {
+                        ""
+                    },
                 };
                 if let Err(e) = crate::notify::outbox::run_once(&mut c, &worker) {
                     tracing::error!(error = %e, "outbox pass failed");

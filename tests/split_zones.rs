@@ -73,6 +73,13 @@ impl Zones {
     }
 
     async fn start_with(intake_extra: Vec<(&'static str, String)>) -> Zones {
+        Self::start_both(intake_extra, Vec::new()).await
+    }
+
+    async fn start_both(
+        intake_extra: Vec<(&'static str, String)>,
+        police_extra: Vec<(&'static str, String)>,
+    ) -> Zones {
         let root = tempfile::tempdir().unwrap();
         let full = root.path().join("keys-full");
         tipline::crypto::keyring::Keyring::generate(&full).unwrap();
@@ -109,13 +116,14 @@ impl Zones {
             &root.path().join("intake-in"),
         );
         ienv.extend(intake_extra.into_iter().map(|(k, v)| (k.to_string(), v)));
-        let penv = env_for(
+        let mut penv = env_for(
             &police_db,
             "police",
             &pk,
             &root.path().join("police-out"),
             &root.path().join("police-in"),
         );
+        penv.extend(police_extra.into_iter().map(|(k, v)| (k.to_string(), v)));
         // Each zone records the other's node identity (as an operator carries the files).
         let iid = root.path().join("intake-node.json");
         let pid = root.path().join("police-node.json");
@@ -1174,4 +1182,124 @@ async fn a_reply_and_a_claim_code_sealed_before_a_rekey_crossed_still_open_and_t
     );
     assert!(st["reward"]["claim_code"].is_null(), "{st}");
     assert_eq!(st["reward"]["status"], "claimable", "{st}");
+}
+
+fn sms_env(api: String) -> Vec<(&'static str, String)> {
+    vec![
+        ("TIPLINE_SMS_PROVIDER", "twilio".into()),
+        ("TIPLINE_SMS_ACCOUNT", ACCOUNT.into()),
+        ("TIPLINE_SMS_TOKEN", TOKEN.into()),
+        ("TIPLINE_SMS_FROM", FROM_LINE.into()),
+        ("TIPLINE_SMS_API_URL", api),
+        ("TIPLINE_PUBLIC_URL", PUBLIC.into()),
+    ]
+}
+
+fn outbox_ids(s: &Server, kind: &str) -> Vec<String> {
+    use diesel::prelude::*;
+    use tipline::db::schema::outbox;
+    outbox::table
+        .filter(outbox::kind.eq(kind))
+        .select(outbox::id)
+        .load(&mut s.db())
+        .unwrap()
+}
+
+/// Issue 18 follow-up: staff notices at the police node are sealed to the police zone's own
+/// relay key (made by `keys split`), opened and sent there; reporters' jobs are still sealed
+/// to the edge's relay key and cross to intake; neither zone's relay key opens the other's.
+#[tokio::test]
+async fn staff_notices_are_sent_at_the_police_node_and_reporter_jobs_still_cross() {
+    let (intake_api, intake_sent) = mock_api(201, r#"{"sid":"SM0000","status":"queued"}"#).await;
+    let (police_api, police_sent) = mock_api(201, r#"{"sid":"SM0001","status":"queued"}"#).await;
+    let z = Zones::start_both(sms_env(intake_api), sms_env(police_api)).await;
+    let (i, p) = (&z.intake, &z.police);
+
+    // The keys: the police relay key is its own; the edge's is what reporter jobs go to.
+    let (ik, pk) = (i.keyring(), p.keyring());
+    assert_ne!(pk.relay.key_id, ik.relay.key_id);
+    assert_eq!(pk.reporter_relay.key_id, ik.relay.key_id);
+    let (io, po) = (ik.relay_opener().unwrap(), pk.relay_opener().unwrap());
+    assert!(
+        !io.holds(&pk.relay.key_id),
+        "intake opens police staff notices"
+    );
+    assert!(
+        !po.holds(&ik.relay.key_id),
+        "police opens reporter envelopes"
+    );
+    assert!(!z.path("keys-intake").join("reporter-relay.pub").exists());
+
+    // A staff member at the police node asks for new-tip notices by SMS.
+    let officer = p.staff_token("n.officer", "officer", Some("ps-xidu"));
+    let r = p
+        .client
+        .put(p.url("/api/v1/staff/me/notifications"))
+        .bearer_auth(&officer)
+        .json(&json!({"events": ["new_tip", "message"], "channels": ["sms"], "phone": "+8613900139000"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    assert!(
+        !p.database_holds(b"13900139000"),
+        "the staff phone is sealed"
+    );
+
+    // An SMS tip at intake crosses; the police digest announces it; the police worker opens
+    // the notice and the staff address with the police relay key and sends it.
+    // (An SMS tip names no township, so it goes to the county; the web tip is Xidu's.)
+    text(i, "+8613800138000", "NOTICE-TIP 西渡桥下有人交易", "SM1").await;
+    let sms_tip = tip_ids(i).pop().unwrap();
+    i.public_tip("trafficking", "xidu", "NOTICE-WEB-TIP 出租屋")
+        .await;
+    let reporter_acks = intake_sent.lock().unwrap().len();
+    z.inward();
+    let seen = wait_for(&police_sent, 1).await;
+    assert!(
+        seen.iter()
+            .any(|s| String::from_utf8_lossy(&s.body).contains("8613900139000")),
+        "no staff notice sent from the police node"
+    );
+    assert!(
+        !seen
+            .iter()
+            .any(|s| String::from_utf8_lossy(&s.body).contains("8613800138000")),
+        "the police node reached a reporter"
+    );
+
+    // The police reply to the SMS reporter: the job waits at police, sealed to the edge's
+    // relay key (the police worker leaves it alone and could not open it), and crosses.
+    let county = p.staff_token("n.county", "supervisor", None);
+    let r = p
+        .staff_post(
+            &county,
+            &format!("/api/v1/staff/tips/{sms_tip}/messages"),
+            &json!({"body": "NOTICE-REPLY which bridge"}),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    let jobs = outbox_ids(p, "reporter");
+    assert_eq!(jobs.len(), 1);
+    {
+        let mut c = p.db();
+        assert!(tipline::notify::outbox::open(&mut c, &po, &jobs[0]).is_err());
+        let mut edge = ik.relay_opener().unwrap();
+        edge.add_senders(vec![pk.node.public.clone()]);
+        assert!(matches!(
+            tipline::notify::outbox::open(&mut c, &edge, &jobs[0]),
+            Ok((tipline::notify::Job::Reporter { .. }, _))
+        ));
+    }
+    // Two worker ticks later it is still there (it is not the police node's to send).
+    tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+    assert_eq!(outbox_ids(p, "reporter"), jobs);
+    z.outward();
+    assert!(outbox_ids(p, "reporter").is_empty(), "moved, not copied");
+    let seen = wait_for(&intake_sent, reporter_acks + 1).await;
+    assert!(
+        seen.iter()
+            .any(|s| String::from_utf8_lossy(&s.body).contains("NOTICE-REPLY")),
+        "the reply did not leave from intake"
+    );
 }

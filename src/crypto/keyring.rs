@@ -253,8 +253,14 @@ pub struct Keyring {
     /// The key new objects are sealed to.
     pub office: Recipient,
     office_private: PrivateKeys,
+    /// The relay key this node sends with: staff notices and staff addresses are sealed to
+    /// it. In a police dir it is the police zone's own (`keys split` makes it), so the intranet
+    /// node sends staff notices; elsewhere it is the one relay key.
     pub relay: Recipient,
     relay_private: PrivateKeys,
+    /// The relay key reporters' contact envelopes and outgoing jobs are sealed to: the edge's
+    /// `relay.pub`, kept in a police dir as `reporter-relay.pub` (issue 18); elsewhere `relay`.
+    pub reporter_relay: Recipient,
     pub node: NodeIdentity,
     pub node_signing: Secret32,
     pub peppers: Peppers,
@@ -276,6 +282,8 @@ pub const OFFICE: &str = "office";
 pub const RELAY: &str = "relay";
 pub const NODE: &str = "node";
 pub const PEPPERS: &str = "peppers";
+/// The file, in a police dir, of the edge's relay public key (what reporter jobs are sealed to).
+pub const REPORTER_RELAY_FILE: &str = "reporter-relay.pub";
 
 /// The `keyring` table purpose recording an old key kept since a rotation.
 pub fn old_purpose(kind: &str) -> String {
@@ -600,6 +608,13 @@ impl Keyring {
         let (relay_f, relay_path) = Self::load_pair(dir, RELAY, pp)?;
         let relay = Self::recipient(&relay_f, &relay_path)?;
         let relay_private = Self::private_keys(dir, RELAY, pp)?;
+        let reporter_path = dir.join(REPORTER_RELAY_FILE);
+        let reporter_relay = if reporter_path.exists() {
+            let f = Self::load_file(&reporter_path, RELAY, None)?;
+            Self::recipient(&f, &reporter_path)?
+        } else {
+            relay.clone()
+        };
         let old = [OFFICE, RELAY]
             .iter()
             .flat_map(|k| {
@@ -640,6 +655,7 @@ impl Keyring {
             office_private,
             relay,
             relay_private,
+            reporter_relay,
             node: NodeIdentity {
                 key_id: node_recipient.key_id,
                 private: nsk,
@@ -958,8 +974,9 @@ impl Keyring {
 
     /// Splits a complete single-zone keys dir into an intake dir and a police dir (issue 18).
     /// The police dir keeps the office private key, the node key (its audit signatures stay
-    /// valid) and the staff token pepper; the intake dir gets the relay keypair, a new node key
-    /// and a new token pepper. Both keep the receipt pepper, so receipts made in either zone
+    /// valid) and the staff token pepper, gets a new relay keypair of its own for staff notices
+    /// and the edge's `relay.pub` as `reporter-relay.pub`; the intake dir gets the relay
+    /// keypair, a new node key and a new token pepper. Both keep the receipt pepper, so receipts made in either zone
     /// resolve in the other. Private files are copied as they are (protected stays protected).
     pub fn split(
         src: &Path,
@@ -998,14 +1015,26 @@ impl Keyring {
                 fs::write(&dest, text).map_err(|source| KeyError::Write { path: dest, source })
             }
         };
-        for name in [
-            "office.key",
-            "office.pub",
-            "relay.pub",
-            "node.key",
-            "node.pub",
-        ] {
+        for name in ["office.key", "office.pub", "node.key", "node.pub"] {
             copy(name, police)?;
+        }
+        // Reporters' jobs stay sealed to the edge's relay key; staff notices (staff addresses
+        // are staff data, the intranet mail server is in the police zone) get a police relay
+        // keypair, whose private half never leaves the police zone.
+        fs::copy(src.join("relay.pub"), police.join(REPORTER_RELAY_FILE)).map_err(|source| {
+            KeyError::Write {
+                path: police.join(REPORTER_RELAY_FILE),
+                source,
+            }
+        })?;
+        {
+            let (public, private) = keypair_json(RELAY, &random_seed()?, None);
+            write_private(&police.join(format!("{RELAY}.key")), &private, pass)?;
+            let pub_path = police.join(format!("{RELAY}.pub"));
+            fs::write(&pub_path, public).map_err(|source| KeyError::Write {
+                path: pub_path.clone(),
+                source,
+            })?;
         }
         for name in ["office.pub", "relay.key", "relay.pub"] {
             copy(name, intake)?;
@@ -1124,7 +1153,16 @@ mod tests {
             (Zone::Intake, Zone::Police, Zone::Single)
         );
         assert!(i.office_opener().is_none() && i.relay_opener().is_some());
-        assert!(p.office_opener().is_some() && p.relay_opener().is_none());
+        assert!(p.office_opener().is_some() && p.relay_opener().is_some());
+        // The police relay key is its own (staff notices); reporters' jobs stay sealed to
+        // the edge's.
+        assert_ne!(p.relay.key_id, f.relay.key_id);
+        assert_eq!(p.reporter_relay.key_id, f.relay.key_id);
+        assert_eq!(
+            (i.relay.key_id.as_str(), i.reporter_relay.key_id.as_str()),
+            (f.relay.key_id.as_str(), f.relay.key_id.as_str())
+        );
+        assert!(!intake.join(REPORTER_RELAY_FILE).exists());
         assert_eq!(p.node.key_id, f.node.key_id);
         assert_ne!(i.node.key_id, f.node.key_id);
         let same = |a: &Secret32, b: &Secret32| a.expose() == b.expose();
