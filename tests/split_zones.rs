@@ -1303,3 +1303,56 @@ async fn staff_notices_are_sent_at_the_police_node_and_reporter_jobs_still_cross
         "the reply did not leave from intake"
     );
 }
+
+/// Issue 18: the police reply to an emailed tip goes out from the intake node's outbox
+/// through the real SMTP server and arrives in the reporter's mailbox (OpenSMTPD delivering
+/// into Dovecot: `eval "$(tests/mail-servers.sh)"` sets TEST_SMTP_URL and TEST_IMAP_URL; CI
+/// runs it with `--include-ignored`, and then a missing server is a failure).
+#[tokio::test]
+#[ignore = "needs TEST_SMTP_URL and TEST_IMAP_URL (CI starts the mail servers: tests/mail-servers.sh)"]
+async fn a_police_reply_to_an_emailed_tip_leaves_intake_through_real_smtp() {
+    let smtp = std::env::var("TEST_SMTP_URL").unwrap_or_default();
+    let imap = std::env::var("TEST_IMAP_URL").unwrap_or_default();
+    assert!(
+        !smtp.is_empty() && !imap.is_empty(),
+        "needs TEST_SMTP_URL and TEST_IMAP_URL"
+    );
+    let z = Zones::start_with(vec![
+        ("TIPLINE_SMTP_URL", smtp.clone()),
+        ("TIPLINE_MAIL_FROM", "tipline@example.test".into()),
+        ("TIPLINE_PUBLIC_URL", "https://tips.example.test".into()),
+    ])
+    .await;
+    let (i, p) = (&z.intake, &z.police);
+    let tag = hex::encode(tipline::crypto::random_bytes::<6>().unwrap());
+    // The one Dovecot mailbox is admin@; a +tag keeps this test's mail apart.
+    let sender = format!("admin+split-{tag}@example.test");
+    let marker = format!("SPLIT-MAIL-REPLY-{tag}");
+    let mail = format!(
+        "From: {sender}\r\nTo: tips@example.test\r\nSubject: tip {tag}\r\nMessage-ID: <split-{tag}@example.test>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nSPLIT-MAIL-TIP {tag} 西渡桥下\r\n"
+    );
+    let o = i.cli_with_input(&["ingest-email"], mail.as_bytes(), &[]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let tip = tip_ids(i).pop().unwrap();
+    z.inward();
+
+    let county = p.staff_token("m.county", "supervisor", None);
+    let r = p
+        .staff_post(
+            &county,
+            &format!("/api/v1/staff/tips/{tip}/messages"),
+            &json!({ "body": format!("{marker} which bridge") }),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    assert!(!p.database_holds(sender.as_bytes()));
+    z.outward();
+
+    // Sent by the intake node through OpenSMTPD, read back from Dovecot.
+    let (_, body, _) = wait_for_mail(&imap, &sender, |_, body| body.contains(&marker)).await;
+    assert!(body.contains("which bridge"), "{body}");
+    assert!(
+        !i.database_holds(marker.as_bytes()),
+        "the reply is sealed at intake"
+    );
+}
