@@ -538,6 +538,7 @@ async fn tampered_replayed_reordered_gapped_and_forged_bundles_are_refused() {
     tipline::crypto::keyring::Keyring::generate(other.path()).unwrap();
     let stranger = tipline::crypto::keyring::Keyring::load(other.path()).unwrap();
     let body = tipline::ferry::format::Body {
+        signer: None,
         format: tipline::ferry::format::FORMAT.into(),
         from: stranger.node.key_id.clone(),
         from_zone: "intake".into(),
@@ -554,6 +555,7 @@ async fn tampered_replayed_reordered_gapped_and_forged_bundles_are_refused() {
     // A fork: the trusted intake key signs a bundle 4 that does not follow bundle 3.
     let intake_keys = i.keyring();
     let body = tipline::ferry::format::Body {
+        signer: None,
         format: tipline::ferry::format::FORMAT.into(),
         from: intake_keys.node.key_id.clone(),
         from_zone: "intake".into(),
@@ -570,6 +572,7 @@ async fn tampered_replayed_reordered_gapped_and_forged_bundles_are_refused() {
     // A police bundle fed back to police (wrong direction) is refused too.
     let police_keys = p.keyring();
     let body = tipline::ferry::format::Body {
+        signer: None,
         format: tipline::ferry::format::FORMAT.into(),
         from: police_keys.node.key_id.clone(),
         from_zone: "police".into(),
@@ -1355,4 +1358,139 @@ async fn a_police_reply_to_an_emailed_tip_leaves_intake_through_real_smtp() {
         !i.database_holds(marker.as_bytes()),
         "the reply is sealed at intake"
     );
+}
+
+/// Issue 18: two police `serve` processes on one database, each with its own node key. The
+/// database records the accepted police node keys (`ferry trust` at a police node); both
+/// nodes write the zone's one outbound stream, each signing with its own key; the intake node
+/// accepts a bundle signed by a police node it trusts, and refuses one signed by an unknown
+/// key; a keys dir with an unknown node key does not start on the police database.
+#[tokio::test]
+async fn two_police_nodes_on_one_database_each_sign_with_their_own_node_key() {
+    let z = Zones::start().await;
+    let (i, a) = (&z.intake, &z.police);
+
+    // The second police node's keys dir: the police dir with a node key of its own.
+    let kb = z.path("keys-police-b");
+    let kp = z.path("keys-police");
+    ok(a.cli(&[
+        "keys",
+        "police-node",
+        "--from",
+        kp.to_str().unwrap(),
+        "--to",
+        kb.to_str().unwrap(),
+    ]));
+    let read = |d: &Path, f: &str| std::fs::read(d.join(f)).unwrap();
+    assert_ne!(read(&kp, "node.pub"), read(&kb, "node.pub"));
+    assert_eq!(read(&kp, "office.key"), read(&kb, "office.key"));
+    let db = tempfile::tempdir().unwrap();
+    let envb = env_for(
+        &a.db_url,
+        "police",
+        &kb,
+        &z.path("police-out"),
+        &z.path("police-in"),
+    );
+    // Not accepted yet: its node key is refused on the police database.
+    let o = run(db.path(), &envb, &["ferry", "export"]);
+    assert!(
+        !o.status.success(),
+        "an unknown police node key was accepted"
+    );
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("node"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let idb = z.path("police-b-node.json");
+    std::fs::write(&idb, ok(run(db.path(), &envb, &["ferry", "identity"]))).unwrap();
+    assert!(ok(a.cli(&["ferry", "trust", idb.to_str().unwrap()])).contains("police"));
+    let b = Server::spawn(db, a.db_url.clone(), envb)
+        .await
+        .expect("the second police node starts with its own node key");
+    assert_ne!(a.keyring().node.key_id, b.keyring().node.key_id);
+
+    let (_, r1) = i.public_tip("trafficking", "xidu", "TWO-NODES-1").await;
+    let (_, r2) = i.public_tip("trafficking", "xidu", "TWO-NODES-2").await;
+    z.inward();
+    let county = a.staff_token("t.county", "supervisor", None);
+    // Node B reads what node A imported (one database).
+    let (mut t1, mut t2) = (String::new(), String::new());
+    for id in tip_ids(a) {
+        let t = b
+            .staff_get(&county, &format!("/api/v1/staff/tips/{id}"))
+            .await
+            .text()
+            .await
+            .unwrap();
+        if t.contains("TWO-NODES-1") {
+            t1 = id;
+        } else if t.contains("TWO-NODES-2") {
+            t2 = id;
+        }
+    }
+    assert!(!t1.is_empty() && !t2.is_empty());
+    // A reply written on node A crosses in a bundle A signs.
+    reply_on(a, &county, &t1, "REPLY-FROM-A").await;
+    ok(a.cli(&["ferry", "export"]));
+    z.carry("police-out", "intake-in");
+    ok(i.cli(&["ferry", "import"]));
+    assert_eq!(
+        status_of(i, &r1).await["messages"][0]["body"],
+        "REPLY-FROM-A"
+    );
+
+    // A reply written on node B: the next bundle of the same stream, signed by B, is refused
+    // at intake while B's key is unknown there, and applies once it is trusted.
+    reply_on(&b, &county, &t2, "REPLY-FROM-B").await;
+    ok(b.cli(&["ferry", "export"]));
+    let files = z.carry("police-out", "intake-in");
+    assert_eq!(files.len(), 1);
+    let text = std::fs::read_to_string(&files[0]).unwrap();
+    assert!(text.contains(&format!("\"signer\":\"{}\"", b.keyring().node.key_id)));
+    let o = i.cli(&["ferry", "import", files[0].to_str().unwrap()]);
+    assert!(
+        !o.status.success(),
+        "a bundle signed by an unknown key was applied"
+    );
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("does not trust"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(status_of(i, &r2).await["messages"][0].is_null());
+    ok(i.cli(&["ferry", "trust", idb.to_str().unwrap()]));
+    ok(i.cli(&["ferry", "import", files[0].to_str().unwrap()]));
+    assert_eq!(
+        status_of(i, &r2).await["messages"][0]["body"],
+        "REPLY-FROM-B"
+    );
+
+    // The audit log holds entries signed by both nodes. B accepts A's key (its identity file
+    // came with `keys police-node`); A does not accept B's until B's identity file is in A's
+    // keys dir: the `ferry_nodes` row alone (database data) never makes a signature verify.
+    let o = b.cli(&["audit", "verify"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = a.cli(&["audit", "verify"]);
+    assert!(
+        !o.status.success(),
+        "B's entries verified without B's identity file"
+    );
+    let peers = kp.join("police-nodes");
+    std::fs::create_dir_all(&peers).unwrap();
+    std::fs::copy(&idb, peers.join("police-b.json")).unwrap();
+    let o = a.cli(&["audit", "verify"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+async fn reply_on(s: &Server, token: &str, tip: &str, body: &str) {
+    let r = s
+        .staff_post(
+            token,
+            &format!("/api/v1/staff/tips/{tip}/messages"),
+            &json!({ "body": body }),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
 }

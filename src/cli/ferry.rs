@@ -64,7 +64,9 @@ pub(crate) fn run(config: &Config, action: FerryAction) -> Result<String, String
             } else {
                 "intake"
             };
-            if node.zone != want {
+            // A police node also accepts another police node sharing its database: its own
+            // node key, recorded here, is what the key check and every opener accept.
+            if node.zone != want && !(mode == Mode::Police && node.zone == "police") {
                 return Err(format!(
                     "{} is the identity of a {} node; a {} node trusts only {want} nodes",
                     file.display(),
@@ -198,7 +200,8 @@ pub(crate) fn split_keys(
     .map_err(|e| e.to_string())?;
     Ok(format!(
         "intake keys in {} (office.pub, relay keypair, a new node key, peppers.intake.key)\n\
-         police keys in {} (office.key, relay.pub, the node key, peppers.police.key)\n\
+         police keys in {} (office.key, a new relay keypair for staff notices, the edge's \
+         relay.pub as reporter-relay.pub, the node key, peppers.police.key)\n\
          Move each dir to its zone; keep {} offline as the backup of both.",
         intake.display(),
         police.display(),

@@ -272,11 +272,17 @@ pub struct Keyring {
     /// Node keys of the other zone this node trusts as senders of sealed keys (a police
     /// node's replies sealed to a reporter's reply key, issue 18), from `ferry_nodes`.
     peers: std::sync::RwLock<Vec<super::kem::KemPublic>>,
+    /// Where a serving node looks the trusted senders up again (the database), so a node
+    /// trusted while it serves is accepted without a restart.
+    peer_source: std::sync::RwLock<Option<PeerSource>>,
     /// Kept so openers can pick up keys a rotation adds while this node serves.
     passphrase: Option<Arc<Passphrase>>,
     /// Old keys still held, by kind: (kind, key id).
     old: Vec<(String, String)>,
 }
+
+/// Looks the trusted senders up again (see [`Keyring::set_peer_source`]).
+pub type PeerSource = Arc<dyn Fn() -> Option<Vec<super::kem::KemPublic>> + Send + Sync>;
 
 pub const OFFICE: &str = "office";
 pub const RELAY: &str = "relay";
@@ -284,6 +290,8 @@ pub const NODE: &str = "node";
 pub const PEPPERS: &str = "peppers";
 /// The file, in a police dir, of the edge's relay public key (what reporter jobs are sealed to).
 pub const REPORTER_RELAY_FILE: &str = "reporter-relay.pub";
+/// The dir, in a police keys dir, of the other police nodes' identity files (audit verify).
+pub const POLICE_NODES_DIR: &str = "police-nodes";
 
 /// The `keyring` table purpose recording an old key kept since a rotation.
 pub fn old_purpose(kind: &str) -> String {
@@ -666,6 +674,7 @@ impl Keyring {
             zone,
             split_from,
             peers: Default::default(),
+            peer_source: Default::default(),
             passphrase: pass,
             old,
         })
@@ -945,6 +954,19 @@ impl Keyring {
         }
     }
 
+    /// Sets where the trusted senders are looked up again when no known sender's seal opens.
+    pub fn set_peer_source(&self, source: PeerSource) {
+        if let Ok(mut p) = self.peer_source.write() {
+            *p = Some(source);
+        }
+    }
+
+    /// The lookup [`set_peer_source`](Self::set_peer_source) set, for an opener's reload.
+    pub fn peer_reload(&self) -> Option<super::open::ReloadSenders> {
+        let src = self.peer_source.read().ok()?.clone()?;
+        Some(Box::new(move || src()))
+    }
+
     /// Node keys whose HPKE auth-mode seals this node accepts: its own and its trusted peers'.
     pub fn senders(&self) -> Vec<super::kem::KemPublic> {
         let mut out = vec![self.node.public.clone()];
@@ -970,6 +992,91 @@ impl Keyring {
         let mut opener = self.office_opener()?;
         opener.add_senders(senders);
         Some(opener)
+    }
+
+    /// The identities of the other police nodes on this database whose audit signatures this
+    /// node accepts: `police-nodes/*.json` in the keys dir (`ferry identity` output).
+    pub fn police_peers(&self) -> Vec<NodePublic> {
+        let mut files: Vec<PathBuf> = fs::read_dir(self.dir.join(POLICE_NODES_DIR))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|e| e == "json"))
+            .collect();
+        files.sort();
+        files
+            .iter()
+            .filter_map(|p| fs::read_to_string(p).ok())
+            .filter_map(|t| serde_json::from_str::<NodePublic>(&t).ok())
+            .filter(|n| n.zone == Zone::Police.as_str())
+            .collect()
+    }
+
+    /// A keys dir for another police node on the same database (issue 18): a copy of the
+    /// police dir `src` with a node key of its own. The database accepts it once `tipline ferry
+    /// trust` of its identity ran at a police node.
+    pub fn police_node(src: &Path, dest: &Path, pass_file: Option<&Path>) -> Result<(), KeyError> {
+        let ring = Self::load_with(src, pass_file.map(Passphrase::from_file).transpose()?)?;
+        let pass = pass_file.map(Passphrase::from_file).transpose()?;
+        if ring.zone != Zone::Police {
+            return Err(KeyError::Malformed(src.join(Zone::Police.pepper_file())));
+        }
+        if Self::present(dest) {
+            return Err(KeyError::Exists(dest.to_path_buf()));
+        }
+        fs::create_dir_all(dest).map_err(|source| KeyError::Write {
+            path: dest.to_path_buf(),
+            source,
+        })?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let _ = fs::set_permissions(dest, fs::Permissions::from_mode(0o700));
+        }
+        let node_files = [format!("{NODE}.key"), format!("{NODE}.pub")];
+        for entry in fs::read_dir(src)
+            .map_err(|source| KeyError::Read {
+                path: src.to_path_buf(),
+                source,
+            })?
+            .flatten()
+        {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if node_files.contains(&name) || !entry.path().is_file() {
+                continue;
+            }
+            let to = dest.join(&name);
+            if name.ends_with(".key") {
+                write_private(&to, &read_file(&entry.path())?, None)?;
+            } else {
+                fs::copy(entry.path(), &to)
+                    .map_err(|source| KeyError::Write { path: to, source })?;
+            }
+        }
+        // The new node accepts the audit signatures of the node it was made from.
+        let peers = dest.join(POLICE_NODES_DIR);
+        fs::create_dir_all(&peers).map_err(|source| KeyError::Write {
+            path: peers.clone(),
+            source,
+        })?;
+        let me = ring.node_public();
+        let id_file = peers.join(format!("{}.json", me.node_id));
+        fs::write(
+            &id_file,
+            serde_json::to_string_pretty(&me).unwrap_or_default(),
+        )
+        .map_err(|source| KeyError::Write {
+            path: id_file,
+            source,
+        })?;
+        let (public, private) = keypair_json(NODE, &random_seed()?, Some(&random_seed()?));
+        write_private(&dest.join(&node_files[0]), &private, pass.as_ref())?;
+        let pub_path = dest.join(&node_files[1]);
+        fs::write(&pub_path, public).map_err(|source| KeyError::Write {
+            path: pub_path.clone(),
+            source,
+        })
     }
 
     /// Splits a complete single-zone keys dir into an intake dir and a police dir (issue 18).

@@ -388,7 +388,13 @@ pub fn export(
     let result = c.transaction::<_, FerryError, _>(|c| {
         // One writer of this node's stream at a time (PostgreSQL nodes share it).
         crate::audit::lock_head(c).map_err(|e| FerryError::Apply(e.to_string()))?;
-        let (last, prev) = stream(c, "out", &me)?.unwrap_or((0, Vec::new()));
+        // Police nodes on one database write one stream: the one already there, whichever
+        // node began it (its id names the stream; `signer` names this node's key).
+        let stream_id = match mode {
+            Mode::Police => out_stream_id(c)?.unwrap_or_else(|| me.clone()),
+            _ => me.clone(),
+        };
+        let (last, prev) = stream(c, "out", &stream_id)?.unwrap_or((0, Vec::new()));
         let seq = last + 1;
         let records = match mode {
             Mode::Intake => intake_records(c, seq)?,
@@ -399,7 +405,8 @@ pub fn export(
         }
         let body = Body {
             format: format::FORMAT.into(),
-            from: me.clone(),
+            from: stream_id.clone(),
+            signer: (stream_id != me).then(|| me.clone()),
             from_zone: from_zone.into(),
             to_zone: to_zone.into(),
             seq,
@@ -413,8 +420,8 @@ pub fn export(
         };
         let (bytes, hash) = format::seal(&body, &keys.audit_signer());
         let hash_bytes = hex::decode(&hash).unwrap_or_default();
-        set_stream(c, "out", &me, seq, &hash_bytes)?;
-        let path = format::write_atomic(dir, &format::file_name(&me, seq), &bytes)?;
+        set_stream(c, "out", &stream_id, seq, &hash_bytes)?;
+        let path = format::write_atomic(dir, &format::file_name(&stream_id, seq), &bytes)?;
         *written.borrow_mut() = Some(path.clone());
         Ok(Some(path))
     });
@@ -425,4 +432,15 @@ pub fn export(
         let _ = std::fs::remove_file(p);
     }
     result
+}
+
+/// The id of this database's outbound stream, if one was begun.
+fn out_stream_id(c: &mut DbConn) -> Result<Option<String>, FerryError> {
+    use crate::db::schema::ferry_streams;
+    Ok(ferry_streams::table
+        .filter(ferry_streams::direction.eq("out"))
+        .select(ferry_streams::node_id)
+        .order(ferry_streams::node_id)
+        .first(c)
+        .optional()?)
 }
