@@ -1494,3 +1494,54 @@ async fn reply_on(s: &Server, token: &str, tip: &str, body: &str) {
         .await;
     assert_eq!(r.status(), 201);
 }
+
+/// A bundle lost on the way is written again, byte for byte, from the copy the node kept
+/// (`tipline ferry export --again SEQ`); the copies of an intake node go once acknowledged.
+#[tokio::test]
+async fn a_lost_bundle_is_written_again_with_the_same_bytes() {
+    let sent = tempfile::tempdir().unwrap();
+    let z = Zones::start_with(vec![(
+        "TIPLINE_FERRY_SENT",
+        sent.path().display().to_string(),
+    )])
+    .await;
+    let (i, p) = (&z.intake, &z.police);
+    i.public_tip("trafficking", "xidu", "LOST-1").await;
+    ok(i.cli(&["ferry", "export"]));
+    let lost: Vec<PathBuf> = format_list(&z.path("intake-out"));
+    assert_eq!(lost.len(), 1);
+    let original = std::fs::read(&lost[0]).unwrap();
+    std::fs::remove_file(&lost[0]).unwrap(); // lost on the way
+    i.public_tip("trafficking", "xidu", "LOST-2").await;
+    ok(i.cli(&["ferry", "export"]));
+    z.carry("intake-out", "police-in");
+    let _ = p.cli(&["ferry", "import"]);
+    assert_eq!(p.count("tips"), 0, "bundle 2 waits for bundle 1");
+
+    let o = ok(i.cli(&["ferry", "export", "--again", "1"]));
+    assert!(o.contains("again"), "{o}");
+    let again = format_list(&z.path("intake-out"));
+    assert_eq!(again.len(), 1);
+    assert_eq!(again[0].file_name(), lost[0].file_name());
+    assert_eq!(
+        std::fs::read(&again[0]).unwrap(),
+        original,
+        "not the same bytes"
+    );
+    z.carry("intake-out", "police-in");
+    ok(p.cli(&["ferry", "import"]));
+    assert_eq!(p.count("tips"), 2);
+
+    // Acknowledged: the intake node's copies (sealed tips) are deleted at its next export.
+    assert_eq!(format_list(sent.path()).len(), 2);
+    z.outward();
+    ok(i.cli(&["ferry", "export"]));
+    assert!(format_list(sent.path()).is_empty());
+    let o = i.cli(&["ferry", "export", "--again", "1"]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("no copy of bundle 1"));
+}
+
+fn format_list(dir: &Path) -> Vec<PathBuf> {
+    tipline::ferry::format::list(dir).unwrap()
+}

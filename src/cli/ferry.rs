@@ -16,6 +16,10 @@ pub(crate) enum FerryAction {
     Export {
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Write bundle SEQ of this node's stream again, the same bytes (a bundle lost on the
+        /// way), from the copy kept in TIPLINE_FERRY_SENT.
+        #[arg(long, value_name = "SEQ")]
+        again: Option<i64>,
     },
     /// Import bundles: the files named, or every bundle in TIPLINE_FERRY_INBOX. Exit status 1
     /// when any was refused.
@@ -110,14 +114,25 @@ pub(crate) fn run(config: &Config, action: FerryAction) -> Result<String, String
             .map_err(|e| e.to_string())?;
             Ok(format!("trusted {} node {}", node.zone, node.node_id))
         }
-        FerryAction::Export { out } => {
+        FerryAction::Export { out, again } => {
             let mode = mode_of(config)?;
             let dir = out
                 .or_else(|| config.split.outbox.clone())
                 .ok_or(FerryError::NoDir("TIPLINE_FERRY_OUTBOX (or --out)").to_string())?;
+            let sent = config.ferry_sent_dir();
+            if let Some(seq) = again {
+                let p = export::again(&sent, &dir, seq).map_err(|e| e.to_string())?;
+                return Ok(format!("wrote {} again", p.display()));
+            }
             let (target, keys) = tipline::server::prepare(config).map_err(err)?;
             let mut c = target.connect().map_err(|e| e.to_string())?;
-            match export::export(&mut c, mode, &keys, &dir).map_err(|e| e.to_string())? {
+            let written = export::export(&mut c, mode, &keys, &dir).map_err(|e| e.to_string())?;
+            if let Some(p) = &written {
+                export::keep_copy(&sent, p).map_err(|e| e.to_string())?;
+            }
+            export::prune_sent(&mut c, mode, &sent, config.split.keep_days)
+                .map_err(|e| e.to_string())?;
+            match written {
                 Some(p) => Ok(format!("wrote {}", p.display())),
                 None => Ok("nothing to send".into()),
             }

@@ -444,3 +444,84 @@ fn out_stream_id(c: &mut DbConn) -> Result<Option<String>, FerryError> {
         .first(c)
         .optional()?)
 }
+
+/// Keeps a copy of the bundle just written in `sent`, so a bundle lost on the way can be
+/// written again with the same bytes (`tipline ferry export --again SEQ`).
+pub fn keep_copy(sent: &Path, written: &Path) -> Result<(), FerryError> {
+    let bytes = std::fs::read(written).map_err(|source| FerryError::Io {
+        path: written.to_path_buf(),
+        source,
+    })?;
+    let name = written
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    format::write_atomic(sent, &name, &bytes).map(|_| ())
+}
+
+/// Writes bundle `seq` of this node's stream into `outbox` again, byte for byte the copy kept
+/// in `sent` (the receiver refuses it as a replay if it had arrived after all).
+pub fn again(sent: &Path, outbox: &Path, seq: i64) -> Result<PathBuf, FerryError> {
+    let suffix = format!("-{seq:010}.bundle");
+    let Some(copy) = format::list(sent)?.into_iter().find(|p| {
+        p.file_name()
+            .is_some_and(|n| n.to_string_lossy().ends_with(&suffix))
+    }) else {
+        return Err(FerryError::Apply(format!(
+            "no copy of bundle {seq} in {} (pruned once acknowledged or older than \
+             TIPLINE_FERRY_KEEP_DAYS, or written before copies were kept)",
+            sent.display()
+        )));
+    };
+    let bytes = std::fs::read(&copy).map_err(|source| FerryError::Io {
+        path: copy.clone(),
+        source,
+    })?;
+    let name = copy
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    format::write_atomic(outbox, &name, &bytes)
+}
+
+/// Deletes kept copies that are no longer needed: at an intake node those the police node
+/// acknowledged (they carry sealed tips, which the intake node deletes once acknowledged),
+/// and at any node those older than `keep_days`. Returns how many it deleted.
+pub fn prune_sent(
+    c: &mut DbConn,
+    mode: Mode,
+    sent: &Path,
+    keep_days: i64,
+) -> Result<usize, FerryError> {
+    use crate::db::schema::ferry_streams;
+    let acked: i64 = if mode == Mode::Intake {
+        ferry_streams::table
+            .filter(ferry_streams::direction.eq("acked"))
+            .select(ferry_streams::seq)
+            .load::<i64>(c)?
+            .into_iter()
+            .max()
+            .unwrap_or(0)
+    } else {
+        0
+    };
+    let max_age = std::time::Duration::from_secs(keep_days.max(1) as u64 * 86_400);
+    let mut n = 0;
+    for p in format::list(sent)? {
+        let seq = p
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .and_then(|s| s.rsplit_once('-'))
+            .and_then(|(_, seq)| seq.parse::<i64>().ok())
+            .unwrap_or(i64::MAX);
+        let old = std::fs::metadata(&p)
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age > max_age);
+        if (seq <= acked || old) && std::fs::remove_file(&p).is_ok() {
+            n += 1;
+        }
+    }
+    Ok(n)
+}
