@@ -785,6 +785,19 @@ pub struct SplitConfig {
     /// sealed content this many days after sending it (`TIPLINE_FERRY_KEEP_DAYS`, 30).
     pub keep_days: i64,
     pub one_way: bool,
+    /// Where this node keeps a copy of each bundle it wrote, for `tipline ferry export
+    /// --again SEQ` (`TIPLINE_FERRY_SENT`; default `DATA_DIR/ferry-sent`).
+    pub sent: Option<PathBuf>,
+}
+
+impl Config {
+    /// Where the ferry keeps a copy of each bundle written (`TIPLINE_FERRY_SENT`).
+    pub fn ferry_sent_dir(&self) -> PathBuf {
+        self.split
+            .sent
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("ferry-sent"))
+    }
 }
 
 impl SplitConfig {
@@ -823,6 +836,7 @@ impl SplitConfig {
             every_seconds: num("TIPLINE_FERRY_SECONDS", 60)? as u64,
             keep_days: num("TIPLINE_FERRY_KEEP_DAYS", 30)?.clamp(1, 3650) as i64,
             one_way,
+            sent: env("TIPLINE_FERRY_SENT").map(PathBuf::from),
         })
     }
 }

@@ -130,7 +130,12 @@ pub fn load_or_init(
     let found = ring.fingerprints();
     let known = record_rotations(conn, &ring, known)?;
     let known = record_split(conn, &ring, known)?;
+    let accepted = accepted_police_node(conn, &ring)?;
     for (purpose, expected) in &known {
+        if purpose == crate::crypto::keyring::NODE && accepted {
+            // Another police node on this database, recorded by `ferry trust` (issue 18).
+            continue;
+        }
         let have = found
             .iter()
             .find(|(p, _)| p == purpose)
@@ -145,6 +150,73 @@ pub fn load_or_init(
         }
     }
     Ok(KeyOutcome::Matched(ring))
+}
+
+/// Whether `ring` is a police node key this database accepts: a `ferry_nodes` row of the
+/// police zone with its id and both its public keys (`tipline ferry trust` at a police node
+/// records another police node sharing the database; each police node records itself).
+pub fn accepted_police_node(conn: &mut DbConn, ring: &Keyring) -> Result<bool, DbError> {
+    use crate::db::schema::ferry_nodes;
+    if ring.zone != crate::crypto::keyring::Zone::Police {
+        return Ok(false);
+    }
+    let me = ring.node_public();
+    let row: Option<(Vec<u8>, Vec<u8>)> = ferry_nodes::table
+        .filter(ferry_nodes::node_id.eq(&me.node_id))
+        .filter(ferry_nodes::zone.eq("police"))
+        .select((ferry_nodes::kem_public, ferry_nodes::sign_public))
+        .first(conn)
+        .optional()?;
+    Ok(row.is_some_and(|(kem, sign)| {
+        hex::encode(kem) == me.kem_public && hex::encode(sign) == me.sign_public
+    }))
+}
+
+/// Records a police node's own identity among the database's accepted police node keys, once
+/// its keys passed the check (so the other police nodes accept its seals and signatures).
+pub fn record_police_node(conn: &mut DbConn, ring: &Keyring) -> Result<(), DbError> {
+    use crate::db::schema::ferry_nodes;
+    if ring.zone != crate::crypto::keyring::Zone::Police || accepted_police_node(conn, ring)? {
+        return Ok(());
+    }
+    let me = ring.node_public();
+    let (kem, sign) = (
+        hex::decode(&me.kem_public).unwrap_or_default(),
+        hex::decode(&me.sign_public).unwrap_or_default(),
+    );
+    conn.transaction::<_, diesel::result::Error, _>(|c| {
+        diesel::delete(ferry_nodes::table.filter(ferry_nodes::node_id.eq(&me.node_id)))
+            .execute(c)?;
+        diesel::insert_into(ferry_nodes::table)
+            .values((
+                ferry_nodes::node_id.eq(&me.node_id),
+                ferry_nodes::zone.eq("police"),
+                ferry_nodes::kem_public.eq(&kem),
+                ferry_nodes::sign_public.eq(&sign),
+            ))
+            .execute(c)?;
+        Ok(())
+    })?;
+    Ok(())
+}
+
+/// The Ed25519 keys whose signatures this database's audit log may carry: this node's, and
+/// at a police node those of the other police nodes whose identity files are in the keys dir
+/// (`police-nodes/*.json`). Not from the database: a row there must not let whoever can write
+/// to it sign audit entries that verify.
+pub fn audit_verifiers(ring: &Keyring) -> Vec<ed25519_dalek::VerifyingKey> {
+    let mut out = vec![ring.audit_verifier()];
+    if ring.zone == crate::crypto::keyring::Zone::Police {
+        out.extend(
+            ring.police_peers()
+                .iter()
+                .filter_map(|n| hex::decode(&n.sign_public).ok())
+                .filter_map(|b| <[u8; 32]>::try_from(b.as_slice()).ok())
+                .filter_map(|b| ed25519_dalek::VerifyingKey::from_bytes(&b).ok())
+                .filter(|k| *k != ring.audit_verifier()),
+        );
+    }
+    out
 }
 
 /// A rotation moves the key files first and records the new fingerprint second. A keys dir
@@ -183,14 +255,31 @@ fn record_rotations(
 }
 
 /// A keys dir split from the complete dir this database was made with (issue 18, `tipline
-/// keys split`): the pepper fingerprint changes to the zone's, which the split recorded. The
-/// other fingerprints (office, relay, node) are still checked as they are.
+/// keys split`): the pepper fingerprint changes to the zone's, which the split recorded, and a
+/// police dir's relay fingerprint to its own relay key's. The other fingerprints (office, node)
+/// are still checked as they are.
 fn record_split(
     conn: &mut DbConn,
     ring: &Keyring,
     known: Vec<(String, String)>,
 ) -> Result<Vec<(String, String)>, DbError> {
-    use crate::crypto::keyring::PEPPERS;
+    use crate::crypto::keyring::{PEPPERS, RELAY};
+    // A police dir split from this database's dir holds a relay key of its own (staff
+    // notices) and the edge's as `reporter-relay.pub`: the database expected the edge's.
+    let known = match known.iter().find(|(p, _)| p == RELAY).map(|(_, f)| f) {
+        Some(expected)
+            if ring.zone == crate::crypto::keyring::Zone::Police
+                && ring.split_from.is_some()
+                && *expected == ring.reporter_relay.key_id
+                && *expected != ring.relay.key_id =>
+        {
+            diesel::update(keyring::table.filter(keyring::purpose.eq(RELAY)))
+                .set(keyring::fingerprint.eq(&ring.relay.key_id))
+                .execute(conn)?;
+            recorded(conn)?
+        }
+        _ => known,
+    };
     let expected = known.iter().find(|(p, _)| p == PEPPERS).map(|(_, f)| f);
     let Some(now) = ring
         .fingerprints()

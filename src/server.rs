@@ -74,6 +74,9 @@ pub fn prepare(
         KeyOutcome::Matched(k) => k,
     };
     check_zone(config, &keys)?;
+    if config.split.mode == crate::ferry::Mode::Police {
+        crate::keys::record_police_node(&mut conn, &keys)?;
+    }
     Ok((target, Arc::new(keys)))
 }
 
@@ -188,6 +191,8 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
         _ => {
             let peers = trusted_senders(&target)?;
             keys.set_peers(peers.clone());
+            let source = target.clone();
+            keys.set_peer_source(std::sync::Arc::new(move || trusted_senders(&source).ok()));
             // A node trusted later (`ferry trust` while this node serves) is looked up when a
             // seal opens with none of the known ones: no restart (the guide's second intake
             // node).
@@ -273,6 +278,11 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
                     sealer: &st.intake.sealer,
                     transports: &t,
                     id: &w,
+                    skip: if st.config.split.mode == crate::ferry::Mode::Police {
+                        "reporter"
+                    } else {
+                        ""
+                    },
                 };
                 if let Err(e) = crate::notify::outbox::run_once(&mut c, &worker) {
                     tracing::error!(error = %e, "outbox pass failed");

@@ -73,6 +73,13 @@ impl Zones {
     }
 
     async fn start_with(intake_extra: Vec<(&'static str, String)>) -> Zones {
+        Self::start_both(intake_extra, Vec::new()).await
+    }
+
+    async fn start_both(
+        intake_extra: Vec<(&'static str, String)>,
+        police_extra: Vec<(&'static str, String)>,
+    ) -> Zones {
         let root = tempfile::tempdir().unwrap();
         let full = root.path().join("keys-full");
         tipline::crypto::keyring::Keyring::generate(&full).unwrap();
@@ -109,13 +116,14 @@ impl Zones {
             &root.path().join("intake-in"),
         );
         ienv.extend(intake_extra.into_iter().map(|(k, v)| (k.to_string(), v)));
-        let penv = env_for(
+        let mut penv = env_for(
             &police_db,
             "police",
             &pk,
             &root.path().join("police-out"),
             &root.path().join("police-in"),
         );
+        penv.extend(police_extra.into_iter().map(|(k, v)| (k.to_string(), v)));
         // Each zone records the other's node identity (as an operator carries the files).
         let iid = root.path().join("intake-node.json");
         let pid = root.path().join("police-node.json");
@@ -530,6 +538,7 @@ async fn tampered_replayed_reordered_gapped_and_forged_bundles_are_refused() {
     tipline::crypto::keyring::Keyring::generate(other.path()).unwrap();
     let stranger = tipline::crypto::keyring::Keyring::load(other.path()).unwrap();
     let body = tipline::ferry::format::Body {
+        signer: None,
         format: tipline::ferry::format::FORMAT.into(),
         from: stranger.node.key_id.clone(),
         from_zone: "intake".into(),
@@ -546,6 +555,7 @@ async fn tampered_replayed_reordered_gapped_and_forged_bundles_are_refused() {
     // A fork: the trusted intake key signs a bundle 4 that does not follow bundle 3.
     let intake_keys = i.keyring();
     let body = tipline::ferry::format::Body {
+        signer: None,
         format: tipline::ferry::format::FORMAT.into(),
         from: intake_keys.node.key_id.clone(),
         from_zone: "intake".into(),
@@ -562,6 +572,7 @@ async fn tampered_replayed_reordered_gapped_and_forged_bundles_are_refused() {
     // A police bundle fed back to police (wrong direction) is refused too.
     let police_keys = p.keyring();
     let body = tipline::ferry::format::Body {
+        signer: None,
         format: tipline::ferry::format::FORMAT.into(),
         from: police_keys.node.key_id.clone(),
         from_zone: "police".into(),
@@ -1174,4 +1185,363 @@ async fn a_reply_and_a_claim_code_sealed_before_a_rekey_crossed_still_open_and_t
     );
     assert!(st["reward"]["claim_code"].is_null(), "{st}");
     assert_eq!(st["reward"]["status"], "claimable", "{st}");
+}
+
+fn sms_env(api: String) -> Vec<(&'static str, String)> {
+    vec![
+        ("TIPLINE_SMS_PROVIDER", "twilio".into()),
+        ("TIPLINE_SMS_ACCOUNT", ACCOUNT.into()),
+        ("TIPLINE_SMS_TOKEN", TOKEN.into()),
+        ("TIPLINE_SMS_FROM", FROM_LINE.into()),
+        ("TIPLINE_SMS_API_URL", api),
+        ("TIPLINE_PUBLIC_URL", PUBLIC.into()),
+    ]
+}
+
+fn outbox_ids(s: &Server, kind: &str) -> Vec<String> {
+    use diesel::prelude::*;
+    use tipline::db::schema::outbox;
+    outbox::table
+        .filter(outbox::kind.eq(kind))
+        .select(outbox::id)
+        .load(&mut s.db())
+        .unwrap()
+}
+
+/// Issue 18 follow-up: staff notices at the police node are sealed to the police zone's own
+/// relay key (made by `keys split`), opened and sent there; reporters' jobs are still sealed
+/// to the edge's relay key and cross to intake; neither zone's relay key opens the other's.
+#[tokio::test]
+async fn staff_notices_are_sent_at_the_police_node_and_reporter_jobs_still_cross() {
+    let (intake_api, intake_sent) = mock_api(201, r#"{"sid":"SM0000","status":"queued"}"#).await;
+    let (police_api, police_sent) = mock_api(201, r#"{"sid":"SM0001","status":"queued"}"#).await;
+    let z = Zones::start_both(sms_env(intake_api), sms_env(police_api)).await;
+    let (i, p) = (&z.intake, &z.police);
+
+    // The keys: the police relay key is its own; the edge's is what reporter jobs go to.
+    let (ik, pk) = (i.keyring(), p.keyring());
+    assert_ne!(pk.relay.key_id, ik.relay.key_id);
+    assert_eq!(pk.reporter_relay.key_id, ik.relay.key_id);
+    let (io, po) = (ik.relay_opener().unwrap(), pk.relay_opener().unwrap());
+    assert!(
+        !io.holds(&pk.relay.key_id),
+        "intake opens police staff notices"
+    );
+    assert!(
+        !po.holds(&ik.relay.key_id),
+        "police opens reporter envelopes"
+    );
+    assert!(!z.path("keys-intake").join("reporter-relay.pub").exists());
+
+    // A staff member at the police node asks for new-tip notices by SMS.
+    let officer = p.staff_token("n.officer", "officer", Some("ps-xidu"));
+    let r = p
+        .client
+        .put(p.url("/api/v1/staff/me/notifications"))
+        .bearer_auth(&officer)
+        .json(&json!({"events": ["new_tip", "message"], "channels": ["sms"], "phone": "+8613900139000"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    assert!(
+        !p.database_holds(b"13900139000"),
+        "the staff phone is sealed"
+    );
+
+    // An SMS tip at intake crosses; the police digest announces it; the police worker opens
+    // the notice and the staff address with the police relay key and sends it.
+    // (An SMS tip names no township, so it goes to the county; the web tip is Xidu's.)
+    text(i, "+8613800138000", "NOTICE-TIP 西渡桥下有人交易", "SM1").await;
+    let sms_tip = tip_ids(i).pop().unwrap();
+    i.public_tip("trafficking", "xidu", "NOTICE-WEB-TIP 出租屋")
+        .await;
+    let reporter_acks = intake_sent.lock().unwrap().len();
+    z.inward();
+    let seen = wait_for(&police_sent, 1).await;
+    assert!(
+        seen.iter()
+            .any(|s| String::from_utf8_lossy(&s.body).contains("8613900139000")),
+        "no staff notice sent from the police node"
+    );
+    assert!(
+        !seen
+            .iter()
+            .any(|s| String::from_utf8_lossy(&s.body).contains("8613800138000")),
+        "the police node reached a reporter"
+    );
+
+    // The police reply to the SMS reporter: the job waits at police, sealed to the edge's
+    // relay key (the police worker leaves it alone and could not open it), and crosses.
+    let county = p.staff_token("n.county", "supervisor", None);
+    let r = p
+        .staff_post(
+            &county,
+            &format!("/api/v1/staff/tips/{sms_tip}/messages"),
+            &json!({"body": "NOTICE-REPLY which bridge"}),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    let jobs = outbox_ids(p, "reporter");
+    assert_eq!(jobs.len(), 1);
+    {
+        let mut c = p.db();
+        assert!(tipline::notify::outbox::open(&mut c, &po, &jobs[0]).is_err());
+        let mut edge = ik.relay_opener().unwrap();
+        edge.add_senders(vec![pk.node.public.clone()]);
+        assert!(matches!(
+            tipline::notify::outbox::open(&mut c, &edge, &jobs[0]),
+            Ok((tipline::notify::Job::Reporter { .. }, _))
+        ));
+    }
+    // Two worker ticks later it is still there (it is not the police node's to send).
+    tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+    assert_eq!(outbox_ids(p, "reporter"), jobs);
+    z.outward();
+    assert!(outbox_ids(p, "reporter").is_empty(), "moved, not copied");
+    let seen = wait_for(&intake_sent, reporter_acks + 1).await;
+    assert!(
+        seen.iter()
+            .any(|s| String::from_utf8_lossy(&s.body).contains("NOTICE-REPLY")),
+        "the reply did not leave from intake"
+    );
+}
+
+/// Issue 18: the police reply to an emailed tip goes out from the intake node's outbox
+/// through the real SMTP server and arrives in the reporter's mailbox (OpenSMTPD delivering
+/// into Dovecot: `eval "$(tests/mail-servers.sh)"` sets TEST_SMTP_URL and TEST_IMAP_URL; CI
+/// runs it with `--include-ignored`, and then a missing server is a failure).
+#[tokio::test]
+#[ignore = "needs TEST_SMTP_URL and TEST_IMAP_URL (CI starts the mail servers: tests/mail-servers.sh)"]
+async fn a_police_reply_to_an_emailed_tip_leaves_intake_through_real_smtp() {
+    let smtp = std::env::var("TEST_SMTP_URL").unwrap_or_default();
+    let imap = std::env::var("TEST_IMAP_URL").unwrap_or_default();
+    assert!(
+        !smtp.is_empty() && !imap.is_empty(),
+        "needs TEST_SMTP_URL and TEST_IMAP_URL"
+    );
+    let z = Zones::start_with(vec![
+        ("TIPLINE_SMTP_URL", smtp.clone()),
+        ("TIPLINE_MAIL_FROM", "tipline@example.test".into()),
+        ("TIPLINE_PUBLIC_URL", "https://tips.example.test".into()),
+    ])
+    .await;
+    let (i, p) = (&z.intake, &z.police);
+    let tag = hex::encode(tipline::crypto::random_bytes::<6>().unwrap());
+    // The one Dovecot mailbox is admin@; a +tag keeps this test's mail apart.
+    let sender = format!("admin+split-{tag}@example.test");
+    let marker = format!("SPLIT-MAIL-REPLY-{tag}");
+    let mail = format!(
+        "From: {sender}\r\nTo: tips@example.test\r\nSubject: tip {tag}\r\nMessage-ID: <split-{tag}@example.test>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nSPLIT-MAIL-TIP {tag} 西渡桥下\r\n"
+    );
+    let o = i.cli_with_input(&["ingest-email"], mail.as_bytes(), &[]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let tip = tip_ids(i).pop().unwrap();
+    z.inward();
+
+    let county = p.staff_token("m.county", "supervisor", None);
+    let r = p
+        .staff_post(
+            &county,
+            &format!("/api/v1/staff/tips/{tip}/messages"),
+            &json!({ "body": format!("{marker} which bridge") }),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    assert!(!p.database_holds(sender.as_bytes()));
+    z.outward();
+
+    // Sent by the intake node through OpenSMTPD, read back from Dovecot.
+    let (_, body, _) = wait_for_mail(&imap, &sender, |_, body| body.contains(&marker)).await;
+    assert!(body.contains("which bridge"), "{body}");
+    assert!(
+        !i.database_holds(marker.as_bytes()),
+        "the reply is sealed at intake"
+    );
+}
+
+/// Issue 18: two police `serve` processes on one database, each with its own node key. The
+/// database records the accepted police node keys (`ferry trust` at a police node); both
+/// nodes write the zone's one outbound stream, each signing with its own key; the intake node
+/// accepts a bundle signed by a police node it trusts, and refuses one signed by an unknown
+/// key; a keys dir with an unknown node key does not start on the police database.
+#[tokio::test]
+async fn two_police_nodes_on_one_database_each_sign_with_their_own_node_key() {
+    let z = Zones::start().await;
+    let (i, a) = (&z.intake, &z.police);
+
+    // The second police node's keys dir: the police dir with a node key of its own.
+    let kb = z.path("keys-police-b");
+    let kp = z.path("keys-police");
+    ok(a.cli(&[
+        "keys",
+        "police-node",
+        "--from",
+        kp.to_str().unwrap(),
+        "--to",
+        kb.to_str().unwrap(),
+    ]));
+    let read = |d: &Path, f: &str| std::fs::read(d.join(f)).unwrap();
+    assert_ne!(read(&kp, "node.pub"), read(&kb, "node.pub"));
+    assert_eq!(read(&kp, "office.key"), read(&kb, "office.key"));
+    let db = tempfile::tempdir().unwrap();
+    let envb = env_for(
+        &a.db_url,
+        "police",
+        &kb,
+        &z.path("police-out"),
+        &z.path("police-in"),
+    );
+    // Not accepted yet: its node key is refused on the police database.
+    let o = run(db.path(), &envb, &["ferry", "export"]);
+    assert!(
+        !o.status.success(),
+        "an unknown police node key was accepted"
+    );
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("node"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let idb = z.path("police-b-node.json");
+    std::fs::write(&idb, ok(run(db.path(), &envb, &["ferry", "identity"]))).unwrap();
+    assert!(ok(a.cli(&["ferry", "trust", idb.to_str().unwrap()])).contains("police"));
+    let b = Server::spawn(db, a.db_url.clone(), envb)
+        .await
+        .expect("the second police node starts with its own node key");
+    assert_ne!(a.keyring().node.key_id, b.keyring().node.key_id);
+
+    let (_, r1) = i.public_tip("trafficking", "xidu", "TWO-NODES-1").await;
+    let (_, r2) = i.public_tip("trafficking", "xidu", "TWO-NODES-2").await;
+    z.inward();
+    let county = a.staff_token("t.county", "supervisor", None);
+    // Node B reads what node A imported (one database).
+    let (mut t1, mut t2) = (String::new(), String::new());
+    for id in tip_ids(a) {
+        let t = b
+            .staff_get(&county, &format!("/api/v1/staff/tips/{id}"))
+            .await
+            .text()
+            .await
+            .unwrap();
+        if t.contains("TWO-NODES-1") {
+            t1 = id;
+        } else if t.contains("TWO-NODES-2") {
+            t2 = id;
+        }
+    }
+    assert!(!t1.is_empty() && !t2.is_empty());
+    // A reply written on node A crosses in a bundle A signs.
+    reply_on(a, &county, &t1, "REPLY-FROM-A").await;
+    ok(a.cli(&["ferry", "export"]));
+    z.carry("police-out", "intake-in");
+    ok(i.cli(&["ferry", "import"]));
+    assert_eq!(
+        status_of(i, &r1).await["messages"][0]["body"],
+        "REPLY-FROM-A"
+    );
+
+    // A reply written on node B: the next bundle of the same stream, signed by B, is refused
+    // at intake while B's key is unknown there, and applies once it is trusted.
+    reply_on(&b, &county, &t2, "REPLY-FROM-B").await;
+    ok(b.cli(&["ferry", "export"]));
+    let files = z.carry("police-out", "intake-in");
+    assert_eq!(files.len(), 1);
+    let text = std::fs::read_to_string(&files[0]).unwrap();
+    assert!(text.contains(&format!("\"signer\":\"{}\"", b.keyring().node.key_id)));
+    let o = i.cli(&["ferry", "import", files[0].to_str().unwrap()]);
+    assert!(
+        !o.status.success(),
+        "a bundle signed by an unknown key was applied"
+    );
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("does not trust"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(status_of(i, &r2).await["messages"][0].is_null());
+    ok(i.cli(&["ferry", "trust", idb.to_str().unwrap()]));
+    ok(i.cli(&["ferry", "import", files[0].to_str().unwrap()]));
+    assert_eq!(
+        status_of(i, &r2).await["messages"][0]["body"],
+        "REPLY-FROM-B"
+    );
+
+    // The audit log holds entries signed by both nodes. B accepts A's key (its identity file
+    // came with `keys police-node`); A does not accept B's until B's identity file is in A's
+    // keys dir: the `ferry_nodes` row alone (database data) never makes a signature verify.
+    let o = b.cli(&["audit", "verify"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = a.cli(&["audit", "verify"]);
+    assert!(
+        !o.status.success(),
+        "B's entries verified without B's identity file"
+    );
+    let peers = kp.join("police-nodes");
+    std::fs::create_dir_all(&peers).unwrap();
+    std::fs::copy(&idb, peers.join("police-b.json")).unwrap();
+    let o = a.cli(&["audit", "verify"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+async fn reply_on(s: &Server, token: &str, tip: &str, body: &str) {
+    let r = s
+        .staff_post(
+            token,
+            &format!("/api/v1/staff/tips/{tip}/messages"),
+            &json!({ "body": body }),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+}
+
+/// A bundle lost on the way is written again, byte for byte, from the copy the node kept
+/// (`tipline ferry export --again SEQ`); the copies of an intake node go once acknowledged.
+#[tokio::test]
+async fn a_lost_bundle_is_written_again_with_the_same_bytes() {
+    let sent = tempfile::tempdir().unwrap();
+    let z = Zones::start_with(vec![(
+        "TIPLINE_FERRY_SENT",
+        sent.path().display().to_string(),
+    )])
+    .await;
+    let (i, p) = (&z.intake, &z.police);
+    i.public_tip("trafficking", "xidu", "LOST-1").await;
+    ok(i.cli(&["ferry", "export"]));
+    let lost: Vec<PathBuf> = format_list(&z.path("intake-out"));
+    assert_eq!(lost.len(), 1);
+    let original = std::fs::read(&lost[0]).unwrap();
+    std::fs::remove_file(&lost[0]).unwrap(); // lost on the way
+    i.public_tip("trafficking", "xidu", "LOST-2").await;
+    ok(i.cli(&["ferry", "export"]));
+    z.carry("intake-out", "police-in");
+    let _ = p.cli(&["ferry", "import"]);
+    assert_eq!(p.count("tips"), 0, "bundle 2 waits for bundle 1");
+
+    let o = ok(i.cli(&["ferry", "export", "--again", "1"]));
+    assert!(o.contains("again"), "{o}");
+    let again = format_list(&z.path("intake-out"));
+    assert_eq!(again.len(), 1);
+    assert_eq!(again[0].file_name(), lost[0].file_name());
+    assert_eq!(
+        std::fs::read(&again[0]).unwrap(),
+        original,
+        "not the same bytes"
+    );
+    z.carry("intake-out", "police-in");
+    ok(p.cli(&["ferry", "import"]));
+    assert_eq!(p.count("tips"), 2);
+
+    // Acknowledged: the intake node's copies (sealed tips) are deleted at its next export.
+    assert_eq!(format_list(sent.path()).len(), 2);
+    z.outward();
+    ok(i.cli(&["ferry", "export"]));
+    assert!(format_list(sent.path()).is_empty());
+    let o = i.cli(&["ferry", "export", "--again", "1"]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("no copy of bundle 1"));
+}
+
+fn format_list(dir: &Path) -> Vec<PathBuf> {
+    tipline::ferry::format::list(dir).unwrap()
 }

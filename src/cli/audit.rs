@@ -39,16 +39,18 @@ pub(crate) fn run(config: &Config, action: AuditAction) -> Result<(), String> {
                     let key = parse_verifying_key(&hex_key)?;
                     let target = tipline::db::DbTarget::parse(&config.database_url)
                         .map_err(|e| e.to_string())?;
-                    (target.connect().map_err(|e| e.to_string())?, key)
+                    (target.connect().map_err(|e| e.to_string())?, vec![key])
                 }
                 None => {
                     let (target, keys) =
                         tipline::server::prepare(config).map_err(|e| e.to_string())?;
                     let conn = target.connect().map_err(|e| e.to_string())?;
-                    (conn, keys.audit_verifier())
+                    // The other police nodes sharing the database sign with their own keys
+                    // (issue 18): their identity files in the keys dir, never the database.
+                    (conn, tipline::keys::audit_verifiers(&keys))
                 }
             };
-            let v = tipline::audit::verify(&mut conn, &[verifier])
+            let v = tipline::audit::verify(&mut conn, &verifier)
                 .map_err(|e| format!("audit log is NOT intact: {e}"))?;
             for a in &anchor {
                 let (seq, hash) = a

@@ -16,6 +16,10 @@ pub(crate) enum FerryAction {
     Export {
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Write bundle SEQ of this node's stream again, the same bytes (a bundle lost on the
+        /// way), from the copy kept in TIPLINE_FERRY_SENT.
+        #[arg(long, value_name = "SEQ")]
+        again: Option<i64>,
     },
     /// Import bundles: the files named, or every bundle in TIPLINE_FERRY_INBOX. Exit status 1
     /// when any was refused.
@@ -64,7 +68,9 @@ pub(crate) fn run(config: &Config, action: FerryAction) -> Result<String, String
             } else {
                 "intake"
             };
-            if node.zone != want {
+            // A police node also accepts another police node sharing its database: its own
+            // node key, recorded here, is what the key check and every opener accept.
+            if node.zone != want && !(mode == Mode::Police && node.zone == "police") {
                 return Err(format!(
                     "{} is the identity of a {} node; a {} node trusts only {want} nodes",
                     file.display(),
@@ -108,14 +114,25 @@ pub(crate) fn run(config: &Config, action: FerryAction) -> Result<String, String
             .map_err(|e| e.to_string())?;
             Ok(format!("trusted {} node {}", node.zone, node.node_id))
         }
-        FerryAction::Export { out } => {
+        FerryAction::Export { out, again } => {
             let mode = mode_of(config)?;
             let dir = out
                 .or_else(|| config.split.outbox.clone())
                 .ok_or(FerryError::NoDir("TIPLINE_FERRY_OUTBOX (or --out)").to_string())?;
+            let sent = config.ferry_sent_dir();
+            if let Some(seq) = again {
+                let p = export::again(&sent, &dir, seq).map_err(|e| e.to_string())?;
+                return Ok(format!("wrote {} again", p.display()));
+            }
             let (target, keys) = tipline::server::prepare(config).map_err(err)?;
             let mut c = target.connect().map_err(|e| e.to_string())?;
-            match export::export(&mut c, mode, &keys, &dir).map_err(|e| e.to_string())? {
+            let written = export::export(&mut c, mode, &keys, &dir).map_err(|e| e.to_string())?;
+            if let Some(p) = &written {
+                export::keep_copy(&sent, p).map_err(|e| e.to_string())?;
+            }
+            export::prune_sent(&mut c, mode, &sent, config.split.keep_days)
+                .map_err(|e| e.to_string())?;
+            match written {
                 Some(p) => Ok(format!("wrote {}", p.display())),
                 None => Ok("nothing to send".into()),
             }
@@ -198,7 +215,8 @@ pub(crate) fn split_keys(
     .map_err(|e| e.to_string())?;
     Ok(format!(
         "intake keys in {} (office.pub, relay keypair, a new node key, peppers.intake.key)\n\
-         police keys in {} (office.key, relay.pub, the node key, peppers.police.key)\n\
+         police keys in {} (office.key, a new relay keypair for staff notices, the edge's \
+         relay.pub as reporter-relay.pub, the node key, peppers.police.key)\n\
          Move each dir to its zone; keep {} offline as the backup of both.",
         intake.display(),
         police.display(),

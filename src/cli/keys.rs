@@ -59,6 +59,15 @@ pub(crate) enum KeysAction {
         #[arg(long)]
         police: std::path::PathBuf,
     },
+    /// A keys dir for another police node on the same database: a copy of the police dir
+    /// (TIPLINE_KEYS_DIR, or --from) with a node key of its own. Then record its identity at a
+    /// police node with `tipline ferry trust`, and at every intake node.
+    PoliceNode {
+        #[arg(long)]
+        from: Option<std::path::PathBuf>,
+        #[arg(long)]
+        to: std::path::PathBuf,
+    },
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -95,6 +104,20 @@ pub(crate) fn run(config: &Config, action: KeysAction) -> Result<(), String> {
             out!(
                 "{}",
                 super::ferry::split_keys(config, from, intake, police)?
+            );
+            Ok(())
+        }
+        KeysAction::PoliceNode { from, to } => {
+            let from = from.unwrap_or_else(|| config.keys_dir.clone());
+            tipline::crypto::keyring::Keyring::police_node(
+                &from,
+                &to,
+                config.keys_passphrase_file.as_deref(),
+            )
+            .map_err(|e| e.to_string())?;
+            out!(
+                "police keys with a new node key in {}: run `tipline ferry identity` with it,                  then `tipline ferry trust FILE` at a police node and at every intake node",
+                to.display()
             );
             Ok(())
         }

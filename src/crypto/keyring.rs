@@ -253,8 +253,14 @@ pub struct Keyring {
     /// The key new objects are sealed to.
     pub office: Recipient,
     office_private: PrivateKeys,
+    /// The relay key this node sends with: staff notices and staff addresses are sealed to
+    /// it. In a police dir it is the police zone's own (`keys split` makes it), so the intranet
+    /// node sends staff notices; elsewhere it is the one relay key.
     pub relay: Recipient,
     relay_private: PrivateKeys,
+    /// The relay key reporters' contact envelopes and outgoing jobs are sealed to: the edge's
+    /// `relay.pub`, kept in a police dir as `reporter-relay.pub` (issue 18); elsewhere `relay`.
+    pub reporter_relay: Recipient,
     pub node: NodeIdentity,
     pub node_signing: Secret32,
     pub peppers: Peppers,
@@ -266,16 +272,26 @@ pub struct Keyring {
     /// Node keys of the other zone this node trusts as senders of sealed keys (a police
     /// node's replies sealed to a reporter's reply key, issue 18), from `ferry_nodes`.
     peers: std::sync::RwLock<Vec<super::kem::KemPublic>>,
+    /// Where a serving node looks the trusted senders up again (the database), so a node
+    /// trusted while it serves is accepted without a restart.
+    peer_source: std::sync::RwLock<Option<PeerSource>>,
     /// Kept so openers can pick up keys a rotation adds while this node serves.
     passphrase: Option<Arc<Passphrase>>,
     /// Old keys still held, by kind: (kind, key id).
     old: Vec<(String, String)>,
 }
 
+/// Looks the trusted senders up again (see [`Keyring::set_peer_source`]).
+pub type PeerSource = Arc<dyn Fn() -> Option<Vec<super::kem::KemPublic>> + Send + Sync>;
+
 pub const OFFICE: &str = "office";
 pub const RELAY: &str = "relay";
 pub const NODE: &str = "node";
 pub const PEPPERS: &str = "peppers";
+/// The file, in a police dir, of the edge's relay public key (what reporter jobs are sealed to).
+pub const REPORTER_RELAY_FILE: &str = "reporter-relay.pub";
+/// The dir, in a police keys dir, of the other police nodes' identity files (audit verify).
+pub const POLICE_NODES_DIR: &str = "police-nodes";
 
 /// The `keyring` table purpose recording an old key kept since a rotation.
 pub fn old_purpose(kind: &str) -> String {
@@ -600,6 +616,13 @@ impl Keyring {
         let (relay_f, relay_path) = Self::load_pair(dir, RELAY, pp)?;
         let relay = Self::recipient(&relay_f, &relay_path)?;
         let relay_private = Self::private_keys(dir, RELAY, pp)?;
+        let reporter_path = dir.join(REPORTER_RELAY_FILE);
+        let reporter_relay = if reporter_path.exists() {
+            let f = Self::load_file(&reporter_path, RELAY, None)?;
+            Self::recipient(&f, &reporter_path)?
+        } else {
+            relay.clone()
+        };
         let old = [OFFICE, RELAY]
             .iter()
             .flat_map(|k| {
@@ -640,6 +663,7 @@ impl Keyring {
             office_private,
             relay,
             relay_private,
+            reporter_relay,
             node: NodeIdentity {
                 key_id: node_recipient.key_id,
                 private: nsk,
@@ -650,6 +674,7 @@ impl Keyring {
             zone,
             split_from,
             peers: Default::default(),
+            peer_source: Default::default(),
             passphrase: pass,
             old,
         })
@@ -929,6 +954,19 @@ impl Keyring {
         }
     }
 
+    /// Sets where the trusted senders are looked up again when no known sender's seal opens.
+    pub fn set_peer_source(&self, source: PeerSource) {
+        if let Ok(mut p) = self.peer_source.write() {
+            *p = Some(source);
+        }
+    }
+
+    /// The lookup [`set_peer_source`](Self::set_peer_source) set, for an opener's reload.
+    pub fn peer_reload(&self) -> Option<super::open::ReloadSenders> {
+        let src = self.peer_source.read().ok()?.clone()?;
+        Some(Box::new(move || src()))
+    }
+
     /// Node keys whose HPKE auth-mode seals this node accepts: its own and its trusted peers'.
     pub fn senders(&self) -> Vec<super::kem::KemPublic> {
         let mut out = vec![self.node.public.clone()];
@@ -956,10 +994,96 @@ impl Keyring {
         Some(opener)
     }
 
+    /// The identities of the other police nodes on this database whose audit signatures this
+    /// node accepts: `police-nodes/*.json` in the keys dir (`ferry identity` output).
+    pub fn police_peers(&self) -> Vec<NodePublic> {
+        let mut files: Vec<PathBuf> = fs::read_dir(self.dir.join(POLICE_NODES_DIR))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|e| e == "json"))
+            .collect();
+        files.sort();
+        files
+            .iter()
+            .filter_map(|p| fs::read_to_string(p).ok())
+            .filter_map(|t| serde_json::from_str::<NodePublic>(&t).ok())
+            .filter(|n| n.zone == Zone::Police.as_str())
+            .collect()
+    }
+
+    /// A keys dir for another police node on the same database (issue 18): a copy of the
+    /// police dir `src` with a node key of its own. The database accepts it once `tipline ferry
+    /// trust` of its identity ran at a police node.
+    pub fn police_node(src: &Path, dest: &Path, pass_file: Option<&Path>) -> Result<(), KeyError> {
+        let ring = Self::load_with(src, pass_file.map(Passphrase::from_file).transpose()?)?;
+        let pass = pass_file.map(Passphrase::from_file).transpose()?;
+        if ring.zone != Zone::Police {
+            return Err(KeyError::Malformed(src.join(Zone::Police.pepper_file())));
+        }
+        if Self::present(dest) {
+            return Err(KeyError::Exists(dest.to_path_buf()));
+        }
+        fs::create_dir_all(dest).map_err(|source| KeyError::Write {
+            path: dest.to_path_buf(),
+            source,
+        })?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let _ = fs::set_permissions(dest, fs::Permissions::from_mode(0o700));
+        }
+        let node_files = [format!("{NODE}.key"), format!("{NODE}.pub")];
+        for entry in fs::read_dir(src)
+            .map_err(|source| KeyError::Read {
+                path: src.to_path_buf(),
+                source,
+            })?
+            .flatten()
+        {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if node_files.contains(&name) || !entry.path().is_file() {
+                continue;
+            }
+            let to = dest.join(&name);
+            if name.ends_with(".key") {
+                write_private(&to, &read_file(&entry.path())?, None)?;
+            } else {
+                fs::copy(entry.path(), &to)
+                    .map_err(|source| KeyError::Write { path: to, source })?;
+            }
+        }
+        // The new node accepts the audit signatures of the node it was made from.
+        let peers = dest.join(POLICE_NODES_DIR);
+        fs::create_dir_all(&peers).map_err(|source| KeyError::Write {
+            path: peers.clone(),
+            source,
+        })?;
+        let me = ring.node_public();
+        let id_file = peers.join(format!("{}.json", me.node_id));
+        fs::write(
+            &id_file,
+            serde_json::to_string_pretty(&me).unwrap_or_default(),
+        )
+        .map_err(|source| KeyError::Write {
+            path: id_file,
+            source,
+        })?;
+        let (public, private) = keypair_json(NODE, &random_seed()?, Some(&random_seed()?));
+        write_private(&dest.join(&node_files[0]), &private, pass.as_ref())?;
+        let pub_path = dest.join(&node_files[1]);
+        fs::write(&pub_path, public).map_err(|source| KeyError::Write {
+            path: pub_path.clone(),
+            source,
+        })
+    }
+
     /// Splits a complete single-zone keys dir into an intake dir and a police dir (issue 18).
     /// The police dir keeps the office private key, the node key (its audit signatures stay
-    /// valid) and the staff token pepper; the intake dir gets the relay keypair, a new node key
-    /// and a new token pepper. Both keep the receipt pepper, so receipts made in either zone
+    /// valid) and the staff token pepper, gets a new relay keypair of its own for staff notices
+    /// and the edge's `relay.pub` as `reporter-relay.pub`; the intake dir gets the relay
+    /// keypair, a new node key and a new token pepper. Both keep the receipt pepper, so receipts made in either zone
     /// resolve in the other. Private files are copied as they are (protected stays protected).
     pub fn split(
         src: &Path,
@@ -998,14 +1122,26 @@ impl Keyring {
                 fs::write(&dest, text).map_err(|source| KeyError::Write { path: dest, source })
             }
         };
-        for name in [
-            "office.key",
-            "office.pub",
-            "relay.pub",
-            "node.key",
-            "node.pub",
-        ] {
+        for name in ["office.key", "office.pub", "node.key", "node.pub"] {
             copy(name, police)?;
+        }
+        // Reporters' jobs stay sealed to the edge's relay key; staff notices (staff addresses
+        // are staff data, the intranet mail server is in the police zone) get a police relay
+        // keypair, whose private half never leaves the police zone.
+        fs::copy(src.join("relay.pub"), police.join(REPORTER_RELAY_FILE)).map_err(|source| {
+            KeyError::Write {
+                path: police.join(REPORTER_RELAY_FILE),
+                source,
+            }
+        })?;
+        {
+            let (public, private) = keypair_json(RELAY, &random_seed()?, None);
+            write_private(&police.join(format!("{RELAY}.key")), &private, pass)?;
+            let pub_path = police.join(format!("{RELAY}.pub"));
+            fs::write(&pub_path, public).map_err(|source| KeyError::Write {
+                path: pub_path.clone(),
+                source,
+            })?;
         }
         for name in ["office.pub", "relay.key", "relay.pub"] {
             copy(name, intake)?;
@@ -1124,7 +1260,16 @@ mod tests {
             (Zone::Intake, Zone::Police, Zone::Single)
         );
         assert!(i.office_opener().is_none() && i.relay_opener().is_some());
-        assert!(p.office_opener().is_some() && p.relay_opener().is_none());
+        assert!(p.office_opener().is_some() && p.relay_opener().is_some());
+        // The police relay key is its own (staff notices); reporters' jobs stay sealed to
+        // the edge's.
+        assert_ne!(p.relay.key_id, f.relay.key_id);
+        assert_eq!(p.reporter_relay.key_id, f.relay.key_id);
+        assert_eq!(
+            (i.relay.key_id.as_str(), i.reporter_relay.key_id.as_str()),
+            (f.relay.key_id.as_str(), f.relay.key_id.as_str())
+        );
+        assert!(!intake.join(REPORTER_RELAY_FILE).exists());
         assert_eq!(p.node.key_id, f.node.key_id);
         assert_ne!(i.node.key_id, f.node.key_id);
         let same = |a: &Secret32, b: &Secret32| a.expose() == b.expose();

@@ -200,7 +200,12 @@ fn reply_opener(keys: &Keyring, receipt: &Receipt, row: &SealedKey) -> Opener {
 
 fn opener_for_seed(keys: &Keyring, seed: &[u8; 32], row: &SealedKey) -> Opener {
     let (sk, _) = kem_keypair_from_seed(seed);
-    Opener::new(row.recipient_key_id.clone(), sk, keys.senders())
+    let opener = Opener::new(row.recipient_key_id.clone(), sk, keys.senders());
+    // A police node trusted while this node serves (a second police node, issue 18).
+    match keys.peer_reload() {
+        Some(reload) => opener.reload_senders_with(reload),
+        None => opener,
+    }
 }
 
 /// Rekey: the data key of a row sealed to the old receipt's reply key, sealed again to the new

@@ -388,7 +388,13 @@ pub fn export(
     let result = c.transaction::<_, FerryError, _>(|c| {
         // One writer of this node's stream at a time (PostgreSQL nodes share it).
         crate::audit::lock_head(c).map_err(|e| FerryError::Apply(e.to_string()))?;
-        let (last, prev) = stream(c, "out", &me)?.unwrap_or((0, Vec::new()));
+        // Police nodes on one database write one stream: the one already there, whichever
+        // node began it (its id names the stream; `signer` names this node's key).
+        let stream_id = match mode {
+            Mode::Police => out_stream_id(c)?.unwrap_or_else(|| me.clone()),
+            _ => me.clone(),
+        };
+        let (last, prev) = stream(c, "out", &stream_id)?.unwrap_or((0, Vec::new()));
         let seq = last + 1;
         let records = match mode {
             Mode::Intake => intake_records(c, seq)?,
@@ -399,7 +405,8 @@ pub fn export(
         }
         let body = Body {
             format: format::FORMAT.into(),
-            from: me.clone(),
+            from: stream_id.clone(),
+            signer: (stream_id != me).then(|| me.clone()),
             from_zone: from_zone.into(),
             to_zone: to_zone.into(),
             seq,
@@ -413,8 +420,8 @@ pub fn export(
         };
         let (bytes, hash) = format::seal(&body, &keys.audit_signer());
         let hash_bytes = hex::decode(&hash).unwrap_or_default();
-        set_stream(c, "out", &me, seq, &hash_bytes)?;
-        let path = format::write_atomic(dir, &format::file_name(&me, seq), &bytes)?;
+        set_stream(c, "out", &stream_id, seq, &hash_bytes)?;
+        let path = format::write_atomic(dir, &format::file_name(&stream_id, seq), &bytes)?;
         *written.borrow_mut() = Some(path.clone());
         Ok(Some(path))
     });
@@ -425,4 +432,96 @@ pub fn export(
         let _ = std::fs::remove_file(p);
     }
     result
+}
+
+/// The id of this database's outbound stream, if one was begun.
+fn out_stream_id(c: &mut DbConn) -> Result<Option<String>, FerryError> {
+    use crate::db::schema::ferry_streams;
+    Ok(ferry_streams::table
+        .filter(ferry_streams::direction.eq("out"))
+        .select(ferry_streams::node_id)
+        .order(ferry_streams::node_id)
+        .first(c)
+        .optional()?)
+}
+
+/// Keeps a copy of the bundle just written in `sent`, so a bundle lost on the way can be
+/// written again with the same bytes (`tipline ferry export --again SEQ`).
+pub fn keep_copy(sent: &Path, written: &Path) -> Result<(), FerryError> {
+    let bytes = std::fs::read(written).map_err(|source| FerryError::Io {
+        path: written.to_path_buf(),
+        source,
+    })?;
+    let name = written
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    format::write_atomic(sent, &name, &bytes).map(|_| ())
+}
+
+/// Writes bundle `seq` of this node's stream into `outbox` again, byte for byte the copy kept
+/// in `sent` (the receiver refuses it as a replay if it had arrived after all).
+pub fn again(sent: &Path, outbox: &Path, seq: i64) -> Result<PathBuf, FerryError> {
+    let suffix = format!("-{seq:010}.bundle");
+    let Some(copy) = format::list(sent)?.into_iter().find(|p| {
+        p.file_name()
+            .is_some_and(|n| n.to_string_lossy().ends_with(&suffix))
+    }) else {
+        return Err(FerryError::Apply(format!(
+            "no copy of bundle {seq} in {} (pruned once acknowledged or older than \
+             TIPLINE_FERRY_KEEP_DAYS, or written before copies were kept)",
+            sent.display()
+        )));
+    };
+    let bytes = std::fs::read(&copy).map_err(|source| FerryError::Io {
+        path: copy.clone(),
+        source,
+    })?;
+    let name = copy
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    format::write_atomic(outbox, &name, &bytes)
+}
+
+/// Deletes kept copies that are no longer needed: at an intake node those the police node
+/// acknowledged (they carry sealed tips, which the intake node deletes once acknowledged),
+/// and at any node those older than `keep_days`. Returns how many it deleted.
+pub fn prune_sent(
+    c: &mut DbConn,
+    mode: Mode,
+    sent: &Path,
+    keep_days: i64,
+) -> Result<usize, FerryError> {
+    use crate::db::schema::ferry_streams;
+    let acked: i64 = if mode == Mode::Intake {
+        ferry_streams::table
+            .filter(ferry_streams::direction.eq("acked"))
+            .select(ferry_streams::seq)
+            .load::<i64>(c)?
+            .into_iter()
+            .max()
+            .unwrap_or(0)
+    } else {
+        0
+    };
+    let max_age = std::time::Duration::from_secs(keep_days.max(1) as u64 * 86_400);
+    let mut n = 0;
+    for p in format::list(sent)? {
+        let seq = p
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .and_then(|s| s.rsplit_once('-'))
+            .and_then(|(_, seq)| seq.parse::<i64>().ok())
+            .unwrap_or(i64::MAX);
+        let old = std::fs::metadata(&p)
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age > max_age);
+        if (seq <= acked || old) && std::fs::remove_file(&p).is_ok() {
+            n += 1;
+        }
+    }
+    Ok(n)
 }

@@ -17,8 +17,13 @@ pub const GENESIS: &str = "";
 #[derive(Serialize, Deserialize, Debug)]
 pub struct Body {
     pub format: String,
-    /// The sending node's id (its node key id).
+    /// The sending stream's id: the sending node's key id, or for police nodes sharing one
+    /// database the zone's one stream (the first police node's id).
     pub from: String,
+    /// The node key that signed, when it is not `from`'s (another police node of the same
+    /// database, issue 18). Only a police stream may carry one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signer: Option<String>,
     pub from_zone: String,
     pub to_zone: String,
     pub seq: i64,

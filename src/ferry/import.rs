@@ -57,10 +57,22 @@ pub fn import_bytes(
             have: me.into(),
         });
     }
-    let Some(key) = trusted_key(c, &b.from, want_from)? else {
+    // Police nodes sharing a database write one stream, each signing with its own key; an
+    // intake node's stream is signed by that node alone.
+    let signer = match (&b.signer, mode) {
+        (None, _) => b.from.as_str(),
+        (Some(s), Mode::Intake) => s.as_str(),
+        (Some(_), _) => {
+            return Err(FerryError::Malformed {
+                file,
+                why: "an intake node's bundle names another signer".into(),
+            });
+        }
+    };
+    let Some(key) = trusted_key(c, signer, want_from)? else {
         return Err(FerryError::Untrusted {
             file,
-            node: b.from.clone(),
+            node: signer.to_string(),
         });
     };
     if !bundle.verify(&key) {

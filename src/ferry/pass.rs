@@ -94,11 +94,14 @@ pub fn pass(c: &mut DbConn, config: &Config, keys: &Keyring) -> Result<(), Ferry
             tracing::warn!(waiting = %w, "ferry bundle waits for an earlier one");
         }
     }
+    let sent = config.ferry_sent_dir();
     if let Some(dir) = &config.split.outbox
         && let Some(p) = export::export(c, mode, keys, dir)?
     {
         tracing::info!(file = %p.display(), "ferry bundle written");
+        export::keep_copy(&sent, &p)?;
     }
+    export::prune_sent(c, mode, &sent, config.split.keep_days)?;
     if mode == Mode::Intake && config.split.one_way {
         forget_old(c, config.split.keep_days)?;
     }

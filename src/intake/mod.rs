@@ -528,7 +528,7 @@ impl Intake {
                 crate::notify::outbox::seal_job(
                     &self.sealer,
                     crate::crypto::seal::Stream::Reporter,
-                    &self.keys.relay,
+                    &self.keys.reporter_relay,
                     &job,
                 )
                 .map_err(|_| IntakeError::Crypto(CryptoError::Seal))?,

@@ -210,7 +210,7 @@ impl Once {
                         c,
                         &self.sealer,
                         crate::crypto::seal::Stream::Reporter,
-                        &self.keys.relay,
+                        &self.keys.reporter_relay,
                         &job,
                     )?;
                 }

@@ -99,7 +99,7 @@ pub fn seal(
     Ok(SealedContact {
         sealed: sealer.seal_in(
             crate::crypto::seal::Stream::Reporter,
-            &keys.relay,
+            &keys.reporter_relay,
             "contact",
             tip_id,
             &json,

@@ -107,30 +107,38 @@ struct Claimed {
     id: String,
 }
 
-/// Claims up to `limit` due rows for `worker`.
-pub fn claim(conn: &mut DbConn, worker: &str, limit: i64) -> Result<Vec<String>, OutboxError> {
+/// Claims up to `limit` due rows for `worker`, leaving rows of kind `skip` alone (a police
+/// node's reporter jobs wait for the ferry: only the edge can open them).
+pub fn claim(
+    conn: &mut DbConn,
+    worker: &str,
+    limit: i64,
+    skip: &str,
+) -> Result<Vec<String>, OutboxError> {
     let now = now_unix();
     let until = now + LEASE_SECONDS;
     let rows: Vec<Claimed> = match conn {
         DbConn::Pg(pg) => diesel::sql_query(
             "UPDATE outbox SET claimed_by = $1, claimed_until = $2 WHERE id IN \
-             (SELECT id FROM outbox WHERE next_at <= $3 AND claimed_until < $3 \
+             (SELECT id FROM outbox WHERE next_at <= $3 AND claimed_until < $3 AND kind <> $5 \
               ORDER BY next_at LIMIT $4 FOR UPDATE SKIP LOCKED) RETURNING id",
         )
         .bind::<Text, _>(worker)
         .bind::<BigInt, _>(until)
         .bind::<BigInt, _>(now)
         .bind::<BigInt, _>(limit)
+        .bind::<Text, _>(skip)
         .load(pg)?,
         DbConn::Sqlite(lite) => diesel::sql_query(
             "UPDATE outbox SET claimed_by = ?, claimed_until = ? WHERE id IN \
-             (SELECT id FROM outbox WHERE next_at <= ? AND claimed_until < ? \
+             (SELECT id FROM outbox WHERE next_at <= ? AND claimed_until < ? AND kind <> ? \
               ORDER BY next_at LIMIT ?) RETURNING id",
         )
         .bind::<Text, _>(worker)
         .bind::<BigInt, _>(until)
         .bind::<BigInt, _>(now)
         .bind::<BigInt, _>(now)
+        .bind::<Text, _>(skip)
         .bind::<BigInt, _>(limit)
         .load(lite)?,
     };
@@ -223,13 +231,16 @@ pub struct Worker<'a> {
     pub sealer: &'a Sealer,
     pub transports: &'a Transports,
     pub id: &'a str,
+    /// A kind of job this worker leaves in the outbox: `reporter` at a police node (the ferry
+    /// carries those to the edge, whose relay key opens them); empty elsewhere.
+    pub skip: &'a str,
 }
 
 /// One pass of the worker: claim, open, deliver, then delete or reschedule each row.
 pub fn run_once(conn: &mut DbConn, w: &Worker) -> Result<Pass, OutboxError> {
     let (relay, transports) = (w.relay, w.transports);
     let mut pass = Pass::default();
-    for id in claim(conn, w.id, 20)? {
+    for id in claim(conn, w.id, 20, w.skip)? {
         let (job, attempts) = match open(conn, relay, &id) {
             Ok(x) => x,
             Err(e) => {

@@ -24,8 +24,10 @@ pub struct Desk<'a> {
     pub signer: &'a SigningKey,
     pub sealer: &'a Sealer,
     pub office: &'a Recipient,
-    /// Outgoing SMS and mail are sealed to the relay key.
+    /// Staff notices are sealed to the relay key.
     pub relay: &'a Recipient,
+    /// Outgoing SMS and mail to reporters are sealed to the edge's relay key (issue 18).
+    pub reporter_relay: &'a Recipient,
     /// For links in staff notices.
     pub public_url: &'a str,
     /// Checks each tip's routing binding before any action on it.
@@ -843,7 +845,7 @@ fn forward_to_reporter(
             template: "new_message".into(),
             params: vec![body.trim().to_string()],
         };
-        crate::notify::outbox::enqueue(c, desk.sealer, desk.relay, &job)?;
+        crate::notify::outbox::enqueue(c, desk.sealer, desk.reporter_relay, &job)?;
     }
     Ok(())
 }

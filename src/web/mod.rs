@@ -147,6 +147,7 @@ impl AppState {
             sealer: &self.intake.sealer,
             office: &self.intake.keys.office,
             relay: &self.intake.keys.relay,
+            reporter_relay: &self.intake.keys.reporter_relay,
             public_url: &self.config.public_url,
             route: &self.staff.route,
         }

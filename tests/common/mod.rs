@@ -15,10 +15,13 @@ use tipline::db::{DbConn, DbTarget};
 use tipline::web::captcha::CaptchaService;
 
 mod load;
+mod mail;
 mod pages;
 mod provider;
 #[allow(unused_imports)]
 pub use load::*;
+#[allow(unused_imports)]
+pub use mail::*;
 #[allow(unused_imports)]
 pub use pages::*;
 #[allow(unused_imports)]
