@@ -401,6 +401,23 @@ fn random_seed() -> Result<[u8; 32], KeyError> {
     super::random_bytes::<32>().map_err(|_| KeyError::Random)
 }
 
+/// Makes a new keypair of `kind` in `dir`: `kind.key` (protected when `pass` is given) and
+/// `kind.pub`. A node key also gets its Ed25519 signing seed.
+fn write_new_pair(dir: &Path, kind: &str, pass: Option<&Passphrase>) -> Result<(), KeyError> {
+    let signing = if kind == NODE {
+        Some(random_seed()?)
+    } else {
+        None
+    };
+    let (public, private) = keypair_json(kind, &random_seed()?, signing.as_ref());
+    write_private(&dir.join(format!("{kind}.key")), &private, pass)?;
+    let pub_path = dir.join(format!("{kind}.pub"));
+    fs::write(&pub_path, public).map_err(|source| KeyError::Write {
+        path: pub_path.clone(),
+        source,
+    })
+}
+
 fn keypair_json(kind: &str, seed: &[u8; 32], signing: Option<&[u8; 32]>) -> (String, String) {
     let (_, pk) = kem_keypair_from_seed(seed);
     let public = kem_public_bytes(&pk);
@@ -453,19 +470,7 @@ impl Keyring {
             let _ = fs::set_permissions(dir, fs::Permissions::from_mode(0o700));
         }
         for kind in [OFFICE, RELAY, NODE] {
-            let seed = random_seed()?;
-            let signing = if kind == NODE {
-                Some(random_seed()?)
-            } else {
-                None
-            };
-            let (public, private) = keypair_json(kind, &seed, signing.as_ref());
-            write_private(&dir.join(format!("{kind}.key")), &private, pass)?;
-            let pub_path = dir.join(format!("{kind}.pub"));
-            fs::write(&pub_path, public).map_err(|source| KeyError::Write {
-                path: pub_path.clone(),
-                source,
-            })?;
+            write_new_pair(dir, kind, pass)?;
         }
         let p = PepperFile {
             receipt: hex::encode(random_seed()?),
@@ -1070,13 +1075,7 @@ impl Keyring {
             path: id_file,
             source,
         })?;
-        let (public, private) = keypair_json(NODE, &random_seed()?, Some(&random_seed()?));
-        write_private(&dest.join(&node_files[0]), &private, pass.as_ref())?;
-        let pub_path = dest.join(&node_files[1]);
-        fs::write(&pub_path, public).map_err(|source| KeyError::Write {
-            path: pub_path.clone(),
-            source,
-        })
+        write_new_pair(dest, NODE, pass.as_ref())
     }
 
     /// Splits a complete single-zone keys dir into an intake dir and a police dir (issue 18).
@@ -1134,27 +1133,11 @@ impl Keyring {
                 source,
             }
         })?;
-        {
-            let (public, private) = keypair_json(RELAY, &random_seed()?, None);
-            write_private(&police.join(format!("{RELAY}.key")), &private, pass)?;
-            let pub_path = police.join(format!("{RELAY}.pub"));
-            fs::write(&pub_path, public).map_err(|source| KeyError::Write {
-                path: pub_path.clone(),
-                source,
-            })?;
-        }
+        write_new_pair(police, RELAY, pass)?;
         for name in ["office.pub", "relay.key", "relay.pub"] {
             copy(name, intake)?;
         }
-        let seed = random_seed()?;
-        let signing = random_seed()?;
-        let (public, private) = keypair_json(NODE, &seed, Some(&signing));
-        write_private(&intake.join(format!("{NODE}.key")), &private, pass)?;
-        let pub_path = intake.join(format!("{NODE}.pub"));
-        fs::write(&pub_path, public).map_err(|source| KeyError::Write {
-            path: pub_path.clone(),
-            source,
-        })?;
+        write_new_pair(intake, NODE, pass)?;
         let h = |s: &Secret32| hex::encode(s.expose());
         let p = &ring.peppers;
         let from = ring
